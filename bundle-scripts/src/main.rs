@@ -1,0 +1,2 @@
+//! selkies-bundle (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! selkies-gamepad (work in progress).

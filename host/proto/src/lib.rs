@@ -1,0 +1,1 @@
+//! selkies-proto (work in progress).

@@ -1,0 +1,1 @@
+//! selkies-host library.

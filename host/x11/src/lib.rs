@@ -1,0 +1,1 @@
+//! selkies-x11 (work in progress).

@@ -1,0 +1,1 @@
+//! selkies-js-wire (work in progress).

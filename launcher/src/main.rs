@@ -1,0 +1,2 @@
+//! selkies-gstreamer-run (work in progress).
+fn main() {}
