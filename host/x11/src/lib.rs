@@ -1,1 +1,6 @@
-//! selkies-x11 (work in progress).
+//! selkies-x11: X11 input injection (XTest) on a dedicated OS thread.
+#![forbid(unsafe_code)]
+
+pub mod keymap;
+pub mod keysym;
+pub mod planner;
