@@ -1,0 +1,116 @@
+//! `window.__e2e`: what the end-to-end tests and the latency benchmark read from the page
+//! (e2e-notes §6). It observes the session; nothing in the client depends on it.
+
+import type { PcSnapshot } from './stats.ts';
+
+export interface ColourHit {
+  /** `Date.now()` in the rVFC callback where the colour was first seen. */
+  detectedAt: number;
+  /** Wall time of the frame's expected display, from the rVFC metadata. */
+  expectedDisplayAt: number;
+  /** Wall time the last packet of the frame arrived, when Chromium reports it. */
+  receivedAt: number | null;
+  rgb: [number, number, number];
+}
+
+export interface E2eHooks {
+  /** ms after navigation start when the first video frame was presented (rVFC), null before. */
+  firstFrameMs: number | null;
+  frameWidth: number;
+  frameHeight: number;
+  framesPresented: number;
+  dataChannelState: string;
+  connectionState: string;
+  reconnects: number;
+  hostMessages: Record<string, number>;
+  sent: string[];
+  /** The latest getStats digest of both peer connections. */
+  stats: { video: PcSnapshot | null; audio: PcSnapshot | null };
+  /** Colour of the remote-frame pixel (x, y) in the frame currently shown. */
+  sampleColour(x: number, y: number): [number, number, number] | null;
+  /** Resolves on the first presented frame whose pixel (x, y) is within `tol` of `rgb`. */
+  waitForColour(x: number, y: number, rgb: [number, number, number], tol: number, timeoutMs: number): Promise<ColourHit | null>;
+  /** Sends a raw data-channel message (tests drive the protocol directly with it). */
+  send(text: string): boolean;
+}
+
+interface Waiter {
+  x: number;
+  y: number;
+  rgb: [number, number, number];
+  tol: number;
+  resolve: (hit: ColourHit | null) => void;
+}
+
+type FrameMeta = { expectedDisplayTime: number; receiveTime?: number; width: number; height: number };
+type RvfcVideo = HTMLVideoElement & {
+  requestVideoFrameCallback?: (cb: (now: number, meta: FrameMeta) => void) => number;
+};
+
+/** Installs `window.__e2e` and the rVFC loop that feeds it. */
+export function installE2eHooks(video: HTMLVideoElement, send: (text: string) => boolean): E2eHooks {
+  const canvas = document.createElement('canvas');
+  canvas.width = 8;
+  canvas.height = 8;
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const waiters: Waiter[] = [];
+
+  const pixel = (x: number, y: number): [number, number, number] | null => {
+    if (!ctx || video.videoWidth === 0) return null;
+    ctx.drawImage(video, x, y, 1, 1, 0, 0, 1, 1);
+    const d = ctx.getImageData(0, 0, 1, 1).data;
+    return [d[0] ?? 0, d[1] ?? 0, d[2] ?? 0];
+  };
+
+  const hooks: E2eHooks = {
+    firstFrameMs: null,
+    frameWidth: 0,
+    frameHeight: 0,
+    framesPresented: 0,
+    dataChannelState: 'none',
+    connectionState: 'new',
+    reconnects: 0,
+    hostMessages: {},
+    sent: [],
+    stats: { video: null, audio: null },
+    sampleColour: pixel,
+    waitForColour(x, y, rgb, tol, timeoutMs) {
+      return new Promise((resolve) => {
+        const w: Waiter = { x, y, rgb, tol, resolve };
+        waiters.push(w);
+        setTimeout(() => {
+          const i = waiters.indexOf(w);
+          if (i >= 0) {
+            waiters.splice(i, 1);
+            resolve(null);
+          }
+        }, timeoutMs);
+      });
+    },
+    send,
+  };
+
+  const v = video as RvfcVideo;
+  const onFrame = (_now: number, meta: FrameMeta): void => {
+    hooks.framesPresented++;
+    hooks.frameWidth = meta.width;
+    hooks.frameHeight = meta.height;
+    if (hooks.firstFrameMs === null) hooks.firstFrameMs = performance.now();
+    for (const w of waiters.slice()) {
+      const c = pixel(w.x, w.y);
+      if (c && c.every((ch, i) => Math.abs(ch - (w.rgb[i] ?? 0)) <= w.tol)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve({
+          detectedAt: Date.now(),
+          expectedDisplayAt: performance.timeOrigin + meta.expectedDisplayTime,
+          receivedAt: meta.receiveTime !== undefined ? performance.timeOrigin + meta.receiveTime : null,
+          rgb: c,
+        });
+      }
+    }
+    v.requestVideoFrameCallback?.(onFrame);
+  };
+  v.requestVideoFrameCallback?.(onFrame);
+  (window as unknown as { __e2e: E2eHooks }).__e2e = hooks;
+  return hooks;
+}

@@ -1,0 +1,102 @@
+//! Pure formatting of browser → host data-channel messages and parsing of host → browser
+//! messages (selkies-protocol §4). Every string the client sends is built here.
+
+/** `m,x,y,mask,mag`: absolute pointer in remote-frame pixels. */
+export function mouseAbs(x: number, y: number, mask: number, magnitude = 0): string {
+  return `m,${Math.trunc(x)},${Math.trunc(y)},${mask},${magnitude}`;
+}
+
+/** `m2,dx,dy,mask,mag`: relative motion while the pointer is locked. */
+export function mouseRel(dx: number, dy: number, mask: number, magnitude = 0): string {
+  return `m2,${Math.trunc(dx)},${Math.trunc(dy)},${mask},${magnitude}`;
+}
+
+export function keyDown(keysym: number): string {
+  return `kd,${keysym}`;
+}
+
+export function keyUp(keysym: number): string {
+  return `ku,${keysym}`;
+}
+
+export const KEY_RESET = 'kr';
+
+/** `p,1` when the pointer is locked (the host then draws the cursor into the video). */
+export function pointerVisible(visible: boolean): string {
+  return `p,${visible ? 1 : 0}`;
+}
+
+/** Reply to the host `ping`: client epoch seconds (the host ignores the value, times the reply). */
+export function pong(nowMs: number): string {
+  return `pong,${nowMs / 1000}`;
+}
+
+export function clientFps(fps: number): string {
+  return `_f,${fps}`;
+}
+
+export function clientLatency(ms: number): string {
+  return `_l,${ms}`;
+}
+
+/** `r,WxH` then `s,ratio`: size the remote desktop to the window (only acted on with resize on). */
+export function resize(width: number, height: number): string {
+  return `r,${width}x${height}`;
+}
+
+export function scale(ratio: number): string {
+  return `s,${ratio}`;
+}
+
+/** Button mask bit of `MouseEvent.button` (0 left, 1 middle, 2 right); other buttons are ignored. */
+export function buttonBit(button: number): number {
+  return button >= 0 && button <= 2 ? 1 << button : 0;
+}
+
+/** A host → browser message, `{"type": …, "data": …}`; `data` stays untyped until used. */
+export interface HostMessage {
+  type: string;
+  data: unknown;
+}
+
+/** Parses one host text message; null (never a throw) for anything that is not `{type, data}`. */
+export function parseHostMessage(text: string): HostMessage | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.type !== 'string') return null;
+  return { type: o.type, data: o.data };
+}
+
+/** The `action` of a `system` message split at its first comma: `framerate,60` → ["framerate", "60"]. */
+export function systemAction(data: unknown): { name: string; value: string } | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const action = (data as Record<string, unknown>).action;
+  if (typeof action !== 'string') return null;
+  const i = action.indexOf(',');
+  return i < 0 ? { name: action, value: '' } : { name: action.slice(0, i), value: action.slice(i + 1) };
+}
+
+export interface CursorData {
+  curdata: string;
+  handle: number;
+  override: string | null;
+  hotspot: { x: number; y: number };
+}
+
+/** CSS `cursor` value for a host cursor message (§4.2 client reactions); null data → `auto`. */
+export function cursorCss(data: unknown): string {
+  if (typeof data !== 'object' || data === null) return 'auto';
+  const c = data as Partial<CursorData>;
+  if (c.handle === 0) return 'auto';
+  if (typeof c.override === 'string' && c.override !== '') return c.override;
+  if (typeof c.curdata !== 'string' || !/^[A-Za-z0-9+/=]*$/.test(c.curdata)) return 'auto';
+  const hx = Math.trunc(Number(c.hotspot?.x ?? 0)) || 0;
+  const hy = Math.trunc(Number(c.hotspot?.y ?? 0)) || 0;
+  return `url('data:image/png;base64,${c.curdata}') ${hx} ${hy}, auto`;
+}

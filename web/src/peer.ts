@@ -1,0 +1,116 @@
+//! One browser peer connection of the legacy protocol (video = peer 1, audio = peer 3): its own
+//! signalling socket, the answer to the host's offer (munged, §5.6), trickled ICE both ways with
+//! remote candidates queued until the offer is applied (e2e-notes G8), and receiver latency hints.
+
+import { mungeAnswer } from './sdp.ts';
+import { Signalling } from './signalling.ts';
+
+export interface PeerEvents {
+  onStatus(text: string): void;
+  onTrack(ev: RTCTrackEvent): void;
+  onDataChannel(dc: RTCDataChannel): void;
+  onStateChange(): void;
+  /** The signalling socket closed or the connection failed: the session must restart. */
+  onLost(reason: string, wasOpen: boolean): void;
+}
+
+/** Sets every latency hint Chromium knows to 0 (`playoutDelayHint` is the pre-standard name). */
+export function zeroJitterBuffer(receiver: RTCRtpReceiver): void {
+  const r = receiver as RTCRtpReceiver & { jitterBufferTarget?: number | null; playoutDelayHint?: number };
+  try {
+    if (r.jitterBufferTarget !== 0) r.jitterBufferTarget = 0;
+    if ('playoutDelayHint' in r && r.playoutDelayHint !== 0) r.playoutDelayHint = 0;
+  } catch (e) {
+    console.warn('jitterBufferTarget not settable', e);
+  }
+}
+
+export class StreamPeer {
+  readonly pc: RTCPeerConnection;
+  private readonly sig: Signalling;
+  private pendingIce: RTCIceCandidateInit[] = [];
+  private remoteApplied = false;
+  private stopped = false;
+
+  constructor(
+    readonly name: string,
+    url: string,
+    rtcConfig: RTCConfiguration,
+    hello: () => string,
+    private readonly events: PeerEvents,
+  ) {
+    this.pc = new RTCPeerConnection(rtcConfig);
+    this.pc.onicecandidate = (ev) => {
+      if (ev.candidate) this.sig.send({ ice: ev.candidate.toJSON() });
+    };
+    this.pc.ontrack = (ev) => {
+      zeroJitterBuffer(ev.receiver);
+      this.events.onTrack(ev);
+    };
+    this.pc.ondatachannel = (ev) => this.events.onDataChannel(ev.channel);
+    this.pc.onconnectionstatechange = () => {
+      this.events.onStateChange();
+      if (this.pc.connectionState === 'failed') this.lose('peer connection failed', true);
+    };
+    this.pc.oniceconnectionstatechange = () => this.events.onStateChange();
+    this.sig = new Signalling(url, hello, {
+      onRegistered: () => this.events.onStatus(`${name}: registered, waiting for the stream`),
+      onSdp: (sdp) => void this.applyOffer(sdp),
+      onIce: (ice) => void this.addIce(ice),
+      onServerError: (text) => this.events.onStatus(`${name}: ${text}`),
+      onClosed: (wasOpen) => this.lose(wasOpen ? 'signalling closed' : 'cannot reach the host', wasOpen),
+    });
+  }
+
+  start(): void {
+    this.sig.connect();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.sig.close();
+    this.pc.close();
+  }
+
+  private lose(reason: string, wasOpen: boolean): void {
+    if (this.stopped) return;
+    this.events.onLost(`${this.name}: ${reason}`, wasOpen);
+  }
+
+  private async applyOffer(desc: RTCSessionDescriptionInit): Promise<void> {
+    if (desc.type !== 'offer') {
+      this.events.onStatus(`${this.name}: ignored SDP of type ${String(desc.type)}`);
+      return;
+    }
+    try {
+      await this.pc.setRemoteDescription(desc);
+      this.remoteApplied = true;
+      const queued = this.pendingIce;
+      this.pendingIce = [];
+      for (const c of queued) await this.pc.addIceCandidate(c);
+      const answer = await this.pc.createAnswer();
+      answer.sdp = mungeAnswer(answer.sdp ?? '');
+      await this.pc.setLocalDescription(answer);
+      const local = this.pc.localDescription;
+      if (local) this.sig.send({ sdp: local.toJSON() });
+      this.events.onStatus(`${this.name}: answer sent`);
+    } catch (e) {
+      if (!this.stopped) {
+        console.error(`${this.name}: negotiation failed`, e);
+        this.lose(`negotiation failed: ${String(e)}`, true);
+      }
+    }
+  }
+
+  private async addIce(ice: RTCIceCandidateInit): Promise<void> {
+    if (!this.remoteApplied) {
+      this.pendingIce.push(ice);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(ice);
+    } catch (e) {
+      console.warn(`${this.name}: bad remote candidate`, ice.candidate, e);
+    }
+  }
+}

@@ -1,0 +1,177 @@
+//! The streaming session: the two peer connections (video + data channel, audio), the data
+//! channel's host messages, the stats loop and reconnection. A lost socket or a failed
+//! connection tears both peers down and starts over after a short delay, forever, without
+//! ever reloading the page (the legacy client's reload loop is deliberately not reproduced).
+
+import type { E2eHooks } from './e2e.ts';
+import * as msg from './messages.ts';
+import { StreamPeer, zeroJitterBuffer } from './peer.ts';
+import { AUDIO_PEER_ID, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { latencyMs, rates, snapshot, statsLine, type InboundSnapshot } from './stats.ts';
+
+export interface SessionUi {
+  status(text: string): void;
+  stats(text: string): void;
+  /** Called when autoplay was refused: the UI offers a click that calls `resume`. */
+  needsClick(resume: () => void): void;
+  connected(yes: boolean): void;
+}
+
+const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
+const RETRY_MS = [500, 1000, 2000, 3000];
+
+/** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
+async function rtcConfig(): Promise<RTCConfiguration> {
+  try {
+    const res = await fetch('./turn', { cache: 'no-store', credentials: 'same-origin' });
+    if (!res.ok) return DEFAULT_RTC;
+    const cfg = (await res.json()) as RTCConfiguration;
+    return Array.isArray(cfg.iceServers) ? cfg : DEFAULT_RTC;
+  } catch {
+    return DEFAULT_RTC;
+  }
+}
+
+export class Session {
+  private video: StreamPeer | null = null;
+  private audio: StreamPeer | null = null;
+  private dc: RTCDataChannel | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private prevVideo: InboundSnapshot | null = null;
+  private tick = 0;
+
+  constructor(
+    private readonly videoEl: HTMLVideoElement,
+    private readonly audioEl: HTMLAudioElement,
+    private readonly ui: SessionUi,
+    private readonly hooks: E2eHooks,
+    private readonly onHostMessage: (m: msg.HostMessage) => void,
+  ) {}
+
+  /** Sends one data-channel message; false when the channel is not open (the message is dropped). */
+  send(text: string): boolean {
+    if (this.dc?.readyState !== 'open') return false;
+    this.dc.send(text);
+    if (this.hooks.sent.length < 2000) this.hooks.sent.push(text);
+    return true;
+  }
+
+  async start(): Promise<void> {
+    this.retryTimer = null;
+    this.ui.status('Connecting…');
+    const cfg = await rtcConfig();
+    const url = signallingUrl(window.location);
+    const hello = (id: number) => () =>
+      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio);
+    const events = (name: string) => ({
+      onStatus: (text: string) => this.ui.status(text),
+      onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),
+      onDataChannel: (dc: RTCDataChannel) => this.attachChannel(dc),
+      onStateChange: () => this.stateChanged(),
+      onLost: (reason: string, wasOpen: boolean) => this.lost(`${name} ${reason}`, wasOpen),
+    });
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events('video'));
+    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events('audio'));
+    this.video.start();
+    this.audio.start();
+    this.statsTimer = setInterval(() => void this.pollStats(), 1000);
+  }
+
+  private teardown(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    this.dc?.close();
+    this.dc = null;
+    this.video?.stop();
+    this.audio?.stop();
+    this.video = this.audio = null;
+    this.prevVideo = null;
+    this.hooks.dataChannelState = 'closed';
+    this.hooks.connectionState = 'closed';
+    this.ui.connected(false);
+  }
+
+  private lost(reason: string, wasOpen: boolean): void {
+    if (this.retryTimer) return;
+    this.teardown();
+    // A session that was up restarts fast (host restart); repeated failures back off to 3 s.
+    if (wasOpen) this.attempt = 0;
+    const delay = RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] ?? 3000;
+    this.attempt++;
+    this.hooks.reconnects++;
+    this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = setTimeout(() => void this.start(), delay);
+  }
+
+  private attachTrack(ev: RTCTrackEvent): void {
+    const el = ev.track.kind === 'video' ? this.videoEl : this.audioEl;
+    el.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
+    el.play().catch((e: unknown) => {
+      console.warn(`autoplay of ${ev.track.kind} refused`, e);
+      this.ui.needsClick(() => {
+        void this.videoEl.play();
+        void this.audioEl.play();
+      });
+    });
+  }
+
+  private attachChannel(dc: RTCDataChannel): void {
+    this.dc = dc;
+    const update = (): void => {
+      this.hooks.dataChannelState = dc.readyState;
+    };
+    update();
+    dc.onopen = () => {
+      update();
+      // Keys held while disconnected are unknown to the new host session: start clean.
+      this.send(msg.KEY_RESET);
+    };
+    dc.onclose = update;
+    dc.onmessage = (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return;
+      const m = msg.parseHostMessage(ev.data);
+      if (!m) {
+        console.warn('data channel: not a host message', ev.data.slice(0, 200));
+        return;
+      }
+      this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
+      if (m.type === 'ping') this.send(msg.pong(Date.now()));
+      this.onHostMessage(m);
+    };
+  }
+
+  private stateChanged(): void {
+    const v = this.video?.pc.connectionState ?? 'closed';
+    const a = this.audio?.pc.connectionState ?? 'closed';
+    this.hooks.connectionState = `video ${v}, audio ${a}`;
+    const up = v === 'connected';
+    this.ui.connected(up);
+    if (up) {
+      this.attempt = 0;
+      this.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
+    }
+  }
+
+  private async pollStats(): Promise<void> {
+    const vpc = this.video?.pc;
+    const apc = this.audio?.pc;
+    if (!vpc || !apc) return;
+    for (const r of vpc.getReceivers()) zeroJitterBuffer(r);
+    for (const r of apc.getReceivers()) zeroJitterBuffer(r);
+    const [vs, as] = await Promise.all([vpc.getStats(), apc.getStats()]);
+    const v = snapshot(vs.values() as Iterable<Record<string, unknown>>);
+    const a = snapshot(as.values() as Iterable<Record<string, unknown>>);
+    this.hooks.stats = { video: v, audio: a };
+    if (!v.video) return;
+    const r = rates(this.prevVideo, v.video);
+    this.prevVideo = v.video;
+    const lat = latencyMs(v.rtt, r.jitterMs);
+    this.ui.stats(statsLine(r, lat, v.video.frameWidth, v.video.frameHeight, v.video.codec));
+    if (++this.tick % 5 === 0) {
+      if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));
+      this.send(msg.clientLatency(lat));
+    }
+  }
+}

@@ -1,0 +1,154 @@
+//! Legacy signalling (selkies-protocol §3): the URL the page derives from its own location, the
+//! `HELLO <id> <b64meta>` greeting, the server's text grammar, and a thin WebSocket wrapper that
+//! turns frames into typed events. The pure parts are exported for unit tests.
+
+/** Peer ids of the browser side: the video PC (with the data channel) and the audio PC. */
+export const VIDEO_PEER_ID = 1;
+export const AUDIO_PEER_ID = 3;
+
+export interface LocationLike {
+  protocol: string;
+  host: string;
+  pathname: string;
+}
+
+/** `appName`: first path segment when the path ends with `/` and that segment is non-empty. */
+export function appName(pathname: string): string {
+  if (!pathname.endsWith('/')) return 'webrtc';
+  const first = pathname.split('/')[1] ?? '';
+  return first === '' ? 'webrtc' : first;
+}
+
+/** `ws(s)://<host><page dir><appName>/signalling/` (page dir = path up to its last `/`). */
+export function signallingUrl(loc: LocationLike): string {
+  const scheme = loc.protocol === 'http:' ? 'ws:' : 'wss:';
+  const dir = loc.pathname.slice(0, loc.pathname.lastIndexOf('/') + 1) || '/';
+  return `${scheme}//${loc.host}${dir}${appName(loc.pathname)}/signalling/`;
+}
+
+/** The HELLO line: size = CSS size × devicePixelRatio, truncated to even integers. */
+export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number): string {
+  const even = (v: number): number => {
+    const t = Math.trunc(v * dpr);
+    return t - (t % 2);
+  };
+  const meta = JSON.stringify({ res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr });
+  return `HELLO ${peerId} ${btoa(meta)}`;
+}
+
+export type ServerSignal =
+  | { kind: 'hello' }
+  | { kind: 'error'; text: string }
+  | { kind: 'sdp'; sdp: RTCSessionDescriptionInit }
+  | { kind: 'ice'; ice: RTCIceCandidateInit }
+  | { kind: 'other'; text: string };
+
+/** Classifies one server text frame; malformed JSON is `other`, never a throw. */
+export function parseSignal(text: string): ServerSignal {
+  if (text === 'HELLO') return { kind: 'hello' };
+  if (text.startsWith('ERROR')) return { kind: 'error', text };
+  if (!text.startsWith('{')) return { kind: 'other', text };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    return { kind: 'other', text };
+  }
+  if (typeof v !== 'object' || v === null) return { kind: 'other', text };
+  const o = v as Record<string, unknown>;
+  const sdp = o.sdp;
+  if (typeof sdp === 'object' && sdp !== null) {
+    const s = sdp as Record<string, unknown>;
+    if (typeof s.type === 'string' && typeof s.sdp === 'string') {
+      return { kind: 'sdp', sdp: { type: s.type as RTCSdpType, sdp: s.sdp } };
+    }
+  }
+  const ice = o.ice;
+  if (typeof ice === 'object' && ice !== null) {
+    const c = ice as Record<string, unknown>;
+    if (typeof c.candidate === 'string') {
+      const init: RTCIceCandidateInit = { candidate: c.candidate };
+      if (typeof c.sdpMLineIndex === 'number') init.sdpMLineIndex = c.sdpMLineIndex;
+      if (typeof c.sdpMid === 'string') init.sdpMid = c.sdpMid;
+      // The host sends no sdpMid; Chromium needs one of the two, and mline 0 is the safe default.
+      if (init.sdpMLineIndex === undefined && init.sdpMid === undefined) init.sdpMLineIndex = 0;
+      return { kind: 'ice', ice: init };
+    }
+  }
+  return { kind: 'other', text };
+}
+
+export interface SignallingEvents {
+  onRegistered(): void;
+  onSdp(sdp: RTCSessionDescriptionInit): void;
+  onIce(ice: RTCIceCandidateInit): void;
+  onServerError(text: string): void;
+  /** The socket closed; `wasOpen` tells a lost session from a failed connection attempt. */
+  onClosed(wasOpen: boolean): void;
+}
+
+/** One signalling socket for one peer id. Single use: make a new one to reconnect. */
+export class Signalling {
+  private ws: WebSocket | null = null;
+  private opened = false;
+  private closedReported = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly hello: () => string,
+    private readonly events: SignallingEvents,
+  ) {}
+
+  connect(): void {
+    const ws = new WebSocket(this.url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.opened = true;
+      ws.send(this.hello());
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (typeof ev.data !== 'string') return;
+      const sig = parseSignal(ev.data);
+      switch (sig.kind) {
+        case 'hello':
+          this.events.onRegistered();
+          break;
+        case 'error':
+          this.events.onServerError(sig.text);
+          break;
+        case 'sdp':
+          this.events.onSdp(sig.sdp);
+          break;
+        case 'ice':
+          this.events.onIce(sig.ice);
+          break;
+        case 'other':
+          console.warn('signalling: ignored frame', sig.text.slice(0, 200));
+          break;
+      }
+    };
+    ws.onclose = () => this.reportClosed();
+    ws.onerror = () => this.reportClosed();
+  }
+
+  send(obj: unknown): void {
+    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+  }
+
+  /** Closes without reporting: the caller is already tearing the session down. */
+  close(): void {
+    this.closedReported = true;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close();
+    }
+  }
+
+  private reportClosed(): void {
+    if (this.closedReported) return;
+    this.closedReported = true;
+    this.events.onClosed(this.opened);
+  }
+}

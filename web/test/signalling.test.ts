@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { appName, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
+
+test('HELLO meta matches the §12 vector', () => {
+  assert.equal(helloMessage(1, 1920, 1080, 1), 'HELLO 1 eyJyZXMiOiIxOTIweDEwODAiLCJzY2FsZSI6MX0=');
+  const meta = JSON.parse(atob(helloMessage(3, 1001.5, 701, 1.5).split(' ')[2] ?? ''));
+  assert.deepEqual(meta, { res: '1502x1050', scale: 1.5 });
+});
+
+test('signalling URL is page-relative with the appName segment', () => {
+  assert.equal(signallingUrl({ protocol: 'http:', host: 'h:8080', pathname: '/' }), 'ws://h:8080/webrtc/signalling/');
+  assert.equal(
+    signallingUrl({ protocol: 'https:', host: 'h', pathname: '/index.html' }),
+    'wss://h/webrtc/signalling/',
+  );
+  assert.equal(
+    signallingUrl({ protocol: 'https:', host: 'h', pathname: '/desk/' }),
+    'wss://h/desk/desk/signalling/',
+  );
+  assert.equal(appName('/desk/index.html'), 'webrtc');
+  assert.equal(appName('/desk/'), 'desk');
+});
+
+test('server frames are classified', () => {
+  assert.deepEqual(parseSignal('HELLO'), { kind: 'hello' });
+  assert.deepEqual(parseSignal("ERROR peer '1' not found"), { kind: 'error', text: "ERROR peer '1' not found" });
+  assert.deepEqual(parseSignal('{"sdp": {"type": "offer", "sdp": "v=0\\r\\n"}}'), {
+    kind: 'sdp',
+    sdp: { type: 'offer', sdp: 'v=0\r\n' },
+  });
+  assert.deepEqual(parseSignal('{"ice": {"candidate": "candidate:1 1 UDP 1 127.0.0.1 5000 typ host", "sdpMLineIndex": 1}}'), {
+    kind: 'ice',
+    ice: { candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host', sdpMLineIndex: 1 },
+  });
+  assert.equal(parseSignal('{"ice": {"candidate": "c"}}').kind, 'ice');
+  assert.equal(parseSignal('{"sdp": 5}').kind, 'other');
+  assert.equal(parseSignal('{broken').kind, 'other');
+  assert.equal(parseSignal('SESSION_OK').kind, 'other');
+});
