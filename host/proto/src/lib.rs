@@ -1,8 +1,17 @@
-//! selkies-proto: the pure (no I/O) protocol logic of the selkies-gstreamer host.
+//! selkies-proto: the pure protocol logic of the selkies-gstreamer host (no GStreamer, no
+//! sockets, no X11). The host binary does the I/O and calls in here.
 //!
 //! Module map:
+//! - [`config`]: legacy flags/env (`Args`), typed `Settings`, the `--json_config` overlay.
+//! - [`encoder`]: the 15 legacy encoder names and their codecs.
+//! - [`rtc_config`]: the `/turn` JSON (STUN, static and HMAC TURN credentials), parsing of
+//!   user-provided RTC JSON, conversion to webrtcbin server URIs.
+//! - [`signalling`]: the legacy HELLO/SESSION/ROOM signalling server as a state machine.
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
 //! - [`gamepad`]: the `js,…` data-channel messages (owned by the gamepad engineer).
+//! - [`sdp`]: munging of the host's SDP offer.
 
+pub mod config;
+pub mod encoder;
 pub mod gamepad;
 pub mod protocol;

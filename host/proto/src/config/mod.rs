@@ -1,0 +1,30 @@
+//! Host configuration: legacy command-line flags and `SELKIES_*` variables ([`Args`]), typed
+//! and validated [`Settings`], and the `--json_config` overlay ([`JsonOverlay`]).
+//!
+//! Precedence: CLI > environment > built-in default, then the overlay file overrides
+//! `framerate`, `video_bitrate`, `audio_bitrate`, `enable_resize` and `encoder`.
+
+mod args;
+mod overlay;
+mod settings;
+#[cfg(test)]
+mod tests;
+
+pub use args::Args;
+pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
+pub use settings::{
+    ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, parse_clipboard_mode,
+};
+
+/// A configuration value that cannot be used; names the flag and the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid value {value:?} for --{flag}: {reason}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        reason: String,
+    },
+    #[error("cannot generate a random Basic auth password: {0}")]
+    Random(String),
+}

@@ -1,0 +1,366 @@
+//! Typed settings: [`Settings::resolve`] validates the raw [`Args`] strings, applies the JSON
+//! overlay and our deliberate defaults (generated Basic-auth password, no public TURN relay).
+
+use std::path::PathBuf;
+
+use super::overlay::JsonOverlay;
+use super::{Args, ConfigError};
+use crate::encoder::Encoder;
+
+/// `--enable_clipboard`: which directions the clipboard is synchronised in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClipboardMode {
+    /// `true`: both ways.
+    Both,
+    /// `in`: browser → host only.
+    In,
+    /// `out`: host → browser only.
+    Out,
+    /// `false`.
+    Off,
+}
+
+impl ClipboardMode {
+    /// Whether `cw` (browser → host) is honoured.
+    pub fn inbound(self) -> bool {
+        matches!(self, ClipboardMode::Both | ClipboardMode::In)
+    }
+
+    /// Whether the host sends its clipboard (`cr`, change monitor).
+    pub fn outbound(self) -> bool {
+        matches!(self, ClipboardMode::Both | ClipboardMode::Out)
+    }
+}
+
+/// `--turn_protocol`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnProtocol {
+    Udp,
+    Tcp,
+}
+
+impl TurnProtocol {
+    /// Legacy rule: `tcp` (case-insensitive) is TCP, anything else is UDP.
+    pub fn from_legacy(s: &str) -> Self {
+        if s.trim().eq_ignore_ascii_case("tcp") {
+            TurnProtocol::Tcp
+        } else {
+            TurnProtocol::Udp
+        }
+    }
+
+    /// `udp` / `tcp`, as written in `?transport=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnProtocol::Udp => "udp",
+            TurnProtocol::Tcp => "tcp",
+        }
+    }
+}
+
+/// Machine facts that some legacy defaults depend on; injected so resolution is testable.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    /// `$USER`.
+    pub user: Option<String>,
+    /// The host name (for the default TURN-REST user `selkies-<hostname>`).
+    pub hostname: String,
+    /// `$XCURSOR_SIZE`.
+    pub xcursor_size: Option<String>,
+}
+
+impl HostFacts {
+    /// Reads `$USER`, `$XCURSOR_SIZE` and the kernel host name.
+    pub fn from_system() -> Self {
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .unwrap_or_else(|_| "localhost".to_owned());
+        HostFacts {
+            user: std::env::var("USER").ok(),
+            hostname,
+            xcursor_size: std::env::var("XCURSOR_SIZE").ok(),
+        }
+    }
+}
+
+/// Every host setting, typed. Field names follow the legacy flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub json_config: PathBuf,
+    pub addr: String,
+    pub port: u16,
+    /// `None` when neither the flag nor `SELKIES_WEB_ROOT` is given: see [`Settings::web_root_or_else`].
+    pub web_root: Option<PathBuf>,
+    pub enable_https: bool,
+    pub https_cert: PathBuf,
+    /// `None` when empty: the key is then expected inside the certificate file.
+    pub https_key: Option<PathBuf>,
+    pub enable_basic_auth: bool,
+    pub basic_auth_user: String,
+    pub basic_auth_password: String,
+    /// The password was generated because auth is on and none was given: print it once.
+    pub password_generated: bool,
+    pub rtc_config_json: PathBuf,
+    pub turn_rest_uri: Option<String>,
+    /// `:` already replaced with `-` as the legacy host does.
+    pub turn_rest_username: String,
+    pub turn_rest_username_auth_header: String,
+    pub turn_rest_protocol_header: String,
+    pub turn_rest_tls_header: String,
+    pub turn_host: Option<String>,
+    pub turn_port: Option<u16>,
+    pub turn_protocol: TurnProtocol,
+    pub turn_tls: bool,
+    pub turn_shared_secret: Option<String>,
+    pub turn_username: Option<String>,
+    pub turn_password: Option<String>,
+    pub stun_host: String,
+    pub stun_port: u16,
+    pub enable_cloudflare_turn: bool,
+    pub cloudflare_turn_token_id: Option<String>,
+    pub cloudflare_turn_api_token: Option<String>,
+    pub app_wait_ready: bool,
+    pub app_ready_file: PathBuf,
+    pub uinput_mouse_socket: Option<PathBuf>,
+    pub js_socket_path: PathBuf,
+    pub encoder: Encoder,
+    pub gpu_id: u32,
+    pub framerate: u32,
+    /// kbit/s.
+    pub video_bitrate: u32,
+    /// Seconds; `None` for the legacy `-1` (infinite GOP).
+    pub keyframe_distance: Option<f64>,
+    pub congestion_control: bool,
+    pub video_packetloss_percent: f64,
+    /// bit/s.
+    pub audio_bitrate: u32,
+    pub audio_channels: u32,
+    pub audio_packetloss_percent: f64,
+    pub enable_clipboard: ClipboardMode,
+    pub enable_resize: bool,
+    pub enable_cursors: bool,
+    pub debug_cursors: bool,
+    /// Pixels; `None` for the legacy `-1` (native size).
+    pub cursor_size: Option<u32>,
+    pub enable_webrtc_statistics: bool,
+    pub webrtc_statistics_dir: PathBuf,
+    pub enable_metrics_http: bool,
+    pub metrics_http_port: u16,
+    pub debug: bool,
+    /// Non-fatal problems found while resolving (e.g. a corrupt `--json_config`). Resolution
+    /// happens before logging is set up, so the host logs these once tracing is initialised.
+    pub warnings: Vec<String>,
+}
+
+fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        flag,
+        value: value.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+fn boolean(flag: &'static str, v: &str) -> Result<bool, ConfigError> {
+    crate::protocol::parse_bool(v.trim()).ok_or_else(|| invalid(flag, v, "expected true or false"))
+}
+
+fn number<T: std::str::FromStr>(flag: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim()
+        .parse()
+        .map_err(|_| invalid(flag, v, format!("expected {}", std::any::type_name::<T>())))
+}
+
+fn positive(flag: &'static str, v: &str) -> Result<u32, ConfigError> {
+    match number::<u32>(flag, v)? {
+        0 => Err(invalid(flag, v, "must be greater than 0")),
+        n => Ok(n),
+    }
+}
+
+fn percent(flag: &'static str, v: &str) -> Result<f64, ConfigError> {
+    let p: f64 = number(flag, v)?;
+    if (0.0..=100.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(invalid(flag, v, "must be between 0 and 100"))
+    }
+}
+
+fn non_empty(v: &str) -> Option<String> {
+    (!v.is_empty()).then(|| v.to_owned())
+}
+
+/// Parses a `--enable_clipboard` value.
+pub fn parse_clipboard_mode(v: &str) -> Option<ClipboardMode> {
+    let t = v.trim();
+    if t.eq_ignore_ascii_case("in") {
+        Some(ClipboardMode::In)
+    } else if t.eq_ignore_ascii_case("out") {
+        Some(ClipboardMode::Out)
+    } else {
+        match crate::protocol::parse_bool(t)? {
+            true => Some(ClipboardMode::Both),
+            false => Some(ClipboardMode::Off),
+        }
+    }
+}
+
+impl Settings {
+    /// Validates `args` against this machine's facts and applies the `--json_config` overlay.
+    pub fn resolve(args: Args) -> Result<Settings, ConfigError> {
+        Settings::resolve_with(args, &HostFacts::from_system())
+    }
+
+    /// [`Settings::resolve`] with injected machine facts.
+    pub fn resolve_with(args: Args, facts: &HostFacts) -> Result<Settings, ConfigError> {
+        let a = args;
+        let keyframe_distance: f64 = number("keyframe_distance", &a.keyframe_distance)?;
+        let keyframe_distance = if keyframe_distance == -1.0 {
+            None
+        } else if keyframe_distance.is_finite() && keyframe_distance > 0.0 {
+            Some(keyframe_distance)
+        } else {
+            return Err(invalid(
+                "keyframe_distance",
+                &a.keyframe_distance,
+                "must be -1 or a positive number of seconds",
+            ));
+        };
+        let cursor_raw = a
+            .cursor_size
+            .clone()
+            .or_else(|| facts.xcursor_size.clone().filter(|s| !s.trim().is_empty()))
+            .unwrap_or_else(|| "-1".to_owned());
+        let cursor_size = match number::<i64>("cursor_size", &cursor_raw)? {
+            -1 => None,
+            n => Some(
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid("cursor_size", &cursor_raw, "must be -1 or > 0"))?,
+            ),
+        };
+        let enable_basic_auth = boolean("enable_basic_auth", &a.enable_basic_auth)?;
+        let password_generated = enable_basic_auth && a.basic_auth_password.is_empty();
+        let basic_auth_password = if password_generated {
+            generate_password()?
+        } else {
+            a.basic_auth_password.clone()
+        };
+        let mut s = Settings {
+            json_config: PathBuf::from(&a.json_config),
+            addr: a.addr.clone(),
+            port: number("port", &a.port)?,
+            web_root: a.web_root.as_deref().and_then(non_empty).map(PathBuf::from),
+            enable_https: boolean("enable_https", &a.enable_https)?,
+            https_cert: PathBuf::from(&a.https_cert),
+            https_key: non_empty(&a.https_key).map(PathBuf::from),
+            enable_basic_auth,
+            basic_auth_user: a
+                .basic_auth_user
+                .clone()
+                .or_else(|| facts.user.clone())
+                .unwrap_or_default(),
+            basic_auth_password,
+            password_generated,
+            rtc_config_json: PathBuf::from(&a.rtc_config_json),
+            turn_rest_uri: non_empty(&a.turn_rest_uri),
+            turn_rest_username: a
+                .turn_rest_username
+                .clone()
+                .unwrap_or_else(|| format!("selkies-{}", facts.hostname))
+                .replace(':', "-"),
+            turn_rest_username_auth_header: a.turn_rest_username_auth_header.clone(),
+            turn_rest_protocol_header: a.turn_rest_protocol_header.clone(),
+            turn_rest_tls_header: a.turn_rest_tls_header.clone(),
+            turn_host: non_empty(a.turn_host.trim()),
+            turn_port: match a.turn_port.trim() {
+                "" => None,
+                p => Some(number("turn_port", p)?),
+            },
+            turn_protocol: TurnProtocol::from_legacy(&a.turn_protocol),
+            turn_tls: boolean("turn_tls", &a.turn_tls)?,
+            turn_shared_secret: non_empty(&a.turn_shared_secret),
+            turn_username: non_empty(&a.turn_username),
+            turn_password: non_empty(&a.turn_password),
+            stun_host: a.stun_host.trim().to_owned(),
+            stun_port: number("stun_port", &a.stun_port)?,
+            enable_cloudflare_turn: boolean("enable_cloudflare_turn", &a.enable_cloudflare_turn)?,
+            cloudflare_turn_token_id: non_empty(&a.cloudflare_turn_token_id),
+            cloudflare_turn_api_token: non_empty(&a.cloudflare_turn_api_token),
+            app_wait_ready: boolean("app_wait_ready", &a.app_wait_ready)?,
+            app_ready_file: PathBuf::from(&a.app_ready_file),
+            uinput_mouse_socket: non_empty(&a.uinput_mouse_socket).map(PathBuf::from),
+            js_socket_path: PathBuf::from(&a.js_socket_path),
+            encoder: a
+                .encoder
+                .parse()
+                .map_err(|_| invalid("encoder", &a.encoder, "unknown encoder"))?,
+            gpu_id: number("gpu_id", &a.gpu_id)?,
+            framerate: positive("framerate", &a.framerate)?,
+            video_bitrate: positive("video_bitrate", &a.video_bitrate)?,
+            keyframe_distance,
+            congestion_control: boolean("congestion_control", &a.congestion_control)?,
+            video_packetloss_percent: percent(
+                "video_packetloss_percent",
+                &a.video_packetloss_percent,
+            )?,
+            audio_bitrate: positive("audio_bitrate", &a.audio_bitrate)?,
+            audio_channels: positive("audio_channels", &a.audio_channels)?,
+            audio_packetloss_percent: percent(
+                "audio_packetloss_percent",
+                &a.audio_packetloss_percent,
+            )?,
+            enable_clipboard: parse_clipboard_mode(&a.enable_clipboard).ok_or_else(|| {
+                invalid(
+                    "enable_clipboard",
+                    &a.enable_clipboard,
+                    "expected true, false, in or out",
+                )
+            })?,
+            enable_resize: boolean("enable_resize", &a.enable_resize)?,
+            enable_cursors: boolean("enable_cursors", &a.enable_cursors)?,
+            debug_cursors: boolean("debug_cursors", &a.debug_cursors)?,
+            cursor_size,
+            enable_webrtc_statistics: boolean(
+                "enable_webrtc_statistics",
+                &a.enable_webrtc_statistics,
+            )?,
+            webrtc_statistics_dir: PathBuf::from(&a.webrtc_statistics_dir),
+            enable_metrics_http: boolean("enable_metrics_http", &a.enable_metrics_http)?,
+            metrics_http_port: number("metrics_http_port", &a.metrics_http_port)?,
+            debug: a.debug,
+            warnings: Vec::new(),
+        };
+        match JsonOverlay::load(&s.json_config) {
+            Ok(Some(overlay)) => overlay.apply(&mut s),
+            Ok(None) => {}
+            Err(e) => s.warnings.push(format!("ignoring --json_config: {e}")),
+        }
+        Ok(s)
+    }
+
+    /// The web root: the flag/env value if given, else the host's own default.
+    pub fn web_root_or_else(&self, default: impl FnOnce() -> PathBuf) -> PathBuf {
+        self.web_root.clone().unwrap_or_else(default)
+    }
+}
+
+/// 16 characters from `[A-Za-z0-9]`, uniformly (rejection sampling avoids modulo bias).
+pub fn generate_password() -> Result<String, ConfigError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    const LEN: usize = 16;
+    let mut out = String::with_capacity(LEN);
+    let mut buf = [0u8; 64];
+    while out.len() < LEN {
+        getrandom::fill(&mut buf).map_err(|e| ConfigError::Random(e.to_string()))?;
+        for b in buf {
+            // 248 = 4 × 62: bytes at or above it would bias the first characters.
+            if b < 248 && out.len() < LEN {
+                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,292 @@
+//! Config tests: legacy defaults (§1), precedence, typed values, deliberate differences, overlay.
+
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+
+use super::*;
+use crate::encoder::Encoder;
+
+fn facts() -> HostFacts {
+    HostFacts {
+        user: Some("alice".into()),
+        hostname: "box:1".into(),
+        xcursor_size: None,
+    }
+}
+
+/// A per-test scratch directory (no tempfile dependency); removed on drop.
+struct Scratch(PathBuf);
+impl Scratch {
+    fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("selkies-proto-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        Scratch(dir)
+    }
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Parses CLI words only: the clap `env` lookups are disabled by clearing `env` per arg, so
+/// the test machine's `SELKIES_*` variables cannot leak in.
+fn args(words: &[&str], json_config: &Path) -> Args {
+    use clap::{CommandFactory, FromArgMatches};
+    let cmd = Args::command().mut_args(|a| a.env(None::<&str>));
+    let mut argv = vec!["selkies-gstreamer".to_owned()];
+    argv.push(format!("--json_config={}", json_config.display()));
+    argv.extend(words.iter().map(|w| (*w).to_owned()));
+    let m = cmd.try_get_matches_from(argv).expect("parse");
+    Args::from_arg_matches(&m).expect("from matches")
+}
+
+fn resolve(words: &[&str]) -> Result<Settings, ConfigError> {
+    Settings::resolve_with(
+        args(words, Path::new("/nonexistent/selkies.json")),
+        &facts(),
+    )
+}
+
+#[test]
+fn legacy_defaults_with_our_differences() {
+    let s = resolve(&[]).expect("defaults resolve");
+    assert_eq!(s.addr, "0.0.0.0");
+    assert_eq!(s.port, 8080);
+    assert_eq!(s.web_root, None);
+    assert!(!s.enable_https);
+    assert_eq!(
+        s.https_cert,
+        Path::new("/etc/ssl/certs/ssl-cert-snakeoil.pem")
+    );
+    assert!(s.enable_basic_auth);
+    assert_eq!(s.basic_auth_user, "alice");
+    // Deliberate difference: no `mypasswd`; a random one is generated and flagged.
+    assert!(s.password_generated);
+    assert_eq!(s.basic_auth_password.len(), 16);
+    assert!(
+        s.basic_auth_password
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric())
+    );
+    assert_eq!(s.rtc_config_json, Path::new("/tmp/rtc.json"));
+    assert_eq!(s.turn_rest_username, "selkies-box-1");
+    assert_eq!(s.turn_rest_username_auth_header, "x-auth-user");
+    // Deliberate difference: no public TURN relay.
+    assert_eq!((s.turn_host.as_deref(), s.turn_port), (None, None));
+    assert_eq!(s.turn_shared_secret, None);
+    assert_eq!(s.turn_protocol, TurnProtocol::Udp);
+    assert_eq!(
+        (s.stun_host.as_str(), s.stun_port),
+        ("stun.l.google.com", 19302)
+    );
+    assert_eq!(s.js_socket_path, Path::new("/tmp"));
+    assert_eq!(s.encoder, Encoder::X264enc);
+    assert_eq!(
+        (s.framerate, s.video_bitrate, s.audio_bitrate),
+        (60, 8000, 128000)
+    );
+    assert_eq!(s.keyframe_distance, None);
+    assert_eq!(s.audio_channels, 2);
+    assert_eq!(s.enable_clipboard, ClipboardMode::Both);
+    assert!(!s.enable_resize && s.enable_cursors && !s.debug_cursors);
+    assert_eq!(s.cursor_size, None);
+    assert_eq!(s.metrics_http_port, 8000);
+    assert!(!s.debug);
+    assert!(s.warnings.is_empty());
+}
+
+#[test]
+fn typed_values_and_spellings() {
+    let s = resolve(&[
+        "--enable_https=TRUE",
+        "--enable_basic_auth",
+        "false",
+        "--encoder=vp9enc",
+        "--keyframe_distance=-1",
+        "--video_packetloss_percent=2.5",
+        "--enable_clipboard=out",
+        "--turn_protocol=TCP",
+        "--turn_port=3478",
+        "--cursor_size=32",
+        "--enable_resize",
+        "--debug",
+    ])
+    .expect("resolve");
+    assert!(s.enable_https);
+    assert!(!s.enable_basic_auth && !s.password_generated);
+    assert_eq!(s.encoder, Encoder::Vp9enc);
+    assert_eq!(s.video_packetloss_percent, 2.5);
+    assert_eq!(s.enable_clipboard, ClipboardMode::Out);
+    assert!(s.enable_clipboard.outbound() && !s.enable_clipboard.inbound());
+    assert_eq!(s.turn_protocol, TurnProtocol::Tcp);
+    assert_eq!(s.turn_port, Some(3478));
+    assert_eq!(s.cursor_size, Some(32));
+    assert!(s.enable_resize && s.debug);
+    let s = resolve(&["--keyframe_distance", "2.5", "--turn_protocol=sctp"]).expect("resolve");
+    assert_eq!(s.keyframe_distance, Some(2.5));
+    assert_eq!(s.turn_protocol, TurnProtocol::Udp);
+    for (v, mode) in [
+        ("true", ClipboardMode::Both),
+        ("False", ClipboardMode::Off),
+        ("IN", ClipboardMode::In),
+    ] {
+        assert_eq!(parse_clipboard_mode(v), Some(mode));
+    }
+}
+
+#[test]
+fn bad_values_name_flag_and_value() {
+    let err = |w: &str| resolve(&[w]).expect_err(w).to_string();
+    assert_eq!(
+        err("--enable_https=yes"),
+        "invalid value \"yes\" for --enable_https: expected true or false"
+    );
+    assert!(err("--port=99999").starts_with("invalid value \"99999\" for --port"));
+    assert!(err("--encoder=h264").contains("--encoder"));
+    assert!(err("--framerate=0").contains("--framerate"));
+    assert!(err("--keyframe_distance=-2").contains("--keyframe_distance"));
+    assert!(err("--audio_packetloss_percent=101").contains("--audio_packetloss_percent"));
+    assert!(err("--enable_clipboard=both").contains("--enable_clipboard"));
+    assert!(err("--cursor_size=-5").contains("--cursor_size"));
+}
+
+#[test]
+fn given_password_and_machine_defaults() {
+    let s = resolve(&["--basic_auth_password=secret", "--basic_auth_user=bob"]).expect("ok");
+    assert_eq!(
+        (s.basic_auth_user.as_str(), s.basic_auth_password.as_str()),
+        ("bob", "secret")
+    );
+    assert!(!s.password_generated);
+    let mut f = facts();
+    f.xcursor_size = Some("48".into());
+    f.user = None;
+    let s = Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f).expect("ok");
+    assert_eq!(s.cursor_size, Some(48));
+    assert_eq!(s.basic_auth_user, "");
+    let a = generate_password().expect("random");
+    assert_ne!(a, generate_password().expect("random"));
+}
+
+#[test]
+fn env_is_used_when_cli_is_absent_and_cli_wins() {
+    use clap::{CommandFactory, FromArgMatches};
+    // Simulate the environment through clap's own `env` lookup under a unique variable name so
+    // the test does not touch (or race on) the real SELKIES_* variables. clap reads the
+    // variable when the argument is defined, so set it first.
+    // SAFETY: edition 2024 marks set_var unsafe because of concurrent readers; this variable
+    // name is read by this test alone.
+    unsafe { std::env::set_var("SELKIES_PROTO_TEST_FRAMERATE", "30") };
+    let cmd = Args::command().mut_args(|a| {
+        if a.get_id() == "framerate" {
+            a.env("SELKIES_PROTO_TEST_FRAMERATE")
+        } else {
+            a.env(None::<&str>)
+        }
+    });
+    let from_env = cmd.clone().try_get_matches_from(["x"]).expect("parse");
+    let from_cli = cmd
+        .try_get_matches_from(["x", "--framerate=24"])
+        .expect("parse");
+    unsafe { std::env::remove_var("SELKIES_PROTO_TEST_FRAMERATE") };
+    let fr = |m| Args::from_arg_matches(&m).expect("args").framerate;
+    assert_eq!(fr(from_env), "30");
+    assert_eq!(fr(from_cli), "24");
+}
+
+#[test]
+fn overlay_overrides_five_keys_and_warns_on_bad_values() {
+    let dir = Scratch::new("overlay");
+    let path = dir.file("cfg.json");
+    std::fs::write(
+        &path,
+        r#"{"framerate": 30, "video_bitrate": "4000", "audio_bitrate": 64000,
+            "enable_resize": "True", "encoder": "VP8ENC", "other": 1}"#,
+    )
+    .expect("write");
+    let s = Settings::resolve_with(args(&["--framerate=90"], &path), &facts()).expect("ok");
+    assert_eq!(
+        (s.framerate, s.video_bitrate, s.audio_bitrate),
+        (30, 4000, 64000)
+    );
+    assert!(s.enable_resize);
+    assert_eq!(s.encoder, Encoder::Vp8enc);
+    assert!(s.warnings.is_empty());
+
+    std::fs::write(&path, r#"{"framerate": -3, "encoder": "h264"}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert_eq!((s.framerate, s.encoder), (60, Encoder::X264enc));
+    assert_eq!(s.warnings.len(), 2);
+
+    std::fs::write(&path, "{not json").expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("corrupt is a warning");
+    assert_eq!(s.warnings.len(), 1);
+    assert!(s.warnings[0].contains("not valid JSON"), "{:?}", s.warnings);
+
+    std::fs::write(&path, "").expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("empty is no overlay");
+    assert!(s.warnings.is_empty());
+}
+
+#[test]
+fn persist_is_read_modify_write() {
+    let dir = Scratch::new("persist");
+    let path = dir.file("cfg.json");
+    JsonOverlay::persist(&path, OverlaySetting::VideoBitrate(4000)).expect("create");
+    JsonOverlay::persist(&path, OverlaySetting::Framerate(30)).expect("update");
+    JsonOverlay::persist(&path, OverlaySetting::EnableResize(true)).expect("update");
+    JsonOverlay::persist(&path, OverlaySetting::AudioBitrate(96000)).expect("update");
+    let loaded = JsonOverlay::load(&path).expect("read").expect("exists");
+    assert_eq!(loaded.video_bitrate, Some(4000));
+    assert_eq!(loaded.framerate, Some(30));
+    assert_eq!(loaded.enable_resize, Some(true));
+    assert_eq!(loaded.audio_bitrate, Some(96000));
+
+    // Unknown keys survive; a corrupt file is replaced.
+    std::fs::write(&path, r#"{"custom": "keep"}"#).expect("write");
+    JsonOverlay::persist(&path, OverlaySetting::Framerate(15)).expect("update");
+    let text = std::fs::read_to_string(&path).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(
+        (v["custom"].as_str(), v["framerate"].as_u64()),
+        (Some("keep"), Some(15))
+    );
+    std::fs::write(&path, "garbage").expect("write");
+    JsonOverlay::persist(&path, OverlaySetting::Framerate(20)).expect("replace");
+    assert_eq!(
+        JsonOverlay::load(&path)
+            .expect("read")
+            .and_then(|o| o.framerate),
+        Some(20)
+    );
+    // No temporary file is left behind.
+    let names: Vec<_> = std::fs::read_dir(&dir.0)
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+
+    let err = JsonOverlay::persist(
+        Path::new("/nonexistent-dir/x.json"),
+        OverlaySetting::Framerate(1),
+    );
+    assert!(matches!(err, Err(OverlayError::Io { .. })));
+}
+
+#[test]
+fn parse_from_real_argv_shape() {
+    // `Args::parse_from` is what `parse_from_env` uses; check the legacy `=` and space forms.
+    let a = Args::try_parse_from(["x", "--port", "9000", "--enable_https=false"]).expect("parse");
+    assert_eq!(
+        (a.port.as_str(), a.enable_https.as_str()),
+        ("9000", "false")
+    );
+    assert!(Args::try_parse_from(["x", "--enable-https=true"]).is_err());
+}
