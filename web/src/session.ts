@@ -65,15 +65,15 @@ export class Session {
     const url = signallingUrl(window.location);
     const hello = (id: number) => () =>
       helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio);
-    const events = (name: string) => ({
+    const events = {
       onStatus: (text: string) => this.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),
       onDataChannel: (dc: RTCDataChannel) => this.attachChannel(dc),
       onStateChange: () => this.stateChanged(),
-      onLost: (reason: string, wasOpen: boolean) => this.lost(`${name} ${reason}`, wasOpen),
-    });
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events('video'));
-    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events('audio'));
+      onLost: (reason: string, wasOpen: boolean) => this.lost(reason, wasOpen),
+    };
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
+    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events);
     this.video.start();
     this.audio.start();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);

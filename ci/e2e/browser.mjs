@@ -1,0 +1,92 @@
+// Debian's Chromium driven by playwright-core (installed by `npm ci` in web/; it downloads no
+// browser). Flags and the media-permission grant are those of e2e-notes G2/G3: without them
+// Chromium gathers no ICE candidate in a loopback-only namespace.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './harness.mjs';
+
+const require = createRequire(join(ROOT, 'web', 'package.json'));
+const { chromium } = require('playwright-core');
+
+export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
+const FLAGS = [
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export class Browser {
+  constructor(ctx, page, profile, origin) {
+    this.ctx = ctx;
+    this.page = page;
+    this.profile = profile;
+    this.origin = origin;
+    this.console = [];
+  }
+
+  /** Launches a fresh profile, grants media permission for `origin`, and opens one page. */
+  static async launch(origin, { credentials, viewport = { width: 1280, height: 720 } } = {}) {
+    const profile = mkdtempSync(join(tmpdir(), 'selkies-chromium-'));
+    const ctx = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: FLAGS,
+      viewport,
+      httpCredentials: credentials,
+    });
+    await ctx.grantPermissions(['camera', 'microphone'], { origin });
+    const page = ctx.pages()[0] ?? (await ctx.newPage());
+    const b = new Browser(ctx, page, profile, origin);
+    page.on('console', (m) => b.log(`console.${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => b.log(`pageerror: ${e.message}`));
+    page.on('framenavigated', (f) => {
+      if (f === page.mainFrame()) b.navigations++;
+    });
+    b.navigations = 0;
+    return b;
+  }
+
+  log(line) {
+    this.console.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+    if (this.console.length > 400) this.console.shift();
+  }
+
+  consoleTail(n = 40) {
+    return this.console.slice(-n).join('\n');
+  }
+
+  /** Loads the client and waits for the first presented video frame; returns its time (ms). */
+  async open(path = '/', timeoutMs = 20000) {
+    const res = await this.page.goto(`${this.origin}${path}`);
+    if (!res || res.status() !== 200) throw new Error(`page load: HTTP ${res?.status()}`);
+    await this.page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: timeoutMs });
+    return this.page.evaluate(() => window.__e2e.firstFrameMs);
+  }
+
+  e2e(fn, arg) {
+    return this.page.evaluate(fn, arg);
+  }
+
+  /** Decoded frames over `ms` from getStats (inbound-rtp video), plus the last snapshot. */
+  async measureVideo(ms) {
+    const first = await this.e2e(() => window.__e2e.stats.video?.video ?? null);
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, ms));
+    const last = await this.e2e(() => window.__e2e.stats.video?.video ?? null);
+    const dt = (last?.timestamp ?? 0) - (first?.timestamp ?? 0);
+    const fps = first && last && dt > 0 ? ((last.framesDecoded - first.framesDecoded) * 1000) / dt : 0;
+    return { fps, last, wallMs: Date.now() - t0 };
+  }
+
+  async close() {
+    await this.ctx.close().catch(() => {});
+    rmSync(this.profile, { recursive: true, force: true });
+  }
+}

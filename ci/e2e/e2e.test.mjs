@@ -1,0 +1,176 @@
+// End-to-end: Xvfb + PulseAudio + the real host + Debian Chromium, asserting decoded frames,
+// audio packets, input arriving in the X server, Basic auth and reconnection. Run through
+// ci/checks/70-e2e.sh (root, loopback-only network namespace); the cases share one X server.
+import assert from 'node:assert/strict';
+import { request } from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { Browser } from './browser.mjs';
+import { Env, sleep, waitFor } from './harness.mjs';
+import { parseXev, typedText } from './xev.mjs';
+
+const PORT = Number(process.env.E2E_PORT ?? 18080);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const USER = 'user';
+const PASSWORD = 'mypasswd';
+const AUTH = ['--enable_basic_auth=true', `--basic_auth_user=${USER}`, `--basic_auth_password=${PASSWORD}`, '--enable_resize=false'];
+const basic = (u, p) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
+// The page is 1280x720 and the frame 1920x1080: page (330, 270) is frame (495, 405).
+const XEV = { x: 200, y: 200, w: 600, h: 400 };
+
+const env = new Env();
+let browser = null;
+
+/** Runs a case body; on failure re-throws with the host log and the browser console attached. */
+async function withDiagnostics(body) {
+  try {
+    await body();
+  } catch (e) {
+    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 50)];
+    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
+    if (browser) parts.push('--- page state ---', JSON.stringify(await browser.e2e(() => {
+      const h = window.__e2e;
+      return h && { firstFrameMs: h.firstFrameMs, dc: h.dataChannelState, pc: h.connectionState, reconnects: h.reconnects, host: h.hostMessages, status: document.getElementById('status')?.textContent };
+    }).catch((err) => String(err))));
+    throw new Error(parts.join('\n'));
+  }
+}
+
+/** Status of an HTTP request (a WebSocket upgrade when `ws`), never following anything. */
+function status(path, auth, ws = false) {
+  return new Promise((resolve, reject) => {
+    const headers = auth ? { Authorization: auth } : {};
+    if (ws) Object.assign(headers, { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' });
+    const req = request({ host: '127.0.0.1', port: PORT, path, headers }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function assertStreams(codec) {
+  const m = await browser.measureVideo(5000);
+  assert.ok(m.last, 'no inbound video stats');
+  assert.equal(`${m.last.frameWidth}x${m.last.frameHeight}`, '1920x1080', 'decoded frame size');
+  assert.equal(m.last.codec.toUpperCase(), codec);
+  assert.ok(m.fps >= 20, `decoded ${m.fps.toFixed(1)} fps over 5 s, want ≥ 20`);
+  return m.fps;
+}
+
+describe('selkies end to end', { timeout: 240000 }, () => {
+  before(async () => {
+    await env.startX();
+    await env.startAudio();
+    env.startXev('xev', XEV.x, XEV.y, XEV.w, XEV.h);
+    await env.startHost(PORT, ['--encoder=x264enc', ...AUTH]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await env.stopAll();
+  });
+
+  test('Basic auth: wrong or missing password is refused on the page and the WebSocket', () =>
+    withDiagnostics(async () => {
+      assert.equal(await status('/', null), 401);
+      assert.equal(await status('/', basic(USER, 'wrong')), 401);
+      assert.equal(await status('/', basic(USER, PASSWORD)), 200);
+      assert.equal(await status('/ws', basic(USER, 'wrong'), true), 401);
+      assert.equal(await status('/webrtc/signalling/', null, true), 401);
+      assert.equal(await status('/ws', basic(USER, PASSWORD), true), 101);
+    }));
+
+  test('H.264: 1920x1080 decoded at ≥ 20 fps and audio with energy', () =>
+    withDiagnostics(async () => {
+      browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
+      const first = await browser.open('/');
+      console.log(`# first frame ${first.toFixed(0)} ms after navigation start`);
+      const fps = await assertStreams('H264');
+      console.log(`# H.264 decoded ${fps.toFixed(1)} fps`);
+      const audio = await waitFor(
+        () => browser.e2e(() => {
+          const a = window.__e2e.stats.audio?.audio;
+          return a && a.packetsReceived > 0 && a.totalAudioEnergy > 0 ? a : null;
+        }),
+        10000, 500);
+      assert.ok(audio, 'audio: no packets with totalAudioEnergy > 0');
+      assert.equal(await browser.e2e(() => window.__e2e.dataChannelState), 'open');
+    }));
+
+  test('mouse: move, clicks and wheel land at the mapped X coordinates', () =>
+    withDiagnostics(async () => {
+      assert.ok(browser, 'needs the streaming page');
+      const page = browser.page;
+      const from = env.xevOutput('xev').length;
+      await page.mouse.move(330, 270);
+      const p = await waitFor(async () => {
+        const q = await env.pointer();
+        return q && q.x === 495 && q.y === 405 ? q : null;
+      }, 3000);
+      assert.deepEqual(p ?? (await env.pointer()), { x: 495, y: 405 }, 'X pointer after a move to page (330,270)');
+      await page.mouse.down();
+      await page.mouse.up();
+      await page.mouse.click(330, 270, { button: 'right' });
+      await page.mouse.wheel(0, 100);
+      const events = await waitFor(() => {
+        const ev = parseXev(env.xevOutput('xev').slice(from)).filter((e) => e.type.startsWith('Button'));
+        return ev.some((e) => e.type === 'ButtonPress' && e.button === 5) ? ev : null;
+      }, 3000);
+      const all = events ?? parseXev(env.xevOutput('xev').slice(from));
+      const presses = all.filter((e) => e.type === 'ButtonPress').map((e) => e.button);
+      assert.deepEqual(presses, [1, 3, 5], `button presses seen by xev: ${JSON.stringify(all)}`);
+      for (const e of all) assert.deepEqual([e.rootX, e.rootY], [495, 405], `event position ${JSON.stringify(e)}`);
+    }));
+
+  test('keyboard: "Hello é€" typed in the page arrives as those characters', () =>
+    withDiagnostics(async () => {
+      assert.ok(browser, 'needs the streaming page');
+      const page = browser.page;
+      // X focus follows the pointer (no window manager): keep it over the xev window.
+      await page.mouse.move(330, 270);
+      await sleep(200);
+      const from = env.xevOutput('xev').length;
+      await page.keyboard.down('Shift');
+      await page.keyboard.press('H');
+      await page.keyboard.up('Shift');
+      for (const ch of 'ello é€') await page.keyboard.press(ch);
+      const want = 'Hello é€';
+      const got = await waitFor(() => {
+        const t = typedText(parseXev(env.xevOutput('xev').slice(from)));
+        return t === want ? t : null;
+      }, 4000);
+      assert.equal(got ?? typedText(parseXev(env.xevOutput('xev').slice(from))), want, 'text typed into xev');
+    }));
+
+  test('reconnects after the host restarts, without reloading the page', () =>
+    withDiagnostics(async () => {
+      assert.ok(browser, 'needs the streaming page');
+      const before = await browser.e2e(() => window.__e2e.reconnects);
+      await env.stop('host');
+      await env.startHost(PORT, ['--encoder=x264enc', ...AUTH]);
+      const back = await waitFor(() => browser.e2e((n) => {
+        const h = window.__e2e;
+        return h.reconnects > n && h.dataChannelState === 'open' && (h.stats.video?.video?.framesDecoded ?? 0) > 0;
+      }, before), 30000, 500);
+      assert.ok(back, 'the page did not stream again after the host restart');
+      assert.equal(browser.navigations, 1, 'the page reloaded');
+      await assertStreams('H264');
+    }));
+
+  test('VP8: 1920x1080 decoded at ≥ 20 fps', () =>
+    withDiagnostics(async () => {
+      await browser?.close();
+      browser = null;
+      await env.stop('host');
+      await env.startHost(PORT, ['--encoder=vp8enc', ...AUTH]);
+      browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
+      await browser.open('/');
+      const fps = await assertStreams('VP8');
+      console.log(`# VP8 decoded ${fps.toFixed(1)} fps`);
+    }));
+});
