@@ -15,3 +15,4 @@ pub mod config;
 pub mod encoder;
 pub mod gamepad;
 pub mod protocol;
+pub mod rtc_config;
