@@ -1,0 +1,274 @@
+//! The GPU/encoder probe: report types, the encoder catalogue, the default-encoder rule and the
+//! human-readable rendering. Pure: the facts come from [`devices`] (files under /dev, /sys,
+//! /proc) and from the dlopen probes in [`nvidia`] and [`va`], which only ever run inside the
+//! dynamic `selkies-gpu-probe` helper (see docs/launcher.md "Probes").
+
+pub mod devices;
+pub mod nvidia;
+pub mod va;
+
+use serde::{Deserialize, Serialize};
+
+/// Everything known about the machine's GPUs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GpuReport {
+    pub nvidia: NvidiaReport,
+    pub va: VaReport,
+    /// Whether the library probes ran (false: device files only).
+    pub libraries_probed: bool,
+    /// Why the library probes did not run or failed as a whole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NvidiaReport {
+    pub device_nodes: Vec<String>,
+    pub kernel_driver_version: Option<String>,
+    pub cuda: Option<CudaReport>,
+    pub nvenc: Option<NvencReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CudaReport {
+    pub library: String,
+    pub loaded: bool,
+    pub error: Option<String>,
+    /// `cuDriverGetVersion`, e.g. 12020 for CUDA 12.2.
+    pub driver_api_version: Option<i32>,
+    pub devices: Vec<CudaDevice>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CudaDevice {
+    pub index: i32,
+    pub name: String,
+    pub compute_capability: [i32; 2],
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NvencReport {
+    pub library: String,
+    pub loaded: bool,
+    pub error: Option<String>,
+    /// `NvEncodeAPIGetMaxSupportedVersion`, as `major.minor`.
+    pub max_api_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VaReport {
+    /// Whether libva.so.2 + libva-drm.so.2 loaded, and why not.
+    pub libva_loaded: bool,
+    pub libva_error: Option<String>,
+    pub render_nodes: Vec<RenderNode>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RenderNode {
+    pub path: String,
+    pub vendor_id: Option<String>,
+    pub vendor: Option<String>,
+    pub kernel_driver: Option<String>,
+    pub va: Option<VaNodeReport>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VaNodeReport {
+    pub initialized: bool,
+    pub error: Option<String>,
+    pub api_version: Option<String>,
+    pub vendor_string: Option<String>,
+    /// Codecs with a full encode entrypoint (`VAEntrypointEncSlice`).
+    pub encode: Vec<String>,
+    /// Codecs with only the low-power entrypoint (`VAEntrypointEncSliceLP`).
+    pub encode_low_power: Vec<String>,
+}
+
+/// How the encoder rows below are backed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Nvenc,
+    Va,
+    Software,
+}
+
+/// The host's encoder names (`--encoder` enum, protocol reference §2), the GStreamer plugin
+/// file that provides each, the backend and the codec.
+pub const ENCODERS: &[(&str, &str, Backend, &str)] = &[
+    ("nvh264enc", "nvcodec", Backend::Nvenc, "h264"),
+    ("nvh265enc", "nvcodec", Backend::Nvenc, "h265"),
+    ("nvav1enc", "nvcodec", Backend::Nvenc, "av1"),
+    ("vah264enc", "va", Backend::Va, "h264"),
+    ("vah265enc", "va", Backend::Va, "h265"),
+    ("vavp9enc", "va", Backend::Va, "vp9"),
+    ("vaav1enc", "va", Backend::Va, "av1"),
+    ("x264enc", "x264", Backend::Software, "h264"),
+    ("openh264enc", "openh264", Backend::Software, "h264"),
+    ("x265enc", "x265", Backend::Software, "h265"),
+    ("vp8enc", "vpx", Backend::Software, "vp8"),
+    ("vp9enc", "vpx", Backend::Software, "vp9"),
+    ("svtav1enc", "svtav1", Backend::Software, "av1"),
+    ("av1enc", "aom", Backend::Software, "av1"),
+    ("rav1enc", "rav1e", Backend::Software, "av1"),
+];
+
+/// Plugin names from the file names in `lib/gstreamer-1.0` (`libgstx264.so` → `x264`).
+pub fn plugin_names<I: IntoIterator<Item = String>>(file_names: I) -> Vec<String> {
+    let mut names: Vec<String> = file_names
+        .into_iter()
+        .filter_map(|f| {
+            f.strip_prefix("libgst")
+                .and_then(|s| s.strip_suffix(".so"))
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// NVENC codecs by compute capability: every NVENC GPU does H.264; HEVC arrived with second
+/// generation Maxwell (sm_52), AV1 with Ada (sm_89). NVENC's own capability query needs an
+/// encode session on a CUDA context, which a probe should not open; this table is the inference.
+pub fn nvenc_codecs(cc: [i32; 2]) -> Vec<&'static str> {
+    let mut codecs = vec!["h264"];
+    if cc >= [5, 2] {
+        codecs.push("h265");
+    }
+    if cc >= [8, 9] {
+        codecs.push("av1");
+    }
+    codecs
+}
+
+impl NvidiaReport {
+    /// NVENC is usable when CUDA initialised with a device and libnvidia-encode answered.
+    pub fn usable(&self) -> Result<[i32; 2], String> {
+        let cuda = self.cuda.as_ref().ok_or("libcuda.so.1 not probed")?;
+        if !cuda.loaded {
+            return Err(format!("{} not loaded", cuda.library));
+        }
+        if let Some(e) = &cuda.error {
+            return Err(format!("CUDA: {e}"));
+        }
+        let best = cuda
+            .devices
+            .iter()
+            .map(|d| d.compute_capability)
+            .max()
+            .ok_or("CUDA reports no device")?;
+        let nvenc = self
+            .nvenc
+            .as_ref()
+            .ok_or("libnvidia-encode.so.1 not probed")?;
+        match (&nvenc.error, &nvenc.max_api_version, nvenc.loaded) {
+            (_, _, false) => Err(format!("{} not loaded", nvenc.library)),
+            (Some(e), _, _) => Err(format!("NVENC: {e}")),
+            (None, None, _) => Err("NVENC reports no API version".to_owned()),
+            (None, Some(_), true) => Ok(best),
+        }
+    }
+}
+
+impl VaReport {
+    /// Codecs with a full encode entrypoint on any initialised render node.
+    pub fn encode_codecs(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .render_nodes
+            .iter()
+            .filter_map(|n| n.va.as_ref())
+            .filter(|v| v.initialized)
+            .flat_map(|v| v.encode.iter().cloned())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// One row of the encoder table in the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EncoderRow {
+    pub name: &'static str,
+    pub backend: Backend,
+    pub codec: &'static str,
+    pub plugin_present: bool,
+    pub usable: bool,
+    pub note: String,
+}
+
+/// Rates every encoder of the catalogue against the GPUs and the bundle's plugins.
+pub fn encoder_rows(gpu: &GpuReport, plugins: &[String]) -> Vec<EncoderRow> {
+    let nv = gpu.nvidia.usable();
+    let va_codecs = gpu.va.encode_codecs();
+    ENCODERS
+        .iter()
+        .map(|&(name, plugin, backend, codec)| {
+            let plugin_present = plugins.iter().any(|p| p == plugin);
+            let hw: Result<(), String> = match backend {
+                Backend::Software => Ok(()),
+                Backend::Nvenc => match &nv {
+                    Ok(cc) if nvenc_codecs(*cc).contains(&codec) => Ok(()),
+                    Ok(cc) => Err(format!("GPU sm_{}{} has no NVENC {codec}", cc[0], cc[1])),
+                    Err(e) => Err(e.clone()),
+                },
+                Backend::Va if va_codecs.iter().any(|c| c == codec) => Ok(()),
+                Backend::Va => Err(format!("no VA-API {codec} encode entrypoint")),
+            };
+            let (usable, note) = match (plugin_present, hw) {
+                (false, _) => (false, format!("plugin {plugin} not in the bundle")),
+                (true, Err(e)) => (false, e),
+                (true, Ok(())) => (true, String::new()),
+            };
+            EncoderRow {
+                name,
+                backend,
+                codec,
+                plugin_present,
+                usable,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// The default when the user named no encoder: NVENC > VA-API > x264enc, H.264 first (every
+/// browser decodes it), then the other software encoders the bundle has.
+pub fn choose_default(rows: &[EncoderRow]) -> (&'static str, String) {
+    const ORDER: &[&str] = &["nvh264enc", "vah264enc", "x264enc", "openh264enc", "vp8enc"];
+    for name in ORDER {
+        if let Some(row) = rows.iter().find(|r| r.name == *name && r.usable) {
+            let why = match row.backend {
+                Backend::Nvenc => "NVIDIA GPU with NVENC",
+                Backend::Va => "VA-API H.264 encode on a render node",
+                Backend::Software => "no usable hardware encoder",
+            };
+            return (row.name, why.to_owned());
+        }
+    }
+    (
+        "x264enc",
+        "no encoder plugin found in the bundle; x264enc is the host's default".to_owned(),
+    )
+}
+
+/// Collects the GPU facts under `root`. With `with_libraries` the driver libraries are loaded
+/// (only in the dynamic helper); without, only device files are read (safe in the launcher).
+pub fn gather(root: &std::path::Path, with_libraries: bool) -> GpuReport {
+    let mut report = GpuReport {
+        nvidia: devices::nvidia(root),
+        va: devices::render_nodes(root),
+        libraries_probed: with_libraries,
+        probe_error: None,
+    };
+    if with_libraries {
+        report.nvidia.cuda = Some(nvidia::probe_cuda(nvidia::CUDA_LIB));
+        report.nvidia.nvenc = Some(nvidia::probe_nvenc(nvidia::NVENC_LIB));
+        va::probe(&mut report.va, root);
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests;
