@@ -16,3 +16,4 @@ pub mod encoder;
 pub mod gamepad;
 pub mod protocol;
 pub mod rtc_config;
+pub mod signalling;

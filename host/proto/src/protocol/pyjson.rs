@@ -17,9 +17,33 @@ pub enum PyJson {
     Str(String),
     Array(Vec<PyJson>),
     Object(Vec<(&'static str, PyJson)>),
+    /// An object with run-time keys (e.g. re-serialised peer metadata).
+    Map(Vec<(String, PyJson)>),
 }
 
 impl PyJson {
+    /// Converts parsed JSON. `serde_json` maps iterate in key order, so objects come out with
+    /// sorted keys (Python would keep the sender's order; receivers parse, never compare).
+    pub fn from_value(v: &serde_json::Value) -> Self {
+        use serde_json::Value;
+        match v {
+            Value::Null => PyJson::Null,
+            Value::Bool(b) => PyJson::Bool(*b),
+            Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => PyJson::Int(i),
+                (None, Some(u)) => PyJson::Float(u as f64),
+                _ => PyJson::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Value::String(s) => PyJson::Str(s.clone()),
+            Value::Array(a) => PyJson::Array(a.iter().map(PyJson::from_value).collect()),
+            Value::Object(m) => PyJson::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), PyJson::from_value(v)))
+                    .collect(),
+            ),
+        }
+    }
+
     /// Serialises like `json.dumps(value)` with default arguments.
     pub fn dumps(&self) -> String {
         let mut out = String::new();
@@ -47,19 +71,26 @@ impl PyJson {
                 out.push(']');
             }
             PyJson::Object(fields) => {
-                out.push('{');
-                for (n, (k, v)) in fields.iter().enumerate() {
-                    if n > 0 {
-                        out.push_str(", ");
-                    }
-                    write_str(k, out);
-                    out.push_str(": ");
-                    v.write(out);
-                }
-                out.push('}');
+                write_object(fields.iter().map(|(k, v)| (*k, v)), out);
+            }
+            PyJson::Map(fields) => {
+                write_object(fields.iter().map(|(k, v)| (k.as_str(), v)), out);
             }
         }
     }
+}
+
+fn write_object<'a>(fields: impl Iterator<Item = (&'a str, &'a PyJson)>, out: &mut String) {
+    out.push('{');
+    for (n, (k, v)) in fields.enumerate() {
+        if n > 0 {
+            out.push_str(", ");
+        }
+        write_str(k, out);
+        out.push_str(": ");
+        v.write(out);
+    }
+    out.push('}');
 }
 
 /// Python `repr(float)`. Non-finite values become `null`: Python would emit `NaN`/`Infinity`,
