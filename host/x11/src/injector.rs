@@ -60,14 +60,19 @@ impl Injector {
             spare_keycodes = keyboard.spare_count(),
             "X input injector connected"
         );
-        Ok(Self {
+        let mut injector = Self {
             conn,
             root,
             table,
             mods,
             keyboard,
             mouse: ButtonTracker::default(),
-        })
+        };
+        // Like the legacy host, start from a clean slate: a previous instance that died with
+        // keys down (Ctrl, Shift...) would otherwise leave them stuck for the next user.
+        injector.release_all()?;
+        injector.conn.flush()?;
+        Ok(injector)
     }
 
     /// The thread body: until every handle is dropped or the connection dies.

@@ -263,3 +263,42 @@ fn spawn_reports_an_unreachable_display() {
     let err = InputInjector::spawn(Some(":0.bogus")).expect_err("must fail");
     assert!(err.to_string().contains("connect"), "{err}");
 }
+
+#[test]
+fn handles_report_a_lost_server() {
+    let x = Xvfb::start();
+    let input = InputInjector::spawn(Some(&x.display)).expect("spawn");
+    send_all(&input, &[mouse(false, 1, 1, 0, 0)]);
+    drop(x);
+    // The thread notices on its next flush, exits, and later sends fail instead of piling up.
+    let deadline = Instant::now() + WAIT;
+    while input.send(mouse(false, 2, 2, 0, 0)).is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "send still accepted after the server died"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(input.sync(WAIT).is_err());
+}
+
+#[test]
+fn startup_releases_keys_left_down() {
+    let x = Xvfb::start();
+    let obs = Observer::new(&x.display);
+    let first = InputInjector::spawn(Some(&x.display)).expect("spawn");
+    send_all(&first, &[key(0xffe3, true), key(0xffe1, true)]); // Control_L, Shift_L
+    // Simulate a host that died with keys down: the thread is parked, not cleaned up.
+    std::mem::forget(first);
+    assert_eq!(obs.keys_down().len(), 2);
+    let _second = InputInjector::spawn(Some(&x.display)).expect("spawn");
+    let deadline = Instant::now() + WAIT;
+    while !obs.keys_down().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "still down: {:?}",
+            obs.keys_down()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
