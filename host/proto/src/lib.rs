@@ -16,4 +16,5 @@ pub mod encoder;
 pub mod gamepad;
 pub mod protocol;
 pub mod rtc_config;
+pub mod sdp;
 pub mod signalling;
