@@ -54,7 +54,9 @@ fn hostname() -> Vec<u8> {
 
 /// Locates the bundle and computes the loader and host facts from the user's environment.
 pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
-    let bundle = Bundle::locate()?;
+    let bundle = Bundle::locate().context(
+        "selkies-gstreamer-run must stay inside its extracted selkies-gstreamer/ directory",
+    )?;
     bundle::check_path_list_safe(&bundle.root).map_err(anyhow::Error::msg)?;
     let over = ModeOverride::parse(
         user.get(OsStr::new("SELKIES_GLIBC_MODE"))
@@ -251,17 +253,8 @@ pub fn tool_name(argv0: &OsStr, bundle: &Bundle) -> Option<String> {
     (name != "selkies-gstreamer-run" && bundle.libexec(name).is_file()).then(|| name.to_owned())
 }
 
-/// The context string for a failed bundle lookup.
-pub fn locate_context() -> &'static str {
-    "selkies-gstreamer-run must stay inside its extracted selkies-gstreamer/ directory"
-}
-
 /// Reports a fatal error consistently.
 pub fn fail(err: &anyhow::Error) -> ! {
     eprintln!("selkies-gstreamer-run: {err:#}");
     std::process::exit(1)
-}
-
-pub fn ensure_context<T>(r: anyhow::Result<T>) -> anyhow::Result<T> {
-    r.context(locate_context())
 }

@@ -19,6 +19,7 @@ fn main() {
         )
         .with_writer(std::io::stderr)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
     let mut argv = std::env::args_os();
@@ -35,7 +36,7 @@ fn real_main(argv0: &OsString, rest: &[OsString]) -> anyhow::Result<()> {
     // The environment the user started us with, even when a bundled process (the host
     // spawning its plugin scanner) re-enters the launcher.
     let user = env::user_env(&env::current());
-    let located = launch::ensure_context(launch::prepare(user).map_err(Into::into));
+    let located = launch::prepare(user);
     if let Ok(prepared) = &located
         && let Some(tool) = launch::tool_name(argv0, &prepared.bundle)
     {

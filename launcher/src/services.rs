@@ -115,8 +115,10 @@ pub fn xvfb_args(display: u32, size: (u32, u32)) -> Vec<String> {
 /// PulseAudio's command line: no default script, only a native socket at `socket` and a null
 /// sink that the host's `pulsesrc` records from (its monitor).
 pub fn pulseaudio_args(socket: &Path) -> Vec<OsString> {
-    let mut native = OsString::from("module-native-protocol-unix auth-anonymous=1 socket=");
+    // Quoted: PulseAudio splits module arguments on spaces; `ensure_pulse` refuses '"'.
+    let mut native = OsString::from("module-native-protocol-unix auth-anonymous=1 socket=\"");
     native.push(socket);
+    native.push("\"");
     let mut args: Vec<OsString> = [
         "--daemonize=no",
         "--use-pid-file=no",
@@ -237,6 +239,12 @@ pub fn ensure_pulse(socket: &Path, env: &EnvMap) -> Result<Option<Started>, Stri
     if UnixStream::connect(socket).is_ok() {
         return Ok(None);
     }
+    if socket.as_os_str().as_bytes().contains(&b'"') {
+        return Err(format!(
+            "PulseAudio socket path {} contains '\"'",
+            socket.display()
+        ));
+    }
     let Some(pulse) = which("pulseaudio", env) else {
         tracing::warn!(
             "no PulseAudio at {} and pulseaudio is not installed",
@@ -323,7 +331,7 @@ mod tests {
         assert!(x.windows(2).any(|w| w == ["+extension", "XTEST"]));
         let p = pulseaudio_args(Path::new("/tmp/a b/native"));
         assert!(p.contains(&OsString::from(
-            "module-native-protocol-unix auth-anonymous=1 socket=/tmp/a b/native"
+            "module-native-protocol-unix auth-anonymous=1 socket=\"/tmp/a b/native\""
         )));
         assert!(p.contains(&OsString::from("-n")));
     }

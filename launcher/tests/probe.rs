@@ -36,9 +36,8 @@ fn probe(root: &Path, home: &Path, case: &Case) -> Value {
         "probe failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
-    })
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn encoder<'v>(report: &'v Value, name: &str) -> &'v Value {
@@ -51,7 +50,11 @@ fn encoder<'v>(report: &'v Value, name: &str) -> &'v Value {
 #[test]
 fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
     let dir = scratch("probe-all");
-    let (root, libs, devices) = (dir.join("selkies-gstreamer"), dir.join("libs"), dir.join("devroot"));
+    let (root, libs, devices) = (
+        dir.join("selkies-gstreamer"),
+        dir.join("libs"),
+        dir.join("devroot"),
+    );
     fake_bundle(&root, ALL_PLUGINS);
     fake_driver_libs(&libs, true, true);
     fake_devices(&devices);
@@ -63,10 +66,16 @@ fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
     let r = probe(&root, &dir, &case);
     assert_eq!(r["default_encoder"], "nvh264enc", "{r:#}");
     let nv = &r["gpu"]["nvidia"];
-    assert_eq!(nv["device_nodes"], serde_json::json!(["/dev/nvidia0", "/dev/nvidiactl"]));
+    assert_eq!(
+        nv["device_nodes"],
+        serde_json::json!(["/dev/nvidia0", "/dev/nvidiactl"])
+    );
     assert_eq!(nv["kernel_driver_version"], "550.54.14");
     assert_eq!(nv["cuda"]["devices"][0]["name"], "Fake RTX 4090");
-    assert_eq!(nv["cuda"]["devices"][0]["compute_capability"], serde_json::json!([8, 9]));
+    assert_eq!(
+        nv["cuda"]["devices"][0]["compute_capability"],
+        serde_json::json!([8, 9])
+    );
     assert_eq!(nv["cuda"]["driver_api_version"], 12020);
     assert_eq!(nv["nvenc"]["max_api_version"], "12.1");
     let node = &r["gpu"]["va"]["render_nodes"][0];
@@ -75,9 +84,17 @@ fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
     assert_eq!(node["va"]["vendor_string"], "Fake VA driver 1.0");
     assert_eq!(node["va"]["encode"], serde_json::json!(["h264"]));
     assert_eq!(node["va"]["encode_low_power"], serde_json::json!(["h265"]));
-    assert_eq!(encoder(&r, "nvav1enc")["usable"], true, "sm_89 has AV1 NVENC");
+    assert_eq!(
+        encoder(&r, "nvav1enc")["usable"],
+        true,
+        "sm_89 has AV1 NVENC"
+    );
     assert_eq!(encoder(&r, "vah264enc")["usable"], true);
-    assert_eq!(encoder(&r, "vaav1enc")["usable"], false, "AV1 is decode-only here");
+    assert_eq!(
+        encoder(&r, "vaav1enc")["usable"],
+        false,
+        "AV1 is decode-only here"
+    );
     assert_eq!(r["glibc"]["mode"], "host");
     assert_eq!(r["gpu"]["libraries_probed"], true);
 
@@ -91,15 +108,25 @@ fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("GPU 0: Fake RTX 4090 (compute 8.9)"), "{text}");
-    assert!(text.contains("default  nvh264enc (NVIDIA GPU with NVENC)"), "{text}");
+    assert!(
+        text.contains("GPU 0: Fake RTX 4090 (compute 8.9)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("default  nvh264enc (NVIDIA GPU with NVENC)"),
+        "{text}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 #[test]
 fn va_only_picks_vah264enc_and_broken_cuda_is_explained() {
     let dir = scratch("probe-va");
-    let (root, libs, devices) = (dir.join("selkies-gstreamer"), dir.join("libs"), dir.join("devroot"));
+    let (root, libs, devices) = (
+        dir.join("selkies-gstreamer"),
+        dir.join("libs"),
+        dir.join("devroot"),
+    );
     fake_bundle(&root, ALL_PLUGINS);
     fake_driver_libs(&libs, true, true);
     fake_devices(&devices);
@@ -110,7 +137,10 @@ fn va_only_picks_vah264enc_and_broken_cuda_is_explained() {
     };
     let r = probe(&root, &dir, &case);
     assert_eq!(r["default_encoder"], "vah264enc", "{r:#}");
-    assert_eq!(r["gpu"]["nvidia"]["cuda"]["error"], "cuInit failed: CUDA_ERROR_NO_DEVICE (100)");
+    assert_eq!(
+        r["gpu"]["nvidia"]["cuda"]["error"],
+        "cuInit failed: CUDA_ERROR_NO_DEVICE (100)"
+    );
     assert!(
         encoder(&r, "nvh264enc")["note"]
             .as_str()
@@ -129,7 +159,12 @@ fn va_only_picks_vah264enc_and_broken_cuda_is_explained() {
     assert_eq!(encoder(&r, "nvh265enc")["usable"], false);
     let va = &r["gpu"]["va"]["render_nodes"][0]["va"];
     assert_eq!(va["initialized"], false);
-    assert!(va["error"].as_str().is_some_and(|e| e.starts_with("vaInitialize")), "{va}");
+    assert!(
+        va["error"]
+            .as_str()
+            .is_some_and(|e| e.starts_with("vaInitialize")),
+        "{va}"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
@@ -147,14 +182,21 @@ fn no_gpu_picks_x264enc() {
     assert_eq!(r["default_encoder"], "x264enc", "{r:#}");
     assert_eq!(r["gpu"]["nvidia"]["device_nodes"], serde_json::json!([]));
     assert_eq!(r["gpu"]["nvidia"]["cuda"]["loaded"], false);
-    assert_eq!(r["plugins"], serde_json::json!(["nvcodec", "va", "vpx", "x264"]));
+    assert_eq!(
+        r["plugins"],
+        serde_json::json!(["nvcodec", "va", "vpx", "x264"])
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
 #[test]
 fn bundled_loader_runs_the_probe_helper() {
     let dir = scratch("probe-bundled");
-    let (root, libs, devices) = (dir.join("selkies-gstreamer"), dir.join("libs"), dir.join("devroot"));
+    let (root, libs, devices) = (
+        dir.join("selkies-gstreamer"),
+        dir.join("libs"),
+        dir.join("devroot"),
+    );
     fake_bundle(&root, ALL_PLUGINS);
     bundle_glibc(&root);
     fake_driver_libs(&libs, true, false);
@@ -166,8 +208,14 @@ fn bundled_loader_runs_the_probe_helper() {
     };
     let r = probe(&root, &dir, &case);
     assert_eq!(r["glibc"]["mode"], "bundled", "{r:#}");
-    assert_eq!(r["glibc"]["bundled"], r["glibc"]["host"], "a copy of this machine's glibc");
-    assert_eq!(r["default_encoder"], "nvh264enc", "dlopen works under the bundled loader");
+    assert_eq!(
+        r["glibc"]["bundled"], r["glibc"]["host"],
+        "a copy of this machine's glibc"
+    );
+    assert_eq!(
+        r["default_encoder"], "nvh264enc",
+        "dlopen works under the bundled loader"
+    );
     std::fs::remove_dir_all(&dir).expect("cleanup");
 }
 
@@ -185,7 +233,12 @@ fn missing_helper_still_reports_device_files() {
     };
     let r = probe(&root, &dir, &case);
     assert_eq!(r["gpu"]["libraries_probed"], false);
-    assert!(r["gpu"]["probe_error"].as_str().is_some_and(|e| e.contains("missing")), "{r:#}");
+    assert!(
+        r["gpu"]["probe_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("missing")),
+        "{r:#}"
+    );
     assert_eq!(r["gpu"]["nvidia"]["kernel_driver_version"], "550.54.14");
     assert_eq!(r["default_encoder"], "x264enc");
     std::fs::remove_dir_all(&dir).expect("cleanup");

@@ -186,7 +186,7 @@ mod tests {
     #[test]
     fn version_encoding() {
         assert_eq!(nvenc_version_text((12 << 4) | 1), "12.1");
-        assert_eq!(nvenc_version_text((11 << 4) | 0), "11.0");
+        assert_eq!(nvenc_version_text(11 << 4), "11.0");
     }
 
     #[test]

@@ -23,23 +23,33 @@ pub fn probe_helper() -> PathBuf {
 
 /// A fresh scratch directory whose path has a space and non-ASCII characters.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir()
-        .join(format!("selkies launcher ü {}-{}", name, std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "selkies launcher ü {}-{}",
+        name,
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("mkdir scratch");
     dir
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Compiles a fixture; `shared` builds a shared object with the given soname.
 pub fn cc(source: &str, out: &Path, soname: Option<&str>) {
     let mut cmd = Command::new("cc");
-    cmd.arg("-O1").arg("-Wall").arg("-o").arg(out).arg(fixture(source));
+    cmd.arg("-O1")
+        .arg("-Wall")
+        .arg("-o")
+        .arg(out)
+        .arg(fixture(source));
     if let Some(so) = soname {
-        cmd.args(["-shared", "-fPIC"]).arg(format!("-Wl,-soname,{so}"));
+        cmd.args(["-shared", "-fPIC"])
+            .arg(format!("-Wl,-soname,{so}"));
     }
     let status = cmd.status().expect("run cc");
     assert!(status.success(), "cc {source} failed");
@@ -49,12 +59,24 @@ pub fn cc(source: &str, out: &Path, soname: Option<&str>) {
 pub fn fake_driver_libs(dir: &Path, nvidia: bool, va: bool) {
     std::fs::create_dir_all(dir).expect("mkdir libs");
     if nvidia {
-        cc("fake_cuda.c", &dir.join("libcuda.so.1"), Some("libcuda.so.1"));
-        cc("fake_nvenc.c", &dir.join("libnvidia-encode.so.1"), Some("libnvidia-encode.so.1"));
+        cc(
+            "fake_cuda.c",
+            &dir.join("libcuda.so.1"),
+            Some("libcuda.so.1"),
+        );
+        cc(
+            "fake_nvenc.c",
+            &dir.join("libnvidia-encode.so.1"),
+            Some("libnvidia-encode.so.1"),
+        );
     }
     if va {
         cc("fake_va.c", &dir.join("libva.so.2"), Some("libva.so.2"));
-        cc("fake_va.c", &dir.join("libva-drm.so.2"), Some("libva-drm.so.2"));
+        cc(
+            "fake_va.c",
+            &dir.join("libva-drm.so.2"),
+            Some("libva-drm.so.2"),
+        );
     }
 }
 
@@ -72,7 +94,10 @@ pub fn fake_devices(root: &Path) {
         "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.14  Thu Feb 22 01:44:30 UTC 2024\n",
     );
     write(&root.join("dev/dri/renderD128"), "");
-    write(&root.join("sys/class/drm/renderD128/device/vendor"), "0x8086\n");
+    write(
+        &root.join("sys/class/drm/renderD128/device/vendor"),
+        "0x8086\n",
+    );
     std::os::unix::fs::symlink(
         "../../../bus/pci/drivers/i915",
         root.join("sys/class/drm/renderD128/device/driver"),
@@ -84,16 +109,28 @@ pub fn fake_devices(root: &Path) {
 /// `libexec/selkies-gstreamer` and `libexec/gst-plugin-scanner`, plugin files named by
 /// `plugins`, `bin/gst-plugin-scanner` linked to the launcher.
 pub fn fake_bundle(root: &Path, plugins: &[&str]) {
-    for d in ["libexec", "lib/gstreamer-1.0", "lib/gio/modules", "bin", "share/selkies-web"] {
+    for d in [
+        "libexec",
+        "lib/gstreamer-1.0",
+        "lib/gio/modules",
+        "bin",
+        "share/selkies-web",
+    ] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir bundle");
     }
     std::fs::copy(launcher(), root.join("selkies-gstreamer-run")).expect("copy launcher");
     std::fs::copy(probe_helper(), root.join("libexec/selkies-gpu-probe")).expect("copy helper");
     cc("fakehost.c", &root.join("libexec/selkies-gstreamer"), None);
-    std::fs::copy(root.join("libexec/selkies-gstreamer"), root.join("libexec/gst-plugin-scanner"))
-        .expect("copy scanner");
-    std::os::unix::fs::symlink("../selkies-gstreamer-run", root.join("bin/gst-plugin-scanner"))
-        .expect("scanner link");
+    std::fs::copy(
+        root.join("libexec/selkies-gstreamer"),
+        root.join("libexec/gst-plugin-scanner"),
+    )
+    .expect("copy scanner");
+    std::os::unix::fs::symlink(
+        "../selkies-gstreamer-run",
+        root.join("bin/gst-plugin-scanner"),
+    )
+    .expect("scanner link");
     for p in plugins {
         write(&root.join(format!("lib/gstreamer-1.0/libgst{p}.so")), "");
     }
@@ -104,9 +141,15 @@ pub fn fake_bundle(root: &Path, plugins: &[&str]) {
 pub fn bundle_glibc(root: &Path) {
     let dir = root.join("lib/glibc");
     std::fs::create_dir_all(&dir).expect("mkdir glibc");
-    for lib in ["ld-linux-x86-64.so.2", "libc.so.6", "libm.so.6", "libgcc_s.so.1"] {
+    for lib in [
+        "ld-linux-x86-64.so.2",
+        "libc.so.6",
+        "libm.so.6",
+        "libgcc_s.so.1",
+    ] {
         let src = Path::new("/lib/x86_64-linux-gnu").join(lib);
-        std::fs::copy(&src, dir.join(lib)).unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
+        std::fs::copy(&src, dir.join(lib))
+            .unwrap_or_else(|e| panic!("copy {}: {e}", src.display()));
     }
 }
 
@@ -132,7 +175,10 @@ impl Recorded {
                 b"env=" => {
                     let eq = value.iter().position(|b| *b == b'=').unwrap_or(value.len());
                     let val = value.get(eq + 1..).unwrap_or_default();
-                    r.env.insert(OsString::from_vec(value[..eq].to_vec()), OsString::from_vec(val.to_vec()));
+                    r.env.insert(
+                        OsString::from_vec(value[..eq].to_vec()),
+                        OsString::from_vec(val.to_vec()),
+                    );
                 }
                 _ => panic!("unknown record"),
             }
@@ -141,7 +187,9 @@ impl Recorded {
     }
 
     pub fn var(&self, name: &str) -> Option<String> {
-        self.env.get(&OsString::from(name)).map(|v| v.to_string_lossy().into_owned())
+        self.env
+            .get(&OsString::from(name))
+            .map(|v| v.to_string_lossy().into_owned())
     }
 }
 
