@@ -1,7 +1,9 @@
-//! Browser gamepad messages (`js,…` on the data channel, protocol reference §4.1).
+//! Browser gamepad messages (`js,…` on the data channel, protocol reference §4.1): parsing
+//! only; the mapping to joystick events lives in the `selkies-gamepad` crate.
 //!
-//! Placeholder parser written by the protocol-crate owner so the crate builds; the gamepad
-//! engineer owns this file and replaces it.
+//! Only pads 0–3 exist on the host (four interposer devices), so other indexes are rejected
+//! here rather than deep in the service. Values must be finite numbers; their range is not
+//! checked here because the mapping saturates them.
 
 use base64::Engine;
 
@@ -41,6 +43,9 @@ fn num<T: std::str::FromStr>(
     s.trim().parse().map_err(|_| ProtocolError::bad(name, s))
 }
 
+/// Pads the host serves (`Gamepad.index` 0–3).
+pub const MAX_PADS: u8 = 4;
+
 fn finite(fields: &[&str], i: usize, name: &'static str) -> Result<f64, ProtocolError> {
     let v: f64 = num(fields, i, name)?;
     if v.is_finite() {
@@ -54,6 +59,20 @@ fn finite(fields: &[&str], i: usize, name: &'static str) -> Result<f64, Protocol
 pub fn parse_js(fields: &[&str]) -> Result<GamepadMessage, ProtocolError> {
     let kind = field(fields, 0, "js kind")?;
     let index: u8 = num(fields, 1, "js index")?;
+    if index >= MAX_PADS {
+        return Err(ProtocolError::bad("js index", fields[1]));
+    }
+    let expected = match kind {
+        "c" => 5,
+        "d" => 2,
+        _ => 4,
+    };
+    if let Some(extra) = fields.get(expected..).filter(|e| !e.is_empty()) {
+        return Err(ProtocolError::ExtraFields {
+            command: "js",
+            extra: extra.join(","),
+        });
+    }
     match kind {
         "c" => {
             let raw = field(fields, 2, "js name")?;
@@ -113,5 +132,49 @@ mod tests {
             parse_js(&["b", "x"]),
             Err(ProtocolError::BadField { .. })
         ));
+    }
+
+    #[test]
+    fn rejects_malformed_messages() {
+        assert_eq!(
+            parse_js(&["b", "0", "16", "1"]),
+            Ok(GamepadMessage::Button {
+                index: 0,
+                button: 16,
+                value: 1.0
+            })
+        );
+        assert!(matches!(
+            parse_js(&["b", "4", "0", "1"]),
+            Err(ProtocolError::BadField {
+                field: "js index",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_js(&["a", "0", "1", "NaN"]),
+            Err(ProtocolError::BadField { .. })
+        ));
+        assert!(matches!(
+            parse_js(&["a", "0", "1", "inf"]),
+            Err(ProtocolError::BadField { .. })
+        ));
+        assert!(matches!(
+            parse_js(&["a", "0", "1"]),
+            Err(ProtocolError::MissingField(_))
+        ));
+        assert!(matches!(
+            parse_js(&["d", "0", "x"]),
+            Err(ProtocolError::ExtraFields { .. })
+        ));
+        assert!(matches!(
+            parse_js(&["c", "0", "!!", "4", "17"]),
+            Err(ProtocolError::BadField { .. })
+        ));
+        assert!(matches!(
+            parse_js(&["x", "0"]),
+            Err(ProtocolError::BadField { .. })
+        ));
+        assert!(matches!(parse_js(&[]), Err(ProtocolError::MissingField(_))));
     }
 }
