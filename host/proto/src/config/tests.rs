@@ -183,9 +183,12 @@ fn env_is_used_when_cli_is_absent_and_cli_wins() {
     // SAFETY: edition 2024 marks set_var unsafe because of concurrent readers; this variable
     // name is read by this test alone.
     unsafe { std::env::set_var("SELKIES_PROTO_TEST_FRAMERATE", "30") };
+    unsafe { std::env::set_var("SELKIES_PROTO_TEST_PORT", "") };
     let cmd = Args::command().mut_args(|a| {
         if a.get_id() == "framerate" {
             a.env("SELKIES_PROTO_TEST_FRAMERATE")
+        } else if a.get_id() == "port" {
+            a.env("SELKIES_PROTO_TEST_PORT")
         } else {
             a.env(None::<&str>)
         }
@@ -195,7 +198,10 @@ fn env_is_used_when_cli_is_absent_and_cli_wins() {
         .try_get_matches_from(["x", "--framerate=24"])
         .expect("parse");
     unsafe { std::env::remove_var("SELKIES_PROTO_TEST_FRAMERATE") };
+    unsafe { std::env::remove_var("SELKIES_PROTO_TEST_PORT") };
     let fr = |m| Args::from_arg_matches(&m).expect("args").framerate;
+    // An empty variable is an empty value, as in the legacy host (docs/configuration.md).
+    assert_eq!(Args::from_arg_matches(&from_env).expect("args").port, "");
     assert_eq!(fr(from_env), "30");
     assert_eq!(fr(from_cli), "24");
 }
