@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './harness.mjs';
+import { ROOT, waitFor } from './harness.mjs';
 
 const require = createRequire(join(ROOT, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
@@ -76,13 +76,24 @@ export class Browser {
 
   /** Decoded frames over `ms` from getStats (inbound-rtp video), plus the last snapshot. */
   async measureVideo(ms) {
-    const first = await this.e2e(() => window.__e2e.stats.video?.video ?? null);
+    // Start from a snapshot of the current session (stats are cleared when a session ends).
+    const first = await waitFor(() => this.e2e(() => window.__e2e.stats.video?.video ?? null), 5000, 200);
     const t0 = Date.now();
     await new Promise((r) => setTimeout(r, ms));
     const last = await this.e2e(() => window.__e2e.stats.video?.video ?? null);
     const dt = (last?.timestamp ?? 0) - (first?.timestamp ?? 0);
     const fps = first && last && dt > 0 ? ((last.framesDecoded - first.framesDecoded) * 1000) / dt : 0;
     return { fps, last, wallMs: Date.now() - t0 };
+  }
+
+  /**
+   * Types one character the way a non-US layout delivers it: a keydown whose `key` is the
+   * character itself (Playwright's press() only knows the US layout). `code` is the physical key.
+   */
+  async typeChar(ch, code) {
+    const cdp = this.cdp ?? (this.cdp = await this.ctx.newCDPSession(this.page));
+    await cdp.send('Input.dispatchKeyEvent', { type: 'keyDown', key: ch, code, text: ch, unmodifiedText: ch });
+    await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: ch, code });
   }
 
   async close() {

@@ -146,7 +146,7 @@ export class Env {
   async startHost(port, flags, name = 'host') {
     const bin = hostBinary();
     const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${join(ROOT, 'web', 'dist')}`, ...flags];
-    this.spawn(name, bin, args, { RUST_LOG: process.env.RUST_LOG ?? 'info', GST_DEBUG: process.env.GST_DEBUG ?? '2' });
+    this.spawn(name, bin, args, { RUST_LOG: process.env.RUST_LOG ?? 'info', GST_DEBUG: process.env.GST_DEBUG ?? '1' });
     const up = await waitFor(async () => {
       if (!this.alive(name)) return 'dead';
       try {

@@ -88,6 +88,7 @@ export class Session {
     this.audio?.stop();
     this.video = this.audio = null;
     this.prevVideo = null;
+    this.hooks.stats = { video: null, audio: null };
     this.hooks.dataChannelState = 'closed';
     this.hooks.connectionState = 'closed';
     this.ui.connected(false);
