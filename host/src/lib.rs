@@ -1,1 +1,26 @@
-//! selkies-host library.
+//! selkies-host: the `selkies-gstreamer` server, wire-compatible with the legacy Python host.
+//!
+//! Module map (data flows top to bottom):
+//! - [`http`]: axum router with Basic auth, static web root, `/health`, `/turn`, WebSocket upgrade.
+//! - [`tls`]: rustls configuration and a concurrent-handshake listener for `--enable_https`.
+//! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
+//! - [`rest_client`]: minimal HTTP GET for TURN-REST.
+//! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
+//! - [`peer`]: the host's in-process signalling peers that run one session per browser.
+//! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
+//! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
+//! - [`control`]: what each data-channel message does.
+//! - [`host`]: shared context and live settings.
+//! - [`telemetry`]: CPU/memory numbers for the client.
+
+pub mod control;
+pub mod host;
+pub mod http;
+pub mod media;
+pub mod peer;
+pub mod rest_client;
+pub mod rtc;
+pub mod session;
+pub mod telemetry;
+pub mod tls;
+pub mod ws;

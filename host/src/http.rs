@@ -1,0 +1,308 @@
+//! The HTTP(S) surface on one port (selkies-protocol §2): Basic auth on every route (the
+//! WebSocket upgrade included), the signalling WebSocket on `/ws` and on any path ending in
+//! `/signalling[/]`, `/health`, `/turn`, and static files from the web root.
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use tracing::debug;
+
+use crate::rtc::RtcStore;
+use crate::ws::{self, Signalling};
+
+/// Credentials for HTTP Basic auth.
+#[derive(Clone)]
+pub struct BasicAuth {
+    pub user: String,
+    pub password: String,
+}
+
+impl BasicAuth {
+    /// Constant-time check of an `Authorization` header value.
+    fn check(&self, header: &str) -> bool {
+        let Some(encoded) = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .map(|(_, rest)| rest.trim())
+        else {
+            return false;
+        };
+        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded) else {
+            return false;
+        };
+        let expected = format!("{}:{}", self.user, self.password);
+        constant_time_eq(&decoded, expected.as_bytes())
+    }
+}
+
+/// Compares without an early exit, so the time taken does not reveal the matching prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// Shared state of the HTTP handlers.
+#[derive(Clone)]
+pub struct HttpState {
+    pub auth: Option<BasicAuth>,
+    pub web_root: Arc<PathBuf>,
+    pub rtc: Arc<RtcStore>,
+    pub signalling: Arc<Signalling>,
+    /// Header whose value names the TURN user in shared-secret mode (`x-auth-user`).
+    pub turn_user_header: Arc<str>,
+}
+
+// The legacy host sends this exact (mis-quoted) challenge; clients may match it byte for byte.
+const CHALLENGE: &str = "Basic realm=\"restricted, charset=\"UTF-8\"";
+
+async fn require_auth(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    let Some(auth) = &state.auth else {
+        return next.run(req).await;
+    };
+    match req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        Some(value) if value.to_ascii_lowercase().contains("basic") => {
+            if auth.check(value) {
+                next.run(req).await
+            } else {
+                // Unlike legacy, repeat the challenge so the browser asks again after a typo.
+                text_response(StatusCode::UNAUTHORIZED, "Unauthorized", Some(CHALLENGE))
+            }
+        }
+        _ => text_response(
+            StatusCode::UNAUTHORIZED,
+            "Authorization required",
+            Some(CHALLENGE),
+        ),
+    }
+}
+
+fn text_response(status: StatusCode, body: &'static str, challenge: Option<&str>) -> Response {
+    let mut resp = (status, body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Some(c) = challenge.and_then(|c| HeaderValue::from_str(c).ok()) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, c);
+    }
+    resp
+}
+
+/// Build the router. Every request passes the auth layer first, like the legacy host.
+pub fn router(state: HttpState) -> Router {
+    Router::new()
+        .fallback(dispatch)
+        .layer(middleware::from_fn_with_state(state.clone(), require_auth))
+        .with_state(state)
+}
+
+fn is_signalling_path(path: &str) -> bool {
+    path == "/ws"
+        || path == "/ws/"
+        || path.ends_with("/signalling")
+        || path.ends_with("/signalling/")
+}
+
+async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
+    let path = req.uri().path().to_string();
+    if is_signalling_path(&path) {
+        let (mut parts, _body) = req.into_parts();
+        return match axum::extract::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => ws::upgrade(upgrade, state.signalling.clone()),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    match path.as_str() {
+        "/health" | "/health/" => (StatusCode::OK, "OK\n").into_response(),
+        "/turn" | "/turn/" => turn(&state, req.headers()),
+        _ if req.method() == Method::GET || req.method() == Method::HEAD => {
+            static_file(&state.web_root, &path).await
+        }
+        _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
+    }
+}
+
+fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
+    let user = headers
+        .get(state.turn_user_header.as_ref())
+        .and_then(|v| v.to_str().ok());
+    match state.rtc.json_for(user) {
+        Some(json) => {
+            let mut resp = json.into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            resp
+        }
+        None => not_found(),
+    }
+}
+
+fn not_found() -> Response {
+    let mut resp = (StatusCode::NOT_FOUND, "404 NOT FOUND").into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    resp
+}
+
+/// MIME type by extension; the web client needs correct types for module scripts, wasm and
+/// the PWA manifest.
+pub fn mime_for(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "webmanifest" => "application/manifest+json",
+        "png" => "image/png",
+        "svg" => "image/svg+xml",
+        "ico" => "image/x-icon",
+        "woff2" => "font/woff2",
+        "woff" => "font/woff",
+        "ttf" => "font/ttf",
+        "wasm" => "application/wasm",
+        "txt" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
+/// Map a request path to a file under `root`, refusing anything that could leave it.
+pub fn resolve_static(root: &Path, request_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(request_path)?;
+    let mut rel = PathBuf::new();
+    for comp in Path::new(decoded.trim_start_matches('/')).components() {
+        match comp {
+            Component::Normal(part) => rel.push(part),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    let mut candidate = root.join(&rel);
+    if rel.as_os_str().is_empty() || candidate.is_dir() {
+        candidate.push("index.html");
+    }
+    // Symlinks inside the root may point outside it: compare canonical paths.
+    let real = candidate.canonicalize().ok()?;
+    let real_root = root.canonicalize().ok()?;
+    (real.starts_with(&real_root) && real.is_file()).then_some(real)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    (!text.contains('\0')).then_some(text)
+}
+
+async fn static_file(root: &Path, path: &str) -> Response {
+    let Some(file) = resolve_static(root, path) else {
+        debug!(path, "static file not found or outside the web root");
+        return not_found();
+    };
+    match tokio::fs::read(&file).await {
+        Ok(bytes) => {
+            let mut resp = Response::new(Body::from(bytes));
+            let headers = resp.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(mime_for(&file)),
+            );
+            // The page and the service worker must be revalidated so an upgrade is never stale.
+            let is_entry = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "index.html" || n == "sw.js");
+            if is_entry {
+                headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            }
+            resp
+        }
+        Err(_) => not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_matches_only_equal_inputs() {
+        assert!(constant_time_eq(b"user:pw", b"user:pw"));
+        assert!(!constant_time_eq(b"user:pw", b"user:pX"));
+        assert!(!constant_time_eq(b"user:pw", b"user:pw2"));
+        assert!(!constant_time_eq(b"", b"x"));
+    }
+
+    #[test]
+    fn basic_auth_header_parsing() {
+        let auth = BasicAuth {
+            user: "user".into(),
+            password: "mypasswd".into(),
+        };
+        // base64("user:mypasswd")
+        assert!(auth.check("Basic dXNlcjpteXBhc3N3ZA=="));
+        assert!(auth.check("basic dXNlcjpteXBhc3N3ZA=="));
+        assert!(!auth.check("Basic dXNlcjp3cm9uZw=="));
+        assert!(!auth.check("Bearer dXNlcjpteXBhc3N3ZA=="));
+        assert!(!auth.check("Basic !!!"));
+    }
+
+    #[test]
+    fn signalling_paths() {
+        assert!(is_signalling_path("/ws"));
+        assert!(is_signalling_path("/webrtc/signalling/"));
+        assert!(is_signalling_path("/app/x/signalling"));
+        assert!(!is_signalling_path("/signalling.js"));
+        assert!(!is_signalling_path("/turn"));
+    }
+
+    #[test]
+    fn mime_types() {
+        for (f, m) in [
+            ("a.html", "text/html; charset=utf-8"),
+            ("a.js", "text/javascript; charset=utf-8"),
+            ("a.wasm", "application/wasm"),
+            ("a.webmanifest", "application/manifest+json"),
+            ("a.woff2", "font/woff2"),
+            ("A.PNG", "image/png"),
+            ("a.bin", "application/octet-stream"),
+        ] {
+            assert_eq!(mime_for(Path::new(f)), m, "{f}");
+        }
+    }
+}

@@ -1,0 +1,366 @@
+//! Building the two host pipelines (selkies-protocol §5): the video pipeline (ximagesrc → convert
+//! → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
+//! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use tracing::{info, warn};
+
+use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
+use super::rates::RateParams;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("no usable video encoder: {0}")]
+    NoEncoder(String),
+    #[error("building the {what} pipeline failed: {source}")]
+    Build {
+        what: &'static str,
+        #[source]
+        source: glib::Error,
+    },
+    #[error("pipeline element '{0}' is missing")]
+    MissingElement(&'static str),
+}
+
+use gstreamer::glib;
+
+/// The encoder that will actually run: its catalogue entry and the element factory chosen.
+#[derive(Debug, Clone)]
+pub struct ChosenEncoder {
+    pub spec: &'static EncoderSpec,
+    pub factory: String,
+}
+
+/// Element factory names to try for `spec`, device-specific names first when `gpu_id` > 0.
+fn element_candidates(spec: &EncoderSpec, gpu_id: u32) -> Vec<String> {
+    let mut out = Vec::new();
+    if gpu_id > 0 {
+        for el in spec.elements {
+            match spec.upload {
+                Upload::Cuda => {
+                    if let Some(rest) = el.strip_prefix("nvcuda") {
+                        // nvcudah264enc → nvcudah264device1enc
+                        let codec = rest.trim_end_matches("enc");
+                        out.push(format!("nvcuda{codec}device{gpu_id}enc"));
+                    } else if let Some(rest) = el.strip_prefix("nv") {
+                        let codec = rest.trim_end_matches("enc");
+                        out.push(format!("nv{codec}device{gpu_id}enc"));
+                    }
+                }
+                Upload::Va => {
+                    if let Some(rest) = el.strip_prefix("va") {
+                        out.push(format!("varenderD{}{rest}", 128 + gpu_id));
+                    }
+                }
+                Upload::System(_) => {}
+            }
+        }
+    }
+    out.extend(spec.elements.iter().map(|s| s.to_string()));
+    out
+}
+
+/// Elements besides the encoder that `spec` needs, so a half-installed stack is skipped early.
+fn companions(spec: &EncoderSpec) -> &'static [&'static str] {
+    match (spec.upload, spec.codec) {
+        (Upload::Cuda, Codec::Av1) => &["cudaupload", "cudaconvert", "rtpav1pay"],
+        (Upload::Cuda, _) => &["cudaupload", "cudaconvert"],
+        (Upload::Va, Codec::Av1) => &["vapostproc", "rtpav1pay"],
+        (Upload::Va, _) => &["vapostproc"],
+        (Upload::System(_), Codec::Av1) => &["videoconvert", "rtpav1pay"],
+        (Upload::System(_), _) => &["videoconvert"],
+    }
+}
+
+/// Pick the requested encoder, or fall down the catalogue's order with a log line saying why.
+pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, MediaError> {
+    let mut reasons = Vec::new();
+    if catalogue::spec(requested).is_none() {
+        reasons.push(format!("'{requested}' is not a known encoder"));
+    }
+    for spec in catalogue::fallback_order(requested) {
+        let missing: Vec<&str> = companions(spec)
+            .iter()
+            .copied()
+            .filter(|e| gst::ElementFactory::find(e).is_none())
+            .collect();
+        let factory = element_candidates(spec, gpu_id)
+            .into_iter()
+            .find(|e| gst::ElementFactory::find(e).is_some());
+        match factory {
+            Some(factory) if missing.is_empty() => {
+                if spec.name != requested {
+                    warn!(
+                        requested,
+                        chosen = spec.name,
+                        "encoder fallback: {}; using {}",
+                        reasons.join("; "),
+                        spec.name
+                    );
+                }
+                return Ok(ChosenEncoder { spec, factory });
+            }
+            Some(_) => reasons.push(format!(
+                "{} needs element(s) {} which are not installed",
+                spec.name,
+                missing.join(", ")
+            )),
+            None => reasons.push(format!(
+                "{} has no element ({} not found)",
+                spec.name,
+                spec.elements.join("/")
+            )),
+        }
+    }
+    Err(MediaError::NoEncoder(reasons.join("; ")))
+}
+
+/// Set a property from its text form if the element has it; element versions differ in which
+/// properties exist, so an absent one is expected and only logged at debug level.
+pub fn set_prop(element: &gst::Element, name: &str, text: &str) {
+    let Some(pspec) = element.find_property(name) else {
+        tracing::debug!(element = %element.name(), property = name, "property not present");
+        return;
+    };
+    match glib::Value::deserialize_with_pspec(text, &pspec) {
+        Ok(value) => element.set_property_from_value(name, &value),
+        Err(_) => {
+            warn!(element = %element.name(), property = name, value = text, "cannot parse property value")
+        }
+    }
+}
+
+/// Apply the catalogue properties selected by `filter` to the encoder.
+pub fn apply_encoder_props(
+    encoder: &gst::Element,
+    spec: &EncoderSpec,
+    rates: &RateParams,
+    filter: impl Fn(catalogue::Value) -> bool,
+) {
+    for (name, value) in spec.props.iter().filter(|(_, v)| filter(*v)) {
+        set_prop(encoder, name, &rates.render(*value));
+    }
+}
+
+/// Handles to the elements a running video session changes at run time.
+#[derive(Debug, Clone)]
+pub struct VideoPipeline {
+    pub pipeline: gst::Pipeline,
+    pub webrtc: gst::Element,
+    pub source: gst::Element,
+    pub fps_caps: gst::Element,
+    pub encoder: gst::Element,
+    pub chosen: ChosenEncoder,
+}
+
+fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String {
+    match upload {
+        Upload::System(format) => format!(
+            "videoconvert name=convert n-threads={threads} qos=true ! video/x-raw,format={format}"
+        ),
+        Upload::Cuda => format!(
+            "cudaupload cuda-device-id={gpu_id} ! cudaconvert qos=true ! \
+             video/x-raw(memory:CUDAMemory),format=NV12"
+        ),
+        Upload::Va => {
+            let post = if gpu_id > 0 {
+                format!("varenderD{}postproc", 128 + gpu_id)
+            } else {
+                "vapostproc".to_string()
+            };
+            format!("{post} scale-method=fast qos=true ! video/x-raw(memory:VAMemory),format=NV12")
+        }
+    }
+}
+
+fn encoder_caps(chosen: &ChosenEncoder) -> &'static str {
+    // openh264 only produces (constrained) baseline; forcing main would fail negotiation.
+    if chosen.spec.name == "openh264enc" {
+        "video/x-h264,stream-format=byte-stream,alignment=au"
+    } else {
+        chosen.spec.codec.encoder_caps()
+    }
+}
+
+fn by_name(bin: &gst::Pipeline, name: &'static str) -> Result<gst::Element, MediaError> {
+    bin.by_name(name).ok_or(MediaError::MissingElement(name))
+}
+
+/// Build (but do not start) the video pipeline.
+pub fn build_video(
+    chosen: &ChosenEncoder,
+    rates: &RateParams,
+    gpu_id: u32,
+    display: Option<&str>,
+) -> Result<VideoPipeline, MediaError> {
+    let threads = rates.render(catalogue::Value::Threads);
+    let desc = format!(
+        "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
+         ximagesrc name=x11 show-pointer=false remote=true blocksize=16384 use-damage=false \
+         ! capsfilter name=fpscaps caps=video/x-raw,framerate={fps}/1 \
+         ! {upload} \
+         ! queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream \
+         ! {factory} name=encoder \
+         ! capsfilter caps=\"{enc_caps}\" \
+         ! {pay} name=pay \
+         ! capsfilter name=rtpcaps caps=\"{rtp_caps}\" \
+         ! webrtc.",
+        fps = rates.framerate.max(1),
+        upload = upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
+        factory = chosen.factory,
+        enc_caps = encoder_caps(chosen),
+        pay = chosen.spec.codec.payloader(),
+        rtp_caps = chosen.spec.codec.rtp_caps(),
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|source| MediaError::Build {
+            what: "video",
+            source,
+        })?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| MediaError::MissingElement("pipeline"))?;
+    let source = by_name(&pipeline, "x11")?;
+    if let Some(display) = display {
+        source.set_property("display-name", display);
+    }
+    let encoder = by_name(&pipeline, "encoder")?;
+    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
+    info!(
+        encoder = chosen.spec.name,
+        element = %chosen.factory,
+        kbps = rates.effective_kbps(),
+        fps = rates.framerate,
+        "video pipeline built"
+    );
+    Ok(VideoPipeline {
+        webrtc: by_name(&pipeline, "webrtc")?,
+        source,
+        fps_caps: by_name(&pipeline, "fpscaps")?,
+        encoder,
+        chosen: chosen.clone(),
+        pipeline,
+    })
+}
+
+/// Audio settings of §5.5.
+#[derive(Debug, Clone, Copy)]
+pub struct AudioParams {
+    pub bitrate_bps: u32,
+    pub channels: u32,
+    pub packetloss_percent: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AudioPipeline {
+    pub pipeline: gst::Pipeline,
+    pub webrtc: gst::Element,
+    pub opusenc: gst::Element,
+    /// False when PulseAudio was unreachable and silence is sent so the peer connection still
+    /// completes (the legacy client waits for both connections).
+    pub live_source: bool,
+}
+
+/// True when a PulseAudio server answers: pulsesrc connects while going to READY.
+fn pulse_available() -> Result<(), String> {
+    let probe = gst::ElementFactory::make("pulsesrc")
+        .build()
+        .map_err(|e| format!("pulsesrc element missing: {e}"))?;
+    let res = probe.set_state(gst::State::Ready);
+    let _ = probe.set_state(gst::State::Null);
+    res.map(|_| ())
+        .map_err(|_| "no PulseAudio server answered (check PULSE_SERVER / XDG_RUNTIME_DIR)".into())
+}
+
+/// Build (but do not start) the audio pipeline.
+pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
+    let channels = params.channels.clamp(1, 8);
+    let encoding = if channels > 2 { "MULTIOPUS" } else { "OPUS" };
+    let (source, live) = match pulse_available() {
+        Ok(()) => (
+            format!(
+                "pulsesrc name=pulsesrc provide-clock=true do-timestamp=false buffer-time=100000 \
+                 latency-time=1000 ! audio/x-raw,channels={channels}"
+            ),
+            true,
+        ),
+        Err(why) => {
+            warn!("audio: {why}; sending silence so video still streams");
+            (
+                format!(
+                    "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels={channels}"
+                ),
+                false,
+            )
+        }
+    };
+    let fec = params.packetloss_percent > 0.0;
+    let desc = format!(
+        "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
+         {source} ! opusenc name=opusenc audio-type=restricted-lowdelay bandwidth=fullband \
+         bitrate-type=cbr frame-size=10 perfect-timestamp=true max-payload-size=4000 \
+         inband-fec={fec} packet-loss-percentage={loss} bitrate={bitrate} \
+         ! rtpopuspay mtu=1200 \
+         ! queue leaky=downstream flush-on-eos=true max-size-time=16000000 max-size-buffers=0 max-size-bytes=0 \
+         ! capsfilter caps=\"application/x-rtp,media=audio,encoding-name={encoding},payload=111,clock-rate=48000\" \
+         ! webrtc.",
+        loss = params.packetloss_percent as i32,
+        bitrate = params.bitrate_bps,
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .map_err(|source| MediaError::Build {
+            what: "audio",
+            source,
+        })?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| MediaError::MissingElement("pipeline"))?;
+    Ok(AudioPipeline {
+        webrtc: by_name(&pipeline, "webrtc")?,
+        opusenc: by_name(&pipeline, "opusenc")?,
+        live_source: live,
+        pipeline,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_specific_candidates_come_first() {
+        let nv = catalogue::spec("nvh264enc").expect("in catalogue");
+        assert_eq!(
+            element_candidates(nv, 1),
+            vec![
+                "nvcudah264device1enc",
+                "nvh264device1enc",
+                "nvcudah264enc",
+                "nvh264enc"
+            ]
+        );
+        let va = catalogue::spec("vah264enc").expect("in catalogue");
+        assert_eq!(element_candidates(va, 2)[0], "varenderD130h264enc");
+        let sw = catalogue::spec("x264enc").expect("in catalogue");
+        assert_eq!(element_candidates(sw, 3), vec!["x264enc"]);
+    }
+
+    #[test]
+    fn fallback_prefers_same_codec_then_software() {
+        let names: Vec<_> = catalogue::fallback_order("nvh265enc")
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                "nvh265enc",
+                "vah265enc",
+                "x265enc",
+                "x264enc",
+                "openh264enc",
+                "vp8enc",
+                "vp9enc"
+            ]
+        );
+    }
+}

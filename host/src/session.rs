@@ -1,0 +1,348 @@
+//! One WebRTC peer connection of the host: a started pipeline with its webrtcbin, and the
+//! GStreamer signal plumbing around it (offer creation, ICE, the `input` data channel, bus
+//! errors). Signal handlers only forward events to the owning task through a channel; they
+//! never block and hold only weak references to GStreamer objects.
+
+use std::net::IpAddr;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_sdp as gst_sdp;
+use gstreamer_webrtc as gst_webrtc;
+use tokio::sync::mpsc;
+use tracing::{debug, warn};
+
+/// Events a session's GStreamer side reports to its task.
+#[derive(Debug)]
+pub enum SessionEvent {
+    Offer(gst_webrtc::WebRTCSessionDescription),
+    IceCandidate {
+        mline: u32,
+        candidate: String,
+    },
+    DataChannelOpen,
+    DataChannelMessage(String),
+    DataChannelClosed,
+    ConnectionState(String),
+    /// The pipeline's latency changed; the task recalculates it off the streaming thread.
+    Latency,
+    Error(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("pipeline state change failed: {0}")]
+    State(#[from] gst::StateChangeError),
+    #[error("remote SDP is not a valid answer: {0}")]
+    BadAnswer(String),
+    #[error("the data channel could not be created")]
+    DataChannel,
+}
+
+/// STUN/TURN servers in webrtcbin's URI form.
+#[derive(Debug, Clone, Default)]
+pub struct IceServers {
+    pub stun: Option<String>,
+    pub turn: Vec<String>,
+}
+
+/// A running peer connection.
+pub struct Session {
+    pipeline: gst::Pipeline,
+    webrtc: gst::Element,
+    data_channel: Option<gst_webrtc::WebRTCDataChannel>,
+    pub events: mpsc::UnboundedReceiver<SessionEvent>,
+}
+
+/// Options that differ between the video and the audio connection.
+pub struct SessionOptions<'a> {
+    /// Stream id per track (e2e-notes G6: a shared id makes Chromium lip-sync video to audio).
+    pub msid: &'a str,
+    pub data_channel: bool,
+    pub ice: IceServers,
+    /// ULP-FEC percentage for the video transceiver; 0 disables FEC.
+    pub fec_percent: u32,
+}
+
+impl Session {
+    /// Wire up `webrtc` inside `pipeline` and start it.
+    pub fn start(
+        pipeline: gst::Pipeline,
+        webrtc: gst::Element,
+        opts: SessionOptions<'_>,
+    ) -> Result<Session, SessionError> {
+        let (tx, events) = mpsc::unbounded_channel();
+        configure_webrtcbin(&webrtc, &opts);
+        connect_signals(&webrtc, &tx);
+        watch_bus(&pipeline, tx.clone());
+
+        // The data channel must exist before negotiation (e2e-notes G9), so create it in READY.
+        pipeline.set_state(gst::State::Ready)?;
+        let data_channel = if opts.data_channel {
+            Some(create_data_channel(&webrtc, &tx)?)
+        } else {
+            None
+        };
+        if let Err(e) = pipeline.set_state(gst::State::Playing) {
+            let _ = pipeline.set_state(gst::State::Null);
+            return Err(e.into());
+        }
+        Ok(Session {
+            pipeline,
+            webrtc,
+            data_channel,
+            events,
+        })
+    }
+
+    /// Apply the browser's answer.
+    pub fn set_answer(&self, sdp_type: &str, sdp: &str) -> Result<(), SessionError> {
+        if sdp_type != "answer" {
+            return Err(SessionError::BadAnswer(format!(
+                "type is '{sdp_type}', the host only accepts answers"
+            )));
+        }
+        let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes())
+            .map_err(|e| SessionError::BadAnswer(e.to_string()))?;
+        let answer =
+            gst_webrtc::WebRTCSessionDescription::new(gst_webrtc::WebRTCSDPType::Answer, msg);
+        self.webrtc
+            .emit_by_name::<()>("set-remote-description", &[&answer, &None::<gst::Promise>]);
+        Ok(())
+    }
+
+    pub fn add_ice_candidate(&self, mline: u32, candidate: &str) {
+        if candidate.is_empty() {
+            return;
+        }
+        self.webrtc
+            .emit_by_name::<()>("add-ice-candidate", &[&mline, &candidate]);
+    }
+
+    /// Set our offer as the local description (after it has been sent: e2e-notes G8).
+    pub fn set_local_offer(&self, offer: &gst_webrtc::WebRTCSessionDescription) {
+        self.webrtc
+            .emit_by_name::<()>("set-local-description", &[offer, &None::<gst::Promise>]);
+    }
+
+    /// Send a text message on the data channel; dropped when it is not open, like legacy.
+    pub fn send_data(&self, text: &str) {
+        if let Some(dc) = &self.data_channel
+            && dc.ready_state() == gst_webrtc::WebRTCDataChannelState::Open
+            && let Err(e) = dc.send_string_full(Some(text))
+        {
+            debug!("data channel send failed: {e}");
+        }
+    }
+
+    /// Keep webrtcbin at zero latency and redistribute the pipeline latency, as the legacy host
+    /// does on every LATENCY message.
+    pub fn on_latency(&self) {
+        self.webrtc.set_property("latency", 0u32);
+        let _ = self.pipeline.recalculate_latency();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(dc) = self.data_channel.take() {
+            dc.close();
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        debug!("session pipeline stopped");
+    }
+}
+
+fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
+    if let Some(stun) = &opts.ice.stun {
+        webrtc.set_property("stun-server", stun);
+    }
+    for (i, turn) in opts.ice.turn.iter().enumerate() {
+        if i == 0 {
+            webrtc.set_property("turn-server", turn);
+        } else {
+            let _ = webrtc.emit_by_name::<bool>("add-turn-server", &[turn]);
+        }
+    }
+    // libnice skips loopback interfaces (e2e-notes G1); naming addresses explicitly makes it use
+    // exactly these, so name every local address, loopback included.
+    let ice = webrtc.property::<gst_webrtc::WebRTCICE>("ice-agent");
+    for addr in local_addresses() {
+        let _ = ice.emit_by_name::<bool>("add-local-ip-address", &[&addr.to_string()]);
+    }
+    for pad in webrtc.sink_pads() {
+        if pad.find_property("msid").is_some() {
+            pad.set_property("msid", opts.msid);
+        }
+    }
+    for i in 0.. {
+        let Some(t) = webrtc
+            .emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>("get-transceiver", &[&i])
+        else {
+            break;
+        };
+        t.set_direction(gst_webrtc::WebRTCRTPTransceiverDirection::Sendonly);
+        if opts.data_channel {
+            t.set_property("do-nack", true);
+            if opts.fec_percent > 0 {
+                t.set_property("fec-type", gst_webrtc::WebRTCFECType::UlpRed);
+                t.set_property("fec-percentage", opts.fec_percent);
+            }
+        }
+    }
+}
+
+/// Every IPv4 and IPv6 address of this machine's interfaces (link-local IPv6 excluded).
+fn local_addresses() -> Vec<IpAddr> {
+    let mut out = vec![IpAddr::from([127, 0, 0, 1])];
+    // SAFETY: getifaddrs fills a linked list that we only read and then free exactly once.
+    unsafe {
+        let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+        if libc::getifaddrs(&mut head) != 0 {
+            return out;
+        }
+        let mut cur = head;
+        while !cur.is_null() {
+            let ifa = &*cur;
+            if !ifa.ifa_addr.is_null() {
+                match i32::from((*ifa.ifa_addr).sa_family) {
+                    libc::AF_INET => {
+                        let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::from(u32::from_be(sa.sin_addr.s_addr).to_be_bytes()));
+                    }
+                    libc::AF_INET6 => {
+                        let sa = &*(ifa.ifa_addr as *const libc::sockaddr_in6);
+                        let ip = std::net::Ipv6Addr::from(sa.sin6_addr.s6_addr);
+                        if ip.segments()[0] & 0xffc0 != 0xfe80 {
+                            out.push(IpAddr::V6(ip));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            cur = ifa.ifa_next;
+        }
+        libc::freeifaddrs(head);
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn connect_signals(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEvent>) {
+    let tx_neg = tx.clone();
+    webrtc.connect("on-negotiation-needed", false, move |values| {
+        let webrtc = values.first().and_then(|v| v.get::<gst::Element>().ok())?;
+        let tx = tx_neg.clone();
+        let promise = gst::Promise::with_change_func(move |reply| match reply {
+            Ok(Some(reply)) => match reply.value("offer") {
+                Ok(v) => match v.get::<gst_webrtc::WebRTCSessionDescription>() {
+                    Ok(offer) => {
+                        let _ = tx.send(SessionEvent::Offer(offer));
+                    }
+                    Err(e) => {
+                        let _ = tx.send(SessionEvent::Error(format!("offer has no SDP: {e}")));
+                    }
+                },
+                Err(e) => {
+                    let _ = tx.send(SessionEvent::Error(format!("create-offer failed: {e}")));
+                }
+            },
+            other => {
+                let _ = tx.send(SessionEvent::Error(format!("create-offer: {other:?}")));
+            }
+        });
+        webrtc.emit_by_name::<()>("create-offer", &[&None::<gst::Structure>, &promise]);
+        None
+    });
+
+    let tx_ice = tx.clone();
+    webrtc.connect("on-ice-candidate", false, move |values| {
+        let mline = values.get(1).and_then(|v| v.get::<u32>().ok());
+        let candidate = values.get(2).and_then(|v| v.get::<String>().ok());
+        if let (Some(mline), Some(candidate)) = (mline, candidate) {
+            let _ = tx_ice.send(SessionEvent::IceCandidate { mline, candidate });
+        }
+        None
+    });
+
+    let tx_state = tx.clone();
+    webrtc.connect_notify(Some("connection-state"), move |webrtc, _| {
+        let state = webrtc.property::<gst_webrtc::WebRTCPeerConnectionState>("connection-state");
+        let _ = tx_state.send(SessionEvent::ConnectionState(format!("{state:?}")));
+    });
+
+    // Channels the browser opens itself are accepted but carry nothing the host needs.
+    webrtc.connect("on-data-channel", false, |values| {
+        if let Some(dc) = values
+            .get(1)
+            .and_then(|v| v.get::<gst_webrtc::WebRTCDataChannel>().ok())
+        {
+            debug!(label = ?dc.label(), "browser opened a data channel");
+        }
+        None
+    });
+}
+
+fn create_data_channel(
+    webrtc: &gst::Element,
+    tx: &mpsc::UnboundedSender<SessionEvent>,
+) -> Result<gst_webrtc::WebRTCDataChannel, SessionError> {
+    // Reliable and ordered (legacy used max-retransmits=0, which loses key-ups).
+    let options = gst::Structure::builder("config")
+        .field("ordered", true)
+        .field("priority", gst_webrtc::WebRTCPriorityType::High)
+        .build();
+    let dc = webrtc
+        .emit_by_name::<Option<gst_webrtc::WebRTCDataChannel>>(
+            "create-data-channel",
+            &[&"input", &options],
+        )
+        .ok_or(SessionError::DataChannel)?;
+    let t = tx.clone();
+    dc.connect_on_open(move |_| {
+        let _ = t.send(SessionEvent::DataChannelOpen);
+    });
+    let t = tx.clone();
+    dc.connect_on_close(move |_| {
+        let _ = t.send(SessionEvent::DataChannelClosed);
+    });
+    let t = tx.clone();
+    dc.connect_on_message_string(move |_, msg| {
+        if let Some(msg) = msg {
+            let _ = t.send(SessionEvent::DataChannelMessage(msg.to_string()));
+        }
+    });
+    let t = tx.clone();
+    dc.connect_on_error(move |_, err| {
+        let _ = t.send(SessionEvent::Error(format!("data channel: {err}")));
+    });
+    Ok(dc)
+}
+
+fn watch_bus(pipeline: &gst::Pipeline, tx: mpsc::UnboundedSender<SessionEvent>) {
+    let Some(bus) = pipeline.bus() else { return };
+    // A sync handler runs on the posting thread: forward, never block.
+    bus.set_sync_handler(move |_, msg| {
+        use gst::MessageView;
+        match msg.view() {
+            MessageView::Error(err) => {
+                let src = err
+                    .src()
+                    .map(|s| s.path_string().to_string())
+                    .unwrap_or_default();
+                let _ = tx.send(SessionEvent::Error(format!(
+                    "{src}: {} ({:?})",
+                    err.error(),
+                    err.debug()
+                )));
+            }
+            MessageView::Warning(w) => warn!("pipeline warning: {} ({:?})", w.error(), w.debug()),
+            MessageView::Latency(_) => {
+                let _ = tx.send(SessionEvent::Latency);
+            }
+            _ => {}
+        }
+        gst::BusSyncReply::Drop
+    });
+}

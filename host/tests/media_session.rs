@@ -1,0 +1,127 @@
+//! Pipelines and webrtcbin sessions on a real (private) Xvfb: the offer names the right codec
+//! and payload type, carries the `input` data channel, separate msids and loopback candidates.
+
+mod common;
+
+use std::time::Duration;
+
+use gstreamer as gst;
+use selkies_host::media::pipeline::{self, AudioParams};
+use selkies_host::media::rates::RateParams;
+use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
+
+fn rates() -> RateParams {
+    RateParams {
+        video_kbps: 2000,
+        framerate: 30,
+        keyframe_distance: -1.0,
+        packetloss_percent: 0.0,
+        cpus: 2,
+    }
+}
+
+/// Wait for the offer and the first candidates; returns (offer SDP, candidates).
+async fn offer_of(session: &mut Session) -> (String, Vec<String>) {
+    let mut offer = None;
+    let mut candidates = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while offer.is_none() || candidates.is_empty() {
+        let ev = tokio::time::timeout_at(deadline, session.events.recv())
+            .await
+            .expect("offer and candidates within 20 s")
+            .expect("session alive");
+        match ev {
+            SessionEvent::Offer(o) => {
+                session.set_local_offer(&o);
+                offer = Some(o.sdp().as_text().expect("sdp text"));
+            }
+            SessionEvent::IceCandidate { candidate, .. } => candidates.push(candidate),
+            SessionEvent::Error(e) => panic!("session error: {e}"),
+            _ => {}
+        }
+    }
+    (offer.unwrap_or_default(), candidates)
+}
+
+async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'static str) {
+    let chosen = pipeline::choose_encoder(encoder, 0).expect("an encoder");
+    let video = pipeline::build_video(&chosen, &rates(), 0, Some(display)).expect("pipeline");
+    let mut session = Session::start(
+        video.pipeline.clone(),
+        video.webrtc.clone(),
+        SessionOptions {
+            msid: "selkies-video",
+            data_channel: true,
+            ice: IceServers::default(),
+            fec_percent: 0,
+        },
+    )
+    .expect("session starts");
+    let (sdp, cands) = offer_of(&mut session).await;
+    (sdp, cands, chosen.spec.name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_offers_for_h264_and_vp8() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::start(640, 480);
+
+    let (sdp, candidates, name) = video_offer("x264enc", &x.display).await;
+    assert_eq!(name, "x264enc");
+    assert!(sdp.contains("H264/90000"), "{sdp}");
+    assert!(sdp.contains("a=rtpmap:97 H264/90000"), "{sdp}");
+    assert!(sdp.contains("webrtc-datachannel"), "{sdp}");
+    assert!(sdp.contains("selkies-video"), "msid missing: {sdp}");
+    assert!(sdp.contains("nack pli"), "{sdp}");
+    assert!(
+        candidates.iter().any(|c| c.contains("127.0.0.1")),
+        "no loopback candidate: {candidates:?}"
+    );
+
+    let (sdp, _, name) = video_offer("vp8enc", &x.display).await;
+    assert_eq!(name, "vp8enc");
+    assert!(sdp.contains("a=rtpmap:96 VP8/90000"), "{sdp}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_hardware_encoder_falls_back_to_an_installed_one() {
+    gst::init().expect("gst init");
+    let chosen = pipeline::choose_encoder("nvh264enc", 0).expect("fallback");
+    assert!(gst::ElementFactory::find(&chosen.factory).is_some());
+    if gst::ElementFactory::find("nvcudah264enc").is_none()
+        && gst::ElementFactory::find("nvh264enc").is_none()
+        && gst::ElementFactory::find("vah264enc").is_none()
+    {
+        assert_eq!(chosen.spec.name, "x264enc");
+    }
+    assert!(pipeline::choose_encoder("no-such-encoder", 0).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audio_offer_is_opus_even_without_pulseaudio() {
+    gst::init().expect("gst init");
+    let audio = pipeline::build_audio(&AudioParams {
+        bitrate_bps: 64000,
+        channels: 2,
+        packetloss_percent: 0.0,
+    })
+    .expect("audio pipeline");
+    let mut session = Session::start(
+        audio.pipeline.clone(),
+        audio.webrtc.clone(),
+        SessionOptions {
+            msid: "selkies-audio",
+            data_channel: false,
+            ice: IceServers::default(),
+            fec_percent: 0,
+        },
+    )
+    .expect("session starts");
+    let (sdp, _) = offer_of(&mut session).await;
+    assert!(
+        sdp.contains("OPUS/48000") || sdp.contains("opus/48000"),
+        "{sdp}"
+    );
+    assert!(sdp.contains("selkies-audio"), "{sdp}");
+    assert!(!sdp.contains("webrtc-datachannel"), "{sdp}");
+}
