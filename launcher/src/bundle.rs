@@ -14,7 +14,7 @@ use crate::glibc::GlibcMode;
 /// Errors locating the bundle.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
-    #[error("cannot read /proc/self/exe: {0}")]
+    #[error("cannot read /proc/self/exe (is /proc mounted?)")]
     SelfExe(#[source] std::io::Error),
     #[error("no bundle around {0}: expected libexec/ next to the launcher or one level up")]
     NotFound(PathBuf),

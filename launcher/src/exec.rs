@@ -67,7 +67,7 @@ impl Loader {
         }
         let mut child = self
             .command(OsStr::new("selkies-gpu-probe"), helper, &[], env)
-            .stdin(Stdio::null())
+            // stdin inherited, not /dev/null: a bare chroot may have no /dev.
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -137,7 +137,7 @@ impl Prepared {
             Ok(gpu) => gpu,
             Err(e) => {
                 tracing::warn!("GPU library probe unavailable: {e}");
-                let mut gpu = probe::gather(&devices::probe_root(), false);
+                let mut gpu = probe::gather_files(&devices::probe_root());
                 gpu.probe_error = Some(e);
                 gpu
             }

@@ -4,7 +4,7 @@
 
 fn main() {
     let root = selkies_launcher::probe::devices::probe_root();
-    let report = selkies_launcher::probe::gather(&root, true);
+    let report = selkies_launcher::probe::gather_with_libraries(&root);
     match serde_json::to_string(&report) {
         Ok(json) => println!("{json}"),
         Err(e) => {

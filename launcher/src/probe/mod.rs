@@ -253,20 +253,25 @@ pub fn choose_default(rows: &[EncoderRow]) -> (&'static str, String) {
     )
 }
 
-/// Collects the GPU facts under `root`. With `with_libraries` the driver libraries are loaded
-/// (only in the dynamic helper); without, only device files are read (safe in the launcher).
-pub fn gather(root: &std::path::Path, with_libraries: bool) -> GpuReport {
-    let mut report = GpuReport {
+/// The GPU facts readable from device files under `root`; loads no library, so the static
+/// launcher can call it (and its binary never references dlopen).
+pub fn gather_files(root: &std::path::Path) -> GpuReport {
+    GpuReport {
         nvidia: devices::nvidia(root),
         va: devices::render_nodes(root),
-        libraries_probed: with_libraries,
+        libraries_probed: false,
         probe_error: None,
-    };
-    if with_libraries {
-        report.nvidia.cuda = Some(nvidia::probe_cuda(nvidia::CUDA_LIB));
-        report.nvidia.nvenc = Some(nvidia::probe_nvenc(nvidia::NVENC_LIB));
-        va::probe(&mut report.va, root);
     }
+}
+
+/// Device files plus the driver libraries, loaded with libloading. Only the dynamic
+/// `selkies-gpu-probe` helper calls this.
+pub fn gather_with_libraries(root: &std::path::Path) -> GpuReport {
+    let mut report = gather_files(root);
+    report.libraries_probed = true;
+    report.nvidia.cuda = Some(nvidia::probe_cuda(nvidia::CUDA_LIB));
+    report.nvidia.nvenc = Some(nvidia::probe_nvenc(nvidia::NVENC_LIB));
+    va::probe(&mut report.va, root);
     report
 }
 
