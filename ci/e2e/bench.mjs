@@ -21,7 +21,7 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 const row = (name, xs, unit) =>
-  console.log(`| ${name.padEnd(34)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
+  console.log(`| ${name.padEnd(38)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(6);
 
 const env = new Env();
@@ -76,8 +76,8 @@ try {
   const video = await browser.measureVideo(2000);
 
   console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, ${new Date().toISOString()}`);
-  console.log(`| ${'metric'.padEnd(34)} |   n | median |    p90 |    min |    max | unit |`);
-  console.log(`|${'-'.repeat(36)}|-----|--------|--------|--------|--------|------|`);
+  console.log(`| ${'metric'.padEnd(38)} |   n | median |    p90 |    min |    max | unit |`);
+  console.log(`|${'-'.repeat(40)}|-----|--------|--------|--------|--------|------|`);
   row('page load → first frame', loads, 'ms');
   row('glass-to-glass (from xsetroot return)', fromReturn, 'ms');
   row('glass-to-glass (from xsetroot spawn)', fromSpawn, 'ms');

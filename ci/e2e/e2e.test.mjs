@@ -100,6 +100,13 @@ describe('selkies end to end', { timeout: 240000 }, () => {
         10000, 500);
       assert.ok(audio, 'audio: no packets with totalAudioEnergy > 0');
       assert.equal(await browser.e2e(() => window.__e2e.dataChannelState), 'open');
+      // Data channel both ways: the host's initial settings and pings arrive, our pongs are timed.
+      const dc = await waitFor(() => browser.e2e(() => {
+        const h = window.__e2e;
+        const ok = (h.hostMessages.system ?? 0) >= 5 && (h.hostMessages.latency_measurement ?? 0) > 0 && h.sent.some((m) => m.startsWith('pong,'));
+        return ok ? h.hostMessages : null;
+      }), 5000, 250);
+      assert.ok(dc, `data channel round trip: ${JSON.stringify(await browser.e2e(() => window.__e2e.hostMessages))}`);
     }));
 
   test('mouse: move, clicks and wheel land at the mapped X coordinates', () =>
@@ -124,6 +131,9 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       const all = events ?? parseXev(env.xevOutput('xev').slice(from));
       const presses = all.filter((e) => e.type === 'ButtonPress').map((e) => e.button);
       assert.deepEqual(presses, [1, 3, 5], `button presses seen by xev: ${JSON.stringify(all)}`);
+      // One scroll per notch and no spurious left-button release (legacy bug, §6.2).
+      const releases = all.filter((e) => e.type === 'ButtonRelease').map((e) => e.button);
+      assert.deepEqual(releases, [1, 3, 5], `button releases seen by xev: ${JSON.stringify(all)}`);
       for (const e of all) assert.deepEqual([e.rootX, e.rootY], [495, 405], `event position ${JSON.stringify(e)}`);
     }));
 
