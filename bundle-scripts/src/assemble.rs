@@ -22,6 +22,8 @@ pub struct Inputs {
     pub host: Option<PathBuf>,
     pub launcher: Option<PathBuf>,
     pub interposer: Option<PathBuf>,
+    /// The launcher's dlopen-capable probe helper (dynamic, runs through the loader).
+    pub probe_helper: Option<PathBuf>,
     pub web: Option<PathBuf>,
     /// Directories of local library rebuilds that replace Debian's (libnice without UPnP).
     pub override_libs: Vec<PathBuf>,
@@ -53,7 +55,7 @@ pub struct Manifest {
     pub packages: BTreeMap<String, String>,
 }
 
-const STEPS: usize = 8;
+const STEPS: usize = 7;
 
 fn step(n: usize, what: &str) {
     tracing::info!("[{n}/{STEPS}] {what}");
@@ -65,6 +67,19 @@ fn root_of(name: &str, path: &std::path::Path) -> Result<Root> {
         name: name.to_string(),
         info,
     })
+}
+
+fn walk(
+    apt: &mut Apt,
+    roots: &[Root],
+    glibc_sonames: &[String],
+    inputs: &Inputs,
+) -> Result<closure::Closure> {
+    let mut resolver = DebResolver {
+        apt,
+        overrides: inputs.override_libs.clone(),
+    };
+    Ok(closure::walk(roots, glibc_sonames, &mut resolver)?)
 }
 
 /// Builds the staging tree; returns the manifest it wrote.
@@ -125,24 +140,44 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
     match &inputs.launcher {
         Some(l) => {
             stage.copy_file(l, layout::LAUNCHER)?;
-            for tool in ["gst-launch-1.0", "gst-inspect-1.0"] {
-                stage.symlink(&format!("../{}", layout::LAUNCHER), &format!("bin/{tool}"))?;
+            // The launcher runs `libexec/<argv0 name>` under the right loader; GStreamer spawns
+            // `bin/gst-plugin-scanner` through it (docs/launcher.md).
+            for tool in spec::TOOLS {
+                let name = tool.dest.rsplit('/').next().unwrap_or(tool.dest);
+                stage.symlink(&format!("../{}", layout::LAUNCHER), &format!("bin/{name}"))?;
             }
         }
         None => tracing::warn!("no launcher binary: selkies-gstreamer-run is missing"),
+    }
+    match &inputs.probe_helper {
+        Some(p) => {
+            let dest = stage.copy_file(p, layout::PROBE_HELPER)?;
+            roots.push(root_of("selkies-gpu-probe", &dest)?);
+        }
+        None => tracing::warn!("no selkies-gpu-probe: the launcher's probe has no dlopen half"),
     }
     if let Some(i) = &inputs.interposer {
         stage.copy_file(i, layout::INTERPOSER)?;
     }
 
     step(4, "ELF closure (DT_NEEDED) through Debian packages");
-    let closure = {
-        let mut resolver = DebResolver {
-            apt,
-            overrides: inputs.override_libs.clone(),
-        };
-        closure::walk(&roots, &glibc_sonames, &mut resolver)?
-    };
+    let mut closure = walk(apt, &roots, &glibc_sonames, inputs)?;
+    // NSS (linked by Debian's libsrtp2) dlopens softokn/freebl from next to libnss3; they have
+    // their own dependencies (sqlite), so they join the roots and the walk runs again.
+    if closure.libraries.contains_key(spec::NSS_SONAME) {
+        tracing::info!("libnss3 in the closure: adding its dlopen()ed softokn/freebl");
+        let nss = apt.fetch(spec::NSS_PACKAGE)?;
+        for f in spec::NSS_DLOPENED {
+            let dest = stage.copy_file(
+                &nss.root.join(spec::MULTIARCH).join(f),
+                &format!("{}/{f}", layout::LIB),
+            )?;
+            if f.ends_with(".so") {
+                roots.push(root_of(f, &dest)?);
+            }
+        }
+        closure = walk(apt, &roots, &glibc_sonames, inputs)?;
+    }
     if !closure.missing.is_empty() {
         let list: Vec<String> = closure
             .missing
@@ -178,18 +213,7 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
         "closure complete"
     );
 
-    step(5, "dlopen()ed extras: NSS softokn/freebl next to libnss3");
-    if closure.libraries.contains_key(spec::NSS_SONAME) {
-        let nss = apt.fetch(spec::NSS_PACKAGE)?;
-        for f in spec::NSS_DLOPENED {
-            stage.copy_file(
-                &nss.root.join(spec::MULTIARCH).join(f),
-                &format!("{}/{f}", layout::LIB),
-            )?;
-        }
-    }
-
-    step(6, "web client and documentation");
+    step(5, "web client and documentation");
     match &inputs.web {
         Some(w) => {
             let n = stage.copy_tree(w, layout::WEB)?;
@@ -202,10 +226,29 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
         stage.copy_file(doc, &format!("{}/{}", layout::DOC, name.to_string_lossy()))?;
     }
 
-    step(7, "licences");
+    step(6, "licences");
     used.sort_by(|a, b| a.package.cmp(&b.package));
     used.dedup_by(|a, b| a.package == b.package);
-    let missing = stage::stage_licences(stage, &used)?;
+    let mut missing = Vec::new();
+    for package in stage::stage_licences(stage, &used)? {
+        // Debian points some doc dirs at their source's base package (libgcc-s1 → gcc-12-base).
+        let doc = used
+            .iter()
+            .find(|e| e.package == package)
+            .map(|e| e.root.join("usr/share/doc").join(&package));
+        let target = doc.and_then(|d| std::fs::read_link(d).ok());
+        let base = target.and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
+        match base {
+            Some(base) => {
+                let pkg = apt.fetch(&base)?;
+                let rel = format!("usr/share/doc/{base}/copyright");
+                let src = crate::resolve::file_in_tree(&pkg.root, &rel)
+                    .with_context(|| format!("{base} has no copyright file"))?;
+                stage.copy_file(&src, &format!("{}/{package}.copyright", layout::LICENSES))?;
+            }
+            None => missing.push(package),
+        }
+    }
     if !missing.is_empty() {
         tracing::warn!(?missing, "packages without a copyright file");
     }
@@ -213,7 +256,7 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
         stage.copy_file(path, &format!("{}/{name}.copyright", layout::LICENSES))?;
     }
 
-    step(8, "manifest");
+    step(7, "manifest");
     let manifest = Manifest {
         format: 1,
         version: inputs.version.clone(),

@@ -38,6 +38,9 @@ struct Cli {
     /// Joystick interposer (default: target/release/libselkies_joystick_interposer.so if built).
     #[arg(long)]
     interposer: Option<PathBuf>,
+    /// The launcher's probe helper (default: target/release/selkies-gpu-probe when built).
+    #[arg(long)]
+    probe_helper: Option<PathBuf>,
     /// Built web client (default: web/dist when it exists).
     #[arg(long)]
     web: Option<PathBuf>,
@@ -99,6 +102,11 @@ fn main() -> Result<()> {
             cli.interposer,
             "target/release/libselkies_joystick_interposer.so",
             "interposer",
+        )?,
+        probe_helper: input(
+            cli.probe_helper,
+            "target/release/selkies-gpu-probe",
+            "probe helper",
         )?,
         web: input(cli.web, "web/dist", "web client")?,
         override_libs: cli.override_libs,

@@ -28,6 +28,11 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
+/// Decimal megabytes, the unit of the size budget: `30_000_000` → `30.0 MB`.
+pub fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
 /// The `n` largest files, largest first; ties broken by path so output is stable.
 pub fn top(entries: &[Entry], n: usize) -> Vec<Entry> {
     let mut sorted = entries.to_vec();
@@ -94,9 +99,10 @@ pub fn render(s: &Summary<'_>) -> String {
     };
     let _ = writeln!(
         out,
-        "budget: {} compressed, {verdict} budget of {}",
+        "budget: {} compressed ({}), {verdict} the budget of {}",
+        mb(s.compressed),
         human(s.compressed),
-        human(s.budget)
+        mb(s.budget)
     );
     out
 }
@@ -118,6 +124,7 @@ mod tests {
         assert_eq!(human(1023), "1023 B");
         assert_eq!(human(1536), "1.5 KiB");
         assert_eq!(human(31 * 1024 * 1024 + 300 * 1024), "31.3 MiB");
+        assert_eq!(mb(30_000_000), "30.0 MB");
     }
 
     #[test]
@@ -147,14 +154,20 @@ mod tests {
             budget: 30 * 1000 * 1000,
             tarball: "x.tar.gz",
         });
-        assert!(text.contains(" 1.      2.9 MiB"), "{text}");
-        assert!(text.contains("within budget"), "{text}");
+        assert!(
+            text.contains("1.    2.9 MiB  38.0%  lib/libvpx.so.7"),
+            "{text}"
+        );
+        assert!(
+            text.contains("4.0 MB compressed (3.8 MiB), within the budget of 30.0 MB"),
+            "{text}"
+        );
         let over = render(&Summary {
             entries: &entries,
             compressed: 40_000_000,
             budget: 30_000_000,
             tarball: "x.tar.gz",
         });
-        assert!(over.contains("OVER budget"), "{over}");
+        assert!(over.contains("OVER the budget"), "{over}");
     }
 }

@@ -58,7 +58,7 @@ pub fn file_in_tree(root: &Path, rel: &str) -> Option<PathBuf> {
 }
 
 impl DebResolver<'_> {
-    fn from_overrides(&self, soname: &str) -> Result<Option<Found>, ResolveError> {
+    fn find_override(&self, soname: &str) -> Result<Option<Found>, ResolveError> {
         for dir in &self.overrides {
             let candidate = dir.join(soname);
             if candidate.is_file() {
@@ -84,7 +84,7 @@ impl Resolver for DebResolver<'_> {
         soname: &str,
         search_path: &[String],
     ) -> Result<Option<Found>, ResolveError> {
-        if let Some(found) = self.from_overrides(soname)? {
+        if let Some(found) = self.find_override(soname)? {
             return Ok(Some(found));
         }
         for dir in candidate_dirs(search_path) {

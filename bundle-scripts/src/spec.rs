@@ -15,6 +15,7 @@ pub mod layout {
     pub const PLUGINS: &str = "lib/gstreamer-1.0";
     pub const GIO_MODULES: &str = "lib/gio/modules";
     pub const GCONV: &str = "lib/gconv";
+    pub const PROBE_HELPER: &str = "libexec/selkies-gpu-probe";
     pub const INTERPOSER: &str = "lib/selkies_joystick_interposer.so";
     pub const WEB: &str = "share/selkies-web";
     pub const DOC: &str = "share/doc";

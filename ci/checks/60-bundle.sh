@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Builds the portable tarball (bundle-scripts/build.sh) and verifies it: contents and exclusions,
+# GLIBC ≤ 2.17 for the launcher and interposer, then — extracted under a path with spaces and
+# non-ASCII into an otherwise empty root, chrooted, with only loopback networking — the bundle's
+# own gst-inspect/gst-launch (x264, SRTP through NSS, webrtcbin and friends), the launcher's
+# --probe --json, and the same again after moving the directory (registry rebuilt).
+# SELKIES_BUNDLE_BUILD_ARGS passes options to build.sh (e.g. "--no-host" or "--rav1e");
+# SELKIES_BUNDLE_TARBALL skips the build and checks that tarball.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. bundle-scripts/lib.sh
+. bundle-scripts/chroot.sh
+ensure_apt binutils file iproute2 util-linux tar gzip
+
+fail() { echo "60-bundle: FAIL: $*" >&2; exit 1; }
+say() { echo "60-bundle: $*"; }
+
+if [ -n "${SELKIES_BUNDLE_TARBALL:-}" ]; then
+  tarball="$SELKIES_BUNDLE_TARBALL"
+else
+  # shellcheck disable=SC2086
+  tarball="$(bundle-scripts/build.sh ${SELKIES_BUNDLE_BUILD_ARGS:-})"
+fi
+[ -f "$tarball" ] || fail "no tarball at '$tarball'"
+say "tarball $tarball ($(stat -c %s "$tarball") bytes)"
+
+# --- contents -------------------------------------------------------------------------------
+listing="$(tar -tzf "$tarball")"
+for must in selkies-gstreamer/selkies-gstreamer-run selkies-gstreamer/lib/glibc/ld-linux-x86-64.so.2 \
+  selkies-gstreamer/lib/glibc/libc.so.6 selkies-gstreamer/lib/glibc/libpthread.so.0 \
+  selkies-gstreamer/lib/glibc/VERSION selkies-gstreamer/lib/gcc/libgcc_s.so.1 \
+  selkies-gstreamer/libexec/gst-plugin-scanner selkies-gstreamer/bin/gst-plugin-scanner \
+  selkies-gstreamer/lib/gio/modules selkies-gstreamer/lib/gconv/gconv-modules \
+  selkies-gstreamer/lib/gstreamer-1.0/libgstwebrtc.so selkies-gstreamer/lib/libnice.so.10 \
+  selkies-gstreamer/share/selkies/bundle.json selkies-gstreamer/share/doc/licenses/libnice.copyright; do
+  grep -qxF "$must" <<<"$listing" || grep -qxF "$must/" <<<"$listing" || fail "tarball lacks $must"
+done
+if grep -E '/(libcuda|libnvidia-|libnvcuvid|libGLX_|libEGL_)[^/]*$|_drv_video\.so$|/libicu|/libgupnp' <<<"$listing"; then
+  fail "tarball ships host-only or UPnP/ICU libraries (above)"
+fi
+[ -z "$(grep '^selkies-gstreamer/lib/gio/modules/.' <<<"$listing")" ] || fail "lib/gio/modules is not empty"
+say "contents ok: $(grep -c '^selkies-gstreamer/lib/[^/]*\.so' <<<"$listing") libraries, $(grep -c 'lib/gstreamer-1.0/.*\.so$' <<<"$listing") plugins"
+
+work="$(mktemp -d /tmp/selkies-bundle-check.XXXXXX)"
+trap 'rm -rf "$work"' EXIT
+root="$work/root"
+first="opt/selkies bundle ü"
+bundle="$(bundle_extract "$tarball" "$root" "$first")"
+
+# --- GLIBC floor of what runs on the host's glibc ---------------------------------------------
+max_glibc() { objdump -T "$1" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
+check_floor() {
+  local f=$1 what=$2 v
+  # The interposer's own check (50-interposer.sh) enforces its floor; here it is reported.
+  local strict=1; [ "$what" = interposer ] && strict=0
+  [ -f "$f" ] || { say "no $what in the bundle; floor check skipped"; return 0; }
+  if ! readelf -l "$f" | grep -q 'Requesting program interpreter' && ! readelf -d "$f" | grep -q NEEDED; then
+    say "$what is static: no glibc requirement"; return 0
+  fi
+  v="$(max_glibc "$f")"
+  [ -z "$v" ] && { say "$what needs no versioned glibc symbol"; return 0; }
+  if [ "$(printf '%s\nGLIBC_2.17\n' "$v" | sort -V | tail -1)" != GLIBC_2.17 ]; then
+    [ "$strict" = 1 ] && fail "$what requires $v (> GLIBC_2.17)"
+    say "WARNING: $what requires $v (> GLIBC_2.17): it will not load on older hosts"
+    return 0
+  fi
+  say "$what: highest symbol version $v ≤ GLIBC_2.17"
+}
+check_floor "$bundle/selkies-gstreamer-run" launcher
+check_floor "$bundle/lib/selkies_joystick_interposer.so" interposer
+
+# --- run inside the empty root -----------------------------------------------------------------
+say "namespace interfaces: $(bundle_chroot_net | tr '\n' ' ')"
+ms() { date +%s%3N; }
+
+run_checks() {
+  local dir=$1 label=$2 t0 t1 t2 el
+  local rel="/${dir#"$root"/}"
+  say "[$label] bundle at '$rel'"
+  bundle_chroot "$root" -- "$rel/selkies-gstreamer-run" --version || fail "[$label] launcher --version"
+  t0=$(ms)
+  bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" webrtcbin >/dev/null || fail "[$label] gst-inspect webrtcbin"
+  t1=$(ms)
+  bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" webrtcbin >/dev/null || fail "[$label] gst-inspect webrtcbin (warm)"
+  t2=$(ms)
+  say "[$label] registry: cold $((t1 - t0)) ms, warm $((t2 - t1)) ms (gst-inspect-1.0 webrtcbin)"
+  for el in webrtcbin nicesrc nicesink dtlssrtpenc srtpenc sctpenc x264enc openh264enc x265enc \
+    vp8enc vp9enc av1enc opusenc ximagesrc pulsesrc videoconvert videoscale rtph264pay \
+    rtpvp8pay rtpopuspay rtpbin h264parse appsrc nvh264enc vah264enc; do
+    case "$el" in
+      nvh264enc|vah264enc) ;; # registered only where a GPU and driver exist
+      *) bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" "$el" >/dev/null 2>&1 ||
+        fail "[$label] element $el missing" ;;
+    esac
+  done
+  if grep -q libgstrsrtp.so "$dir/share/selkies/bundle.json"; then
+    for el in rtpav1pay rtpgccbwe; do
+      bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" "$el" >/dev/null 2>&1 ||
+        fail "[$label] element $el (gst-plugin-rtp) missing"
+    done
+  fi
+  bundle_chroot "$root" -- "$rel/bin/gst-launch-1.0" -q videotestsrc num-buffers=30 ! \
+    videoconvert ! x264enc ! rtph264pay ! fakesink || fail "[$label] x264 pipeline"
+  # SRTP goes through libsrtp2 → NSS, which dlopens softokn: the failure bundle-experiments hit.
+  bundle_chroot "$root" -- "$rel/bin/gst-launch-1.0" -q videotestsrc num-buffers=10 ! x264enc ! \
+    rtph264pay ! 'application/x-rtp,ssrc=(uint)1' ! \
+    srtpenc key=000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D ! fakesink ||
+    fail "[$label] SRTP pipeline"
+  if bundle_chroot "$root" -- "$rel/selkies-gstreamer-run" --probe --json >"$work/probe.json"; then
+    grep -q '{' "$work/probe.json" || fail "[$label] --probe --json printed no JSON"
+    say "[$label] probe: $(tr -d '\n ' <"$work/probe.json" | cut -c1-200)"
+  else
+    fail "[$label] selkies-gstreamer-run --probe --json"
+  fi
+  say "[$label] all checks passed"
+}
+
+run_checks "$bundle" "extracted"
+mkdir -p "$root/srv/moved élsewhere"
+mv "$root/$first/selkies-gstreamer" "$root/srv/moved élsewhere/"
+run_checks "$root/srv/moved élsewhere/selkies-gstreamer" "moved"
+say "registries: $(find "$root/tmp/cache" -name '*.bin' | wc -l) (one per install path)"
+say "passed"
