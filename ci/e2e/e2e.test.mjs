@@ -126,9 +126,11 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       await page.mouse.wheel(0, 100);
       const events = await waitFor(() => {
         const ev = parseXev(env.xevOutput('xev').slice(from)).filter((e) => e.type.startsWith('Button'));
-        return ev.some((e) => e.type === 'ButtonPress' && e.button === 5) ? ev : null;
+        return ev.some((e) => e.type === 'ButtonRelease' && e.button === 5) ? ev : null;
       }, 3000);
-      const all = events ?? parseXev(env.xevOutput('xev').slice(from));
+      await sleep(300); // anything spurious after the wheel release would show up by now
+      const all = parseXev(env.xevOutput('xev').slice(from)).filter((e) => e.type.startsWith('Button'));
+      assert.ok(events, `no wheel release in xev: ${JSON.stringify(all)}`);
       const presses = all.filter((e) => e.type === 'ButtonPress').map((e) => e.button);
       assert.deepEqual(presses, [1, 3, 5], `button presses seen by xev: ${JSON.stringify(all)}`);
       // One scroll per notch and no spurious left-button release (legacy bug, §6.2).
