@@ -79,6 +79,8 @@ async fn run(settings: Settings) -> Result<()> {
     let chosen = pipeline::choose_encoder(settings.encoder.as_str(), settings.gpu_id)
         .context("no video encoder can run on this machine")?;
     info!(encoder = chosen.spec.name, element = %chosen.factory, "video encoder");
+    let warm = chosen.clone();
+    tokio::task::spawn_blocking(move || pipeline::warm_up(&warm));
 
     let rtc = Arc::new(RtcStore::start(&settings).await);
     rtc.spawn_refresh(&settings);

@@ -163,6 +163,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                     data_channel: true,
                     ice,
                     fec_percent: host.settings.video_packetloss_percent as u32,
+                    rtp_caps: video.rtp_caps(),
                 },
             )?;
             Ok(Active {
@@ -186,6 +187,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                     data_channel: false,
                     ice,
                     fec_percent: 0,
+                    rtp_caps: audio.rtp_caps(),
                 },
             )?;
             Ok(Active {

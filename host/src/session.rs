@@ -62,6 +62,9 @@ pub struct SessionOptions<'a> {
     pub ice: IceServers,
     /// ULP-FEC percentage for the video transceiver; 0 disables FEC.
     pub fec_percent: u32,
+    /// The RTP caps the pipeline will produce. Declaring them up front lets webrtcbin create
+    /// the offer at once instead of after the first encoded frame (first-frame time).
+    pub rtp_caps: Option<gst::Caps>,
 }
 
 impl Session {
@@ -174,14 +177,17 @@ fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
         if pad.find_property("msid").is_some() {
             pad.set_property("msid", opts.msid);
         }
-    }
-    for i in 0.. {
-        let Some(t) = webrtc
-            .emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>("get-transceiver", &[&i])
+        if pad.find_property("transceiver").is_none() {
+            continue;
+        }
+        let Some(t) = pad.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver")
         else {
-            break;
+            continue;
         };
         t.set_direction(gst_webrtc::WebRTCRTPTransceiverDirection::Sendonly);
+        if let Some(caps) = &opts.rtp_caps {
+            t.set_codec_preferences(Some(caps));
+        }
         if opts.data_channel {
             t.set_property("do-nack", true);
             if opts.fec_percent > 0 {

@@ -54,6 +54,7 @@ async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'st
             data_channel: true,
             ice: IceServers::default(),
             fec_percent: 0,
+            rtp_caps: video.rtp_caps(),
         },
     )
     .expect("session starts");
@@ -114,6 +115,7 @@ async fn audio_offer_is_opus_even_without_pulseaudio() {
             data_channel: false,
             ice: IceServers::default(),
             fec_percent: 0,
+            rtp_caps: audio.rtp_caps(),
         },
     )
     .expect("session starts");

@@ -143,6 +143,37 @@ pub fn apply_encoder_props(
     }
 }
 
+/// Load what the first session would otherwise load while the user waits: plugin libraries
+/// (encoder, capture, ICE, DTLS, SRTP, SCTP, Opus) and the process-wide DTLS certificate, which
+/// GStreamer generates when the first DTLS element is created. Runs once at start-up, off the
+/// async runtime.
+pub fn warm_up(chosen: &ChosenEncoder) {
+    let started = std::time::Instant::now();
+    let names = [
+        chosen.factory.as_str(),
+        "webrtcbin",
+        "dtlsdec",
+        "dtlsenc",
+        "srtpenc",
+        "sctpenc",
+        "nicesrc",
+        "ximagesrc",
+        "videoconvert",
+        "opusenc",
+        "rtpopuspay",
+        "pulsesrc",
+    ];
+    for name in names {
+        if let Ok(el) = gst::ElementFactory::make(name).build() {
+            drop(el);
+        }
+    }
+    tracing::debug!(
+        ms = started.elapsed().as_millis() as u64,
+        "media warm-up done"
+    );
+}
+
 /// Handles to the elements a running video session changes at run time.
 #[derive(Debug, Clone)]
 pub struct VideoPipeline {
@@ -243,6 +274,26 @@ pub fn build_video(
     })
 }
 
+fn capsfilter_caps(pipeline: &gst::Pipeline, name: &str) -> Option<gst::Caps> {
+    pipeline
+        .by_name(name)?
+        .property::<Option<gst::Caps>>("caps")
+}
+
+impl VideoPipeline {
+    /// The RTP caps in front of webrtcbin.
+    pub fn rtp_caps(&self) -> Option<gst::Caps> {
+        capsfilter_caps(&self.pipeline, "rtpcaps")
+    }
+}
+
+impl AudioPipeline {
+    /// The RTP caps in front of webrtcbin.
+    pub fn rtp_caps(&self) -> Option<gst::Caps> {
+        capsfilter_caps(&self.pipeline, "rtpcaps")
+    }
+}
+
 /// Audio settings of §5.5.
 #[derive(Debug, Clone, Copy)]
 pub struct AudioParams {
@@ -302,7 +353,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
          inband-fec={fec} packet-loss-percentage={loss} bitrate={bitrate} \
          ! rtpopuspay mtu=1200 \
          ! queue leaky=downstream flush-on-eos=true max-size-time=16000000 max-size-buffers=0 max-size-bytes=0 \
-         ! capsfilter caps=\"application/x-rtp,media=audio,encoding-name={encoding},payload=111,clock-rate=48000\" \
+         ! capsfilter name=rtpcaps caps=\"application/x-rtp,media=audio,encoding-name={encoding},payload=111,clock-rate=48000\" \
          ! webrtc.",
         loss = params.packetloss_percent as i32,
         bitrate = params.bitrate_bps,
