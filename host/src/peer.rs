@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::{debug, error, info, warn};
 
-use selkies_proto::sdp::munge_offer;
+use selkies_proto::sdp::{ensure_msid, munge_offer};
 
 use crate::control::Controller;
 use crate::host::Host;
@@ -29,6 +29,14 @@ impl Kind {
         match self {
             Kind::Video => "0",
             Kind::Audio => "2",
+        }
+    }
+
+    /// Stream id of this connection's track (one per track: e2e-notes G6).
+    pub fn msid(self) -> &'static str {
+        match self {
+            Kind::Video => "selkies-video",
+            Kind::Audio => "selkies-audio",
         }
     }
 }
@@ -62,7 +70,8 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
                 }
             },
             ev = next_event(&mut active) => {
-                if let Err(e) = on_session_event(&peer, host.encoder.spec.codec, &mut active, ev).await {
+                let (codec, msid) = (host.encoder.spec.codec, kind.msid());
+                if let Err(e) = on_session_event(&peer, codec, msid, &mut active, ev).await {
                     error!(peer = kind.uid(), "session failed: {e}");
                     stop(&host, kind, &mut active);
                 }
@@ -159,7 +168,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                 video.pipeline.clone(),
                 video.webrtc.clone(),
                 SessionOptions {
-                    msid: "selkies-video",
+                    msid: Kind::Video.msid(),
                     data_channel: true,
                     ice,
                     fec_percent: host.settings.video_packetloss_percent as u32,
@@ -183,7 +192,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
                 SessionOptions {
-                    msid: "selkies-audio",
+                    msid: Kind::Audio.msid(),
                     data_channel: false,
                     ice,
                     fec_percent: 0,
@@ -202,6 +211,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
 async fn on_session_event(
     peer: &LocalPeer,
     codec: Codec,
+    msid: &str,
     active: &mut Option<Active>,
     ev: Option<SessionEvent>,
 ) -> Result<(), PeerError> {
@@ -215,7 +225,7 @@ async fn on_session_event(
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
             // The audio offer has no video section; the video codec then changes nothing.
-            let munged = munge_offer(&text, codec);
+            let munged = ensure_msid(&munge_offer(&text, codec), msid);
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
             a.session.set_local_offer(&offer);

@@ -9,6 +9,8 @@ use gstreamer as gst;
 use selkies_host::media::pipeline::{self, AudioParams};
 use selkies_host::media::rates::RateParams;
 use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
+use selkies_proto::encoder::VideoCodec;
+use selkies_proto::sdp::{ensure_msid, munge_offer};
 
 fn rates() -> RateParams {
     RateParams {
@@ -72,7 +74,15 @@ async fn video_offers_for_h264_and_vp8() {
     assert!(sdp.contains("H264/90000"), "{sdp}");
     assert!(sdp.contains("a=rtpmap:97 H264/90000"), "{sdp}");
     assert!(sdp.contains("webrtc-datachannel"), "{sdp}");
-    assert!(sdp.contains("selkies-video"), "msid missing: {sdp}");
+    let munged = ensure_msid(&munge_offer(&sdp, VideoCodec::H264), "selkies-video");
+    assert!(
+        munged.contains("a=msid:selkies-video "),
+        "msid missing: {munged}"
+    );
+    assert!(
+        munged.contains("profile-level-id=42e01f") && munged.contains("packetization-mode=1"),
+        "{munged}"
+    );
     assert!(sdp.contains("nack pli"), "{sdp}");
     assert!(
         candidates.iter().any(|c| c.contains("127.0.0.1")),
@@ -124,6 +134,8 @@ async fn audio_offer_is_opus_even_without_pulseaudio() {
         sdp.contains("OPUS/48000") || sdp.contains("opus/48000"),
         "{sdp}"
     );
-    assert!(sdp.contains("selkies-audio"), "{sdp}");
+    let munged = ensure_msid(&munge_offer(&sdp, VideoCodec::H264), "selkies-audio");
+    assert!(munged.contains("a=msid:selkies-audio "), "{munged}");
+    assert!(munged.contains("a=ptime:10"), "{munged}");
     assert!(!sdp.contains("webrtc-datachannel"), "{sdp}");
 }

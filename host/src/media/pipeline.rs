@@ -281,9 +281,15 @@ fn capsfilter_caps(pipeline: &gst::Pipeline, name: &str) -> Option<gst::Caps> {
 }
 
 impl VideoPipeline {
-    /// The RTP caps in front of webrtcbin.
+    /// The RTP caps in front of webrtcbin, as codec preferences for an offer made before the
+    /// first frame. H.264 also states packetization-mode=1 (what rtph264pay produces), which the
+    /// SDP would otherwise only learn from the first buffer's caps.
     pub fn rtp_caps(&self) -> Option<gst::Caps> {
-        capsfilter_caps(&self.pipeline, "rtpcaps")
+        let mut caps = capsfilter_caps(&self.pipeline, "rtpcaps")?;
+        if self.chosen.spec.codec == Codec::H264 {
+            caps.make_mut().set("packetization-mode", "1");
+        }
+        Some(caps)
     }
 }
 

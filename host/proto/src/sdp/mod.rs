@@ -34,6 +34,35 @@ pub fn munge_offer(sdp: &str, codec: VideoCodec) -> String {
     out
 }
 
+/// Gives every audio/video section without one an `a=msid:<stream> <stream>-<mid>` line.
+///
+/// An offer created from codec preferences (before the first buffer) carries no ssrc/msid
+/// lines; naming the stream explicitly keeps each track in its own stream, so Chromium never
+/// lip-syncs one track to another (e2e-notes G6).
+pub fn ensure_msid(sdp: &str, stream: &str) -> String {
+    let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let trailing = sdp.ends_with(eol);
+    let mut sections = split_sections(sdp.lines());
+    for section in sections.iter_mut().skip(1) {
+        let is_media = section
+            .first()
+            .is_some_and(|m| m.starts_with("m=audio") || m.starts_with("m=video"));
+        if !is_media || section.iter().any(|l| l.starts_with("a=msid:")) {
+            continue;
+        }
+        let Some(pos) = section.iter().position(|l| l.starts_with("a=mid:")) else {
+            continue;
+        };
+        let mid = section[pos].trim_start_matches("a=mid:").trim().to_owned();
+        section.insert(pos + 1, format!("a=msid:{stream} {stream}-{mid}"));
+    }
+    let mut out = sections.concat().join(eol);
+    if trailing {
+        out.push_str(eol);
+    }
+    out
+}
+
 /// Splits into the session part and one part per `m=` line.
 fn split_sections<'a>(lines: impl Iterator<Item = &'a str>) -> Vec<Vec<String>> {
     let mut sections = vec![Vec::new()];

@@ -144,3 +144,16 @@ fn garbage_does_not_panic() {
         let _ = munge_offer(s, VideoCodec::H264);
     }
 }
+
+#[test]
+fn msid_is_added_to_media_sections_only_once() {
+    let sdp = "v=0\r\ns=-\r\nm=video 9 UDP/TLS/RTP/SAVPF 97\r\na=sendonly\r\na=mid:video0\r\n\
+               m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:application1\r\n";
+    let out = super::ensure_msid(sdp, "selkies-video");
+    assert!(
+        out.contains("a=mid:video0\r\na=msid:selkies-video selkies-video-video0\r\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("a=msid:").count(), 1, "{out}");
+    assert_eq!(super::ensure_msid(&out, "selkies-video"), out);
+}
