@@ -1,0 +1,1 @@
+//! selkies-telemetry: Prometheus metrics, WebRTC statistics CSV files and GPU statistics.
