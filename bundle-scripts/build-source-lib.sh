@@ -5,7 +5,9 @@
 #             ICU (~42 MB of libraries webrtcbin never uses)
 #   libsrtp2  with OpenSSL instead of NSS: drops nss3/nspr/softokn/freebl/sqlite (~5 MB) and
 #             NSS's dlopen of softokn, which broke SRTP when relocated
-# Usage: build-source-lib.sh libnice|libsrtp2. Prints the directory holding the library and
+#   dbus      (libdbus-1 for libpulse) without systemd: drops libsystemd → gcrypt, gpg-error,
+#             lz4, cap (~1.1 MB compressed); only the library is built
+# Usage: build-source-lib.sh libnice|libsrtp2|dbus. Prints the directory holding the library and
 # its Debian copyright file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +22,12 @@ case "${1:-}" in
   libsrtp2)
     binpkg=libsrtp2-1 soname=libsrtp2.so.1 forbid='nss|nspr'
     opts=(-Dcrypto-library=openssl -Dtests=disabled -Ddoc=disabled) ;;
-  *) echo "usage: $0 libnice|libsrtp2" >&2; exit 2 ;;
+  dbus)
+    binpkg=libdbus-1-3 soname=libdbus-1.so.3 forbid='systemd'
+    opts=(--disable-systemd --disable-selinux --disable-apparmor --disable-libaudit
+      --disable-tests --disable-modular-tests --without-x --disable-doxygen-docs
+      --disable-xml-docs --disable-ducktype-docs --disable-user-session) ;;
+  *) echo "usage: $0 libnice|libsrtp2|dbus" >&2; exit 2 ;;
 esac
 name=$1
 version="$(apt-cache policy "$binpkg" | sed -n 's/ *Candidate: //p')"
@@ -30,7 +37,7 @@ if [ -f "$out/.built" ]; then
   echo "$out"
   exit 0
 fi
-ensure_apt meson ninja-build pkg-config libglib2.0-dev libssl-dev dpkg-dev
+ensure_apt meson ninja-build pkg-config libglib2.0-dev libssl-dev dpkg-dev libexpat1-dev
 apt_src_update
 work="$cache/$name-src"
 rm -rf "$work" "$out"
@@ -38,10 +45,17 @@ mkdir -p "$work" "$out"
 start=$(date +%s)
 (cd "$work" && apt_src source -q "$name=$version" >&2)
 src="$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)"
-[ -f "$src/meson.build" ] || { echo "$0: apt-get source $name gave no meson tree" >&2; exit 1; }
-meson setup "$src/build" "$src" --prefix=/usr --libdir=lib/x86_64-linux-gnu --buildtype=release \
-  "${opts[@]}" >&2
-ninja -C "$src/build" >&2
+if [ "$name" = dbus ]; then
+  # dbus 1.14 builds with autotools; only the client library is needed.
+  (cd "$src" && ./configure -q --prefix=/usr --libdir=/usr/lib/x86_64-linux-gnu "${opts[@]}" >&2 &&
+    make -s -j "${CARGO_BUILD_JOBS:-2}" -C dbus libdbus-1.la >&2)
+  mkdir -p "$src/build" && cp -L "$src/dbus/.libs/$soname" "$src/build/"
+else
+  [ -f "$src/meson.build" ] || { echo "$0: apt-get source $name gave no meson tree" >&2; exit 1; }
+  meson setup "$src/build" "$src" --prefix=/usr --libdir=lib/x86_64-linux-gnu --buildtype=release \
+    "${opts[@]}" >&2
+  ninja -C "$src/build" >&2
+fi
 lib="$(find "$src/build" -name "${soname%%.so*}.so*" -type f | head -1)"
 [ -n "$lib" ] || { echo "$0: no ${soname%%.so*}.so built" >&2; exit 1; }
 cp -L "$lib" "$out/$soname"

@@ -195,6 +195,11 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
         *origins.entry(found.origin.clone()).or_default() += 1;
         tracing::debug!(soname, origin = %found.origin, by = %closure.pulled_in_by[soname], "bundled");
     }
+    // Rust binaries NEED libgcc_s; with the bundled glibc it must load even where the newest-wins
+    // rule leaves lib/gcc off (docs/launcher.md), so lib/glibc carries a copy too.
+    if let Some(gcc_s) = closure.libraries.get(spec::GCC_S) {
+        stage.copy_file(&gcc_s.source, &format!("{}/{}", layout::GLIBC, spec::GCC_S))?;
+    }
     for origin in origins.keys() {
         if !origin.starts_with("local build") {
             used.push(apt.fetch(origin)?);

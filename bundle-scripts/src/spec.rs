@@ -127,6 +127,7 @@ pub const TOOLS: &[SeedFile] = &[
 /// bundle-experiments §3.3: partial sets break older host drivers on `GLIBC_PRIVATE`).
 pub const GLIBC_PACKAGE: &str = "libc6";
 pub const GLIBC_LOADER: &str = "ld-linux-x86-64.so.2";
+pub const GCC_S: &str = "libgcc_s.so.1";
 
 /// gconv modules for bundled-glibc mode: the Unicode family GLib and GStreamer convert through,
 /// plus the common single-byte sets. UTF-8/ASCII/Latin-1 are built into libc itself.
