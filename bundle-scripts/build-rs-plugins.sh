@@ -24,13 +24,14 @@ for plugin in "$@"; do
   cp "$target/release/$lib" "$out/$name"
   # GStreamer derives the entry point from the file name: libgstrsrtp.so → gst_plugin_rsrtp_get_desc.
   sym="gst_plugin_${name#libgst}"; sym="${sym%.so}_get_desc"
-  if ! nm -D --defined-only "$out/$name" | grep -qw "$sym"; then
+  exports="$(nm -D --defined-only "$out/$name")"
+  if ! grep -qw "$sym" <<<"$exports"; then
     echo "build-rs-plugins: $name does not export $sym" >&2
     exit 1
   fi
   echo "build-rs-plugins: $name built in $(( $(date +%s) - start )) s" >&2
-  version="$(sed -n 's/^version = "\(.*\)"/\1/p' bundle-scripts/rs-plugins/Cargo.toml | head -1)"
-  src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name "$crate-$version" | head -1)"
+  version="$(sed -n 's/^version = "\(.*\)"/\1/p' bundle-scripts/rs-plugins/Cargo.toml | sed -n 1p)"
+  src="$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name "$crate-$version" | sed -n 1p)"
   cat "$src"/LICENSE* >"$out/$crate.LICENSE"
   echo "plugin $out/$name"
   echo "licence $crate=$out/$crate.LICENSE"

@@ -44,7 +44,7 @@ rm -rf "$work" "$out"
 mkdir -p "$work" "$out"
 start=$(date +%s)
 (cd "$work" && apt_src source -q "$name=$version" >&2)
-src="$(find "$work" -mindepth 1 -maxdepth 1 -type d | head -1)"
+src="$(find "$work" -mindepth 1 -maxdepth 1 -type d | sed -n 1p)"
 if [ "$name" = dbus ]; then
   # dbus 1.14 builds with autotools; only the client library is needed.
   (cd "$src" && ./configure -q --prefix=/usr --libdir=/usr/lib/x86_64-linux-gnu "${opts[@]}" >&2 &&
@@ -56,14 +56,15 @@ else
     "${opts[@]}" >&2
   ninja -C "$src/build" >&2
 fi
-lib="$(find "$src/build" -name "${soname%%.so*}.so*" -type f | head -1)"
+lib="$(find "$src/build" -name "${soname%%.so*}.so*" -type f | sed -n 1p)"
 [ -n "$lib" ] || { echo "$0: no ${soname%%.so*}.so built" >&2; exit 1; }
 cp -L "$lib" "$out/$soname"
 strip --strip-unneeded "$out/$soname"
 cp "$src/debian/copyright" "$out/copyright"
 got="$(readelf -d "$out/$soname" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')"
 [ "$got" = "$soname" ] || { echo "$0: built soname '$got', Debian's is $soname" >&2; exit 1; }
-if readelf -d "$out/$soname" | grep NEEDED | grep -qiE "$forbid"; then
+needed="$(readelf -d "$out/$soname" | grep NEEDED)"
+if grep -qiE "$forbid" <<<"$needed"; then
   echo "$0: rebuilt $soname still links one of: $forbid" >&2
   exit 1
 fi

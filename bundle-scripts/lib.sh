@@ -4,7 +4,7 @@
 ensure_apt() {
   local missing=() p
   for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
     echo "bundle: installing ${missing[*]}" >&2
@@ -34,7 +34,7 @@ LIST
 apt_src_update() {
   local dir
   dir="$(realpath -m "${SELKIES_BUNDLE_CACHE:-.cache/bundle}/apt-src")"
-  if [ -z "$(find "$dir/lists" -name '*Sources*' -mtime -1 2>/dev/null | head -1)" ]; then
+  if [ -z "$(find "$dir/lists" -name '*Sources*' -mtime -1 2>/dev/null | sed -n 1p)" ]; then
     apt_src update -q >&2
   fi
 }

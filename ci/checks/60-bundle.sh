@@ -54,7 +54,9 @@ check_floor() {
   # The interposer's own check (50-interposer.sh) enforces its floor; here it is reported.
   local strict=1; [ "$what" = interposer ] && strict=0
   [ -f "$f" ] || { say "no $what in the bundle; floor check skipped"; return 0; }
-  if ! readelf -l "$f" | grep -q 'Requesting program interpreter' && ! readelf -d "$f" | grep -q NEEDED; then
+  # Captured first: `cmd | grep -q` can kill cmd with SIGPIPE, which pipefail reports as failure.
+  local headers; headers="$(readelf -l -d "$f")"
+  if ! grep -q 'Requesting program interpreter' <<<"$headers" && ! grep -q NEEDED <<<"$headers"; then
     say "$what is static: no glibc requirement"; return 0
   fi
   v="$(max_glibc "$f")"
