@@ -101,7 +101,7 @@ export class Env {
     return stdout;
   }
 
-  /** Xvfb 1920x1080 on the first free display number, -noreset (e2e-notes G10), then xclock. */
+  /** Xvfb 1920x1080 on the first free display number, -noreset (e2e-notes G10), xclock and a moving ball. */
   async startX() {
     let n = 90;
     while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n++;
@@ -118,6 +118,20 @@ export class Env {
     if (!ok) throw new Error(`Xvfb did not start:\n${this.tail('xvfb')}`);
     await this.x('xsetroot', '-solid', '#204060');
     this.spawn('xclock', 'xclock', ['-geometry', '300x300+1500+50', '-update', '1']);
+    // A moving scene: the host encodes only frames that changed (idle gating), so frame-rate
+    // checks need something that moves every frame.
+    this.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=ball', 'is-live=true', '!',
+      'video/x-raw,width=320,height=180,framerate=30/1', '!', 'ximagesink', 'sync=false']);
+    const moved = await waitFor(async () => {
+      try {
+        const ids = (await this.x('xdotool', 'search', '--name', 'gst-launch')).trim().split('\n').filter(Boolean);
+        for (const id of ids) await this.x('xdotool', 'windowmove', id, '1500', '600');
+        return ids.length > 0;
+      } catch {
+        return false;
+      }
+    }, 10000, 100);
+    if (!moved) throw new Error(`motion window did not appear:\n${this.tail('motion')}`);
   }
 
   /** PulseAudio as root with a null sink (G11) and a live tone playing into it. */

@@ -107,6 +107,9 @@ impl Controller {
             ClientMessage::MouseAbsolute(p) => self.mouse(false, p),
             ClientMessage::MouseRelative(p) => self.mouse(true, p),
             ClientMessage::PointerVisible(visible) => {
+                self.video
+                    .pointer_drawn
+                    .store(visible, std::sync::atomic::Ordering::Relaxed);
                 set_prop(
                     &self.video.source,
                     "show-pointer",

@@ -45,8 +45,19 @@ pub struct Host {
     pub rtc: Arc<RtcStore>,
     pub input: Option<selkies_x11::InputHandle>,
     pub gamepads: Option<selkies_gamepad::GamepadService>,
+    /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
+    pub damage: Option<selkies_x11::damage::DamageWatch>,
     /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
     audio_encoder: Mutex<Option<gst::Element>>,
+}
+
+/// The long-lived services a host is assembled from at start-up.
+pub struct Services {
+    pub signalling: Arc<Signalling>,
+    pub rtc: Arc<RtcStore>,
+    pub input: Option<selkies_x11::InputHandle>,
+    pub gamepads: Option<selkies_gamepad::GamepadService>,
+    pub damage: Option<selkies_x11::damage::DamageWatch>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -58,19 +69,17 @@ impl Host {
         settings: StaticSettings,
         live: LiveSettings,
         encoder: ChosenEncoder,
-        signalling: Arc<Signalling>,
-        rtc: Arc<RtcStore>,
-        input: Option<selkies_x11::InputHandle>,
-        gamepads: Option<selkies_gamepad::GamepadService>,
+        services: Services,
     ) -> Self {
         Self {
             settings,
             live: Mutex::new(live),
             encoder,
-            signalling,
-            rtc,
-            input,
-            gamepads,
+            signalling: services.signalling,
+            rtc: services.rtc,
+            input: services.input,
+            gamepads: services.gamepads,
+            damage: services.damage,
             audio_encoder: Mutex::new(None),
         }
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use selkies_host::host::{Host, LiveSettings, StaticSettings};
+use selkies_host::host::{Host, LiveSettings, Services, StaticSettings};
 use selkies_host::http::{self, BasicAuth, HttpState};
 use selkies_host::media::{pipeline, rates};
 use selkies_host::peer::{self, Kind};
@@ -92,6 +92,13 @@ async fn run(settings: Settings) -> Result<()> {
             None
         }
     };
+    let damage = match selkies_x11::damage::spawn_damage_watch(None) {
+        Ok(watch) => Some(watch),
+        Err(e) => {
+            warn!("idle-frame gating disabled (every frame is encoded): {e}");
+            None
+        }
+    };
     let gamepads = selkies_gamepad::GamepadService::new(settings.js_socket_path.clone());
 
     let host = Arc::new(Host::new(
@@ -111,10 +118,13 @@ async fn run(settings: Settings) -> Result<()> {
             resize: settings.enable_resize,
         },
         chosen,
-        signalling.clone(),
-        rtc.clone(),
-        input,
-        Some(gamepads),
+        Services {
+            signalling: signalling.clone(),
+            rtc: rtc.clone(),
+            input,
+            gamepads: Some(gamepads),
+            damage,
+        },
     ));
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));
     let audio_peer = tokio::spawn(peer::run(host.clone(), Kind::Audio));

@@ -162,8 +162,13 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
     let ice = host.rtc.webrtcbin_servers();
     match kind {
         Kind::Video => {
-            let video =
-                pipeline::build_video(&host.encoder, &host.rates(), host.settings.gpu_id, None)?;
+            let video = pipeline::build_video(
+                &host.encoder,
+                &host.rates(),
+                host.settings.gpu_id,
+                None,
+                host.damage.as_ref(),
+            )?;
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),

@@ -47,7 +47,7 @@ async fn offer_of(session: &mut Session) -> (String, Vec<String>) {
 
 async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'static str) {
     let chosen = pipeline::choose_encoder(encoder, 0).expect("an encoder");
-    let video = pipeline::build_video(&chosen, &rates(), 0, Some(display)).expect("pipeline");
+    let video = pipeline::build_video(&chosen, &rates(), 0, Some(display), None).expect("pipeline");
     let mut session = Session::start(
         video.pipeline.clone(),
         video.webrtc.clone(),

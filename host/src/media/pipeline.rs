@@ -2,12 +2,16 @@
 //! → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
 //! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use tracing::{info, warn};
 
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
 use super::rates::RateParams;
+use selkies_x11::damage::DamageWatch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MediaError {
@@ -180,6 +184,9 @@ pub struct VideoPipeline {
     pub pipeline: gst::Pipeline,
     pub webrtc: gst::Element,
     pub source: gst::Element,
+    /// True while ximagesrc draws the pointer: frames then change without X damage, so the
+    /// idle gate must let every frame through.
+    pub pointer_drawn: Arc<AtomicBool>,
     pub fps_caps: gst::Element,
     pub encoder: gst::Element,
     pub chosen: ChosenEncoder,
@@ -224,6 +231,7 @@ pub fn build_video(
     rates: &RateParams,
     gpu_id: u32,
     display: Option<&str>,
+    damage: Option<&DamageWatch>,
 ) -> Result<VideoPipeline, MediaError> {
     let threads = rates.render(catalogue::Value::Threads);
     let desc = format!(
@@ -255,6 +263,10 @@ pub fn build_video(
     if let Some(display) = display {
         source.set_property("display-name", display);
     }
+    let pointer_drawn = Arc::new(AtomicBool::new(false));
+    if let Some(damage) = damage {
+        super::idle::install(&source, damage.clone(), pointer_drawn.clone());
+    }
     let encoder = by_name(&pipeline, "encoder")?;
     apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
     info!(
@@ -267,6 +279,7 @@ pub fn build_video(
     Ok(VideoPipeline {
         webrtc: by_name(&pipeline, "webrtc")?,
         source,
+        pointer_drawn,
         fps_caps: by_name(&pipeline, "fpscaps")?,
         encoder,
         chosen: chosen.clone(),

@@ -1,6 +1,6 @@
 //! The crate's error type. It wraps x11rb's errors without tying callers to a connection type.
 
-use x11rb::errors::{ConnectError, ConnectionError, ReplyError};
+use x11rb::errors::{ConnectError, ConnectionError, ReplyError, ReplyOrIdError};
 
 /// Everything that can go wrong while injecting input.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +21,9 @@ pub enum X11Error {
     /// XTest is what injects input; without it nothing can work.
     #[error("the X server lacks the XTEST extension")]
     NoXTest,
+    /// A required X extension (DAMAGE, XFIXES, RANDR…) is not offered by the server.
+    #[error("the X server lacks the {0} extension")]
+    MissingExtension(&'static str),
     /// The OS refused to start the injector thread.
     #[error("cannot start the input thread: {0}")]
     Thread(#[source] std::io::Error),
@@ -36,5 +39,16 @@ impl X11Error {
     /// Whether the connection is unusable (as opposed to one request being refused).
     pub(crate) fn is_fatal(&self) -> bool {
         !matches!(self, Self::Request(ReplyError::X11Error(_)))
+    }
+}
+
+impl From<ReplyOrIdError> for X11Error {
+    fn from(e: ReplyOrIdError) -> Self {
+        match e {
+            ReplyOrIdError::ConnectionError(c) => Self::Connection(c),
+            ReplyOrIdError::X11Error(x) => Self::Request(ReplyError::X11Error(x)),
+            // Running out of resource ids is a broken connection for our purposes.
+            ReplyOrIdError::IdsExhausted => Self::Connection(ConnectionError::UnknownError),
+        }
     }
 }

@@ -12,6 +12,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cvt;
+pub mod damage;
+pub mod dpi;
 mod error;
 mod injector;
 pub mod keyboard;
@@ -19,6 +22,7 @@ pub mod keymap;
 pub mod keysym;
 pub mod mouse;
 pub mod planner;
+pub mod resize;
 
 use std::sync::mpsc;
 use std::time::Duration;

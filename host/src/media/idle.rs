@@ -1,0 +1,107 @@
+//! Idle-desktop frame gating: when the X screen has not changed, captured frames are dropped
+//! before conversion and encoding, so a static desktop costs almost no CPU. A frame still passes
+//! shortly after every change (the capture may have raced the damage event) and at a keep-alive
+//! interval (loss recovery and keyframe requests need frames to work with).
+
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use selkies_x11::damage::DamageWatch;
+
+/// The policy, pure and testable.
+#[derive(Debug, Clone, Copy)]
+pub struct FrameGate {
+    /// Frames keep flowing this long after the latest change.
+    pub tail: Duration,
+    /// At least one frame per this interval even when nothing changes.
+    pub keepalive: Duration,
+}
+
+impl Default for FrameGate {
+    fn default() -> Self {
+        Self {
+            tail: Duration::from_millis(250),
+            keepalive: Duration::from_millis(500),
+        }
+    }
+}
+
+impl FrameGate {
+    pub fn pass(
+        &self,
+        now: Instant,
+        last_damage: Option<Instant>,
+        last_pass: Option<Instant>,
+    ) -> bool {
+        let Some(last_pass) = last_pass else {
+            return true;
+        };
+        if now.saturating_duration_since(last_pass) >= self.keepalive {
+            return true;
+        }
+        match last_damage {
+            Some(d) => d >= last_pass || now.saturating_duration_since(d) <= self.tail,
+            None => false,
+        }
+    }
+}
+
+/// Install the gate on the capture source's output. `bypass` (the server-side pointer is drawn
+/// into the frames, and pointer motion makes no damage) lets every frame through.
+pub fn install(source: &gst::Element, damage: DamageWatch, bypass: Arc<AtomicBool>) {
+    let Some(pad) = source.static_pad("src") else {
+        return;
+    };
+    let gate = FrameGate::default();
+    let last_pass: Mutex<Option<Instant>> = Mutex::new(None);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+        let now = Instant::now();
+        let mut last = last_pass.lock().unwrap_or_else(|e| e.into_inner());
+        if bypass.load(Ordering::Relaxed) || gate.pass(now, damage.last_damage(), *last) {
+            *last = Some(now);
+            gst::PadProbeReturn::Ok
+        } else {
+            gst::PadProbeReturn::Drop
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn first_frame_always_passes() {
+        let t = Instant::now();
+        assert!(FrameGate::default().pass(t, None, None));
+    }
+
+    #[test]
+    fn idle_screen_passes_only_keepalive_frames() {
+        let g = FrameGate::default();
+        let t0 = Instant::now();
+        assert!(!g.pass(t0 + ms(33), None, Some(t0)));
+        assert!(!g.pass(t0 + ms(466), None, Some(t0)));
+        assert!(g.pass(t0 + ms(500), None, Some(t0)));
+    }
+
+    #[test]
+    fn changes_pass_with_a_tail() {
+        let g = FrameGate::default();
+        let t0 = Instant::now();
+        // Damage after the last passed frame: the next frame carries it.
+        assert!(g.pass(t0 + ms(40), Some(t0 + ms(10)), Some(t0)));
+        // Damage just before the last passed frame: the tail still lets frames through.
+        assert!(g.pass(t0 + ms(100), Some(t0 + ms(1)), Some(t0 + ms(66))));
+        // Long after the damage and within keep-alive: dropped.
+        assert!(!g.pass(t0 + ms(1400), Some(t0 + ms(1)), Some(t0 + ms(1000))));
+    }
+}
