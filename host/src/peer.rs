@@ -96,9 +96,21 @@ async fn next_event(active: &mut Option<Active>) -> Option<SessionEvent> {
     }
 }
 
-fn stop(host: &Host, kind: Kind, active: &mut Option<Active>) {
-    if active.take().is_some() && kind == Kind::Audio {
-        host.set_audio_encoder(None);
+fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
+    if active.take().is_none() {
+        return;
+    }
+    match kind {
+        Kind::Audio => host.set_audio_encoder(None),
+        // The browser's gamepads belong to its session: remove their sockets with it.
+        Kind::Video => {
+            let host = host.clone();
+            tokio::spawn(async move {
+                if let Some(g) = &host.gamepads {
+                    g.shutdown().await;
+                }
+            });
+        }
     }
 }
 
