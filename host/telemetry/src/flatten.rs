@@ -78,9 +78,7 @@ pub fn flatten_stats(stats: &Value) -> Result<FlatStats, TelemetryError> {
         };
         let ty = obj.get("type").and_then(Value::as_str).unwrap_or("unknown");
         let prefix = if seen_types.contains(&ty) {
-            let id = obj
-                .get("id")
-                .map_or_else(|| i.to_string(), value_text);
+            let id = obj.get("id").map_or_else(|| i.to_string(), value_text);
             format!("{ty}-{id}")
         } else {
             seen_types.push(ty);
@@ -125,7 +123,10 @@ mod tests {
             .collect();
         let mut groups = prefixes.clone();
         groups.dedup();
-        assert_eq!(groups, ["candidate-pair", "inbound-rtp", "candidate-pair-CPb"]);
+        assert_eq!(
+            groups,
+            ["candidate-pair", "inbound-rtp", "candidate-pair-CPb"]
+        );
         assert_eq!(prefixes.len(), 12);
         let mut keys: Vec<&str> = flat.keys().collect();
         keys.sort_unstable();

@@ -124,7 +124,10 @@ mod tests {
         let leap = CivilTime::from_unix_utc(951_782_400); // 2000-02-29 00:00:00
         assert_eq!(leap.file_stamp(), "2000-02-29:00:00:00");
         assert_eq!(leap.row_stamp(), "29/February/2000:00:00:00");
-        assert_eq!(CivilTime::from_unix_utc(0).row_stamp(), "01/January/1970:00:00:00");
+        assert_eq!(
+            CivilTime::from_unix_utc(0).row_stamp(),
+            "01/January/1970:00:00:00"
+        );
     }
 
     #[test]
