@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod clipboard;
+pub mod cursor;
 pub mod cvt;
 pub mod damage;
 pub mod dpi;
@@ -27,6 +29,8 @@ pub mod resize;
 use std::sync::mpsc;
 use std::time::Duration;
 
+pub use clipboard::{ClipboardHandle, ClipboardService};
+pub use cursor::{CursorImage, spawn_cursor_watcher};
 pub use error::X11Error;
 use injector::{Injector, Msg};
 

@@ -244,7 +244,10 @@ mod tests {
     fn resize_scales_hotspot_like_legacy() {
         // 24×20, hotspot (5,7), --cursor_size=48: 5·48/24 = 10, 7·48/20 = 16.8 → 16.
         let img = convert_cursor(1, &[0xFF00_00FF; 480], (24, 20), (5, 7), Some(48));
-        assert_eq!((img.width, img.height, img.xhot, img.yhot), (48, 48, 10, 16));
+        assert_eq!(
+            (img.width, img.height, img.xhot, img.yhot),
+            (48, 48, 10, 16)
+        );
         let (_, _, rgba) = decode(&img.png);
         // A uniform image stays uniform through the filter.
         assert!(rgba.chunks(4).all(|p| p == [0, 0, 255, 255]));
@@ -272,7 +275,10 @@ mod tests {
         let grey: Vec<u8> = out.iter().map(|p| p.to_be_bytes()[1]).collect();
         assert_eq!(grey[0], 0);
         assert_eq!(grey[3], 255);
-        assert!(grey[1] > 0 && grey[1] < grey[2] && grey[2] < 255, "{grey:?}");
+        assert!(
+            grey[1] > 0 && grey[1] < grey[2] && grey[2] < 255,
+            "{grey:?}"
+        );
         assert!(out.iter().all(|p| p >> 24 == 0xFF));
     }
 

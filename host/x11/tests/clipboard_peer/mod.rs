@@ -1,0 +1,268 @@
+//! A plain X client playing the other side of the clipboard: it owns CLIPBOARD and serves
+//! UTF8_STRING (INCR above a chunk size) the way toolkits do, or pastes (ConvertSelection,
+//! INCR aware). Written straight-line and blocking, independent of the service's code.
+
+#![allow(dead_code)] // each test binary uses a subset
+
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use x11rb::connection::Connection;
+use x11rb::protocol::Event;
+use x11rb::protocol::xproto::{
+    Atom, AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask,
+    PropMode, Property, SelectionNotifyEvent, SelectionRequestEvent, Window, WindowClass,
+};
+use x11rb::rust_connection::RustConnection;
+use x11rb::wrapper::ConnectionExt as _;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+
+x11rb::atom_manager! {
+    pub Atoms: AtomsCookie {
+        CLIPBOARD,
+        UTF8_STRING,
+        TEXT,
+        TARGETS,
+        TIMESTAMP,
+        INCR,
+        PEER_PASTE,
+    }
+}
+
+pub struct Peer {
+    pub conn: RustConnection,
+    pub window: Window,
+    pub atoms: Atoms,
+}
+
+impl Peer {
+    pub fn new(display: &str) -> Self {
+        let (conn, screen) = RustConnection::connect(Some(display)).expect("peer connect");
+        let root = conn.setup().roots[screen].root;
+        let atoms = Atoms::new(&conn).expect("atoms").reply().expect("atoms");
+        let window = conn.generate_id().expect("id");
+        let aux = CreateWindowAux::new().event_mask(EventMask::PROPERTY_CHANGE);
+        conn.create_window(
+            0,
+            window,
+            root,
+            0,
+            0,
+            1,
+            1,
+            0,
+            WindowClass::INPUT_ONLY,
+            0,
+            &aux,
+        )
+        .expect("window");
+        conn.flush().expect("flush");
+        Self {
+            conn,
+            window,
+            atoms,
+        }
+    }
+
+    /// Owns CLIPBOARD with `text` on a thread that serves requests until the selection is
+    /// taken away or the server goes. The receiver gets one `()` per completed INCR send.
+    pub fn own(self, text: &str, chunk: usize) -> mpsc::Receiver<()> {
+        let data = text.as_bytes().to_vec();
+        self.conn
+            .set_selection_owner(self.window, self.atoms.CLIPBOARD, x11rb::CURRENT_TIME)
+            .expect("own");
+        let owner = self
+            .conn
+            .get_selection_owner(self.atoms.CLIPBOARD)
+            .expect("owner")
+            .reply()
+            .expect("owner");
+        assert_eq!(owner.owner, self.window, "peer must own CLIPBOARD");
+        let (done_tx, done_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(event) = self.conn.wait_for_event() {
+                match event {
+                    Event::SelectionRequest(e) => {
+                        if self.answer(&e, &data, chunk).is_err() {
+                            return;
+                        }
+                        if data.len() > chunk && e.target == self.atoms.UTF8_STRING {
+                            let _ = done_tx.send(());
+                        }
+                    }
+                    Event::SelectionClear(_) => return,
+                    _ => {}
+                }
+            }
+        });
+        done_rx
+    }
+
+    fn answer(
+        &self,
+        e: &SelectionRequestEvent,
+        data: &[u8],
+        chunk: usize,
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let a = self.atoms;
+        let mut incr = false;
+        let property = if e.target == a.TARGETS {
+            let targets = [a.TARGETS, a.UTF8_STRING];
+            self.conn.change_property32(
+                PropMode::REPLACE,
+                e.requestor,
+                e.property,
+                AtomEnum::ATOM,
+                &targets,
+            )?;
+            e.property
+        } else if e.target == a.UTF8_STRING && data.len() <= chunk {
+            self.conn.change_property8(
+                PropMode::REPLACE,
+                e.requestor,
+                e.property,
+                a.UTF8_STRING,
+                data,
+            )?;
+            e.property
+        } else if e.target == a.UTF8_STRING {
+            let aux = ChangeWindowAttributesAux::new().event_mask(EventMask::PROPERTY_CHANGE);
+            self.conn.change_window_attributes(e.requestor, &aux)?;
+            let size = [u32::try_from(data.len())?];
+            self.conn.change_property32(
+                PropMode::REPLACE,
+                e.requestor,
+                e.property,
+                a.INCR,
+                &size,
+            )?;
+            incr = true;
+            e.property
+        } else {
+            x11rb::NONE
+        };
+        let notify = SelectionNotifyEvent {
+            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
+            sequence: 0,
+            time: e.time,
+            requestor: e.requestor,
+            selection: e.selection,
+            target: e.target,
+            property,
+        };
+        self.conn
+            .send_event(false, e.requestor, EventMask::NO_EVENT, notify)?;
+        self.conn.flush()?;
+        if !incr {
+            return Ok(());
+        }
+        // Each deletion by the requestor asks for the next chunk; an empty one ends it.
+        let mut chunks = data.chunks(chunk).chain(std::iter::once(&[][..]));
+        loop {
+            match self.conn.wait_for_event()? {
+                Event::PropertyNotify(p)
+                    if p.window == e.requestor
+                        && p.atom == e.property
+                        && p.state == Property::DELETE =>
+                {
+                    let Some(bytes) = chunks.next() else {
+                        return Ok(());
+                    };
+                    self.conn.change_property8(
+                        PropMode::REPLACE,
+                        e.requestor,
+                        e.property,
+                        a.UTF8_STRING,
+                        bytes,
+                    )?;
+                    self.conn.flush()?;
+                    if bytes.is_empty() {
+                        return Ok(());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Converts CLIPBOARD to `target` like a pasting application: the property's type and
+    /// bytes, or None when the owner refused.
+    pub fn paste(&self, target: Atom) -> Option<(Atom, Vec<u8>)> {
+        let prop = self.atoms.PEER_PASTE;
+        self.conn
+            .convert_selection(
+                self.window,
+                self.atoms.CLIPBOARD,
+                target,
+                prop,
+                x11rb::CURRENT_TIME,
+            )
+            .expect("convert");
+        self.conn.flush().expect("flush");
+        let notify = self.wait(|e| match e {
+            Event::SelectionNotify(n) if n.requestor == self.window => Some(*n),
+            _ => None,
+        });
+        if notify.property == x11rb::NONE {
+            return None;
+        }
+        let first = self.take(prop);
+        if first.0 != self.atoms.INCR {
+            return Some(first);
+        }
+        let mut data = Vec::new();
+        let mut kind = x11rb::NONE;
+        loop {
+            self.wait(|e| match e {
+                Event::PropertyNotify(p)
+                    if p.window == self.window
+                        && p.atom == prop
+                        && p.state == Property::NEW_VALUE =>
+                {
+                    Some(())
+                }
+                _ => None,
+            });
+            let (k, chunk) = self.take(prop);
+            if chunk.is_empty() {
+                return Some((kind, data));
+            }
+            kind = k;
+            data.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Reads and deletes a property whole.
+    fn take(&self, prop: Atom) -> (Atom, Vec<u8>) {
+        let r = self
+            .conn
+            .get_property(true, self.window, prop, AtomEnum::ANY, 0, u32::MAX / 4)
+            .expect("get")
+            .reply()
+            .expect("get");
+        (r.type_, r.value)
+    }
+
+    fn wait<T>(&self, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            while let Some(e) = self.conn.poll_for_event().expect("poll") {
+                if let Some(v) = pick(&e) {
+                    return v;
+                }
+            }
+            assert!(Instant::now() < deadline, "peer timed out waiting for X");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    pub fn owner(&self) -> Window {
+        self.conn
+            .get_selection_owner(self.atoms.CLIPBOARD)
+            .expect("owner")
+            .reply()
+            .expect("owner")
+            .owner
+    }
+}
