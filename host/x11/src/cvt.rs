@@ -110,15 +110,15 @@ pub fn cvt_reduced(width: u16, height: u16, refresh: f64) -> ModeTiming {
     let field_rate = f64::from(refresh as f32);
     let hperiod_us: f32 = ((1_000_000.0 / field_rate - f64::from(RB_MIN_VBLANK_US)) as f32)
         / (vdisplay.max(1) as f32);
-    let vbi_lines = ((RB_MIN_VBLANK_US / hperiod_us + 1.0) as u32)
-        .max(RB_V_FPORCH + vsync + MIN_V_BPORCH);
+    let vbi_lines =
+        ((RB_MIN_VBLANK_US / hperiod_us + 1.0) as u32).max(RB_V_FPORCH + vsync + MIN_V_BPORCH);
 
     let htotal = hdisplay + RB_H_BLANK;
     let hsync_end = hdisplay + RB_H_BLANK / 2;
     let vsync_start = vdisplay + RB_V_FPORCH;
 
     let clock = (f64::from(htotal) * 1000.0 / f64::from(hperiod_us)) as u64;
-    ModeTiming {
+    let mut timing = ModeTiming {
         hdisplay,
         hsync_start: hsync_end - RB_H_SYNC,
         hsync_end,
@@ -130,18 +130,26 @@ pub fn cvt_reduced(width: u16, height: u16, refresh: f64) -> ModeTiming {
         dot_clock_khz: clock - clock % CLOCK_STEP_KHZ,
         hsync_positive: true,
         vsync_positive: false,
+    };
+    // libxcvt's special case for the common 1366x768 panel: the 1360-pixel cell-aligned mode
+    // is widened to 1366 and its sync moved one pixel left.
+    if timing.hdisplay == 1360 && timing.vdisplay == 768 {
+        timing.hdisplay = 1366;
+        timing.hsync_start -= 1;
+        timing.hsync_end -= 1;
     }
+    timing
 }
 
 /// CVT encodes the aspect ratio in the vertical sync width; anything else is "custom" (10).
 fn vsync_width(h: u32, v: u32) -> u32 {
-    if v % 3 == 0 && v * 4 / 3 == h {
+    if v.is_multiple_of(3) && v * 4 / 3 == h {
         4
-    } else if v % 9 == 0 && v * 16 / 9 == h {
+    } else if v.is_multiple_of(9) && v * 16 / 9 == h {
         5
-    } else if v % 10 == 0 && v * 16 / 10 == h {
+    } else if v.is_multiple_of(10) && v * 16 / 10 == h {
         6
-    } else if (v % 4 == 0 && v * 5 / 4 == h) || (v % 9 == 0 && v * 15 / 9 == h) {
+    } else if (v.is_multiple_of(4) && v * 5 / 4 == h) || (v.is_multiple_of(9) && v * 15 / 9 == h) {
         7
     } else {
         10
@@ -200,6 +208,87 @@ mod tests {
         );
     }
 
+    /// `cvt -r W H 60` output (xcvt 0.1.2, Debian 12), parameters after the mode name.
+    const CVT_TOOL_VECTORS: &[(u16, u16, &str)] = &[
+        (
+            640,
+            480,
+            "23.50  640 688 720 800  480 483 487 494 +hsync -vsync",
+        ),
+        (
+            800,
+            600,
+            "35.50  800 848 880 960  600 603 607 618 +hsync -vsync",
+        ),
+        (
+            1024,
+            768,
+            "56.00  1024 1072 1104 1184  768 771 775 790 +hsync -vsync",
+        ),
+        (
+            1280,
+            720,
+            "63.75  1280 1328 1360 1440  720 723 728 741 +hsync -vsync",
+        ),
+        (
+            1280,
+            800,
+            "71.00  1280 1328 1360 1440  800 803 809 823 +hsync -vsync",
+        ),
+        (
+            1440,
+            900,
+            "88.75  1440 1488 1520 1600  900 903 909 926 +hsync -vsync",
+        ),
+        (
+            1600,
+            900,
+            "97.50  1600 1648 1680 1760  900 903 908 926 +hsync -vsync",
+        ),
+        (
+            1680,
+            1050,
+            "119.00  1680 1728 1760 1840  1050 1053 1059 1080 +hsync -vsync",
+        ),
+        (
+            2560,
+            1440,
+            "241.50  2560 2608 2640 2720  1440 1443 1448 1481 +hsync -vsync",
+        ),
+        (
+            2560,
+            1600,
+            "268.50  2560 2608 2640 2720  1600 1603 1609 1646 +hsync -vsync",
+        ),
+        (
+            3840,
+            2160,
+            "533.00  3840 3888 3920 4000  2160 2163 2168 2222 +hsync -vsync",
+        ),
+        (
+            7680,
+            4320,
+            "2089.75  7680 7728 7760 7840  4320 4323 4328 4443 +hsync -vsync",
+        ),
+        (
+            1918,
+            1002,
+            "128.50  1920 1968 2000 2080  1002 1005 1015 1031 +hsync -vsync",
+        ),
+        (
+            390,
+            844,
+            "28.50  392 440 472 552  844 847 857 868 +hsync -vsync",
+        ),
+    ];
+
+    #[test]
+    fn matches_recorded_cvt_tool_output() {
+        for &(w, h, expected) in CVT_TOOL_VECTORS {
+            assert_eq!(timing(w, h).modeline_params(), expected, "{w}x{h}");
+        }
+    }
+
     #[test]
     fn widths_round_up_to_the_character_cell_before_the_aspect_check() {
         // `cvt -r 1279 720`: the tool widens to 1280 first, so the mode is 16:9 (vsync 5).
@@ -215,10 +304,25 @@ mod tests {
     }
 
     #[test]
+    fn libxcvt_widens_1360x768_to_1366() {
+        // `cvt -r 1354 768` and `cvt -r 1360 768` both print this (mode name "1360x768R").
+        for w in [1354, 1360] {
+            assert_eq!(
+                timing(w, 768).modeline_params(),
+                "72.00  1366 1407 1439 1520  768 771 781 790 +hsync -vsync"
+            );
+        }
+    }
+
+    #[test]
     fn refresh_is_near_the_request() {
         for (w, h) in [(1280, 720), (1920, 1080), (3840, 2160), (800, 600)] {
             let t = timing(w, h);
-            assert!((t.refresh_hz() - 60.0).abs() < 0.5, "{w}x{h}: {}", t.refresh_hz());
+            assert!(
+                (t.refresh_hz() - 60.0).abs() < 0.5,
+                "{w}x{h}: {}",
+                t.refresh_hz()
+            );
         }
     }
 
@@ -243,15 +347,19 @@ mod tests {
     }
 
     #[test]
-    fn fit_shrinks_keeping_the_aspect_ratio() {
-        // Values from the legacy Python fit_res (×0.9999 loop, int(), round odd up).
-        let (w, h) = fit_resolution(15360, 8640, MAX_RESOLUTION);
-        assert!(w <= 7680 && h <= 4320, "{w}x{h}");
-        assert!(w % 2 == 0 && h % 2 == 0);
-        let ratio = f64::from(w) / f64::from(h);
-        assert!((ratio - 16.0 / 9.0).abs() < 0.01, "{ratio}");
-        let (w, h) = fit_resolution(3840, 2160, MAX_RESOLUTION_DVI);
-        assert!(w <= 2560 && h <= 1600 && w >= 2550, "{w}x{h}");
+    fn fit_shrinks_like_the_legacy_python() {
+        // Expected values computed with the legacy `fit_res` (×0.9999 loop, int(), odd + 1),
+        // after the `r` handler's odd + 1.
+        let cases = [
+            ((15360, 8640), MAX_RESOLUTION, (7680, 4320)),
+            ((3840, 2160), MAX_RESOLUTION_DVI, (2560, 1440)),
+            ((8000, 3000), MAX_RESOLUTION, (7680, 2880)),
+            ((7682, 4320), MAX_RESOLUTION, (7680, 4318)),
+            ((2560, 1601), MAX_RESOLUTION_DVI, (2556, 1600)),
+        ];
+        for ((w, h), max, expected) in cases {
+            assert_eq!(fit_resolution(w, h, max), expected, "{w}x{h} in {max:?}");
+        }
     }
 
     #[test]
@@ -259,5 +367,37 @@ mod tests {
         assert_eq!(max_resolution_for_output("DVI-D-0"), MAX_RESOLUTION_DVI);
         assert_eq!(max_resolution_for_output("screen"), MAX_RESOLUTION);
         assert_eq!(max_resolution_for_output("HDMI-0"), MAX_RESOLUTION);
+    }
+
+    /// Sweeps sizes through the real `cvt` tool (package xcvt); run with
+    /// `cargo test -p selkies-x11 --lib cvt -- --ignored` where `cvt` is installed.
+    #[test]
+    #[ignore = "needs the cvt tool (apt install xcvt)"]
+    fn matches_the_cvt_tool_on_a_sweep() {
+        let mut checked = 0;
+        for w in (320..=7680).step_by(94) {
+            for h in [
+                200, 480, 600, 720, 768, 800, 900, 1024, 1080, 1200, 1440, 1600, 2160, 4320,
+            ] {
+                let out = std::process::Command::new("cvt")
+                    .args(["-r", &w.to_string(), &h.to_string(), "60"])
+                    .output()
+                    .expect("cvt must be installed");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let line = text
+                    .lines()
+                    .find(|l| l.starts_with("Modeline"))
+                    .expect("modeline");
+                let params = line.split_once("R\"").expect("name").1.trim();
+                let ours = cvt_reduced(w, h, 60.0).modeline_params();
+                assert_eq!(
+                    params.split_whitespace().collect::<Vec<_>>(),
+                    ours.split_whitespace().collect::<Vec<_>>(),
+                    "{w}x{h}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000);
     }
 }
