@@ -48,7 +48,9 @@ fn parse_value(s: &str) -> Result<f64, String> {
 }
 
 /// Labels from just after `{`; returns them and the rest after `}`.
-fn parse_labels(mut s: &str) -> Result<(Vec<(String, String)>, &str), String> {
+type Labels = Vec<(String, String)>;
+
+fn parse_labels(mut s: &str) -> Result<(Labels, &str), String> {
     let mut labels = Vec::new();
     loop {
         if let Some(rest) = s.strip_prefix('}') {
