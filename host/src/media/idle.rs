@@ -24,7 +24,7 @@ pub struct FrameGate {
 impl Default for FrameGate {
     fn default() -> Self {
         Self {
-            tail: Duration::from_millis(250),
+            tail: Duration::from_millis(100),
             keepalive: Duration::from_millis(500),
         }
     }
@@ -100,7 +100,7 @@ mod tests {
         // Damage after the last passed frame: the next frame carries it.
         assert!(g.pass(t0 + ms(40), Some(t0 + ms(10)), Some(t0)));
         // Damage just before the last passed frame: the tail still lets frames through.
-        assert!(g.pass(t0 + ms(100), Some(t0 + ms(1)), Some(t0 + ms(66))));
+        assert!(g.pass(t0 + ms(90), Some(t0 + ms(1)), Some(t0 + ms(66))));
         // Long after the damage and within keep-alive: dropped.
         assert!(!g.pass(t0 + ms(1400), Some(t0 + ms(1)), Some(t0 + ms(1000))));
     }
