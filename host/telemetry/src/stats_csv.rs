@@ -275,11 +275,20 @@ impl StatsCsv {
     /// Adds one posted stats array, stamped with the local time now.
     pub fn write(&mut self, kind: StatsKind, stats: &Value) -> Result<CsvOutcome, TelemetryError> {
         let flat = flatten_stats(stats)?;
-        self.write_flat(kind, &CivilTime::now().row_stamp(), &flat)
+        self.write_flat(kind, &flat)
+    }
+
+    /// Adds an already flattened array (from [`crate::Metrics::observe_stats`]), stamped now.
+    pub fn write_flat(
+        &mut self,
+        kind: StatsKind,
+        flat: &FlatStats,
+    ) -> Result<CsvOutcome, TelemetryError> {
+        self.write_flat_at(kind, &CivilTime::now().row_stamp(), flat)
     }
 
     /// Adds an already flattened array with an explicit `timestamp` cell.
-    pub fn write_flat(
+    pub fn write_flat_at(
         &mut self,
         kind: StatsKind,
         stamp: &str,

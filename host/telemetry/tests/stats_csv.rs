@@ -203,3 +203,53 @@ fn unwritable_directory_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn flattened_once_for_metrics_and_csv_exact_bytes() {
+    // Fields in sorted order so the columns are the same with or without serde_json's
+    // `preserve_order` feature.
+    let stats = json!([
+        {"a01": 1, "a02": 2, "a03": 3, "a04": 4, "a05": 5, "a06": 6, "a07": 7, "a08": 8,
+         "a09": "x,y", "a10": "say \"hi\"", "id": "IT01A", "kind": "audio", "type": "inbound-rtp"},
+        {"id": "IT02A", "kind": "audio", "type": "inbound-rtp"}
+    ]);
+    let metrics = selkies_telemetry::Metrics::new();
+    let flat = metrics.observe_stats(StatsKind::Audio, &stats).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut csv = StatsCsv::with_stamp(dir.path(), "2023-11-14:22:13:20");
+    let stamp = "14/November/2023:22:13:20";
+    assert_eq!(
+        csv.write_flat_at(StatsKind::Audio, stamp, &flat).unwrap(),
+        CsvOutcome::Appended
+    );
+    assert_eq!(
+        csv.write_flat(StatsKind::Audio, &flat).unwrap(),
+        CsvOutcome::Appended
+    );
+    let path = dir
+        .path()
+        .join("selkies-stats-audio-2023-11-14:22:13:20.csv");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.split("\r\n");
+    assert_eq!(
+        lines.next().unwrap(),
+        "timestamp,inbound-rtp.a01,inbound-rtp.a02,inbound-rtp.a03,inbound-rtp.a04,\
+         inbound-rtp.a05,inbound-rtp.a06,inbound-rtp.a07,inbound-rtp.a08,inbound-rtp.a09,\
+         inbound-rtp.a10,inbound-rtp.id,inbound-rtp.kind,inbound-rtp.type,\
+         inbound-rtp-IT02A.id,inbound-rtp-IT02A.kind,inbound-rtp-IT02A.type"
+    );
+    assert_eq!(
+        lines.next().unwrap(),
+        "14/November/2023:22:13:20,1,2,3,4,5,6,7,8,\"x,y\",\"say \"\"hi\"\"\",IT01A,audio,\
+         inbound-rtp,IT02A,audio,inbound-rtp"
+    );
+    assert!(is_row_stamp(
+        lines.next().unwrap().split(',').next().unwrap()
+    ));
+    assert_eq!(lines.next(), Some(""));
+    assert!(
+        !dir.path()
+            .join("selkies-stats-video-2023-11-14:22:13:20.csv")
+            .exists()
+    );
+}
