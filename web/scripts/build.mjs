@@ -1,10 +1,12 @@
-// Builds the client into dist/ (one bundled app.js + the static files), or with --tests compiles
-// every test/*.test.ts into .test-build/ for `node --test`. esbuild only strips types: tsc
-// (npm run typecheck) is what checks them.
+// Builds the client into dist/ (one bundled app.js + the static files, the PWA icons and the
+// service worker stamped with the build hash), or with --tests compiles every test/*.test.ts into
+// .test-build/ for `node --test`. esbuild only strips types: tsc (npm run typecheck) checks them.
 import { build } from 'esbuild';
-import { cpSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { iconPng } from './icon.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tests = process.argv.includes('--tests');
@@ -41,5 +43,18 @@ if (tests) {
     logLevel: 'warning',
   });
   cpSync(join(root, 'static'), out, { recursive: true });
-  console.log(`built ${out}`);
+  for (const size of [192, 512]) writeFileSync(join(out, `icon-${size}x${size}.png`), iconPng(size));
+
+  // One hash over everything the page loads: it names the service worker's cache and busts HTTP
+  // caches through ?v= on the bundle, so an upgraded host never serves an old client.
+  const files = ['index.html', 'app.js', 'app.css', 'manifest.json', 'icon-192x192.png', 'icon-512x512.png'];
+  const h = createHash('sha256');
+  for (const f of files) h.update(readFileSync(join(out, f)));
+  const hash = h.digest('hex').slice(0, 16);
+  const index = join(out, 'index.html');
+  writeFileSync(index, readFileSync(index, 'utf8').replace('href="app.css"', `href="app.css?v=${hash}"`).replace('src="app.js"', `src="app.js?v=${hash}"`));
+  const sw = join(out, 'sw.js');
+  writeFileSync(sw, readFileSync(sw, 'utf8').replace('__BUILD_HASH__', hash).replace('__APP_FILES__', JSON.stringify(files)));
+  writeFileSync(join(out, 'build.json'), JSON.stringify({ hash }) + '\n');
+  console.log(`built ${out} (${hash})`);
 }

@@ -24,6 +24,10 @@ export interface E2eHooks {
   reconnects: number;
   hostMessages: Record<string, number>;
   sent: string[];
+  /** The stats overlay's glass-to-glass estimate (ms), null before the first stats tick. */
+  glassToGlassMs: number | null;
+  /** The last clipboard text received from the host (whole or reassembled). */
+  clipboardText: string | null;
   /** The latest getStats digest of both peer connections. */
   stats: { video: PcSnapshot | null; audio: PcSnapshot | null };
   /** Colour of the remote-frame pixel (x, y) in the frame currently shown. */
@@ -72,6 +76,8 @@ export function installE2eHooks(video: HTMLVideoElement, send: (text: string) =>
     reconnects: 0,
     hostMessages: {},
     sent: [],
+    glassToGlassMs: null,
+    clipboardText: null,
     stats: { video: null, audio: null },
     sampleColour: pixel,
     waitForColour(x, y, rgb, tol, timeoutMs) {

@@ -1,6 +1,6 @@
-//! Captures mouse, wheel, touch and keyboard on the page and sends them over the `input` data
-//! channel in the legacy grammar. All arithmetic lives in the pure modules (coords, wheel,
-//! keysym, messages); this file only binds DOM events to them.
+//! Captures mouse, wheel and keyboard on the page and sends them over the `input` data channel
+//! in the legacy grammar (touch is touch-input.ts's). All arithmetic lives in the pure modules
+//! (coords, wheel, keysym, messages); this file only binds DOM events to them.
 
 import { relativeScale, toRemote } from './coords.ts';
 import { isModifierKeysym, PressedKeys } from './keysym.ts';
@@ -9,6 +9,13 @@ import { WheelNormaliser } from './wheel.ts';
 
 export type Send = (text: string) => void;
 
+export interface CaptureHooks {
+  /** Page shortcuts (Ctrl+Shift+M…): true when the keydown was consumed and must not be sent. */
+  shortcut(e: KeyboardEvent): boolean;
+  /** Keyboard events whose target handles them itself (the on-screen keyboard's field). */
+  ignore(target: EventTarget | null): boolean;
+}
+
 export class InputCapture {
   private mask = 0;
   private last = { x: 0, y: 0 };
@@ -16,10 +23,13 @@ export class InputCapture {
   private readonly keys = new PressedKeys();
   private readonly wheel = new WheelNormaliser();
   private readonly cleanups: Array<() => void> = [];
+  /** False while the drawer is open: its selects need the keyboard (legacy detaches input). */
+  keyboard = true;
 
   constructor(
     private readonly video: HTMLVideoElement,
     private readonly send: Send,
+    private readonly hooks: CaptureHooks,
   ) {}
 
   attach(): void {
@@ -29,9 +39,6 @@ export class InputCapture {
     this.on(window, 'mouseup', (e) => this.onMouse(e as MouseEvent));
     this.on(v, 'contextmenu', (e) => e.preventDefault());
     this.on(v, 'wheel', (e) => this.onWheel(e as WheelEvent), { passive: false });
-    this.on(v, 'touchstart', (e) => this.onTouch(e as TouchEvent, true), { passive: false });
-    this.on(v, 'touchmove', (e) => this.onTouch(e as TouchEvent, null), { passive: false });
-    this.on(v, 'touchend', (e) => this.onTouch(e as TouchEvent, false), { passive: false });
     this.on(window, 'keydown', (e) => this.onKey(e as KeyboardEvent, true));
     this.on(window, 'keyup', (e) => this.onKey(e as KeyboardEvent, false));
     this.on(window, 'blur', () => this.reset());
@@ -108,17 +115,12 @@ export class InputCapture {
     this.send(msg.mouseAbs(p.x, p.y, this.mask, step.magnitude));
   }
 
-  private onTouch(e: TouchEvent, down: boolean | null): void {
-    const t = e.changedTouches[0];
-    if (!t) return;
-    e.preventDefault();
-    if (down === true) this.mask |= 1;
-    if (down === false) this.mask &= ~1;
-    const p = toRemote(t.clientX, t.clientY, this.video.getBoundingClientRect(), this.frame());
-    if (p) this.send(msg.mouseAbs(p.x, p.y, this.mask));
-  }
-
   private onKey(e: KeyboardEvent, down: boolean): void {
+    if (down && this.hooks.shortcut(e)) {
+      e.preventDefault();
+      return;
+    }
+    if (!this.keyboard || this.hooks.ignore(e.target)) return;
     if (down && e.ctrlKey && e.shiftKey && (e.code === 'KeyI' || e.code === 'KeyJ')) return; // devtools
     // A dead key's default action is the composition itself: cancelling it would lose the accent.
     if (e.key !== 'Dead') e.preventDefault();

@@ -166,3 +166,26 @@ export class PressedKeys {
     return this.byCode.size;
   }
 }
+
+/**
+ * Keysyms to type for one `input` event of the on-screen keyboard's text field: virtual
+ * keyboards (Android especially) report keydown as "Unidentified" and deliver the text here.
+ */
+export function keysymsForInput(inputType: string, data: string | null): number[] {
+  switch (inputType) {
+    case 'insertText':
+    case 'insertReplacementText':
+    case 'insertFromPaste':
+    case 'insertCompositionText':
+      return Array.from(data ?? '', (ch) => (ch === '\n' ? 0xff0d : codepointToKeysym(ch.codePointAt(0) ?? 0)));
+    case 'insertLineBreak':
+    case 'insertParagraph':
+      return [0xff0d];
+    case 'deleteContentBackward':
+      return [0xff08];
+    case 'deleteContentForward':
+      return [0xffff];
+    default:
+      return [];
+  }
+}

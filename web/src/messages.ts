@@ -100,3 +100,92 @@ export function cursorCss(data: unknown): string {
   const hy = Math.trunc(Number(c.hotspot?.y ?? 0)) || 0;
   return `url('data:image/png;base64,${c.curdata}') ${hx} ${hy}, auto`;
 }
+
+/** Base64 of the UTF-8 bytes of `text` (the clipboard and gamepad-name encoding; never `btoa(text)`, which throws beyond Latin-1). */
+export function utf8ToBase64(text: string): string {
+  return bytesToBase64(new TextEncoder().encode(text));
+}
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let bin = '';
+  // Chunked so a megabyte never hits the argument-count limit of String.fromCharCode.
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}
+
+/** Inverse of `utf8ToBase64`; null for invalid base64 or invalid UTF-8 (never a throw). */
+export function base64ToUtf8(b64: string): string | null {
+  const bytes = base64ToBytes(b64);
+  if (!bytes) return null;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+export function base64ToBytes(b64: string): Uint8Array | null {
+  let bin: string;
+  try {
+    bin = atob(b64);
+  } catch {
+    return null;
+  }
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** `vb,<kbps>`: video bitrate. */
+export function videoBitrate(kbps: number): string {
+  return `vb,${Math.trunc(kbps)}`;
+}
+
+/** `ab,<bps>`: audio bitrate. */
+export function audioBitrate(bps: number): string {
+  return `ab,${Math.trunc(bps)}`;
+}
+
+/** `_arg_fps,<fps>`: capture framerate. */
+export function framerate(fps: number): string {
+  return `_arg_fps,${Math.trunc(fps)}`;
+}
+
+/** `_arg_resize,<bool>,<W>x<H>`: the remote-resize switch, with the size to apply when enabling. */
+export function resizeSwitch(enabled: boolean, width: number, height: number): string {
+  return `_arg_resize,${enabled},${Math.trunc(width)}x${Math.trunc(height)}`;
+}
+
+/** `cr`: ask the host for its clipboard. */
+export const CLIPBOARD_READ = 'cr';
+
+/** `cw,<b64>`: the local clipboard text for the host. */
+export function clipboardWrite(text: string): string {
+  return `cw,${utf8ToBase64(text)}`;
+}
+
+/** `_stats_video,<json array>` / `_stats_audio,…`: every RTCStats report of one connection. */
+export function statsUpload(kind: 'video' | 'audio', reports: unknown[]): string {
+  return `_stats_${kind},${JSON.stringify(reports)}`;
+}
+
+/** `js,c,<idx>,<b64 name>,<axes>,<buttons>`: a pad appeared (axes before buttons, as legacy). */
+export function gamepadConnect(index: number, id: string, axes: number, buttons: number): string {
+  return `js,c,${index},${utf8ToBase64(id)},${axes},${buttons}`;
+}
+
+export function gamepadDisconnect(index: number): string {
+  return `js,d,${index}`;
+}
+
+/** `js,b,<idx>,<button>,<0..1>`: the value as JavaScript prints the number, like legacy. */
+export function gamepadButton(index: number, button: number, value: number): string {
+  return `js,b,${index},${button},${value}`;
+}
+
+/** `js,a,<idx>,<axis>,<-1..1>`. */
+export function gamepadAxis(index: number, axis: number, value: number): string {
+  return `js,a,${index},${axis},${value}`;
+}

@@ -1,5 +1,6 @@
 //! The streaming session: the two peer connections (video + data channel, audio), the data
-//! channel's host messages, the stats loop and reconnection. A lost socket or a failed
+//! channel's host messages, the stats loop (UI digest every 1 s, `_stats_video`/`_stats_audio`
+//! uploads every 1 s, `_f`/`_l` every 5 s) and reconnection. A lost socket or a failed
 //! connection tears both peers down and starts over after a short delay, forever, without
 //! ever reloading the page (the legacy client's reload loop is deliberately not reproduced).
 
@@ -7,11 +8,35 @@ import type { E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { AUDIO_PEER_ID, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
-import { latencyMs, rates, snapshot, statsLine, type InboundSnapshot } from './stats.ts';
+import {
+  DisplayDelay,
+  glassToGlass,
+  latencyMs,
+  rates,
+  snapshot,
+  type GlassToGlass,
+  type InboundSnapshot,
+  type PcSnapshot,
+  type Rates,
+} from './stats.ts';
+
+/** One second of measurements, for the status line, the overlay, the gauges and the drawer. */
+export interface StatsSample {
+  video: PcSnapshot;
+  audio: PcSnapshot;
+  videoRates: Rates;
+  audioRates: Rates;
+  /** What `_l` reports: max RTT of both connections (or the host's estimate) + video jitter buffer. */
+  latencyMs: number;
+  g2g: GlassToGlass;
+  connectionState: string;
+}
 
 export interface SessionUi {
   status(text: string): void;
-  stats(text: string): void;
+  stats(sample: StatsSample): void;
+  /** The `input` data channel opened: a new host session that knows nothing of this page. */
+  channelOpen(): void;
   /** Called when autoplay was refused: the UI offers a click that calls `resume`. */
   needsClick(resume: () => void): void;
   connected(yes: boolean): void;
@@ -40,7 +65,11 @@ export class Session {
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private prevVideo: InboundSnapshot | null = null;
+  private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
+  private readonly displayDelay = new DisplayDelay();
+  /** 2 × the host's `latency_measurement`: the RTT estimate when ICE reports none. */
+  serverLatencyMs: number | null = null;
 
   constructor(
     private readonly videoEl: HTMLVideoElement,
@@ -48,14 +77,34 @@ export class Session {
     private readonly ui: SessionUi,
     private readonly hooks: E2eHooks,
     private readonly onHostMessage: (m: msg.HostMessage) => void,
-  ) {}
+  ) {
+    this.watchFrames();
+  }
 
   /** Sends one data-channel message; false when the channel is not open (the message is dropped). */
   send(text: string): boolean {
     if (this.dc?.readyState !== 'open') return false;
-    this.dc.send(text);
-    if (this.hooks.sent.length < 2000) this.hooks.sent.push(text);
+    try {
+      this.dc.send(text);
+    } catch (e) {
+      // Too large for the SCTP association, or the channel closed between the check and here.
+      console.warn(`data channel: cannot send ${text.length} bytes`, e);
+      return false;
+    }
+    const sent = this.hooks.sent;
+    sent.push(text.length > 300 ? `${text.slice(0, 300)}…(${text.length})` : text);
+    if (sent.length > 2000) sent.splice(0, sent.length - 2000);
     return true;
+  }
+
+  /** The host asked for a reload: restart the connections (never the page). */
+  restart(reason: string): void {
+    this.lost(reason, true);
+  }
+
+  /** The largest message the data channel carries, from the negotiated SCTP parameters. */
+  maxMessageSize(): number {
+    return this.video?.pc.sctp?.maxMessageSize ?? 65536;
   }
 
   async start(): Promise<void> {
@@ -88,6 +137,7 @@ export class Session {
     this.audio?.stop();
     this.video = this.audio = null;
     this.prevVideo = null;
+    this.prevAudio = null;
     this.hooks.stats = { video: null, audio: null };
     this.hooks.dataChannelState = 'closed';
     this.hooks.connectionState = 'closed';
@@ -128,6 +178,7 @@ export class Session {
       update();
       // Keys held while disconnected are unknown to the new host session: start clean.
       this.send(msg.KEY_RESET);
+      this.ui.channelOpen();
     };
     dc.onclose = update;
     dc.onmessage = (ev: MessageEvent) => {
@@ -155,6 +206,20 @@ export class Session {
     }
   }
 
+  /** rVFC: last packet received → expected display, averaged per stats tick. */
+  private watchFrames(): void {
+    type Meta = { expectedDisplayTime: number; receiveTime?: number };
+    const v = this.videoEl as HTMLVideoElement & {
+      requestVideoFrameCallback?: (cb: (now: number, meta: Meta) => void) => number;
+    };
+    if (!v.requestVideoFrameCallback) return;
+    const onFrame = (_now: number, meta: Meta): void => {
+      this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
+      v.requestVideoFrameCallback?.(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  }
+
   private async pollStats(): Promise<void> {
     const vpc = this.video?.pc;
     const apc = this.audio?.pc;
@@ -162,17 +227,48 @@ export class Session {
     for (const r of vpc.getReceivers()) zeroJitterBuffer(r);
     for (const r of apc.getReceivers()) zeroJitterBuffer(r);
     const [vs, as] = await Promise.all([vpc.getStats(), apc.getStats()]);
-    const v = snapshot(vs.values() as Iterable<Record<string, unknown>>);
-    const a = snapshot(as.values() as Iterable<Record<string, unknown>>);
+    const vReports = Array.from(vs.values() as Iterable<Record<string, unknown>>);
+    const aReports = Array.from(as.values() as Iterable<Record<string, unknown>>);
+    const v = snapshot(vReports);
+    const a = snapshot(aReports);
     this.hooks.stats = { video: v, audio: a };
+    const bothUp = vpc.connectionState === 'connected' && apc.connectionState === 'connected';
+    if (bothUp) this.upload(vReports, aReports);
     if (!v.video) return;
     const r = rates(this.prevVideo, v.video);
     this.prevVideo = v.video;
-    const lat = latencyMs(v.rtt, r.jitterMs);
-    this.ui.stats(statsLine(r, lat, v.video.frameWidth, v.video.frameHeight, v.video.codec));
+    const ar = a.audio ? rates(this.prevAudio, a.audio) : { fps: 0, kbps: 0, jitterMs: 0, processingMs: 0, decodeMs: 0 };
+    if (a.audio) this.prevAudio = a.audio;
+    const rtt = v.rtt !== null || a.rtt !== null ? Math.max(v.rtt ?? 0, a.rtt ?? 0) : null;
+    const rttOrHost = rtt ?? (this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null);
+    const lat = latencyMs(rttOrHost, r.jitterMs);
+    const g2g = glassToGlass(r.fps, rttOrHost, this.displayDelay.take(), r);
+    this.hooks.glassToGlassMs = g2g.totalMs;
+    this.ui.stats({
+      video: v,
+      audio: a,
+      videoRates: r,
+      audioRates: ar,
+      latencyMs: lat,
+      g2g,
+      connectionState: vpc.connectionState,
+    });
     if (++this.tick % 5 === 0) {
       if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));
       this.send(msg.clientLatency(lat));
+    }
+  }
+
+  /** `_stats_video` / `_stats_audio` (legacy: every second while both connections are up). */
+  private upload(video: unknown[], audio: unknown[]): void {
+    const max = this.maxMessageSize();
+    for (const [kind, reports] of [
+      ['video', video],
+      ['audio', audio],
+    ] as const) {
+      const text = msg.statsUpload(kind, reports);
+      if (text.length <= max) this.send(text);
+      else if (this.tick % 60 === 0) console.warn(`_stats_${kind}: ${text.length} bytes exceed the ${max}-byte message limit; skipped`);
     }
   }
 }

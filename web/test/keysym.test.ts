@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { codepointToKeysym, isModifierKeysym, keysymsForKey, PressedKeys } from '../src/keysym.ts';
+import { codepointToKeysym, isModifierKeysym, keysymsForInput, keysymsForKey, PressedKeys } from '../src/keysym.ts';
 
 const k = (key: string, code = '', location = 0) => ({ key, code, location });
 
@@ -82,4 +82,14 @@ test('an unmatched release falls back to its own key', () => {
   p.down(k('q', 'KeyQ'));
   p.clear();
   assert.equal(p.size, 0);
+});
+
+test('on-screen keyboard input events type characters and editing keys', () => {
+  assert.deepEqual(keysymsForInput('insertText', 'aé€'), [0x61, 0xe9, 0x010020ac]);
+  assert.deepEqual(keysymsForInput('insertText', 'a\nb'), [0x61, 0xff0d, 0x62]);
+  assert.deepEqual(keysymsForInput('insertLineBreak', null), [0xff0d]);
+  assert.deepEqual(keysymsForInput('deleteContentBackward', null), [0xff08]);
+  assert.deepEqual(keysymsForInput('deleteContentForward', null), [0xffff]);
+  assert.deepEqual(keysymsForInput('formatBold', null), []);
+  assert.deepEqual(keysymsForInput('insertText', null), []);
 });

@@ -50,3 +50,18 @@ test('cursor messages become CSS', () => {
   );
   assert.equal(m.cursorCss({ handle: 7, curdata: "x') ; background:red", hotspot: { x: 0, y: 0 } }), 'auto');
 });
+
+test('settings, clipboard, gamepad and stats messages', () => {
+  assert.equal(m.videoBitrate(2000), 'vb,2000');
+  assert.equal(m.audioBitrate(64000), 'ab,64000');
+  assert.equal(m.framerate(15), '_arg_fps,15');
+  assert.equal(m.resizeSwitch(true, 1366, 768), '_arg_resize,true,1366x768');
+  assert.equal(m.resizeSwitch(false, 1280.7, 720), '_arg_resize,false,1280x720');
+  assert.equal(m.CLIPBOARD_READ, 'cr');
+  assert.equal(m.clipboardWrite('héllo'), 'cw,aMOpbGxv');
+  assert.equal(m.gamepadConnect(0, 'pad', 4, 17), 'js,c,0,cGFk,4,17');
+  assert.equal(m.gamepadDisconnect(3), 'js,d,3');
+  assert.equal(m.gamepadButton(0, 7, 0.5), 'js,b,0,7,0.5');
+  assert.equal(m.gamepadAxis(1, 2, -1), 'js,a,1,2,-1');
+  assert.equal(m.statsUpload('video', [{ type: 'codec', id: 'C' }]), '_stats_video,[{"type":"codec","id":"C"}]');
+});

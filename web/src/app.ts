@@ -1,0 +1,404 @@
+//! The client's orchestration: owns the settings, the session and every input source, applies the
+//! host's `system` announcements (reconciled with the saved preferences), and routes each stats
+//! sample to the status line, the overlay and the drawer. DOM binding only; every rule it applies
+//! lives in a pure module (settings, gauges, overlay, clipboard, gamepad, touch, messages).
+
+import { ClipboardSync } from './clipboard-sync.ts';
+import { toRemote } from './coords.ts';
+import { Drawer } from './drawer.ts';
+import { installE2eHooks, type E2eHooks } from './e2e.ts';
+import { toggleFullscreen } from './fullscreen.ts';
+import { GamepadPoller } from './gamepad-poll.ts';
+import { encoderLabel, gauges, parseGpuStats, parseSystemStats, type GpuStats, type SystemStats } from './gauges.ts';
+import { InputCapture } from './input.ts';
+import { LogBuffer } from './logs.ts';
+import * as msg from './messages.ts';
+import { overlayText, statusRows, type Context } from './overlay.ts';
+import { Session, type StatsSample } from './session.ts';
+import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
+import { appName } from './signalling.ts';
+import { statsLine } from './stats.ts';
+import { isTouchDevice, OnScreenKeyboard, TouchInput } from './touch-input.ts';
+
+function el<T extends HTMLElement>(id: string): T {
+  const e = document.getElementById(id);
+  if (!e) throw new Error(`index.html lacks #${id}`);
+  return e as T;
+}
+
+function storage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null;
+  }
+}
+
+export class App {
+  private readonly video = el<HTMLVideoElement>('video');
+  private readonly overlayEl = el<HTMLPreElement>('stats-overlay');
+  private readonly statsEl = el<HTMLDivElement>('stats');
+  private readonly app = appName(window.location.pathname);
+  private readonly store = new SettingsStore(storage(), this.app);
+  private readonly logs = new LogBuffer(500, this.store.bool('debug') ?? false);
+  private readonly hooks: E2eHooks;
+  private readonly session: Session;
+  private readonly input: InputCapture;
+  private readonly drawer: Drawer;
+  private readonly clipboard: ClipboardSync;
+  private readonly gamepads: GamepadPoller;
+  private osk: OnScreenKeyboard | null = null;
+
+  private videoKbps: number | null = this.store.number('videoBitRate');
+  private resizeRemote = this.store.bool('resizeRemote') ?? true;
+  private scaleLocal = scaleLocalDefault(this.store.bool('scaleLocal'), this.resizeRemote);
+  private statsOverlay = this.store.bool('statsOverlay') ?? false;
+  private encoder = '';
+  private resolution = '';
+  private system: SystemStats | null = null;
+  private gpu: GpuStats | null = null;
+  private last: StatsSample | null = null;
+  /** `system` settings already announced on this channel: the first is reconciled, later ones are news. */
+  private readonly announced = new Set<string>();
+
+  constructor() {
+    document.title = `Selkies - ${this.app}`;
+    const send = (text: string): boolean => this.session?.send(text) ?? false;
+    this.hooks = installE2eHooks(this.video, send);
+    this.drawer = new Drawer(
+      {
+        videoBitrate: (kbps) => this.choose('videoBitRate', kbps, msg.videoBitrate(kbps)),
+        framerate: (fps) => this.choose('videoFramerate', fps, msg.framerate(fps)),
+        audioBitrate: (bps) => this.choose('audioBitRate', bps, msg.audioBitrate(bps)),
+        resizeRemote: (on) => {
+          this.resizeRemote = on;
+          this.store.setBool('resizeRemote', on);
+          const { w, h } = this.windowSize();
+          send(msg.resizeSwitch(on, w, h));
+          this.logs.add('status', `remote resize ${on ? 'on' : 'off'}`);
+        },
+        scaleLocal: (on) => {
+          this.store.setBool('scaleLocal', on);
+          this.setScaleLocal(on);
+        },
+        statsOverlay: (on) => this.setOverlay(on),
+        debug: (on) => {
+          this.store.setBool('debug', on);
+          this.logs.debug = on;
+        },
+        fullscreen: () => void toggleFullscreen(this.video, (t) => this.logs.add('status', t)),
+        enableClipboard: () => void this.clipboard.enable(),
+        visibility: (open) => {
+          // Legacy detaches input while the menu is open; the host releases what was held.
+          this.input.keyboard = !open;
+          send(msg.KEY_RESET);
+          if (open) this.renderDrawer();
+        },
+      },
+      this.logs,
+    );
+    this.drawer.setVideoBitrate(this.videoKbps);
+    this.drawer.setFramerate(this.store.number('videoFramerate'));
+    this.drawer.setAudioBitrate(this.store.number('audioBitRate'));
+    this.drawer.setSwitches({
+      resizeRemote: this.resizeRemote,
+      scaleLocal: this.scaleLocal,
+      statsOverlay: this.statsOverlay,
+      debug: this.logs.debug,
+    });
+
+    this.session = new Session(
+      this.video,
+      el<HTMLAudioElement>('audio'),
+      {
+        status: (text) => {
+          el('status').textContent = text;
+          this.logs.add('status', text);
+        },
+        stats: (s) => this.onStats(s),
+        channelOpen: () => this.onChannelOpen(),
+        needsClick: (resume) => {
+          const start = el<HTMLButtonElement>('start');
+          start.hidden = false;
+          start.onclick = () => {
+            start.hidden = true;
+            resume();
+          };
+        },
+        connected: (yes) => {
+          el('overlay').classList.toggle('hidden', yes);
+          el('info').classList.toggle('live', yes);
+        },
+      },
+      this.hooks,
+      (m) => this.onHostMessage(m),
+    );
+
+    this.input = new InputCapture(this.video, (t) => void send(t), {
+      shortcut: (e) => this.shortcut(e),
+      ignore: (target) => this.osk?.owns(target) ?? false,
+    });
+    this.clipboard = new ClipboardSync({
+      send,
+      status: (on, detail) => this.drawer.setClipboardStatus(on, detail),
+      log: (t) => this.logs.add('status', t),
+      received: (text) => {
+        this.hooks.clipboardText = text;
+      },
+    });
+    this.gamepads = new GamepadPoller(
+      (t) => void send(t),
+      (pads) => {
+        this.drawer.setGamepads(pads);
+        this.logs.add('status', pads.length ? `gamepads: ${pads.map((p) => `${p.index}: ${p.id}`).join(', ')}` : 'no gamepad');
+      },
+    );
+  }
+
+  start(): void {
+    this.input.attach();
+    const map = (x: number, y: number) =>
+      toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
+    new TouchInput(this.video, (t) => void this.session.send(t), map).attach();
+    if (isTouchDevice()) {
+      this.osk = new OnScreenKeyboard(el('osk-button'), el('osk-input'), (t) => void this.session.send(t));
+      this.osk.attach();
+    }
+    this.gamepads.attach();
+    void this.clipboard.attach();
+    this.setOverlay(this.statsOverlay);
+    this.setScaleLocal(this.scaleLocal);
+    this.video.addEventListener('resize', () => this.layoutVideo());
+
+    // After the window settles, size the remote desktop to it (legacy: 500 ms debounce).
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    window.addEventListener('resize', () => {
+      this.layoutVideo();
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        if (this.resizeRemote) this.sendResize();
+      }, 500);
+    });
+    void this.session.start();
+  }
+
+  private windowSize(): { w: number; h: number; dpr: number } {
+    const dpr = window.devicePixelRatio || 1;
+    return {
+      w: Math.trunc(document.body.offsetWidth * dpr) & ~1,
+      h: Math.trunc(document.body.offsetHeight * dpr) & ~1,
+      dpr,
+    };
+  }
+
+  private sendResize(): void {
+    const { w, h, dpr } = this.windowSize();
+    this.session.send(msg.resize(w, h));
+    this.session.send(msg.scale(dpr));
+  }
+
+  private shortcut(e: KeyboardEvent): boolean {
+    if (!e.ctrlKey || !e.shiftKey || e.altKey || e.metaKey) return false;
+    switch (e.code) {
+      case 'KeyM':
+        this.drawer.toggle();
+        return true;
+      case 'KeyF':
+        void toggleFullscreen(this.video, (t) => this.logs.add('status', t));
+        return true;
+      case 'KeyS':
+        this.setOverlay(!this.statsOverlay);
+        this.drawer.setSwitches({ statsOverlay: this.statsOverlay });
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A drawer select changed: remember it for this app and tell the host. */
+  private choose(key: NumberKey, value: number, message: string): void {
+    if (!Number.isFinite(value) || value <= 0) return;
+    this.store.setNumber(key, value);
+    if (key === 'videoBitRate') this.videoKbps = value;
+    this.session.send(message);
+    this.logs.add('status', `${key} set to ${value}`);
+  }
+
+  private setOverlay(on: boolean): void {
+    this.statsOverlay = on;
+    this.store.setBool('statsOverlay', on);
+    this.overlayEl.hidden = !on;
+    if (on && this.last) this.overlayEl.textContent = overlayText(this.last, this.context());
+  }
+
+  private setScaleLocal(on: boolean): void {
+    this.scaleLocal = on;
+    this.layoutVideo();
+  }
+
+  /** Scale to fit: the frame letterboxed in the window; otherwise one frame pixel per device pixel. */
+  private layoutVideo(): void {
+    const v = this.video;
+    v.classList.toggle('scale', this.scaleLocal);
+    v.classList.toggle('native', !this.scaleLocal);
+    if (this.scaleLocal || v.videoWidth === 0) {
+      v.style.removeProperty('width');
+      v.style.removeProperty('height');
+      v.style.removeProperty('left');
+      v.style.removeProperty('top');
+      return;
+    }
+    const dpr = window.devicePixelRatio || 1;
+    const w = v.videoWidth / dpr;
+    const h = v.videoHeight / dpr;
+    v.style.width = `${w}px`;
+    v.style.height = `${h}px`;
+    v.style.left = `${Math.max(0, (window.innerWidth - w) / 2)}px`;
+    v.style.top = `${Math.max(0, (window.innerHeight - h) / 2)}px`;
+  }
+
+  private context(): Context {
+    const dpr = window.devicePixelRatio || 1;
+    return {
+      encoder: this.encoder ? encoderLabel(this.encoder) : '',
+      resolution: this.resolution,
+      windowSize: `${window.innerWidth}x${window.innerHeight}${dpr !== 1 ? ` @${dpr}x` : ''}`,
+    };
+  }
+
+  private onChannelOpen(): void {
+    this.announced.clear();
+    this.gamepads.reset();
+    this.clipboard.channelOpened();
+    // Touch has no local cursor: the host draws its own into the video (legacy forces p,1).
+    if (isTouchDevice()) this.session.send(msg.pointerVisible(true));
+  }
+
+  private onStats(s: StatsSample): void {
+    this.last = s;
+    const v = s.video.video;
+    const line = statsLine(s.videoRates, s.latencyMs, v?.frameWidth ?? 0, v?.frameHeight ?? 0, v?.codec ?? '');
+    this.statsEl.textContent = this.encoder ? `${line} · ${this.encoder}` : line;
+    if (this.statsOverlay) this.overlayEl.textContent = overlayText(s, this.context());
+    this.renderDrawer();
+  }
+
+  private renderDrawer(): void {
+    if (!this.drawer.isOpen) return;
+    const s = this.last;
+    this.drawer.renderGauges(
+      gauges({
+        kbps: s?.videoRates.kbps ?? 0,
+        selectedKbps: this.videoKbps ?? 0,
+        fps: s?.videoRates.fps ?? 0,
+        latencyMs: s?.latencyMs ?? 0,
+        encoder: this.encoder,
+        system: this.system,
+        gpu: this.gpu,
+      }),
+    );
+    this.drawer.renderStatus(statusRows(s, this.context()));
+  }
+
+  private onHostMessage(m: msg.HostMessage): void {
+    switch (m.type) {
+      case 'system':
+        this.onSystem(msg.systemAction(m.data));
+        break;
+      case 'cursor':
+        this.video.style.cursor = msg.cursorCss(m.data);
+        break;
+      case 'clipboard':
+      case 'clipboard_part':
+        this.clipboard.hostMessage(m.type, m.data);
+        break;
+      case 'system_stats':
+        this.system = parseSystemStats(m.data) ?? this.system;
+        break;
+      case 'gpu_stats':
+        this.gpu = parseGpuStats(m.data) ?? this.gpu;
+        break;
+      case 'latency_measurement': {
+        const l = (m.data as { latency_ms?: unknown } | null)?.latency_ms;
+        if (typeof l === 'number' && Number.isFinite(l)) this.session.serverLatencyMs = l * 2;
+        break;
+      }
+      case 'pipeline': {
+        const st = (m.data as { status?: unknown } | null)?.status;
+        if (typeof st === 'string') this.logs.add('status', `host: ${st}`);
+        break;
+      }
+      case 'ping':
+        break;
+      default:
+        this.logs.add('debug', `unknown host message type ${m.type}`);
+    }
+  }
+
+  private onSystem(a: { name: string; value: string } | null): void {
+    if (!a) return;
+    const first = !this.announced.has(a.name);
+    this.announced.add(a.name);
+    const n = Number(a.value);
+    switch (a.name) {
+      case 'video_bitrate':
+        if (n > 0) this.setNumber('videoBitRate', n, first, msg.videoBitrate, (v) => this.drawer.setVideoBitrate(v));
+        break;
+      case 'framerate':
+        if (n > 0) this.setNumber('videoFramerate', n, first, msg.framerate, (v) => this.drawer.setFramerate(v));
+        break;
+      case 'audio_bitrate':
+        if (n > 0) this.setNumber('audioBitRate', n, first, msg.audioBitrate, (v) => this.drawer.setAudioBitrate(v));
+        break;
+      case 'resize': {
+        const host = parseHostBool(a.value);
+        if (host === null) break;
+        const r = first ? reconcile(this.store.bool('resizeRemote'), host) : { value: host, send: false };
+        this.resizeRemote = r.value;
+        this.drawer.setSwitches({ resizeRemote: r.value });
+        if (r.send) {
+          const { w, h } = this.windowSize();
+          this.session.send(msg.resizeSwitch(r.value, w, h));
+        } else if (first && r.value) {
+          this.sendResize();
+        }
+        const scale = scaleLocalDefault(this.store.bool('scaleLocal'), r.value);
+        this.drawer.setSwitches({ scaleLocal: scale });
+        this.setScaleLocal(scale);
+        break;
+      }
+      case 'local_scaling': {
+        const v = parseHostBool(a.value);
+        if (v !== null && this.store.bool('scaleLocal') === null) {
+          this.drawer.setSwitches({ scaleLocal: v });
+          this.setScaleLocal(v);
+        }
+        break;
+      }
+      case 'resolution':
+        this.resolution = a.value;
+        this.logs.add('status', `remote resolution ${a.value}`);
+        break;
+      case 'encoder':
+        this.encoder = a.value;
+        this.logs.add('status', `video encoder: ${encoderLabel(a.value)}`);
+        break;
+      case 'reload':
+        this.logs.add('status', 'host asked for a reload: reconnecting');
+        setTimeout(() => this.session.restart('host asked for a reload'), 700);
+        break;
+      default:
+        this.logs.add('debug', `unknown system action ${a.name}`);
+    }
+  }
+
+  private setNumber(key: NumberKey, host: number, first: boolean, format: (v: number) => string, show: (v: number) => void): void {
+    const r = first ? reconcile(this.store.number(key), host) : { value: host, send: false };
+    if (key === 'videoBitRate') this.videoKbps = r.value;
+    show(r.value);
+    if (r.send) {
+      this.session.send(format(r.value));
+      this.logs.add('status', `${key}: applying the saved ${r.value} (host had ${host})`);
+    }
+  }
+}

@@ -1,0 +1,56 @@
+// Service worker (PWA). It must never serve a stale client after an upgrade, so:
+// - the app files are fetched network-first (revalidating HTTP caches) and the cache is only the
+//   offline fallback;
+// - the cache is versioned by the build hash the build script writes below, so a new build is a
+//   new worker (byte-different) that deletes the old caches on activation and takes over at once;
+// - nothing but the app's own static files is intercepted (signalling, /turn, /health pass through),
+//   and an HTTP error (e.g. 401 after a password change) is returned as is, never replaced by cache.
+const BUILD = '__BUILD_HASH__';
+const CACHE = `selkies-web-${BUILD}`;
+const FILES = __APP_FILES__;
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((c) => Promise.all(FILES.map((f) => c.add(new Request(f, { cache: 'reload' })).catch(() => {}))))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    caches.keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('selkies-web-') && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+function isAppFile(url) {
+  const scope = new URL(self.registration.scope);
+  if (url.origin !== scope.origin || !url.pathname.startsWith(scope.pathname)) return false;
+  const rel = url.pathname.slice(scope.pathname.length);
+  return rel === '' || FILES.includes(rel);
+}
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  const navigation = req.mode === 'navigate';
+  if (!navigation && !isAppFile(url)) return;
+  event.respondWith(
+    fetch(req, { cache: 'no-cache' })
+      .then((res) => {
+        if (res.ok && res.type === 'basic') {
+          const copy = res.clone();
+          caches.open(CACHE).then((c) => c.put(navigation ? 'index.html' : req, copy)).catch(() => {});
+        }
+        return res;
+      })
+      .catch(async () => {
+        const c = await caches.open(CACHE);
+        const hit = await c.match(navigation ? 'index.html' : req, { ignoreSearch: true });
+        return hit ?? Response.error();
+      }),
+  );
+});
