@@ -91,6 +91,13 @@ pub enum ClientMessage {
     ClipboardRead,
     /// `cw,<b64>`: decoded UTF-8 text to put on the host clipboard.
     ClipboardWrite(String),
+    /// `cwp,<index>,<count>,<b64>`: one slice of a clipboard text too large for one `cw`
+    /// message (our extension; see [`super::clipboard`]).
+    ClipboardPart {
+        index: u32,
+        count: u32,
+        bytes: Vec<u8>,
+    },
     /// `js,…`.
     Gamepad(GamepadMessage),
     /// `pong,<secs>`: client epoch seconds (the host measures latency from its own clock).
@@ -208,6 +215,23 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ProtocolError> 
                 String::from_utf8(bytes).map_err(|_| ProtocolError::bad("clipboard", b64))?;
             ClientMessage::ClipboardWrite(text)
         }
+        "cwp" => {
+            a.arity(3)?;
+            let index: u32 = a.num(0, "part index")?;
+            let count: u32 = a.num(1, "part count")?;
+            if count == 0 || index >= count {
+                return Err(ProtocolError::bad("part index", format!("{index}/{count}")));
+            }
+            let b64 = a.get(2, "clipboard part")?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| ProtocolError::bad("clipboard part", b64))?;
+            ClientMessage::ClipboardPart {
+                index,
+                count,
+                bytes,
+            }
+        }
         "js" => ClientMessage::Gamepad(gamepad::parse_js(&args)?),
         "pong" => {
             a.arity(1)?;
@@ -281,6 +305,7 @@ fn static_name(cmd: &str) -> &'static str {
         "s" => "s",
         "cr" => "cr",
         "cw" => "cw",
+        "cwp" => "cwp",
         "pong" => "pong",
         "_f" => "_f",
         "_l" => "_l",

@@ -3,6 +3,7 @@
 //! [`initial_burst`]).
 
 mod client;
+pub mod clipboard;
 mod error;
 mod pyjson;
 mod server;

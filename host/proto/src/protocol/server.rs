@@ -94,6 +94,12 @@ pub enum ServerMessage {
     Clipboard {
         content: String,
     },
+    /// One slice of a clipboard text too large for one `clipboard` message (our extension).
+    ClipboardPart {
+        index: u32,
+        count: u32,
+        content: String,
+    },
     /// NVENC encoders only: load 0..1, memory in MB.
     GpuStats {
         load: f64,
@@ -161,6 +167,7 @@ impl ServerMessage {
             ServerMessage::Cursor(_) => "cursor",
             ServerMessage::Pipeline { .. } => "pipeline",
             ServerMessage::Clipboard { .. } => "clipboard",
+            ServerMessage::ClipboardPart { .. } => "clipboard_part",
             ServerMessage::GpuStats { .. } => "gpu_stats",
             ServerMessage::SystemStats { .. } => "system_stats",
             ServerMessage::Ping { .. } => "ping",
@@ -179,6 +186,15 @@ impl ServerMessage {
             ServerMessage::Clipboard { content } => {
                 obj(vec![("content", PyJson::Str(content.clone()))])
             }
+            ServerMessage::ClipboardPart {
+                index,
+                count,
+                content,
+            } => obj(vec![
+                ("index", PyJson::Int((*index).into())),
+                ("count", PyJson::Int((*count).into())),
+                ("content", PyJson::Str(content.clone())),
+            ]),
             ServerMessage::GpuStats {
                 load,
                 memory_total,
