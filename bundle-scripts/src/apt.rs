@@ -35,8 +35,6 @@ pub struct Apt {
     debs: PathBuf,
     extract: PathBuf,
     extracted: HashMap<String, Extracted>,
-    /// Packages fetched in this run, in order, for licences and the log.
-    pub fetched: Vec<String>,
 }
 
 fn run(cmd: &mut Command) -> Result<String, AptError> {
@@ -103,7 +101,6 @@ impl Apt {
             debs,
             extract,
             extracted: HashMap::new(),
-            fetched: Vec::new(),
         })
     }
 
@@ -158,7 +155,6 @@ impl Apt {
             version,
             root,
         };
-        self.fetched.push(package.to_string());
         self.extracted.insert(package.to_string(), e.clone());
         Ok(e)
     }

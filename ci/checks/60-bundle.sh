@@ -51,8 +51,6 @@ bundle="$(bundle_extract "$tarball" "$root" "$first")"
 max_glibc() { objdump -T "$1" 2>/dev/null | grep -o 'GLIBC_[0-9.]*' | sort -uV | tail -1; }
 check_floor() {
   local f=$1 what=$2 v
-  # The interposer's own check (50-interposer.sh) enforces its floor; here it is reported.
-  local strict=1; [ "$what" = interposer ] && strict=0
   [ -f "$f" ] || { say "no $what in the bundle; floor check skipped"; return 0; }
   # Captured first: `cmd | grep -q` can kill cmd with SIGPIPE, which pipefail reports as failure.
   local headers; headers="$(readelf -l -d "$f")"
@@ -61,11 +59,8 @@ check_floor() {
   fi
   v="$(max_glibc "$f")"
   [ -z "$v" ] && { say "$what needs no versioned glibc symbol"; return 0; }
-  if [ "$(printf '%s\nGLIBC_2.17\n' "$v" | sort -V | tail -1)" != GLIBC_2.17 ]; then
-    [ "$strict" = 1 ] && fail "$what requires $v (> GLIBC_2.17)"
-    say "WARNING: $what requires $v (> GLIBC_2.17): it will not load on older hosts"
-    return 0
-  fi
+  [ "$(printf '%s\nGLIBC_2.17\n' "$v" | sort -V | tail -1)" = GLIBC_2.17 ] ||
+    fail "$what requires $v (> GLIBC_2.17)"
   say "$what: highest symbol version $v ≤ GLIBC_2.17"
 }
 check_floor "$bundle/selkies-gstreamer-run" launcher
