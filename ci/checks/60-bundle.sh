@@ -2,15 +2,16 @@
 # Builds the portable tarball (bundle-scripts/build.sh) and verifies it: contents and exclusions,
 # GLIBC ≤ 2.17 for the launcher and interposer, then — extracted under a path with spaces and
 # non-ASCII into an otherwise empty root, chrooted, with only loopback networking — the bundle's
-# own gst-inspect/gst-launch (x264, SRTP through NSS, webrtcbin and friends), the launcher's
-# --probe --json, and the same again after moving the directory (registry rebuilt).
+# own gst-inspect/gst-launch (x264, SRTP, webrtcbin and friends), X11 and PulseAudio capture from
+# real servers, the launcher's --probe --json, and the same again after moving the directory
+# (registry rebuilt).
 # SELKIES_BUNDLE_BUILD_ARGS passes options to build.sh (e.g. "--no-host" or "--rav1e");
 # SELKIES_BUNDLE_TARBALL skips the build and checks that tarball.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bundle-scripts/lib.sh
 . bundle-scripts/chroot.sh
-ensure_apt binutils file iproute2 util-linux tar gzip
+ensure_apt binutils file iproute2 util-linux tar gzip xvfb pulseaudio
 
 fail() { echo "60-bundle: FAIL: $*" >&2; exit 1; }
 say() { echo "60-bundle: $*"; }
@@ -112,7 +113,34 @@ run_checks() {
   say "[$label] all checks passed"
 }
 
+# Capture from real servers on the host, reached through sockets bound into the root: Xvfb
+# (ximagesrc; abstract sockets do not cross the network namespace, so the socket file is used)
+# and PulseAudio (pulsesrc through the rebuilt client library).
+capture_checks() {
+  local rel="/${1#"$root"/}" display=:77 xpid papid
+  mkdir -p "$root/tmp/pulse"
+  Xvfb "$display" -screen 0 640x480x24 -nolisten tcp >"$work/xvfb.log" 2>&1 & xpid=$!
+  HOME="$work" XDG_RUNTIME_DIR="$root/tmp/pulse" pulseaudio --daemonize=no -n --use-pid-file=no \
+    --exit-idle-time=-1 -L "module-native-protocol-unix socket=$root/tmp/pulse/native auth-anonymous=1" \
+    -L module-null-sink >"$work/pulse.log" 2>&1 & papid=$!
+  for _ in $(seq 50); do
+    [ -S "/tmp/.X11-unix/X${display#:}" ] && [ -S "$root/tmp/pulse/native" ] && break
+    sleep 0.1
+  done
+  local rc=0
+  BUNDLE_X11=1 bundle_chroot "$root" DISPLAY="$display" -- "$rel/bin/gst-launch-1.0" -q \
+    ximagesrc num-buffers=10 ! videoconvert ! x264enc ! fakesink || rc=1
+  bundle_chroot "$root" PULSE_SERVER=unix:/tmp/pulse/native -- "$rel/bin/gst-launch-1.0" -q \
+    pulsesrc num-buffers=20 ! audioconvert ! opusenc ! fakesink || rc=$((rc | 2))
+  kill "$xpid" "$papid" 2>/dev/null || true
+  wait "$xpid" "$papid" 2>/dev/null || true
+  [ $((rc & 1)) = 0 ] || fail "ximagesrc capture from Xvfb (log: $(tail -2 "$work/xvfb.log"))"
+  [ $((rc & 2)) = 0 ] || fail "pulsesrc capture from PulseAudio (log: $(tail -2 "$work/pulse.log"))"
+  say "capture ok: ximagesrc → x264enc from Xvfb, pulsesrc → opusenc from PulseAudio"
+}
+
 run_checks "$bundle" "extracted"
+capture_checks "$bundle"
 mkdir -p "$root/srv/moved élsewhere"
 mv "$root/$first/selkies-gstreamer" "$root/srv/moved élsewhere/"
 run_checks "$root/srv/moved élsewhere/selkies-gstreamer" "moved"
