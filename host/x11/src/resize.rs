@@ -104,6 +104,8 @@ pub fn resize_screen(
     let root = root_of(&conn, screen)?;
     check_randr(&conn)?;
 
+    // From the first read to the last write, so no other client's change slips in between.
+    let _grab = ServerGrab::new(&conn)?;
     let resources = conn.randr_get_screen_resources_current(root)?.reply()?;
     let (output, info) = first_connected_output(&conn, &resources)?;
     let output_name = String::from_utf8_lossy(&info.name).into_owned();
@@ -124,7 +126,6 @@ pub fn resize_screen(
         });
     }
 
-    let _grab = ServerGrab::new(&conn)?;
     let geometry = conn.get_geometry(root)?.reply()?;
     let crtc = pick_crtc(&conn, &resources, &info, &output_name)?;
     let crtc_info = conn
@@ -138,26 +139,7 @@ pub fn resize_screen(
         return Ok((w, h));
     }
 
-    let mode = match find_mode(&resources.modes, &info.modes, w, h) {
-        Some(found) => {
-            if !info.modes.contains(&found) {
-                conn.randr_add_output_mode(output, found)?.check()?;
-            }
-            found
-        }
-        None => {
-            let timing = mode_timing(w, h)?;
-            let name = format!("{w}x{h}");
-            let mode_info = mode_info(&timing, &name)?;
-            let created = conn
-                .randr_create_mode(root, mode_info, name.as_bytes())?
-                .reply()?
-                .mode;
-            conn.randr_add_output_mode(output, created)?.check()?;
-            tracing::info!(output = %output_name, "created mode {name}: {}", timing.modeline_params());
-            created
-        }
-    };
+    let mode = ensure_mode(&conn, root, output, &output_name, &resources, &info, (w, h))?;
 
     let screen_info = &conn.setup().roots[screen];
     let mm = |px: u16| {
@@ -204,17 +186,50 @@ pub fn resize_screen(
     tracing::info!(output = %output_name, "screen resized to {w}x{h}");
 
     if let Some(old) = current_mode.filter(|m| m.id != mode && looks_like_ours(m, &resources)) {
-        // Modes we created for earlier sizes would otherwise pile up, one per browser size.
-        let removed = conn
-            .randr_delete_output_mode(output, old.id)
-            .map_err(ReplyError::from)
-            .and_then(|c| c.check())
-            .and_then(|()| conn.randr_destroy_mode(old.id)?.check());
-        if let Err(e) = removed {
-            tracing::debug!("kept the previous mode {}x{}: {e}", old.width, old.height);
-        }
+        forget_mode(&conn, output, old);
     }
     Ok((w, h))
+}
+
+/// A mode of `size` on `output`: an existing one (added to the output when needed) or a new
+/// CVT-RB one named `WxH`.
+fn ensure_mode(
+    conn: &RustConnection,
+    root: Window,
+    output: randr::Output,
+    output_name: &str,
+    resources: &randr::GetScreenResourcesCurrentReply,
+    info: &randr::GetOutputInfoReply,
+    (w, h): (u16, u16),
+) -> Result<randr::Mode, ResizeError> {
+    if let Some(found) = find_mode(&resources.modes, &info.modes, w, h) {
+        if !info.modes.contains(&found) {
+            conn.randr_add_output_mode(output, found)?.check()?;
+        }
+        return Ok(found);
+    }
+    let timing = mode_timing(w, h)?;
+    let name = format!("{w}x{h}");
+    let created = conn
+        .randr_create_mode(root, mode_info(&timing, &name)?, name.as_bytes())?
+        .reply()?
+        .mode;
+    conn.randr_add_output_mode(output, created)?.check()?;
+    tracing::info!(output = %output_name, "created mode {name}: {}", timing.modeline_params());
+    Ok(created)
+}
+
+/// Removes a mode we created for an earlier size; otherwise they would pile up, one per
+/// browser window size. Failure (another output still uses it) only keeps it alive.
+fn forget_mode(conn: &RustConnection, output: randr::Output, old: &ModeInfo) {
+    let removed = conn
+        .randr_delete_output_mode(output, old.id)
+        .map_err(ReplyError::from)
+        .and_then(|c| c.check())
+        .and_then(|()| conn.randr_destroy_mode(old.id)?.check());
+    if let Err(e) = removed {
+        tracing::debug!("kept the previous mode {}x{}: {e}", old.width, old.height);
+    }
 }
 
 fn root_of(conn: &RustConnection, screen: usize) -> Result<Window, X11Error> {
