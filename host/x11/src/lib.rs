@@ -31,8 +31,10 @@ use std::time::Duration;
 
 pub use clipboard::{ClipboardHandle, ClipboardService};
 pub use cursor::{CursorImage, spawn_cursor_watcher};
+pub use dpi::{DpiError, DpiReport, set_dpi};
 pub use error::X11Error;
 use injector::{Injector, Msg};
+pub use resize::{ResizeError, current_size, resize_screen};
 
 /// One input request from the browser, already parsed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
