@@ -1,18 +1,23 @@
 //! What the host does with each data-channel message (selkies-protocol §4): input goes to the X11
-//! injector, rate changes go to the running encoders and are persisted, gamepad messages go to the
-//! gamepad service, and the periodic `ping`/`system_stats` pair is produced here. Parsing and
-//! formatting are `selkies_proto::protocol`'s; this module only acts.
+//! injector, rate changes go to the running encoders and are persisted, clipboard / resize / DPI
+//! go to the desktop, gamepad messages go to the gamepad service, client statistics go to the
+//! metrics, and the periodic `ping`/`system_stats`/`gpu_stats` messages are produced here.
+//! Parsing and formatting are `selkies_proto::protocol`'s; this module only acts.
 
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use selkies_proto::config::OverlaySetting;
+use selkies_proto::protocol::clipboard::ClipboardAssembler;
 use selkies_proto::protocol::{
     ClientMessage, PointerEvent, ServerMessage, initial_burst, parse_client_message,
 };
+use selkies_telemetry::{StatsCsv, StatsKind};
 use selkies_x11::InputCommand;
 use tracing::{debug, info, warn};
 
+use crate::desktop;
 use crate::host::Host;
 use crate::media::pipeline::{VideoPipeline, apply_encoder_props, set_prop};
 use crate::telemetry::{self, CpuSampler};
@@ -23,15 +28,26 @@ pub struct Controller {
     video: VideoPipeline,
     cpu: CpuSampler,
     last_ping: Option<Instant>,
+    clipboard_parts: ClipboardAssembler,
+    /// `--enable_webrtc_statistics`: this connection's CSV files.
+    stats_csv: Option<Arc<Mutex<StatsCsv>>>,
 }
 
 impl Controller {
     pub fn new(host: Arc<Host>, video: VideoPipeline) -> Self {
+        host.metrics.reset_connection();
+        let stats_csv = host
+            .settings
+            .webrtc_statistics_dir
+            .as_ref()
+            .map(|dir| Arc::new(Mutex::new(StatsCsv::new(dir))));
         Self {
             host,
             video,
             cpu: CpuSampler::default(),
             last_ping: None,
+            clipboard_parts: ClipboardAssembler::default(),
+            stats_csv,
         }
     }
 
@@ -44,15 +60,15 @@ impl Controller {
             live.audio_bps,
             live.resize,
             self.video.chosen.spec.name,
-            None,
+            self.host.desktop.last_cursor().as_ref(),
         )
     }
 
-    /// The periodic pair: `ping` then `system_stats`.
-    pub fn tick(&mut self) -> Vec<String> {
+    /// The periodic messages: `ping`, `system_stats`, and `gpu_stats` for NVIDIA encoders.
+    pub async fn tick(&mut self) -> Vec<String> {
         self.last_ping = Some(Instant::now());
         let (mem_total, mem_used) = telemetry::memory();
-        vec![
+        let mut out = vec![
             ServerMessage::ping(telemetry::epoch_secs()).to_json(),
             ServerMessage::SystemStats {
                 cpu_percent: self.cpu.sample(),
@@ -60,7 +76,24 @@ impl Controller {
                 mem_used,
             }
             .to_json(),
-        ]
+        ];
+        if self.video.chosen.spec.name.starts_with("nv") {
+            let gpu = self.host.settings.gpu_id;
+            if let Ok(Some(g)) =
+                tokio::task::spawn_blocking(move || selkies_telemetry::gpu_stats(gpu)).await
+            {
+                self.host.metrics.set_gpu_utilization(g.load * 100.0);
+                out.push(
+                    ServerMessage::GpuStats {
+                        load: g.load,
+                        memory_total: g.memory_total,
+                        memory_used: g.memory_used,
+                    }
+                    .to_json(),
+                );
+            }
+        }
+        out
     }
 
     /// Handle one message; returns replies for the data channel. Bad input is logged, never fatal.
@@ -107,9 +140,7 @@ impl Controller {
             ClientMessage::MouseAbsolute(p) => self.mouse(false, p),
             ClientMessage::MouseRelative(p) => self.mouse(true, p),
             ClientMessage::PointerVisible(visible) => {
-                self.video
-                    .pointer_drawn
-                    .store(visible, std::sync::atomic::Ordering::Relaxed);
+                self.video.pointer_drawn.store(visible, Ordering::Relaxed);
                 set_prop(
                     &self.video.source,
                     "show-pointer",
@@ -123,6 +154,7 @@ impl Controller {
                     v.depends_on_bitrate()
                 });
                 self.host.persist(OverlaySetting::VideoBitrate(kbps));
+                self.host.metrics.set_video_bitrate_kbps(kbps);
                 info!(kbps, "video bitrate changed");
                 return vec![ServerMessage::video_bitrate_status(kbps).to_json()];
             }
@@ -130,6 +162,7 @@ impl Controller {
                 self.host.update_live(|l| l.audio_bps = bps);
                 self.host.set_audio_bitrate(bps);
                 self.host.persist(OverlaySetting::AudioBitrate(bps));
+                self.host.metrics.set_audio_bitrate_bps(bps);
             }
             ClientMessage::Framerate { fps } => {
                 let fps = fps.clamp(1, 240);
@@ -143,12 +176,47 @@ impl Controller {
                     &format!("video/x-raw,framerate={fps}/1"),
                 );
                 self.host.persist(OverlaySetting::Framerate(fps));
+                self.host.metrics.set_framerate(fps);
                 info!(fps, "framerate changed");
             }
-            ClientMessage::SetResize { enabled, .. } => {
+            ClientMessage::SetResize {
+                enabled,
+                resolution,
+            } => {
                 self.host.update_live(|l| l.resize = enabled);
                 self.host.persist(OverlaySetting::EnableResize(enabled));
+                if enabled && let Some(r) = resolution {
+                    return desktop::resize(r.width, r.height)
+                        .await
+                        .into_iter()
+                        .collect();
+                }
             }
+            ClientMessage::Resize(r) => {
+                if self.host.live().resize {
+                    return desktop::resize(r.width, r.height)
+                        .await
+                        .into_iter()
+                        .collect();
+                }
+                debug!("resize request ignored: remote resize is off");
+            }
+            ClientMessage::Scale(ratio) => {
+                if self.host.live().resize {
+                    desktop::set_scale(ratio).await;
+                }
+            }
+            ClientMessage::ClipboardRead => self.host.desktop.request_clipboard(),
+            ClientMessage::ClipboardWrite(text) => self.host.desktop.write_clipboard(text),
+            ClientMessage::ClipboardPart {
+                index,
+                count,
+                bytes,
+            } => match self.clipboard_parts.push(index, count, &bytes) {
+                Ok(Some(text)) => self.host.desktop.write_clipboard(text),
+                Ok(None) => {}
+                Err(e) => warn!("clipboard from the browser dropped: {e}"),
+            },
             ClientMessage::Pong { .. } => {
                 if let Some(sent) = self.last_ping.take() {
                     return vec![
@@ -157,22 +225,30 @@ impl Controller {
                 }
             }
             ClientMessage::Gamepad(msg) => self.host.gamepad(msg).await,
-            ClientMessage::Resize(_)
-            | ClientMessage::Scale(_)
-            | ClientMessage::ClipboardRead
-            | ClientMessage::ClipboardWrite(_) => {
-                debug!(
-                    ?msg,
-                    "desktop integration message not handled by this host yet"
-                );
-            }
-            ClientMessage::ClientFps(_)
-            | ClientMessage::ClientLatency(_)
-            | ClientMessage::StatsVideo(_)
-            | ClientMessage::StatsAudio(_) => {
-                debug!("client statistics received");
-            }
+            ClientMessage::ClientFps(fps) => self.host.metrics.set_fps(fps),
+            ClientMessage::ClientLatency(ms) => self.host.metrics.set_latency(ms),
+            ClientMessage::StatsVideo(v) => self.client_stats(StatsKind::Video, v),
+            ClientMessage::StatsAudio(v) => self.client_stats(StatsKind::Audio, v),
         }
         Vec::new()
+    }
+
+    fn client_stats(&self, kind: StatsKind, stats: serde_json::Value) {
+        let flat = match self.host.metrics.observe_stats(kind, &stats) {
+            Ok(flat) => flat,
+            Err(e) => {
+                debug!("client statistics ignored: {e}");
+                return;
+            }
+        };
+        if let Some(csv) = &self.stats_csv {
+            let csv = csv.clone();
+            tokio::task::spawn_blocking(move || {
+                let mut csv = csv.lock().unwrap_or_else(|e| e.into_inner());
+                if let Err(e) = csv.write_flat(kind, &flat) {
+                    warn!("statistics CSV: {e}");
+                }
+            });
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The host's shared context: settings that never change after start-up, the live settings the
 //! client may change (framerate, bitrates, resize) and their persistence to `--json_config`, the
-//! chosen encoder, and the services the sessions use (signalling, RTC config, input, gamepads).
+//! chosen encoder, and the services the sessions use (signalling, RTC config, input, gamepads,
+//! desktop integration, metrics).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use selkies_proto::config::{JsonOverlay, OverlaySetting};
 use selkies_proto::gamepad::GamepadMessage;
 use tracing::warn;
 
+use crate::desktop::Desktop;
 use crate::media::pipeline::ChosenEncoder;
 use crate::media::rates::RateParams;
 use crate::rtc::RtcStore;
@@ -26,6 +28,8 @@ pub struct StaticSettings {
     pub audio_packetloss_percent: f64,
     pub json_config: PathBuf,
     pub cpus: u32,
+    /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on.
+    pub webrtc_statistics_dir: Option<PathBuf>,
 }
 
 /// Settings the client can change at run time.
@@ -47,6 +51,8 @@ pub struct Host {
     pub gamepads: Option<selkies_gamepad::GamepadService>,
     /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
     pub damage: Option<selkies_x11::damage::DamageWatch>,
+    pub desktop: Desktop,
+    pub metrics: selkies_telemetry::Metrics,
     /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
     audio_encoder: Mutex<Option<gst::Element>>,
 }
@@ -58,6 +64,8 @@ pub struct Services {
     pub input: Option<selkies_x11::InputHandle>,
     pub gamepads: Option<selkies_gamepad::GamepadService>,
     pub damage: Option<selkies_x11::damage::DamageWatch>,
+    pub desktop: Desktop,
+    pub metrics: selkies_telemetry::Metrics,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -80,6 +88,8 @@ impl Host {
             input: services.input,
             gamepads: services.gamepads,
             damage: services.damage,
+            desktop: services.desktop,
+            metrics: services.metrics,
             audio_encoder: Mutex::new(None),
         }
     }

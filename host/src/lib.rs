@@ -10,10 +10,12 @@
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
 //! - [`control`]: what each data-channel message does.
+//! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`host`]: shared context and live settings.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 
 pub mod control;
+pub mod desktop;
 pub mod host;
 pub mod http;
 pub mod media;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use selkies_host::desktop::Desktop;
 use selkies_host::host::{Host, LiveSettings, Services, StaticSettings};
 use selkies_host::http::{self, BasicAuth, HttpState};
 use selkies_host::media::{pipeline, rates};
@@ -99,6 +100,24 @@ async fn run(settings: Settings) -> Result<()> {
             None
         }
     };
+    let metrics = selkies_telemetry::Metrics::new();
+    metrics.set_encoder(chosen.spec.name);
+    metrics.set_video_bitrate_kbps(settings.video_bitrate);
+    metrics.set_audio_bitrate_bps(settings.audio_bitrate);
+    metrics.set_framerate(settings.framerate);
+    if settings.enable_metrics_http {
+        let addr = SocketAddr::from(([0, 0, 0, 0], settings.metrics_http_port));
+        let m = metrics.clone();
+        tokio::spawn(async move {
+            if let Err(e) = selkies_telemetry::serve(addr, m).await {
+                warn!("metrics exporter on {addr} failed: {e}");
+            }
+        });
+        info!(
+            port = settings.metrics_http_port,
+            "Prometheus metrics at /metrics"
+        );
+    }
     let gamepads = selkies_gamepad::GamepadService::new(settings.js_socket_path.clone());
 
     let host = Arc::new(Host::new(
@@ -110,6 +129,9 @@ async fn run(settings: Settings) -> Result<()> {
             audio_packetloss_percent: settings.audio_packetloss_percent,
             json_config: settings.json_config.clone(),
             cpus: rates::available_cpus(),
+            webrtc_statistics_dir: settings
+                .enable_webrtc_statistics
+                .then(|| settings.webrtc_statistics_dir.clone()),
         },
         LiveSettings {
             framerate: settings.framerate,
@@ -124,6 +146,8 @@ async fn run(settings: Settings) -> Result<()> {
             input,
             gamepads: Some(gamepads),
             damage,
+            desktop: Desktop::start(&settings),
+            metrics: metrics.clone(),
         },
     ));
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));

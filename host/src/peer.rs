@@ -11,9 +11,11 @@ use tracing::{debug, error, info, warn};
 
 use selkies_proto::sdp::{ensure_msid, munge_offer};
 
+use tokio::sync::mpsc;
+
 use crate::control::Controller;
+use crate::desktop::DesktopEvent;
 use crate::host::Host;
-use crate::media::catalogue::Codec;
 use crate::media::pipeline::{self, AudioParams};
 use crate::session::{Session, SessionError, SessionEvent, SessionOptions};
 use crate::ws::{LocalEvent, LocalPeer};
@@ -50,6 +52,11 @@ struct Active {
 /// Run one host peer forever.
 pub async fn run(host: Arc<Host>, kind: Kind) {
     let (peer, mut inbox) = host.signalling.register_local(kind.uid());
+    // Desktop changes (clipboard, cursor) travel on the video connection's data channel.
+    let mut desktop = match kind {
+        Kind::Video => host.desktop.take_events(),
+        Kind::Audio => None,
+    };
     let mut active: Option<Active> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -59,7 +66,7 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
             ev = inbox.recv() => match ev {
                 None => break,
                 Some(LocalEvent::Text(text)) => {
-                    if let Err(e) = on_signal(&host, kind, &mut active, &text) {
+                    if let Err(e) = on_signal(&host, kind, &mut active, &text).await {
                         warn!(peer = kind.uid(), "ending session: {e}");
                         stop(&host, kind, &mut active);
                     }
@@ -70,8 +77,7 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
                 }
             },
             ev = next_event(&mut active) => {
-                let (codec, msid) = (host.encoder.spec.codec, kind.msid());
-                if let Err(e) = on_session_event(&peer, codec, msid, &mut active, ev).await {
+                if let Err(e) = on_session_event(&host, kind, &peer, &mut active, ev).await {
                     error!(peer = kind.uid(), "session failed: {e}");
                     stop(&host, kind, &mut active);
                 }
@@ -80,12 +86,34 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
                 if let Some(a) = active.as_mut()
                     && let Some(c) = a.controller.as_mut()
                 {
-                    for m in c.tick() {
+                    for m in c.tick().await {
+                        a.session.send_data(&m);
+                    }
+                }
+            }
+            ev = next_desktop_event(&mut desktop) => {
+                let Some(ev) = ev else {
+                    desktop = None;
+                    continue;
+                };
+                // Cursor shapes are cached even without a browser, for the next initial burst.
+                let msgs = host.desktop.messages_for(ev);
+                if let Some(a) = active.as_ref().filter(|a| a.dc_open) {
+                    for m in msgs {
                         a.session.send_data(&m);
                     }
                 }
             }
         }
+    }
+}
+
+async fn next_desktop_event(
+    rx: &mut Option<mpsc::UnboundedReceiver<DesktopEvent>>,
+) -> Option<DesktopEvent> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -104,6 +132,7 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         Kind::Audio => host.set_audio_encoder(None),
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
+            host.metrics.set_connected_clients(0);
             let host = host.clone();
             tokio::spawn(async move {
                 if let Some(g) = &host.gamepads {
@@ -126,15 +155,18 @@ enum PeerError {
     Gone,
 }
 
-fn on_signal(
+async fn on_signal(
     host: &Arc<Host>,
     kind: Kind,
     active: &mut Option<Active>,
     text: &str,
 ) -> Result<(), PeerError> {
-    if text.starts_with("SESSION_OK") {
+    if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
+        if kind == Kind::Video && host.live().resize {
+            fit_to_browser(meta.trim()).await;
+        }
         *active = Some(start(host, kind)?);
         return Ok(());
     }
@@ -168,6 +200,26 @@ fn on_signal(
         return Err(PeerError::Signalling("JSON without sdp or ice".into()));
     }
     Ok(())
+}
+
+/// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
+/// (§3.4 step 6), before the pipeline starts capturing.
+async fn fit_to_browser(meta_b64: &str) {
+    use base64::Engine;
+    let Some(meta) = base64::engine::general_purpose::STANDARD
+        .decode(meta_b64)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+    else {
+        return;
+    };
+    let (res, scale) = crate::desktop::parse_meta(&meta);
+    if let Some((w, h)) = res {
+        let _ = crate::desktop::resize(w, h).await;
+    }
+    if let Some(scale) = scale {
+        crate::desktop::set_scale(scale).await;
+    }
 }
 
 fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
@@ -226,9 +278,9 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
 }
 
 async fn on_session_event(
+    host: &Host,
+    kind: Kind,
     peer: &LocalPeer,
-    codec: Codec,
-    msid: &str,
     active: &mut Option<Active>,
     ev: Option<SessionEvent>,
 ) -> Result<(), PeerError> {
@@ -242,7 +294,7 @@ async fn on_session_event(
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
             // The audio offer has no video section; the video codec then changes nothing.
-            let munged = ensure_msid(&munge_offer(&text, codec), msid);
+            let munged = ensure_msid(&munge_offer(&text, host.encoder.spec.codec), kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
             a.session.set_local_offer(&offer);
@@ -252,6 +304,7 @@ async fn on_session_event(
         }
         SessionEvent::DataChannelOpen => {
             a.dc_open = true;
+            host.metrics.set_connected_clients(1);
             if let Some(c) = a.controller.as_mut() {
                 for m in c.on_open() {
                     a.session.send_data(&m);

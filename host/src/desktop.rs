@@ -1,0 +1,255 @@
+//! Desktop integration (selkies-protocol §5.9, §6.4, §6.5): the X clipboard both ways, cursor
+//! shapes for the browser, and screen resize / DPI. The X11 work happens in `selkies_x11`'s own
+//! threads; this module applies the `--enable_clipboard`/`--enable_cursors`/`--enable_resize`
+//! policy and turns X events into data-channel messages.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use selkies_proto::config::{ClipboardMode, Settings};
+use selkies_proto::protocol::clipboard::{MAX_BYTES, clipboard_messages};
+use selkies_proto::protocol::{CursorMessage, ServerMessage, SystemAction};
+use selkies_x11::{ClipboardHandle, ClipboardService, CursorImage};
+use tokio::sync::mpsc;
+use tracing::{info, warn};
+
+/// Something on the desktop changed that the browser should learn about.
+#[derive(Debug)]
+pub enum DesktopEvent {
+    /// Another X client copied this text.
+    Clipboard(String),
+    /// The pointer's shape changed.
+    Cursor(Arc<CursorImage>),
+}
+
+pub struct Desktop {
+    mode: ClipboardMode,
+    clipboard: Option<ClipboardHandle>,
+    events: Mutex<Option<mpsc::UnboundedReceiver<DesktopEvent>>>,
+    last_cursor: Mutex<Option<CursorMessage>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Desktop {
+    /// Start the clipboard and cursor services the settings ask for; a failure disables that
+    /// feature with a log line saying why, never the host.
+    pub fn start(settings: &Settings) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mode = settings.enable_clipboard;
+        let clipboard = if mode == ClipboardMode::Off {
+            info!("clipboard disabled (--enable_clipboard=false)");
+            None
+        } else {
+            match ClipboardService::spawn(None, MAX_BYTES) {
+                Ok((handle, mut changes)) => {
+                    let tx = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(text) = changes.recv().await {
+                            if tx.send(DesktopEvent::Clipboard(text)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    Some(handle)
+                }
+                Err(e) => {
+                    warn!("clipboard disabled: {e}");
+                    None
+                }
+            }
+        };
+        if settings.enable_cursors {
+            match selkies_x11::spawn_cursor_watcher(None, settings.cursor_size) {
+                Ok(mut cursors) => {
+                    tokio::spawn(async move {
+                        while let Some(c) = cursors.recv().await {
+                            if tx.send(DesktopEvent::Cursor(c)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                }
+                Err(e) => warn!("cursor shapes disabled: {e}"),
+            }
+        } else {
+            info!("cursor shapes disabled (--enable_cursors=false)");
+        }
+        Self {
+            mode,
+            clipboard,
+            events: Mutex::new(Some(rx)),
+            last_cursor: Mutex::new(None),
+        }
+    }
+
+    /// The event stream; handed out once, to the video peer.
+    pub fn take_events(&self) -> Option<mpsc::UnboundedReceiver<DesktopEvent>> {
+        lock(&self.events).take()
+    }
+
+    /// The last cursor seen, for the initial burst of a new data channel.
+    pub fn last_cursor(&self) -> Option<CursorMessage> {
+        lock(&self.last_cursor).clone()
+    }
+
+    /// Turn an event into data-channel messages (empty when the policy says nothing goes out).
+    pub fn messages_for(&self, event: DesktopEvent) -> Vec<String> {
+        match event {
+            DesktopEvent::Clipboard(text) => {
+                if !self.mode.outbound() {
+                    return Vec::new();
+                }
+                match clipboard_messages(&text) {
+                    Some(msgs) => msgs.iter().map(ServerMessage::to_json).collect(),
+                    None => {
+                        warn!(
+                            bytes = text.len(),
+                            "clipboard text too large to send; skipped"
+                        );
+                        Vec::new()
+                    }
+                }
+            }
+            DesktopEvent::Cursor(image) => {
+                let msg = cursor_message(&image);
+                *lock(&self.last_cursor) = Some(msg.clone());
+                vec![ServerMessage::Cursor(Some(msg)).to_json()]
+            }
+        }
+    }
+
+    /// `cw`: the browser's clipboard becomes the X CLIPBOARD (when inbound is allowed).
+    pub fn write_clipboard(&self, text: String) {
+        if !self.mode.inbound() {
+            return;
+        }
+        if let Some(c) = &self.clipboard
+            && let Err(e) = c.set_text(text)
+        {
+            warn!("clipboard write failed: {e}");
+        }
+    }
+
+    /// `cr`: send the current X CLIPBOARD (arrives as a [`DesktopEvent::Clipboard`]).
+    pub fn request_clipboard(&self) {
+        if !self.mode.outbound() {
+            return;
+        }
+        if let Some(c) = &self.clipboard
+            && let Err(e) = c.request()
+        {
+            warn!("clipboard read failed: {e}");
+        }
+    }
+}
+
+/// The legacy `cursor` message for an X cursor image (§4.2, §6.5).
+pub fn cursor_message(image: &CursorImage) -> CursorMessage {
+    CursorMessage {
+        curdata: base64::engine::general_purpose::STANDARD.encode(&image.png),
+        handle: u64::from(image.serial),
+        override_: image.invisible.then(|| "none".to_string()),
+        hotspot_x: i32::from(image.xhot),
+        hotspot_y: i32::from(image.yhot),
+    }
+}
+
+/// Resize the X screen (blocking X11 work off the async runtime); returns the message that
+/// tells the browser the size actually set.
+pub async fn resize(width: u32, height: u32) -> Option<String> {
+    let result = tokio::task::spawn_blocking(move || {
+        selkies_x11::resize::resize_screen(None, width, height)
+    })
+    .await;
+    match result {
+        Ok(Ok((w, h))) => {
+            info!(width = w, height = h, "screen resized");
+            Some(
+                ServerMessage::System(SystemAction::Resolution {
+                    width: w.into(),
+                    height: h.into(),
+                })
+                .to_json(),
+            )
+        }
+        Ok(Err(e)) => {
+            warn!(width, height, "resize failed: {e}");
+            None
+        }
+        Err(e) => {
+            warn!("resize task failed: {e}");
+            None
+        }
+    }
+}
+
+/// `s,<ratio>`: DPI = 96 × ratio and cursor size = 16 × ratio, for ratios the legacy host accepts.
+pub async fn set_scale(ratio: f64) {
+    if !(0.75..=2.5).contains(&ratio) {
+        warn!(ratio, "scale ignored: outside 0.75–2.5");
+        return;
+    }
+    let dpi = (96.0 * ratio) as u32;
+    let cursor = (16.0 * ratio) as u32;
+    match tokio::task::spawn_blocking(move || selkies_x11::dpi::set_dpi(None, dpi, Some(cursor)))
+        .await
+    {
+        Ok(Ok(_)) => info!(dpi, cursor, "DPI set"),
+        Ok(Err(e)) => warn!(dpi, "setting DPI failed: {e}"),
+        Err(e) => warn!("DPI task failed: {e}"),
+    }
+}
+
+/// The browser's HELLO metadata: `{"res": "WxH", "scale": <ratio>}`.
+pub fn parse_meta(meta: &serde_json::Value) -> (Option<(u32, u32)>, Option<f64>) {
+    let res = meta
+        .get("res")
+        .and_then(|r| r.as_str())
+        .and_then(|r| r.split_once('x'))
+        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
+        .filter(|(w, h): &(u32, u32)| *w > 0 && *h > 0);
+    let scale = meta
+        .get("scale")
+        .and_then(|s| s.as_f64())
+        .filter(|s| s.is_finite());
+    (res, scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_message_of_an_image() {
+        let img = CursorImage {
+            serial: 7,
+            png: vec![1, 2, 3],
+            width: 1,
+            height: 1,
+            xhot: 4,
+            yhot: 5,
+            invisible: false,
+        };
+        let msg = cursor_message(&img);
+        assert_eq!(msg.curdata, "AQID");
+        assert_eq!((msg.handle, msg.hotspot_x, msg.hotspot_y), (7, 4, 5));
+        assert_eq!(msg.override_, None);
+        let hidden = CursorImage {
+            invisible: true,
+            ..img
+        };
+        assert_eq!(cursor_message(&hidden).override_.as_deref(), Some("none"));
+    }
+
+    #[test]
+    fn hello_meta() {
+        let meta = serde_json::json!({"res": "1920x1080", "scale": 1.5});
+        assert_eq!(parse_meta(&meta), (Some((1920, 1080)), Some(1.5)));
+        let bad = serde_json::json!({"res": "0x1080", "scale": "big"});
+        assert_eq!(parse_meta(&bad), (None, None));
+        assert_eq!(parse_meta(&serde_json::json!(null)), (None, None));
+    }
+}
