@@ -76,6 +76,9 @@ pub fn which(program: &str, env: &EnvMap) -> Option<PathBuf> {
         })
 }
 
+/// The smallest framebuffer the launcher gives Xvfb (see [`ensure_x`]).
+pub const XVFB_MIN_FRAMEBUFFER: (u32, u32) = (3840, 2160);
+
 /// Xvfb's command line (legacy extensions, a fixed screen of the requested size).
 pub fn xvfb_args(display: u32, size: (u32, u32)) -> Vec<String> {
     let mut args = vec![
@@ -220,13 +223,30 @@ pub fn ensure_x(num: u32, size: (u32, u32), env: &EnvMap) -> Result<Option<Start
         return Ok(None);
     };
     let log = log_dir(env).join(format!("Xvfb_selkies-{num}.log"));
-    let args: Vec<OsString> = xvfb_args(num, size)
+    // Xvfb cannot grow its framebuffer later: start it at least 4K so the host's remote resize
+    // (RandR) has room, then shrink the visible screen to the requested size.
+    let framebuffer = (
+        size.0.max(XVFB_MIN_FRAMEBUFFER.0),
+        size.1.max(XVFB_MIN_FRAMEBUFFER.1),
+    );
+    let args: Vec<OsString> = xvfb_args(num, framebuffer)
         .into_iter()
         .map(OsString::from)
         .collect();
     let mut child = spawn(&xvfb, &args, env, &log).map_err(|e| format!("Xvfb: {e}"))?;
     wait_ready(&mut child, Duration::from_secs(15), || x_answers(num))
         .map_err(|e| format!("Xvfb on :{num} {e}; see {}", log.display()))?;
+    if framebuffer != size
+        && let Err(e) = selkies_x11::resize::resize_screen(Some(&format!(":{num}")), size.0, size.1)
+    {
+        tracing::warn!(
+            "Xvfb started at {}x{}; resizing to {}x{} failed: {e}",
+            framebuffer.0,
+            framebuffer.1,
+            size.0,
+            size.1
+        );
+    }
     Ok(Some(Started {
         name: "Xvfb",
         pid: child.id(),
