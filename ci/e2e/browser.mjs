@@ -31,8 +31,12 @@ export class Browser {
     this.console = [];
   }
 
-  /** Launches a fresh profile, grants media permission for `origin`, and opens one page. */
-  static async launch(origin, { credentials, viewport = { width: 1280, height: 720 } } = {}) {
+  /**
+   * Launches a fresh profile, grants media permission (plus `permissions`) for `origin`, and
+   * opens one page. `context` adds Playwright context options (hasTouch, isMobile,
+   * deviceScaleFactor…).
+   */
+  static async launch(origin, { credentials, viewport = { width: 1280, height: 720 }, permissions = [], context = {} } = {}) {
     const profile = mkdtempSync(join(tmpdir(), 'selkies-chromium-'));
     const ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -40,8 +44,9 @@ export class Browser {
       args: FLAGS,
       viewport,
       httpCredentials: credentials,
+      ...context,
     });
-    await ctx.grantPermissions(['camera', 'microphone'], { origin });
+    await ctx.grantPermissions(['camera', 'microphone', ...permissions], { origin });
     const page = ctx.pages()[0] ?? (await ctx.newPage());
     const b = new Browser(ctx, page, profile, origin);
     page.on('console', (m) => b.log(`console.${m.type()}: ${m.text()}`));
@@ -94,6 +99,25 @@ export class Browser {
     const cdp = this.cdp ?? (this.cdp = await this.ctx.newCDPSession(this.page));
     await cdp.send('Input.dispatchKeyEvent', { type: 'keyDown', key: ch, code, text: ch, unmodifiedText: ch });
     await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: ch, code });
+  }
+
+  /** Decoded fps and received video kbit/s over `ms`, from two getStats snapshots. */
+  async measureRates(ms) {
+    const first = await waitFor(() => this.e2e(() => window.__e2e.stats.video?.video ?? null), 5000, 200);
+    await new Promise((r) => setTimeout(r, ms));
+    const last = await this.e2e(() => window.__e2e.stats.video?.video ?? null);
+    const dt = ((last?.timestamp ?? 0) - (first?.timestamp ?? 0)) / 1000;
+    if (!first || !last || dt <= 0) return { fps: 0, kbps: 0, last };
+    return {
+      fps: (last.framesDecoded - first.framesDecoded) / dt,
+      kbps: ((last.bytesReceived - first.bytesReceived) * 8) / 1000 / dt,
+      last,
+    };
+  }
+
+  /** Data-channel messages the page sent since index `from` (window.__e2e.sent). */
+  sent(from = 0) {
+    return this.e2e((n) => window.__e2e.sent.slice(n), from);
   }
 
   async close() {

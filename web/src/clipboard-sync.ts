@@ -92,7 +92,8 @@ export class ClipboardSync {
     } catch {
       return; // not focused, or permission revoked: try again on the next focus
     }
-    if (text === this.lastSent) return;
+    // An empty local clipboard (a fresh browser) must not wipe the desktop's on connect.
+    if (text === '' || text === this.lastSent) return;
     let parts: string[];
     try {
       parts = clipboardMessages(text);

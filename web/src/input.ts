@@ -25,6 +25,8 @@ export class InputCapture {
   private readonly cleanups: Array<() => void> = [];
   /** False while the drawer is open: its selects need the keyboard (legacy detaches input). */
   keyboard = true;
+  /** Physical keys whose keydown was a page shortcut: their keyup is not the desktop's either. */
+  private readonly swallowed = new Set<string>();
 
   constructor(
     private readonly video: HTMLVideoElement,
@@ -118,8 +120,10 @@ export class InputCapture {
   private onKey(e: KeyboardEvent, down: boolean): void {
     if (down && this.hooks.shortcut(e)) {
       e.preventDefault();
+      this.swallowed.add(e.code);
       return;
     }
+    if (!down && this.swallowed.delete(e.code)) return;
     if (!this.keyboard || this.hooks.ignore(e.target)) return;
     if (down && e.ctrlKey && e.shiftKey && (e.code === 'KeyI' || e.code === 'KeyJ')) return; // devtools
     // A dead key's default action is the composition itself: cancelling it would lose the accent.
