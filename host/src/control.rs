@@ -21,6 +21,7 @@ use crate::desktop;
 use crate::host::Host;
 use crate::media::pipeline::{VideoPipeline, apply_encoder_props, set_prop};
 use crate::telemetry::{self, CpuSampler};
+use crate::uinput_mouse::UinputMouse;
 
 /// Per-connection state of the video peer's data channel.
 pub struct Controller {
@@ -31,6 +32,8 @@ pub struct Controller {
     clipboard_parts: ClipboardAssembler,
     /// `--enable_webrtc_statistics`: this connection's CSV files.
     stats_csv: Option<Arc<Mutex<StatsCsv>>>,
+    /// `--uinput_mouse_socket`: where pointer-lock (`m2`) input goes instead of XTest.
+    uinput_mouse: Option<UinputMouse>,
 }
 
 impl Controller {
@@ -41,6 +44,11 @@ impl Controller {
             .webrtc_statistics_dir
             .as_ref()
             .map(|dir| Arc::new(Mutex::new(StatsCsv::new(dir))));
+        let uinput_mouse = host.settings.uinput_mouse_socket.as_ref().and_then(|p| {
+            UinputMouse::new(p)
+                .map_err(|e| warn!("--uinput_mouse_socket {}: {e}", p.display()))
+                .ok()
+        });
         Self {
             host,
             video,
@@ -48,6 +56,7 @@ impl Controller {
             last_ping: None,
             clipboard_parts: ClipboardAssembler::default(),
             stats_csv,
+            uinput_mouse,
         }
     }
 
@@ -138,7 +147,10 @@ impl Controller {
             }),
             ClientMessage::KeyReset => self.input(InputCommand::ReleaseAll),
             ClientMessage::MouseAbsolute(p) => self.mouse(false, p),
-            ClientMessage::MouseRelative(p) => self.mouse(true, p),
+            ClientMessage::MouseRelative(p) => match self.uinput_mouse.as_mut() {
+                Some(m) => m.relative(p.x, p.y, (p.mask & 0xff) as u8, p.magnitude),
+                None => self.mouse(true, p),
+            },
             ClientMessage::PointerVisible(visible) => {
                 self.video.pointer_drawn.store(visible, Ordering::Relaxed);
                 set_prop(

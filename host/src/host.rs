@@ -30,6 +30,7 @@ pub struct StaticSettings {
     pub cpus: u32,
     /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on.
     pub webrtc_statistics_dir: Option<PathBuf>,
+    pub uinput_mouse_socket: Option<PathBuf>,
 }
 
 /// Settings the client can change at run time.

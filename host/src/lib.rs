@@ -13,6 +13,7 @@
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`host`]: shared context and live settings.
 //! - [`telemetry`]: CPU/memory numbers for the client.
+//! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
 pub mod control;
 pub mod desktop;
@@ -25,4 +26,5 @@ pub mod rtc;
 pub mod session;
 pub mod telemetry;
 pub mod tls;
+pub mod uinput_mouse;
 pub mod ws;

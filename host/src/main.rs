@@ -132,6 +132,7 @@ async fn run(settings: Settings) -> Result<()> {
             webrtc_statistics_dir: settings
                 .enable_webrtc_statistics
                 .then(|| settings.webrtc_statistics_dir.clone()),
+            uinput_mouse_socket: settings.uinput_mouse_socket.clone(),
         },
         LiveSettings {
             framerate: settings.framerate,

@@ -187,3 +187,40 @@ fn dropping_the_handle_gives_up_the_selection() {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn multiple_converts_each_pair_and_refuses_the_rest() {
+    let x = Xvfb::start();
+    let (handle, _rx) = ClipboardService::spawn(Some(&x.display), MIB).expect("spawn");
+    let peer = Peer::new(&x.display);
+    handle.set_text("multi ✓".into()).expect("set");
+    paste_when_owned(&peer, peer.atoms.UTF8_STRING);
+    let (pairs, one) = peer.paste_multiple();
+    let a = peer.atoms;
+    assert_eq!(
+        pairs,
+        [
+            a.UTF8_STRING,
+            a.PEER_ONE,
+            AtomEnum::PIXMAP.into(),
+            x11rb::NONE
+        ]
+    );
+    assert_eq!(one, "multi ✓".as_bytes());
+}
+
+#[test]
+fn a_requestor_vanishing_mid_incr_does_not_stop_the_service() {
+    let x = Xvfb::start();
+    let (handle, mut rx) = ClipboardService::spawn(Some(&x.display), 4 * MIB).expect("spawn");
+    let text = big_text(MIB);
+    handle.set_text(text.clone()).expect("set");
+    let peer = Peer::new(&x.display);
+    paste_when_owned(&peer, peer.atoms.TIMESTAMP);
+    Peer::new(&x.display).abandon_incr_paste();
+    // Still serving, INCR included, and still watching other owners.
+    let (_, bytes) = peer.paste(peer.atoms.UTF8_STRING).expect("paste");
+    assert!(bytes == text.as_bytes(), "INCR after an abandoned one");
+    Peer::new(&x.display).own("after", 4096);
+    assert_eq!(recv(&mut rx), "after");
+}

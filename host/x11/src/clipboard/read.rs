@@ -119,12 +119,30 @@ impl Service {
         if self.reading.as_ref().is_none_or(|r| r.incr.is_none()) {
             return Ok(());
         }
-        // Reading with delete=true is the "send the next chunk" signal to the owner.
-        let reply = self
+        // Size first: a chunk that would cross the limit is deleted unread.
+        let len = self
             .conn
-            .get_property(true, self.window, e.atom, AtomEnum::ANY, 0, u32::MAX / 4)?
-            .reply()?;
-        let encoding = self.encoding_of(reply.type_);
+            .get_property(false, self.window, e.atom, AtomEnum::ANY, 0, 0)?
+            .reply()?
+            .bytes_after as usize;
+        let fits = self
+            .reading
+            .as_ref()
+            .and_then(|r| r.incr.as_ref())
+            .is_some_and(|incr| incr.fits(len));
+        // Deleting the property, read or not, is the "send the next chunk" signal.
+        let (kind, chunk) = if fits || len == 0 {
+            let words = u32::try_from(len.div_ceil(4)).unwrap_or(u32::MAX);
+            let reply = self
+                .conn
+                .get_property(true, self.window, e.atom, AtomEnum::ANY, 0, words)?
+                .reply()?;
+            (reply.type_, Some(reply.value))
+        } else {
+            self.conn.delete_property(self.window, e.atom)?;
+            (x11rb::NONE, None)
+        };
+        let encoding = self.encoding_of(kind);
         let Some(Reading {
             incr: Some(incr),
             touched,
@@ -135,9 +153,14 @@ impl Service {
         };
         *touched = Instant::now();
         let was_over = incr.overflowed();
-        match incr.push(&reply.value) {
+        let step = match &chunk {
+            Some(bytes) => incr.push(bytes),
+            None => incr.discard(),
+        };
+        let now_over = incr.overflowed();
+        match step {
             Incoming::More => {
-                if !was_over && incr.overflowed() {
+                if !was_over && now_over {
                     self.log_too_large(self.max_bytes.saturating_add(1));
                 }
                 Ok(())

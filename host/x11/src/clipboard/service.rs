@@ -70,10 +70,9 @@ impl Service {
             .get(screen)
             .ok_or(X11Error::NoScreen(screen))?
             .root;
-        // Mandatory handshake; a server without XFixes answers UnsupportedExtension.
-        conn.xfixes_query_version(4, 0)?.reply()?;
+        super::super::cursor::require_xfixes(&conn)?;
         let atoms = Atoms::new(&*conn)?.reply()?;
-        let window = conn.generate_id().map_err(id_error)?;
+        let window = conn.generate_id()?;
         // PropertyChange: INCR chunks arriving on our window, and the server-time probe.
         let aux = CreateWindowAux::new().event_mask(EventMask::PROPERTY_CHANGE);
         conn.create_window(
@@ -138,15 +137,19 @@ impl Service {
 
     fn event_loop(&mut self) -> Result<(), X11Error> {
         loop {
-            if !self.drain_commands()? {
-                return Ok(());
+            match self.drain_commands() {
+                Ok(true) => {}
+                Ok(false) => return Ok(()),
+                Err(e) => tolerate(e)?,
             }
             self.conn.flush()?;
             let event = match self.backlog.pop_front() {
                 Some(e) => e,
                 None => self.conn.wait_for_event()?,
             };
-            self.handle(event)?;
+            if let Err(e) = self.handle(event) {
+                tolerate(e)?;
+            }
             self.outgoing
                 .retain(|s| s.out.touched.elapsed() < STALE_TRANSFER);
         }
@@ -267,12 +270,12 @@ impl Service {
     }
 }
 
-/// Running out of X resource ids is a broken connection for our purposes.
-pub(super) fn id_error(e: x11rb::errors::ReplyOrIdError) -> X11Error {
-    use x11rb::errors::{ConnectionError, ReplyError, ReplyOrIdError};
-    match e {
-        ReplyOrIdError::ConnectionError(c) => X11Error::Connection(c),
-        ReplyOrIdError::X11Error(x) => X11Error::Request(ReplyError::X11Error(x)),
-        ReplyOrIdError::IdsExhausted => X11Error::Connection(ConnectionError::UnknownError),
+/// A request another client made fail (a requestor window destroyed mid-transfer, say) must
+/// not end the service; only a broken connection does.
+fn tolerate(e: X11Error) -> Result<(), X11Error> {
+    if e.is_fatal() {
+        return Err(e);
     }
+    tracing::debug!(error = %e, "X request refused; clipboard service continues");
+    Ok(())
 }

@@ -111,6 +111,18 @@ impl IncrRead {
         self.overflowed
     }
 
+    /// Whether a chunk of `len` bytes still fits under the limit (so it is worth reading).
+    pub(crate) fn fits(&self, len: usize) -> bool {
+        !self.overflowed && self.buf.len().saturating_add(len) <= self.max_bytes
+    }
+
+    /// A non-empty chunk that was deleted unread because it did not fit.
+    pub(crate) fn discard(&mut self) -> Incoming {
+        self.overflowed = true;
+        self.buf = Vec::new();
+        Incoming::More
+    }
+
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Incoming {
         if chunk.is_empty() {
             return if self.overflowed {
@@ -198,6 +210,14 @@ mod tests {
         assert_eq!(r.push(b"efg"), Incoming::More);
         assert!(r.overflowed());
         assert_eq!(r.push(b"h"), Incoming::More);
+        assert_eq!(r.push(b""), Incoming::Skipped);
+        // A chunk judged too large before reading is discarded the same way.
+        let mut r = IncrRead::new(2, 6);
+        assert!(r.fits(6) && !r.fits(7));
+        assert_eq!(r.push(b"ab"), Incoming::More);
+        assert!(!r.fits(5));
+        assert_eq!(r.discard(), Incoming::More);
+        assert!(r.overflowed() && !r.fits(0));
         assert_eq!(r.push(b""), Incoming::Skipped);
         // An announced size over the limit is refused up front.
         let mut r = IncrRead::new(7, 6);

@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
-use x11rb::connection::Connection;
+use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::Event;
-use x11rb::protocol::xfixes::{ConnectionExt as _, CursorNotifyMask};
+use x11rb::protocol::xfixes::{self, ConnectionExt as _, CursorNotifyMask};
 use x11rb::rust_connection::RustConnection;
 
 pub use image::{
@@ -42,9 +42,7 @@ pub fn spawn_cursor_watcher(
         .get(screen)
         .ok_or(X11Error::NoScreen(screen))?
         .root;
-    // The version handshake is mandatory before any other XFixes request; an X server
-    // without XFixes answers with UnsupportedExtension here.
-    conn.xfixes_query_version(4, 0)?.reply()?;
+    require_xfixes(&conn)?;
     conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)?;
     conn.flush()?;
     let (tx, rx) = unbounded_channel();
@@ -59,6 +57,19 @@ pub fn spawn_cursor_watcher(
         .spawn(move || watcher.run())
         .map_err(X11Error::Thread)?;
     Ok(rx)
+}
+
+/// Checks for XFixes and performs its version handshake, which the extension requires before
+/// any other of its requests. Version 4 brings selection and cursor notifications.
+pub(crate) fn require_xfixes(conn: &RustConnection) -> Result<(), X11Error> {
+    if conn
+        .extension_information(xfixes::X11_EXTENSION_NAME)?
+        .is_none()
+    {
+        return Err(X11Error::MissingExtension("XFIXES"));
+    }
+    conn.xfixes_query_version(4, 0)?.reply()?;
+    Ok(())
 }
 
 struct Watcher {
@@ -82,11 +93,13 @@ impl Watcher {
         }
         loop {
             match self.conn.wait_for_event()? {
-                Event::XfixesCursorNotify(e) => {
-                    if !self.send_current(Some(e.cursor_serial))? {
-                        return Ok(());
-                    }
-                }
+                Event::XfixesCursorNotify(e) => match self.send_current(Some(e.cursor_serial)) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(()),
+                    // A refused GetCursorImage loses one shape, not the watcher.
+                    Err(e) if !e.is_fatal() => tracing::debug!(error = %e, "cursor image refused"),
+                    Err(e) => return Err(e),
+                },
                 // Nothing else is selected; errors of our own requests arrive as replies.
                 other => tracing::trace!(event = ?other, "ignored X event"),
             }

@@ -26,7 +26,12 @@ x11rb::atom_manager! {
         TARGETS,
         TIMESTAMP,
         INCR,
+        MULTIPLE,
+        ATOM_PAIR,
         PEER_PASTE,
+        PEER_PAIRS,
+        PEER_ONE,
+        PEER_TWO,
     }
 }
 
@@ -231,6 +236,73 @@ impl Peer {
             kind = k;
             data.extend_from_slice(&chunk);
         }
+    }
+
+    /// MULTIPLE with (UTF8_STRING → PEER_ONE, PIXMAP → PEER_TWO): the pairs as the owner
+    /// rewrote them, and PEER_ONE's bytes.
+    pub fn paste_multiple(&self) -> (Vec<u32>, Vec<u8>) {
+        let a = self.atoms;
+        let pairs = [
+            a.UTF8_STRING,
+            a.PEER_ONE,
+            AtomEnum::PIXMAP.into(),
+            a.PEER_TWO,
+        ];
+        self.conn
+            .change_property32(
+                PropMode::REPLACE,
+                self.window,
+                a.PEER_PAIRS,
+                a.ATOM_PAIR,
+                &pairs,
+            )
+            .expect("pairs");
+        self.conn
+            .convert_selection(
+                self.window,
+                a.CLIPBOARD,
+                a.MULTIPLE,
+                a.PEER_PAIRS,
+                x11rb::CURRENT_TIME,
+            )
+            .expect("convert");
+        self.conn.flush().expect("flush");
+        let notify = self.wait(|e| match e {
+            Event::SelectionNotify(n) if n.requestor == self.window => Some(*n),
+            _ => None,
+        });
+        assert_eq!(notify.property, a.PEER_PAIRS, "MULTIPLE refused");
+        let (_, raw) = self.take(a.PEER_PAIRS);
+        let pairs = raw
+            .chunks_exact(4)
+            .map(|c| u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        (pairs, self.take(a.PEER_ONE).1)
+    }
+
+    /// Starts an INCR paste and disconnects after the first chunk, like a crashing client.
+    pub fn abandon_incr_paste(self) {
+        let prop = self.atoms.PEER_PASTE;
+        self.conn
+            .convert_selection(
+                self.window,
+                self.atoms.CLIPBOARD,
+                self.atoms.UTF8_STRING,
+                prop,
+                x11rb::CURRENT_TIME,
+            )
+            .expect("convert");
+        self.conn.flush().expect("flush");
+        self.wait(|e| matches!(e, Event::SelectionNotify(_)).then_some(()));
+        let (kind, _) = self.take(prop);
+        assert_eq!(kind, self.atoms.INCR, "large text must come INCR");
+        self.wait(|e| match e {
+            Event::PropertyNotify(p) if p.atom == prop && p.state == Property::NEW_VALUE => {
+                Some(())
+            }
+            _ => None,
+        });
+        // Dropping the connection destroys the window mid-transfer.
     }
 
     /// Reads and deletes a property whole.
