@@ -27,6 +27,8 @@ done
 step() { echo "=== bundle: $* ($(date +%T))" >&2; }
 warn() { echo "bundle: WARNING: $*" >&2; }
 ensure_apt binutils dpkg-dev file
+# apt-get download needs package lists; a fresh container may have none.
+compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null || apt-get update -q >&2
 args=(--cache "$SELKIES_BUNDLE_CACHE")
 
 step "host binary"

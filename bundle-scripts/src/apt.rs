@@ -35,6 +35,34 @@ pub struct Apt {
     debs: PathBuf,
     extract: PathBuf,
     extracted: HashMap<String, Extracted>,
+    /// path → package from dpkg's file lists, built on first use.
+    owners: Option<HashMap<String, String>>,
+}
+
+const DPKG_INFO: &str = "/var/lib/dpkg/info";
+
+/// `libx11-6:amd64.list` → `libx11-6`; other files in dpkg's info dir → None.
+pub fn package_of_list(file_name: &str) -> Option<&str> {
+    let stem = file_name.strip_suffix(".list")?;
+    Some(stem.split(':').next().unwrap_or(stem))
+}
+
+/// Reads every `<pkg>.list` under dpkg's info dir into a path → package map. Only `.so`
+/// paths are kept: the closure asks about nothing else.
+fn read_dpkg_lists(dir: &Path) -> std::io::Result<HashMap<String, String>> {
+    let mut map = HashMap::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(pkg) = package_of_list(&name.to_string_lossy()).map(str::to_string) else {
+            continue;
+        };
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        for line in text.lines().filter(|l| l.contains(".so")) {
+            map.entry(line.to_string()).or_insert_with(|| pkg.clone());
+        }
+    }
+    Ok(map)
 }
 
 fn run(cmd: &mut Command) -> Result<String, AptError> {
@@ -101,6 +129,7 @@ impl Apt {
             debs,
             extract,
             extracted: HashMap::new(),
+            owners: None,
         })
     }
 
@@ -125,8 +154,19 @@ impl Apt {
     }
 
     /// The package that ships `path` on this (build) host, trying both merged-/usr spellings.
-    pub fn owner(&self, path: &str) -> Option<String> {
-        path_aliases(path).iter().find_map(|p| {
+    /// Looked up in dpkg's file lists (read once), with `dpkg-query -S` as the fallback for
+    /// anything the lists do not answer (diversions, unusual admin dirs).
+    pub fn owner(&mut self, path: &str) -> Option<String> {
+        if self.owners.is_none() {
+            self.owners = Some(read_dpkg_lists(Path::new(DPKG_INFO)).unwrap_or_default());
+        }
+        let aliases = path_aliases(path);
+        if let Some(owners) = &self.owners
+            && let Some(pkg) = aliases.iter().find_map(|p| owners.get(p))
+        {
+            return Some(pkg.clone());
+        }
+        aliases.iter().find_map(|p| {
             let out = Command::new("dpkg-query").args(["-S", p]).output().ok()?;
             parse_owner(&String::from_utf8_lossy(&out.stdout), p)
         })
@@ -235,6 +275,31 @@ mod tests {
     }
 
     #[test]
+    fn dpkg_list_names() {
+        assert_eq!(package_of_list("libx11-6:amd64.list"), Some("libx11-6"));
+        assert_eq!(package_of_list("libc6.list"), Some("libc6"));
+        assert_eq!(package_of_list("libc6:amd64.md5sums"), None);
+    }
+
+    #[test]
+    fn dpkg_lists_map_libraries_to_packages() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        std::fs::write(
+            tmp.path().join("libz1:amd64.list"),
+            "/.\n/usr/lib/x86_64-linux-gnu/libz.so.1\n/usr/share/doc/libz1/copyright\n",
+        )
+        .expect("write");
+        std::fs::write(
+            tmp.path().join("libz1:amd64.md5sums"),
+            "x  usr/lib/libq.so\n",
+        )
+        .expect("write");
+        let map = read_dpkg_lists(tmp.path()).expect("read");
+        assert_eq!(map["/usr/lib/x86_64-linux-gnu/libz.so.1"], "libz1");
+        assert_eq!(map.len(), 1);
+    }
+
+    #[test]
     fn epoch_is_escaped_in_deb_names() {
         assert_eq!(
             deb_file_prefix("libx264-164", "2:0.164"),
@@ -245,7 +310,8 @@ mod tests {
 
     #[test]
     fn real_dpkg_database_knows_libc6() {
-        let apt = Apt::new(&std::env::temp_dir().join("selkies-bundle-apt-test")).expect("cache");
+        let mut apt =
+            Apt::new(&std::env::temp_dir().join("selkies-bundle-apt-test")).expect("cache");
         assert_eq!(
             apt.owner("/usr/lib/x86_64-linux-gnu/libc.so.6").as_deref(),
             Some("libc6")

@@ -142,8 +142,10 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
             stage.copy_file(l, layout::LAUNCHER)?;
             // The launcher runs `libexec/<argv0 name>` under the right loader; GStreamer spawns
             // `bin/gst-plugin-scanner` through it (docs/launcher.md).
-            for tool in spec::TOOLS {
-                let name = tool.dest.rsplit('/').next().unwrap_or(tool.dest);
+            // `bin/selkies-gstreamer` runs the host with the bundle environment but without the
+            // launcher's services (Xvfb, PulseAudio): for `--help` and checks.
+            for tool in spec::TOOLS.iter().map(|t| t.dest).chain(host) {
+                let name = tool.rsplit('/').next().unwrap_or(tool);
                 stage.symlink(&format!("../{}", layout::LAUNCHER), &format!("bin/{name}"))?;
             }
         }

@@ -5,7 +5,8 @@
 # own gst-inspect/gst-launch (x264, SRTP, webrtcbin and friends), X11 and PulseAudio capture from
 # real servers, the launcher's --probe --json, and the same again after moving the directory
 # (registry rebuilt).
-# SELKIES_BUNDLE_BUILD_ARGS passes options to build.sh (e.g. "--no-host" or "--rav1e");
+# SELKIES_BUNDLE_BUILD_ARGS replaces build.sh's options (default --require-all: host, launcher
+# and web client must be in the tarball; e.g. "--no-host" or "--require-all --rav1e");
 # SELKIES_BUNDLE_TARBALL skips the build and checks that tarball.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -20,7 +21,7 @@ if [ -n "${SELKIES_BUNDLE_TARBALL:-}" ]; then
   tarball="$SELKIES_BUNDLE_TARBALL"
 else
   # shellcheck disable=SC2086
-  tarball="$(bundle-scripts/build.sh ${SELKIES_BUNDLE_BUILD_ARGS:-})"
+  tarball="$(bundle-scripts/build.sh ${SELKIES_BUNDLE_BUILD_ARGS:---require-all})"
 fi
 [ -f "$tarball" ] || fail "no tarball at '$tarball'"
 say "tarball $tarball ($(stat -c %s "$tarball") bytes)"
@@ -76,6 +77,12 @@ run_checks() {
   local rel="/${dir#"$root"/}"
   say "[$label] bundle at '$rel'"
   bundle_chroot "$root" -- "$rel/selkies-gstreamer-run" --version || fail "[$label] launcher --version"
+  if [ -e "$dir/libexec/selkies-gstreamer" ]; then
+    # The host's own closure: it loads under the bundled loader and parses its flags.
+    bundle_chroot "$root" -- "$rel/bin/selkies-gstreamer" --help >"$work/host-help.txt" ||
+      fail "[$label] selkies-gstreamer --help"
+    say "[$label] host: $(sed -n 1p "$work/host-help.txt")"
+  fi
   t0=$(ms)
   bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" webrtcbin >/dev/null || fail "[$label] gst-inspect webrtcbin"
   t1=$(ms)
