@@ -327,16 +327,17 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
     withDiagnostics(async () => {
       // A 16x16 XBM cursor with its hotspot at (5, 9), set on the root window under the pointer.
       const bits = Array.from({ length: 32 }, (_, i) => (i % 2 ? '0x0f' : '0xf0')).join(', ');
-      const xbm = (name, hot) => `#define ${name}_width 16\n#define ${name}_height 16\n${hot ? `#define ${name}_x_hot 5\n#define ${name}_y_hot 9\n` : ''}static unsigned char ${name}_bits[] = { ${bits} };\n`;
+      const xbm = (name, hot) => `#define ${name}_width 16\n#define ${name}_height 16\n${hot ? `#define ${name}_x_hot 5\n#define ${name}_y_hot 9\n` : ''}static unsigned char ${name}_bits[] = {\n  ${bits} };\n`;
       writeFileSync(join(env.dir, 'cur.xbm'), xbm('cur', true));
       writeFileSync(join(env.dir, 'mask.xbm'), xbm('mask', false).replaceAll('0x0f', '0xff').replaceAll('0xf0', '0xff'));
       await browser.page.mouse.move(1180, 620); // frame (1770, 930): bare root window
-      await sleep(300);
+      await sleep(500);
+      const before = await browser.e2e(() => document.getElementById('video').style.cursor);
       await env.x('xsetroot', '-cursor', join(env.dir, 'cur.xbm'), join(env.dir, 'mask.xbm'));
-      const css = await waitFor(() => browser.e2e(() => {
+      const css = await waitFor(() => browser.e2e((prev) => {
         const c = document.getElementById('video').style.cursor;
-        return c.startsWith('url(') ? c : null;
-      }), 5000, 100);
+        return c.startsWith('url(') && c !== prev ? c : null;
+      }, before), 5000, 100);
       assert.ok(css, 'video cursor became a data: URL');
       const m = /^url\("?(data:image\/png;base64,[A-Za-z0-9+/=]+)"?\) (\d+) (\d+), auto$/.exec(css);
       assert.ok(m, `cursor CSS ${css.slice(0, 80)}…`);
