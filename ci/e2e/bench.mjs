@@ -47,6 +47,7 @@ try {
   const fromReturn = [];
   const fromSpawn = [];
   const toDisplay = [];
+  const estimates = [];
   for (let i = 0; i < TRIALS; i++) {
     const c = COLOURS[i % COLOURS.length];
     await browser.e2e(([x, y, rgb]) => {
@@ -61,6 +62,8 @@ try {
       fromSpawn.push(hit.detectedAt - t0);
       toDisplay.push(hit.expectedDisplayAt - t1);
     }
+    const est = await browser.e2e(() => window.__e2e.glassToGlassMs);
+    if (typeof est === 'number') estimates.push(est);
     await sleep(150 + Math.random() * 100);
   }
 
@@ -92,6 +95,7 @@ try {
   row('glass-to-glass (from xsetroot return)', fromReturn, 'ms');
   row('glass-to-glass (from xsetroot spawn)', fromSpawn, 'ms');
   row('xsetroot return → expected display', toDisplay, 'ms');
+  row('client estimate (stats overlay)', estimates, 'ms');
   console.log(`\ncolour changes detected: ${fromReturn.length}/${TRIALS}`);
   for (const u of usages) {
     console.log(`${u.label}: host CPU ${u.host} % of one core over ${CPU_SECONDS} s, Xvfb CPU ${u.xvfb} %, host RSS ${u.rss} MiB (max ${u.maxRss} MiB)`);
