@@ -6,7 +6,7 @@
 // with a message naming it (features.mjs). Run through ci/checks/75-e2e-desktop.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -377,5 +377,38 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       }
       const dpi = await waitFor(async () => /Xft\.dpi:\s*(\d+)/.exec(await env.x('xrdb', '-query'))?.[1], 5000, 200);
       assert.equal(dpi, '120', 'Xft.dpi = 96 × 1.25');
+    }));
+
+  test('PWA: the service worker controls the page and a rebuilt client is served on the next load', () =>
+    withDiagnostics(async () => {
+      // A copy of the built client as the web root, so the test can "upgrade" it in place.
+      const root = mkdtempSync(join(env.dir, 'webroot-'));
+      cpSync(join(ROOT, 'web', 'dist'), root, { recursive: true });
+      await browser?.close();
+      browser = null;
+      await env.stop('host');
+      await env.startHost(PORT, [...hostFlags, `--web_root=${root}`]);
+      await openBrowser();
+      const page = browser.page;
+      await page.evaluate(() => navigator.serviceWorker.ready);
+      await page.reload();
+      await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 20000 });
+      const first = await page.evaluate(() => ({ controlled: !!navigator.serviceWorker.controller, caches: [] }));
+      first.caches = await page.evaluate(() => caches.keys());
+      assert.equal(first.controlled, true, 'the worker controls the page after a reload');
+      const { hash } = JSON.parse(readFileSync(join(root, 'build.json'), 'utf8'));
+      assert.deepEqual(first.caches, [`selkies-web-${hash}`]);
+      // The upgrade, as a new build writes it: new bundle, new ?v= in index.html, new worker hash.
+      const next = `${hash.slice(0, 8)}upgrade`;
+      writeFileSync(join(root, 'app.js'), `window.__upgraded=true;\n${readFileSync(join(root, 'app.js'), 'utf8')}`);
+      writeFileSync(join(root, 'index.html'), readFileSync(join(root, 'index.html'), 'utf8').replaceAll(hash, next));
+      writeFileSync(join(root, 'sw.js'), readFileSync(join(root, 'sw.js'), 'utf8').replaceAll(hash, next));
+      await page.reload();
+      assert.equal(await page.evaluate(() => window.__upgraded === true), true, 'the first load after the upgrade runs the new bundle');
+      const caches = await waitFor(async () => {
+        const k = await page.evaluate(() => caches.keys());
+        return k.length === 1 && k[0] === `selkies-web-${next}` ? k : null;
+      }, 5000, 200);
+      assert.ok(caches, `old caches deleted: ${JSON.stringify(await page.evaluate(() => caches.keys()))}`);
     }));
 });

@@ -159,7 +159,9 @@ export class Env {
   /** Starts the host; resolves once its HTTP port answers (any status). */
   async startHost(port, flags, name = 'host') {
     const bin = hostBinary();
-    const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${join(ROOT, 'web', 'dist')}`, ...flags];
+    // A `--web_root=` among `flags` replaces the source checkout's web/dist.
+    const root = flags.some((f) => f.startsWith('--web_root=')) ? [] : [`--web_root=${join(ROOT, 'web', 'dist')}`];
+    const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', ...root, ...flags];
     this.spawn(name, bin, args, { RUST_LOG: process.env.RUST_LOG ?? 'info', GST_DEBUG: process.env.GST_DEBUG ?? '1' });
     const up = await waitFor(async () => {
       if (!this.alive(name)) return 'dead';
