@@ -158,7 +158,10 @@ impl Peer {
         };
         self.conn
             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)?;
-        self.conn.flush()?;
+        // A round trip, as Xlib's XCloseDisplay does: the server may drop requests still
+        // unread when it notices the connection closing, and this thread ends at the next
+        // SelectionClear.
+        self.conn.get_input_focus()?.reply()?;
         if !incr {
             return Ok(());
         }
