@@ -284,6 +284,17 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       const presses = (ev ?? xevButtons(from)).filter((e) => e.type === 'ButtonPress').map((e) => e.button);
       assert.ok(presses.length >= 1 && presses.every((b) => b === 5), `two-finger swipe up scrolls down (button 5): ${presses}`);
 
+      // The on-screen keyboard: its text field's input events become keysyms.
+      const sentFrom = await sentCount();
+      await page.locator('#osk-button').tap();
+      assert.equal(await browser.e2e(() => document.activeElement?.id), 'osk-input', 'the button focuses the keyboard field');
+      await page.keyboard.insertText('hé');
+      await page.keyboard.press('Backspace');
+      await waitSent(sentFrom, (m) => m === 'ku,65288');
+      const keys = (await browser.sent(sentFrom)).filter((m) => /^k[du],/.test(m));
+      assert.deepEqual(keys, ['kd,104', 'ku,104', 'kd,233', 'ku,233', 'kd,65288', 'ku,65288'], 'on-screen keyboard keysyms');
+      await page.locator('#osk-button').tap();
+
       t.diagnostic(`screenshot ${await shot('phone-390x844')}`);
       await page.locator('#menu-button').tap();
       await page.waitForSelector('#drawer.open');
@@ -338,7 +349,8 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
         const c = document.getElementById('video').style.cursor;
         return c.startsWith('url(') && c !== prev ? c : null;
       }, before), 5000, 100);
-      assert.ok(css, 'video cursor became a data: URL');
+      const hostCursorLog = () => env.tail('host', 2000).split('\n').filter((l) => /cursor/i.test(l)).slice(-5).join('\n');
+      assert.ok(css, `video cursor became a data: URL; host cursor log:\n${hostCursorLog()}`);
       const m = /^url\("?(data:image\/png;base64,[A-Za-z0-9+/=]+)"?\) (\d+) (\d+), auto$/.exec(css);
       assert.ok(m, `cursor CSS ${css.slice(0, 80)}…`);
       const size = await browser.e2e((src) => new Promise((r) => {
