@@ -19,5 +19,5 @@ if [ -z "${SELKIES_HOST_BIN:-}" ]; then
   export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
 fi
 
-node --test ci/e2e/features.unit.test.mjs
+node --test ci/e2e/features.unit.test.mjs ci/e2e/prom.unit.test.mjs
 exec unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 --test-reporter=spec ci/e2e/desktop.test.mjs'

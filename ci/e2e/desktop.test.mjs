@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
 import { missingFeatures } from './features.mjs';
+import { parsePrometheus } from './prom.mjs';
 import { Env, ROOT, sleep, waitFor } from './harness.mjs';
 import { parseXev } from './xev.mjs';
 
@@ -25,7 +26,6 @@ const TOUCH_XEV = { x: 700, y: 400, w: 600, h: 400 };
 
 const env = new Env();
 const jsonConfig = join(env.dir, 'selkies.json');
-const hostFlags = ['--encoder=x264enc', '--enable_basic_auth=false', '--enable_resize=false', `--json_config=${jsonConfig}`];
 let browser = null;
 
 const hostSources = () => {
@@ -40,7 +40,14 @@ const hostSources = () => {
   walk(join(ROOT, 'host'));
   return files;
 };
-const MISSING = missingFeatures(readFileSync(join(ROOT, 'host', 'src', 'control.rs'), 'utf8'), hostSources());
+const MISSING = missingFeatures(
+  readFileSync(join(ROOT, 'host', 'src', 'control.rs'), 'utf8'),
+  hostSources(),
+  readFileSync(join(ROOT, 'host', 'src', 'main.rs'), 'utf8'),
+);
+const METRICS_PORT = PORT + 1;
+const hostFlags = ['--encoder=x264enc', '--enable_basic_auth=false', '--enable_resize=false', `--json_config=${jsonConfig}`];
+if (!MISSING.metrics) hostFlags.push('--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`);
 
 async function withDiagnostics(body) {
   try {
@@ -209,6 +216,20 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       const saved = await browser.e2e(() => [localStorage.getItem('webrtc_videoBitRate'), localStorage.getItem('webrtc_videoFramerate')]);
       assert.deepEqual(saved, ['500', '15'], 'settings persisted per app in localStorage');
       await page.keyboard.press('Control+Shift+KeyM');
+    }));
+
+  test('metrics: /metrics parses as Prometheus text and carries the client fps (_f) and the encoder', { skip: MISSING.metrics }, (t) =>
+    withDiagnostics(async () => {
+      const body = await waitFor(async () => {
+        const text = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`).then((r) => r.text()).catch(() => '');
+        return /^fps [1-9]/m.test(text) ? text : null;
+      }, 8000, 500);
+      assert.ok(body, 'no fps sample > 0 (the page sends _f every 5 s)');
+      const samples = parsePrometheus(body);
+      const fps = samples.find((s) => s.name === 'fps');
+      t.diagnostic(`${samples.length} samples; fps ${fps?.value}`);
+      assert.ok(fps && fps.value > 0);
+      assert.ok(samples.some((s) => Object.values(s.labels).includes('x264enc')), 'a sample labelled with the encoder');
     }));
 
   test('live settings survive a host restart through --json_config (fresh browser profile)', (t) =>

@@ -23,15 +23,16 @@ export function tracksCursors(sources) {
 }
 
 /**
- * Missing host features by name: `clipboard`, `resize`, `dpi`, `cursor`. Each value is the
+ * Missing host features by name: `clipboard`, `resize`, `dpi`, `cursor`, `metrics`. Each value is the
  * reason to print when skipping, or absent when the feature is there.
  */
-export function missingFeatures(controlRs, sources) {
+export function missingFeatures(controlRs, sources, mainRs = '') {
   const un = new Set(unhandledMessages(controlRs));
   const missing = {};
   if (un.has('ClipboardRead') || un.has('ClipboardWrite')) missing.clipboard = 'host lacks clipboard (`cr`/`cw` unhandled in host/src/control.rs)';
   if (un.has('Resize')) missing.resize = 'host lacks RandR resize (`r,WxH` unhandled in host/src/control.rs)';
   if (un.has('Scale')) missing.dpi = 'host lacks DPI (`s,<ratio>` unhandled in host/src/control.rs)';
+  if (!/enable_metrics_http/.test(mainRs)) missing.metrics = 'host lacks the Prometheus exporter (--enable_metrics_http unused in host/src/main.rs)';
   if (!tracksCursors(sources)) missing.cursor = 'host lacks XFixes cursor tracking (no cursor-change handling in host/)';
   return missing;
 }

@@ -25,7 +25,7 @@ test('the unhandled arm of control.rs lists the missing messages', () => {
 
 test('missing features by name', () => {
   const m = missingFeatures(control, ['fn x() {}']);
-  assert.deepEqual(Object.keys(m).sort(), ['clipboard', 'cursor', 'dpi', 'resize']);
-  assert.deepEqual(missingFeatures('', ['conn.xfixes_select_cursor_input(root, mask)']), {});
+  assert.deepEqual(Object.keys(m).sort(), ['clipboard', 'cursor', 'dpi', 'metrics', 'resize']);
+  assert.deepEqual(missingFeatures('', ['conn.xfixes_select_cursor_input(root, mask)'], 'if settings.enable_metrics_http {'), {});
   assert.equal(tracksCursors(['let serial = ev.cursor_serial;']), true);
 });
