@@ -25,13 +25,13 @@ pub enum X11Error {
     #[error("the X server lacks the {0} extension")]
     MissingExtension(&'static str),
     /// The OS refused to start the injector thread.
-    #[error("cannot start the input thread: {0}")]
+    #[error("cannot start an X11 thread: {0}")]
     Thread(#[source] std::io::Error),
     /// The injector thread has exited (the X connection was lost).
-    #[error("the input thread has stopped")]
+    #[error("the X11 thread has stopped")]
     Stopped,
     /// [`crate::InputHandle::sync`] gave up waiting.
-    #[error("timed out waiting for the input thread")]
+    #[error("timed out waiting for the X11 thread")]
     Timeout,
 }
 
