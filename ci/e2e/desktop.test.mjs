@@ -142,7 +142,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       // Stats arrive once a second; the gauges and the encoder row render while the drawer is open.
       const rows = await waitFor(() => browser.e2e(() => {
         const t = document.getElementById('status-list')?.textContent ?? '';
-        return t.includes('software (x264enc)') && t.includes('Framerate') && document.querySelectorAll('.gauge').length === 5 ? t : null;
+        return t.includes('software (x264enc)') && /Video bitrate[\d.]+ Mbit/.test(t) && document.querySelectorAll('.gauge').length === 5 ? t : null;
       }), 5000, 250);
       assert.ok(rows, 'drawer status list with the encoder and 5 gauges');
       t.diagnostic(`screenshot ${await shot('drawer-1366x768')}`);
@@ -157,8 +157,16 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       const g2g = await browser.e2e(() => window.__e2e.glassToGlassMs);
       assert.ok(g2g > 0 && g2g < 1000, `glass-to-glass estimate ${g2g}`);
       t.diagnostic(`glass-to-glass estimate ${g2g.toFixed(0)} ms; screenshot ${await shot('stats-overlay-1366x768')}`);
-      // The drawer's shortcut keys never reach the desktop as a stray M/S.
-      const keys = (await browser.sent()).filter((m) => /^kd,(77|109|83|115)$/.test(m));
+      // Telemetry uploads (legacy: every second while both connections are up).
+      const uploads = (await browser.sent()).filter((m) => /^_stats_(video|audio),\[\{/.test(m)).map((m) => m.slice(0, 12));
+      assert.ok(uploads.includes('_stats_video') && uploads.includes('_stats_audio'), `stats uploads: ${uploads.slice(0, 4)}`);
+      // Fullscreen on Ctrl+Shift+F and off again.
+      await page.keyboard.press('Control+Shift+KeyF');
+      assert.ok(await waitFor(() => browser.e2e(() => document.fullscreenElement !== null), 3000), 'fullscreen on');
+      await page.keyboard.press('Control+Shift+KeyF');
+      assert.ok(await waitFor(() => browser.e2e(() => document.fullscreenElement === null), 3000), 'fullscreen off');
+      // The drawer's shortcut keys never reach the desktop as a stray M/S/F.
+      const keys = (await browser.sent()).filter((m) => /^k[du],(77|109|83|115|70|102)$/.test(m));
       assert.deepEqual(keys, [], 'shortcut letters sent to the host');
     }));
 

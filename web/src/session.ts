@@ -235,10 +235,13 @@ export class Session {
     const bothUp = vpc.connectionState === 'connected' && apc.connectionState === 'connected';
     if (bothUp) this.upload(vReports, aReports);
     if (!v.video) return;
+    // Rates need two samples: the first one of a session would show 0 Mbit/s.
+    const first = this.prevVideo === null;
     const r = rates(this.prevVideo, v.video);
     this.prevVideo = v.video;
     const ar = a.audio ? rates(this.prevAudio, a.audio) : { fps: 0, kbps: 0, jitterMs: 0, processingMs: 0, decodeMs: 0 };
     if (a.audio) this.prevAudio = a.audio;
+    if (first) return;
     const rtt = v.rtt !== null || a.rtt !== null ? Math.max(v.rtt ?? 0, a.rtt ?? 0) : null;
     const rttOrHost = rtt ?? (this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null);
     const lat = latencyMs(rttOrHost, r.jitterMs);
