@@ -156,6 +156,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       assert.match(overlay, /jitter buffer [\d.]+ ms\/frame/);
       const g2g = await browser.e2e(() => window.__e2e.glassToGlassMs);
       assert.ok(g2g > 0 && g2g < 1000, `glass-to-glass estimate ${g2g}`);
+      await sleep(400); // the drawer's closing transition
       t.diagnostic(`glass-to-glass estimate ${g2g.toFixed(0)} ms; screenshot ${await shot('stats-overlay-1366x768')}`);
       // Telemetry uploads (legacy: every second while both connections are up).
       const uploads = (await browser.sent()).filter((m) => /^_stats_(video|audio),\[\{/.test(m)).map((m) => m.slice(0, 12));
