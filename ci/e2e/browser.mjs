@@ -120,6 +120,13 @@ export class Browser {
     return this.e2e((n) => window.__e2e.sent.slice(n), from);
   }
 
+  /** A dead key (key "Dead"), pressed and released: the layout composes it with the next key. */
+  async deadKey(code) {
+    const cdp = this.cdp ?? (this.cdp = await this.ctx.newCDPSession(this.page));
+    await cdp.send('Input.dispatchKeyEvent', { type: 'keyDown', key: 'Dead', code });
+    await cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Dead', code });
+  }
+
   async close() {
     await this.ctx.close().catch(() => {});
     rmSync(this.profile, { recursive: true, force: true });

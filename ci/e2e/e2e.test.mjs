@@ -139,7 +139,7 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       for (const e of all) assert.deepEqual([e.rootX, e.rootY], [495, 405], `event position ${JSON.stringify(e)}`);
     }));
 
-  test('keyboard: "Hello é€" typed in the page arrives as those characters', () =>
+  test('keyboard: "Hello é€ê" typed in the page (AZERTY keys, a dead key) arrives as those characters', () =>
     withDiagnostics(async () => {
       assert.ok(browser, 'needs the streaming page');
       const page = browser.page;
@@ -154,7 +154,11 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       // As an AZERTY keyboard types them: é on the 2 key, € on AltGr+E (key already composed).
       await browser.typeChar('é', 'Digit2');
       await browser.typeChar('€', 'KeyE');
-      const want = 'Hello é€';
+      // A dead-key composition (^ then e on a French layout): the dead key sends nothing, the
+      // composed character arrives with the next keydown.
+      await browser.deadKey('BracketLeft');
+      await browser.typeChar('ê', 'KeyE');
+      const want = 'Hello é€ê';
       const got = await waitFor(() => {
         const t = typedText(parseXev(env.xevOutput('xev').slice(from)));
         return t === want ? t : null;
