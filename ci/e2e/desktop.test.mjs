@@ -214,7 +214,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       await sleep(3000);
       const low = await browser.measureRates(3000);
       t.diagnostic(`received video: ${high.kbps.toFixed(0)} kbit/s before, ${low.kbps.toFixed(0)} kbit/s after vb,500`);
-      assert.ok(high.kbps > 1500, `noise should need more than 1.5 Mbit/s at the default bitrate, got ${high.kbps.toFixed(0)}`);
+      assert.ok(high.kbps > 1000, `noise should need more than 1 Mbit/s at the default bitrate, got ${high.kbps.toFixed(0)}`);
       assert.ok(low.kbps < 900 && low.kbps < high.kbps / 2, `after vb,500: ${low.kbps.toFixed(0)} kbit/s`);
       await page.selectOption('#sel-framerate', '15');
       assert.ok(await waitSent(from, (m) => m === '_arg_fps,15'), '_arg_fps,15 sent');
@@ -432,7 +432,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       await env.startHost(PORT, [...hostFlags, `--web_root=${root}`]);
       await openBrowser();
       const page = browser.page;
-      await page.evaluate(() => navigator.serviceWorker.ready);
+      await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
       await page.reload();
       await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 20000 });
       const first = await page.evaluate(() => ({ controlled: !!navigator.serviceWorker.controller, caches: [] }));
