@@ -358,6 +358,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       const got = await waitFor(() => browser.e2e((n) => (window.__e2e.clipboardText?.length === n ? true : null), big.length), 10000, 250);
       assert.ok(got, 'X → page: 1 MB');
       assert.equal(await browser.e2e(() => window.__e2e.clipboardText), big);
+      assert.equal(await browser.e2e(() => navigator.clipboard.readText()), big, 'written to the page clipboard');
       const mine = `page ${big}`.slice(0, 1 << 20);
       await browser.e2e((s) => navigator.clipboard.writeText(s).then(() => window.dispatchEvent(new Event('focus'))), mine);
       const inX = await waitFor(async () => ((await xclipGet()) === mine ? true : null), 10000, 500);
