@@ -4,6 +4,8 @@
 //! never block and hold only weak references to GStreamer objects.
 
 use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -86,10 +88,13 @@ impl Session {
         } else {
             None
         };
+        let offered = Arc::new(AtomicBool::new(false));
+        connect_negotiation(&webrtc, &tx, &offered);
         if let Err(e) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(e.into());
         }
+        request_offer(&webrtc, &tx, &offered);
         Ok(Session {
             pipeline,
             webrtc,
@@ -236,32 +241,6 @@ fn local_addresses() -> Vec<IpAddr> {
 }
 
 fn connect_signals(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEvent>) {
-    let tx_neg = tx.clone();
-    webrtc.connect("on-negotiation-needed", false, move |values| {
-        let webrtc = values.first().and_then(|v| v.get::<gst::Element>().ok())?;
-        let tx = tx_neg.clone();
-        let promise = gst::Promise::with_change_func(move |reply| match reply {
-            Ok(Some(reply)) => match reply.value("offer") {
-                Ok(v) => match v.get::<gst_webrtc::WebRTCSessionDescription>() {
-                    Ok(offer) => {
-                        let _ = tx.send(SessionEvent::Offer(offer));
-                    }
-                    Err(e) => {
-                        let _ = tx.send(SessionEvent::Error(format!("offer has no SDP: {e}")));
-                    }
-                },
-                Err(e) => {
-                    let _ = tx.send(SessionEvent::Error(format!("create-offer failed: {e}")));
-                }
-            },
-            other => {
-                let _ = tx.send(SessionEvent::Error(format!("create-offer: {other:?}")));
-            }
-        });
-        webrtc.emit_by_name::<()>("create-offer", &[&None::<gst::Structure>, &promise]);
-        None
-    });
-
     let tx_ice = tx.clone();
     webrtc.connect("on-ice-candidate", false, move |values| {
         let mline = values.get(1).and_then(|v| v.get::<u32>().ok());
@@ -286,6 +265,50 @@ fn connect_signals(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEven
         {
             debug!(label = ?dc.label(), "browser opened a data channel");
         }
+        None
+    });
+}
+
+/// Ask webrtcbin for the one offer of this session, unless it was already asked.
+///
+/// webrtcbin may signal negotiation-needed as soon as the transceivers exist — before the data
+/// channel does — so the handler is connected only after the channel is created, and the offer
+/// is also requested explicitly once the pipeline plays; the guard keeps it to one offer.
+fn request_offer(
+    webrtc: &gst::Element,
+    tx: &mpsc::UnboundedSender<SessionEvent>,
+    offered: &AtomicBool,
+) {
+    if offered.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let tx = tx.clone();
+    let promise = gst::Promise::with_change_func(move |reply| {
+        let event = match reply {
+            Ok(Some(reply)) => match reply.value("offer") {
+                Ok(v) => match v.get::<gst_webrtc::WebRTCSessionDescription>() {
+                    Ok(offer) => SessionEvent::Offer(offer),
+                    Err(e) => SessionEvent::Error(format!("offer has no SDP: {e}")),
+                },
+                Err(e) => SessionEvent::Error(format!("create-offer failed: {e}")),
+            },
+            other => SessionEvent::Error(format!("create-offer: {other:?}")),
+        };
+        let _ = tx.send(event);
+    });
+    webrtc.emit_by_name::<()>("create-offer", &[&None::<gst::Structure>, &promise]);
+}
+
+fn connect_negotiation(
+    webrtc: &gst::Element,
+    tx: &mpsc::UnboundedSender<SessionEvent>,
+    offered: &Arc<AtomicBool>,
+) {
+    let tx = tx.clone();
+    let offered = offered.clone();
+    webrtc.connect("on-negotiation-needed", false, move |values| {
+        let webrtc = values.first().and_then(|v| v.get::<gst::Element>().ok())?;
+        request_offer(&webrtc, &tx, &offered);
         None
     });
 }
