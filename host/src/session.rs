@@ -79,6 +79,7 @@ impl Session {
         let (tx, events) = mpsc::unbounded_channel();
         configure_webrtcbin(&webrtc, &opts);
         connect_signals(&webrtc, &tx);
+        let negotiation = Negotiation::connect(&webrtc, &tx);
         watch_bus(&pipeline, tx.clone());
 
         // The data channel must exist before negotiation (e2e-notes G9), so create it in READY.
@@ -88,13 +89,11 @@ impl Session {
         } else {
             None
         };
-        let offered = Arc::new(AtomicBool::new(false));
-        connect_negotiation(&webrtc, &tx, &offered);
+        negotiation.arm(&webrtc, &tx);
         if let Err(e) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(e.into());
         }
-        request_offer(&webrtc, &tx, &offered);
         Ok(Session {
             pipeline,
             webrtc,
@@ -269,19 +268,41 @@ fn connect_signals(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEven
     });
 }
 
-/// Ask webrtcbin for the one offer of this session, unless it was already asked.
-///
-/// webrtcbin may signal negotiation-needed as soon as the transceivers exist — before the data
-/// channel does — so the handler is connected only after the channel is created, and the offer
-/// is also requested explicitly once the pipeline plays; the guard keeps it to one offer.
-fn request_offer(
-    webrtc: &gst::Element,
-    tx: &mpsc::UnboundedSender<SessionEvent>,
-    offered: &AtomicBool,
-) {
-    if offered.swap(true, Ordering::SeqCst) {
-        return;
+/// The one offer of a session. webrtcbin may signal negotiation-needed as soon as the
+/// transceivers exist — before the data channel does — so a signal that comes early is only
+/// remembered, and the offer is requested once the channel exists ([`Negotiation::arm`]).
+struct Negotiation {
+    armed: Arc<AtomicBool>,
+    pending: Arc<AtomicBool>,
+}
+
+impl Negotiation {
+    fn connect(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEvent>) -> Self {
+        let armed = Arc::new(AtomicBool::new(false));
+        let pending = Arc::new(AtomicBool::new(false));
+        let (a, p, tx) = (armed.clone(), pending.clone(), tx.clone());
+        webrtc.connect("on-negotiation-needed", false, move |values| {
+            let webrtc = values.first().and_then(|v| v.get::<gst::Element>().ok())?;
+            if a.load(Ordering::SeqCst) {
+                request_offer(&webrtc, &tx);
+            } else {
+                p.store(true, Ordering::SeqCst);
+            }
+            None
+        });
+        Self { armed, pending }
     }
+
+    /// Everything the offer must describe exists: answer a remembered signal now.
+    fn arm(&self, webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEvent>) {
+        self.armed.store(true, Ordering::SeqCst);
+        if self.pending.swap(false, Ordering::SeqCst) {
+            request_offer(webrtc, tx);
+        }
+    }
+}
+
+fn request_offer(webrtc: &gst::Element, tx: &mpsc::UnboundedSender<SessionEvent>) {
     let tx = tx.clone();
     let promise = gst::Promise::with_change_func(move |reply| {
         let event = match reply {
@@ -297,20 +318,6 @@ fn request_offer(
         let _ = tx.send(event);
     });
     webrtc.emit_by_name::<()>("create-offer", &[&None::<gst::Structure>, &promise]);
-}
-
-fn connect_negotiation(
-    webrtc: &gst::Element,
-    tx: &mpsc::UnboundedSender<SessionEvent>,
-    offered: &Arc<AtomicBool>,
-) {
-    let tx = tx.clone();
-    let offered = offered.clone();
-    webrtc.connect("on-negotiation-needed", false, move |values| {
-        let webrtc = values.first().and_then(|v| v.get::<gst::Element>().ok())?;
-        request_offer(&webrtc, &tx, &offered);
-        None
-    });
 }
 
 fn create_data_channel(
