@@ -88,8 +88,13 @@ impl Watcher {
     }
 
     fn watch(&mut self) -> Result<(), X11Error> {
-        if !self.send_current(None)? {
-            return Ok(());
+        match self.send_current(None) {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            // The first image can be refused (BadAccess while the server sets up); the next
+            // cursor change brings one, so keep watching.
+            Err(e) if !e.is_fatal() => tracing::debug!(error = %e, "initial cursor image refused"),
+            Err(e) => return Err(e),
         }
         loop {
             match self.conn.wait_for_event()? {
