@@ -78,8 +78,8 @@ if [ ! -f web/dist/index.html ] && [ -f web/package.json ] && grep -q '"build"' 
 fi
 if [ -f web/dist/index.html ]; then args+=(--web web/dist); else warn "no web/dist: share/selkies-web will be missing"; fi
 
-step "libnice without UPnP, libsrtp2 with OpenSSL, PulseAudio client without D-Bus/systemd (Debian source)"
-for lib in libnice libsrtp2 pulseaudio; do
+step "from Debian source: libnice without UPnP, libsrtp2 on OpenSSL, PulseAudio client without D-Bus/systemd, 8-bit x265"
+for lib in libnice libsrtp2 pulseaudio x265; do
   dir="$(bundle-scripts/build-source-lib.sh "$lib" | tail -1)"
   args+=(--override-libs "$dir" --licence "$lib=$dir/copyright")
 done

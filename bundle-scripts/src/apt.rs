@@ -35,6 +35,8 @@ pub struct Apt {
     debs: PathBuf,
     extract: PathBuf,
     extracted: HashMap<String, Extracted>,
+    /// package → candidate version, for every installed package (one apt-cache call).
+    candidates: Option<HashMap<String, String>>,
     /// path → package from dpkg's file lists, built on first use.
     owners: Option<HashMap<String, String>>,
 }
@@ -103,6 +105,25 @@ pub fn parse_candidate(policy: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// `apt-cache policy a b …` output → package → candidate. Blocks start with `name:` (arch
+/// qualified names are reduced to the package name) at column 0.
+pub fn parse_policy_blocks(policy: &str) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    let mut current: Option<String> = None;
+    for line in policy.lines() {
+        if !line.starts_with(' ') {
+            current = line
+                .strip_suffix(':')
+                .map(|n| n.split(':').next().unwrap_or(n).to_string());
+        } else if let (Some(pkg), Some(v)) = (&current, line.trim().strip_prefix("Candidate: "))
+            && v != "(none)"
+        {
+            out.insert(pkg.clone(), v.to_string());
+        }
+    }
+    out
+}
+
 /// Debian's merged-/usr aliasing: a library may be registered as `/lib/...` or `/usr/lib/...`.
 pub fn path_aliases(path: &str) -> Vec<String> {
     let mut out = vec![path.to_string()];
@@ -129,13 +150,20 @@ impl Apt {
             debs,
             extract,
             extracted: HashMap::new(),
+            candidates: None,
             owners: None,
         })
     }
 
     /// apt's candidate (the newest stable/security build), else the installed version for
     /// packages apt no longer offers.
-    pub fn version(&self, package: &str) -> Result<String, AptError> {
+    pub fn version(&mut self, package: &str) -> Result<String, AptError> {
+        if self.candidates.is_none() {
+            self.candidates = Some(self.installed_candidates().unwrap_or_default());
+        }
+        if let Some(v) = self.candidates.as_ref().and_then(|c| c.get(package)) {
+            return Ok(v.clone());
+        }
         let policy = run(Command::new("apt-cache").args(["policy", package]))?;
         if let Some(v) = parse_candidate(&policy) {
             return Ok(v);
@@ -151,6 +179,15 @@ impl Apt {
                 stderr: "package unknown to apt (run apt-get update?)".into(),
             }),
         }
+    }
+
+    /// Candidates of every installed package in one `apt-cache policy` call: the closure
+    /// resolves through installed packages, and one call per package costs ~0.5 s each.
+    fn installed_candidates(&self) -> Result<HashMap<String, String>, AptError> {
+        let names = run(Command::new("dpkg-query").args(["-W", "-f=${Package}\n"]))?;
+        let names: Vec<&str> = names.lines().filter(|l| !l.is_empty()).collect();
+        let policy = run(Command::new("apt-cache").arg("policy").args(&names))?;
+        Ok(parse_policy_blocks(&policy))
     }
 
     /// The package that ships `path` on this (build) host, trying both merged-/usr spellings.
@@ -262,6 +299,17 @@ mod tests {
     }
 
     #[test]
+    fn policy_blocks_for_many_packages() {
+        let p = "libssl3:\n  Installed: 3.0.19\n  Candidate: 3.0.22\n  Version table:\n \
+                 *** 3.0.19 100\nlibfoo1:amd64:\n  Installed: 1\n  Candidate: (none)\n\
+                 libz1:amd64:\n  Installed: 1.2\n  Candidate: 1.3\n";
+        let m = parse_policy_blocks(p);
+        assert_eq!(m["libssl3"], "3.0.22");
+        assert_eq!(m["libz1"], "1.3");
+        assert!(!m.contains_key("libfoo1"));
+    }
+
+    #[test]
     fn merged_usr_aliases() {
         assert_eq!(
             path_aliases("/usr/lib/x86_64-linux-gnu/libc.so.6"),
@@ -317,5 +365,6 @@ mod tests {
             Some("libc6")
         );
         assert!(apt.version("libc6").expect("installed").starts_with("2."));
+        assert!(apt.candidates.as_ref().is_some_and(|c| c.len() > 100));
     }
 }
