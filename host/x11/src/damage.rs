@@ -34,13 +34,7 @@ impl DamageWatch {
 /// Start watching the root window of `display` (or `$DISPLAY`). The thread lives as long as the
 /// X connection does; the host starts one for the whole process.
 pub fn spawn_damage_watch(display: Option<&str>) -> Result<DamageWatch, X11Error> {
-    let (conn, screen) = x11rb::connect(display)?;
-    let root = conn
-        .setup()
-        .roots
-        .get(screen)
-        .ok_or(X11Error::NoScreen(screen))?
-        .root;
+    let (conn, _, root) = crate::conn::connect(display)?;
     if conn
         .extension_information(damage::X11_EXTENSION_NAME)?
         .is_none()

@@ -87,13 +87,7 @@ pub fn set_dpi(
     if !(1..=10_000).contains(&dpi) || cursor_size.is_some_and(|c| !(1..=1024).contains(&c)) {
         return Err(DpiError::OutOfRange { dpi, cursor_size });
     }
-    let (conn, screen) = RustConnection::connect(display)?;
-    let root = conn
-        .setup()
-        .roots
-        .get(screen)
-        .map(|s| s.root)
-        .ok_or(X11Error::NoScreen(screen))?;
+    let (conn, screen, root) = crate::conn::connect(display)?;
 
     let mut updates = vec![("Xft.dpi", dpi.to_string())];
     if let Some(size) = cursor_size {

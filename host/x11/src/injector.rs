@@ -38,13 +38,7 @@ pub(crate) struct Injector {
 impl Injector {
     /// Connects and loads the keymap; runs on the caller's thread so errors reach it.
     pub(crate) fn connect(display: Option<&str>) -> Result<Self, X11Error> {
-        let (conn, screen) = RustConnection::connect(display)?;
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or(X11Error::NoScreen(screen))?
-            .root;
+        let (conn, _, root) = crate::conn::connect(display)?;
         if conn
             .extension_information(xtest::X11_EXTENSION_NAME)?
             .is_none()

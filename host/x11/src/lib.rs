@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod clipboard;
+mod conn;
 pub mod cursor;
 pub mod cvt;
 pub mod damage;

@@ -85,7 +85,7 @@ impl From<ReplyError> for ResizeError {
 /// The size of the root window of `display` (or `$DISPLAY`) right now, in pixels.
 pub fn current_size(display: Option<&str>) -> Result<(u16, u16), X11Error> {
     let (conn, screen) = RustConnection::connect(display)?;
-    let root = root_of(&conn, screen)?;
+    let root = crate::conn::root_of(&conn, screen)?;
     let geometry = conn.get_geometry(root)?.reply()?;
     Ok((geometry.width, geometry.height))
 }
@@ -101,7 +101,7 @@ pub fn resize_screen(
     height: u32,
 ) -> Result<(u16, u16), ResizeError> {
     let (conn, screen) = RustConnection::connect(display)?;
-    let root = root_of(&conn, screen)?;
+    let root = crate::conn::root_of(&conn, screen)?;
     check_randr(&conn)?;
 
     // From the first read to the last write, so no other client's change slips in between.
@@ -230,14 +230,6 @@ fn forget_mode(conn: &RustConnection, output: randr::Output, old: &ModeInfo) {
     if let Err(e) = removed {
         tracing::debug!("kept the previous mode {}x{}: {e}", old.width, old.height);
     }
-}
-
-fn root_of(conn: &RustConnection, screen: usize) -> Result<Window, X11Error> {
-    conn.setup()
-        .roots
-        .get(screen)
-        .map(|s| s.root)
-        .ok_or(X11Error::NoScreen(screen))
 }
 
 fn check_randr(conn: &RustConnection) -> Result<(), ResizeError> {

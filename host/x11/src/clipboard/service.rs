@@ -64,12 +64,7 @@ impl Service {
         tx: UnboundedSender<String>,
         cmds: Receiver<Cmd>,
     ) -> Result<Self, X11Error> {
-        let root = conn
-            .setup()
-            .roots
-            .get(screen)
-            .ok_or(X11Error::NoScreen(screen))?
-            .root;
+        let root = crate::conn::root_of(&*conn, screen)?;
         super::super::cursor::require_xfixes(&conn)?;
         let atoms = Atoms::new(&*conn)?.reply()?;
         let window = conn.generate_id()?;

@@ -35,13 +35,7 @@ pub fn spawn_cursor_watcher(
     display: Option<&str>,
     size: Option<u32>,
 ) -> Result<UnboundedReceiver<Arc<CursorImage>>, X11Error> {
-    let (conn, screen) = RustConnection::connect(display)?;
-    let root = conn
-        .setup()
-        .roots
-        .get(screen)
-        .ok_or(X11Error::NoScreen(screen))?
-        .root;
+    let (conn, _, root) = crate::conn::connect(display)?;
     require_xfixes(&conn)?;
     conn.xfixes_select_cursor_input(root, CursorNotifyMask::DISPLAY_CURSOR)?;
     conn.flush()?;
