@@ -118,7 +118,11 @@ async fn run(settings: Settings) -> Result<()> {
             "Prometheus metrics at /metrics"
         );
     }
-    let gamepads = selkies_gamepad::GamepadService::new(settings.js_socket_path.clone());
+    let gamepads = selkies_gamepad::GamepadService::with_uinput(
+        settings.js_socket_path.clone(),
+        settings.enable_uinput_gamepads,
+    );
+    info!(mode = %gamepads.mode(), "gamepads");
 
     let host = Arc::new(Host::new(
         StaticSettings {

@@ -222,6 +222,10 @@ pub struct Args {
     )]
     pub js_socket_path: String,
 
+    /// Create real virtual gamepads through /dev/uinput when it is writable, instead of interposer sockets (not in the legacy host)
+    #[arg(long = "enable_uinput_gamepads", env = "SELKIES_ENABLE_UINPUT_GAMEPADS", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_uinput_gamepads: String,
+
     /// Video encoder: nvh264enc nvh265enc nvav1enc vah264enc vah265enc vavp9enc vaav1enc x264enc openh264enc x265enc vp8enc vp9enc svtav1enc av1enc rav1enc
     #[arg(long = "encoder", env = "SELKIES_ENCODER", default_value = "x264enc")]
     pub encoder: String,

@@ -124,6 +124,7 @@ pub struct Settings {
     pub app_ready_file: PathBuf,
     pub uinput_mouse_socket: Option<PathBuf>,
     pub js_socket_path: PathBuf,
+    pub enable_uinput_gamepads: bool,
     pub encoder: Encoder,
     pub gpu_id: u32,
     pub framerate: u32,
@@ -293,6 +294,7 @@ impl Settings {
             app_ready_file: PathBuf::from(&a.app_ready_file),
             uinput_mouse_socket: non_empty(&a.uinput_mouse_socket).map(PathBuf::from),
             js_socket_path: PathBuf::from(&a.js_socket_path),
+            enable_uinput_gamepads: boolean("enable_uinput_gamepads", &a.enable_uinput_gamepads)?,
             encoder: a
                 .encoder
                 .parse()
