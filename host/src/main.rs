@@ -20,6 +20,7 @@ use selkies_proto::config::{Args, Settings};
 use tracing::{info, warn};
 
 fn main() -> Result<()> {
+    limit_malloc_arenas();
     let settings = Settings::resolve(Args::parse_from_env()).context("invalid configuration")?;
     init_logging(settings.debug);
     for w in &settings.warnings {
@@ -34,6 +35,18 @@ fn main() -> Result<()> {
     let result = runtime.block_on(run(settings));
     runtime.shutdown_timeout(Duration::from_secs(2));
     result
+}
+
+/// GStreamer's many threads each get a glibc malloc arena, and arenas keep freed memory, so RSS
+/// grows with every session (e2e-notes G12). Two arenas keep it flat; `MALLOC_ARENA_MAX` set by
+/// the user still wins.
+fn limit_malloc_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only changes allocator tuning; called before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
 }
 
 fn init_logging(debug: bool) {
