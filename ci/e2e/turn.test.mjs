@@ -1,0 +1,267 @@
+// End to end through a real TURN server: Debian's coturn on 127.0.0.1:3478, the host with
+// matching TURN flags, and Debian's Chromium forced to relay-only ICE (the page's `/turn`
+// answer is rewritten to `iceTransportPolicy: "relay"`, which the client hands to
+// RTCPeerConnection unchanged). Cases: shared-secret (HMAC) credentials, static long-term
+// credentials, an `--rtc_config_json` file, and a wrong secret that must not connect.
+// Run through ci/checks/80-turn.sh (root, loopback-only network namespace).
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { Browser } from './browser.mjs';
+import { Env, sleep, waitFor } from './harness.mjs';
+
+const PORT = Number(process.env.E2E_TURN_HTTP_PORT ?? 18090);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const TURN_PORT = 3478;
+const REALM = 'selkies';
+const SECRET = 'e2e-turn-secret';
+const AUTH_USER = 'e2e-user';
+// What every case gives the host: no Basic auth (the page's /turn fetch is re-issued by the
+// test), STUN on coturn itself, H.264, and an rtc_config_json path that does not exist unless
+// the case writes it (the default /tmp/rtc.json could exist on the machine and win).
+const env = new Env();
+const NO_FILE = join(env.dir, 'no-rtc.json');
+const BASE = ['--enable_basic_auth=false', '--encoder=x264enc', '--enable_resize=false', '--stun_host=127.0.0.1', `--stun_port=${TURN_PORT}`];
+const TURN_FLAGS = ['--turn_host=127.0.0.1', `--turn_port=${TURN_PORT}`, '--turn_protocol=udp', '--turn_tls=false'];
+
+// Records every RTCPeerConnection the page makes and the type of each local candidate it
+// gathers, so the test can read the selected pair without the client exposing its peers.
+const RECORD_PCS = () => {
+  const Native = window.RTCPeerConnection;
+  const pcs = [];
+  const gathered = [];
+  class Recorded extends Native {
+    constructor(...args) {
+      super(...args);
+      pcs.push(this);
+      this.addEventListener('icecandidate', (ev) => {
+        if (ev.candidate) gathered.push(ev.candidate.type ?? 'unknown');
+      });
+    }
+  }
+  window.RTCPeerConnection = Recorded;
+  window.__turnE2e = { pcs, gathered };
+};
+
+let browser = null;
+let served = [];
+
+/** coturn in the foreground, logging to the case log; resolves once it answers a STUN binding. */
+async function startTurn(name, authArgs) {
+  env.spawn(name, 'turnserver', [
+    '-n', '--listening-ip=127.0.0.1', '--relay-ip=127.0.0.1', `--listening-port=${TURN_PORT}`,
+    '--allow-loopback-peers', '--no-cli', '--no-tls', '--no-dtls', `--realm=${REALM}`,
+    '--log-file=stdout', '--simple-log', '--verbose', `--pidfile=${join(env.dir, `${name}.pid`)}`,
+    `--userdb=${join(env.dir, `${name}.sqlite`)}`, ...authArgs,
+  ]);
+  const ok = await waitFor(() => env.alive(name) && stunBinding(), 10000, 200);
+  if (!ok) throw new Error(`coturn did not answer a STUN binding:\n${env.tail(name)}`);
+}
+
+/** One STUN Binding request to coturn over UDP; true when a success response comes back. */
+function stunBinding() {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    const req = Buffer.alloc(20);
+    req.writeUInt16BE(0x0001, 0);
+    req.writeUInt32BE(0x2112a442, 4);
+    for (let i = 8; i < 20; i++) req[i] = (Math.random() * 256) | 0;
+    const done = (v) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(false), 300);
+    sock.on('message', (m) => done(m.length >= 20 && m.readUInt16BE(0) === 0x0101 && m.subarray(8, 20).equals(req.subarray(8, 20))));
+    sock.on('error', () => done(false));
+    sock.send(req, TURN_PORT, '127.0.0.1');
+  });
+}
+
+/**
+ * Launches Chromium with service workers blocked (they would answer `/turn` out of the test's
+ * reach), re-issues the page's `/turn` with the auth-user header, records the host's body and
+ * hands the page the same JSON with `iceTransportPolicy: "relay"`.
+ */
+async function openRelayOnly() {
+  browser = await Browser.launch(ORIGIN, { context: { serviceWorkers: 'block' } });
+  served = [];
+  await browser.page.addInitScript(RECORD_PCS);
+  await browser.page.route('**/turn', async (route) => {
+    const resp = await route.fetch({ headers: { ...route.request().headers(), 'x-auth-user': AUTH_USER } });
+    const body = await resp.text();
+    served.push({ status: resp.status(), contentType: resp.headers()['content-type'], body });
+    let cfg;
+    try {
+      cfg = JSON.parse(body);
+    } catch {
+      await route.fulfill({ response: resp, body });
+      return;
+    }
+    await route.fulfill({ response: resp, body: JSON.stringify({ ...cfg, iceTransportPolicy: 'relay' }), contentType: 'application/json' });
+  });
+  const res = await browser.page.goto(`${ORIGIN}/`);
+  assert.equal(res?.status(), 200, 'page load');
+}
+
+/** Per peer connection: its policy, states, the selected pair's candidate types and addresses. */
+function peerReport() {
+  return browser.e2e(async () => {
+    const out = [];
+    for (const pc of window.__turnE2e.pcs) {
+      const stats = [...(await pc.getStats()).values()];
+      const byId = new Map(stats.map((s) => [s.id, s]));
+      const transport = stats.find((s) => s.type === 'transport' && s.selectedCandidatePairId);
+      const pair = transport ? byId.get(transport.selectedCandidatePairId) : stats.find((s) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+      const local = pair && byId.get(pair.localCandidateId);
+      const remote = pair && byId.get(pair.remoteCandidateId);
+      out.push({
+        policy: pc.getConfiguration().iceTransportPolicy,
+        connection: pc.connectionState,
+        ice: pc.iceConnectionState,
+        local: local ? `${local.candidateType} ${local.protocol} ${local.address}:${local.port} via ${local.relayProtocol ?? '-'} ${local.url ?? ''}` : null,
+        localType: local?.candidateType ?? null,
+        remote: remote ? `${remote.candidateType} ${remote.address}:${remote.port}` : null,
+      });
+    }
+    return { peers: out, gathered: window.__turnE2e.gathered };
+  });
+}
+
+/** Frames decode and every connected peer's selected local candidate is a relay one. */
+async function assertRelayStreaming(t) {
+  await browser.page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 20000 });
+  const m = await browser.measureVideo(3000);
+  assert.ok(m.last, 'no inbound video stats');
+  assert.ok(m.fps >= 10, `decoded ${m.fps.toFixed(1)} fps over 3 s through the relay, want ≥ 10`);
+  const report = await waitFor(async () => {
+    const r = await peerReport();
+    return r.peers.length >= 2 && r.peers.every((p) => p.connection === 'connected' && p.localType) ? r : null;
+  }, 10000, 250) ?? (await peerReport());
+  t.diagnostic(`peers: ${JSON.stringify(report.peers)}`);
+  assert.ok(report.peers.length >= 2, `video and audio peers: ${JSON.stringify(report)}`);
+  for (const p of report.peers) {
+    assert.equal(p.policy, 'relay', 'the page kept the relay-only policy');
+    assert.equal(p.connection, 'connected', `peer state: ${JSON.stringify(p)}`);
+    assert.equal(p.localType, 'relay', `selected local candidate: ${JSON.stringify(p)}`);
+  }
+  assert.ok(report.gathered.length > 0 && report.gathered.every((c) => c === 'relay'), `gathered candidate types: ${report.gathered}`);
+  return m.fps;
+}
+
+/** coturn's log line for a successful ALLOCATE by `user` (the log is the case's). */
+function allocatedFor(name, user) {
+  const needle = `user <${user}>: incoming packet ALLOCATE processed, success`;
+  return env.tail(name, 100000).split('\n').find((l) => l.includes(needle)) ?? null;
+}
+
+/** Runs a case body; on failure re-throws with coturn, host and browser diagnostics attached. */
+async function withDiagnostics(turnName, body) {
+  try {
+    await body();
+  } catch (e) {
+    const parts = [String(e?.stack ?? e), `--- coturn log (${turnName}, tail) ---`, env.tail(turnName, 40), '--- host log (tail) ---', env.tail('host', 40)];
+    parts.push('--- /turn as served ---', JSON.stringify(served));
+    if (browser) {
+      parts.push('--- peers ---', JSON.stringify(await peerReport().catch((err) => String(err))));
+      parts.push('--- browser console (tail) ---', browser.consoleTail(30));
+    }
+    throw new Error(parts.join('\n'));
+  }
+}
+
+describe('TURN relay through coturn', { timeout: 150000 }, () => {
+  before(async () => {
+    await env.startX();
+    await env.startAudio();
+  });
+
+  afterEach(async () => {
+    await browser?.close();
+    browser = null;
+    await env.stop('host');
+    for (const n of ['turn-hmac', 'turn-static', 'turn-file', 'turn-wrong']) await env.stop(n);
+  });
+
+  after(async () => {
+    await env.stopAll();
+  });
+
+  test('shared secret: HMAC credentials from /turn relay the stream', (t) =>
+    withDiagnostics('turn-hmac', async () => {
+      await startTurn('turn-hmac', ['--use-auth-secret', `--static-auth-secret=${SECRET}`]);
+      await env.startHost(PORT, [...BASE, ...TURN_FLAGS, `--turn_shared_secret=${SECRET}`, `--rtc_config_json=${NO_FILE}`]);
+      await openRelayOnly();
+      const fps = await assertRelayStreaming(t);
+      t.diagnostic(`relayed H.264 decoded at ${fps.toFixed(1)} fps`);
+
+      const cfg = JSON.parse(served[0].body);
+      const turn = cfg.iceServers.find((s) => [s.urls].flat().some((u) => u.startsWith('turn:')));
+      assert.deepEqual([turn.urls].flat(), [`turn:127.0.0.1:${TURN_PORT}?transport=udp`]);
+      const m = /^(\d+):(.+)$/.exec(turn.username);
+      assert.ok(m, `HMAC username shape: ${turn.username}`);
+      assert.equal(m[2], AUTH_USER, 'the user comes from the x-auth-user header');
+      const ttl = Number(m[1]) - Date.now() / 1000;
+      assert.ok(ttl > 86400 - 120 && ttl <= 86400 + 5, `expiry ${m[1]} is ~24 h ahead (${ttl.toFixed(0)} s)`);
+      assert.equal(turn.credential, createHmac('sha1', SECRET).update(turn.username).digest('base64'), 'credential = base64(HMAC-SHA1(secret, username))');
+      const line = await waitFor(() => allocatedFor('turn-hmac', turn.username), 3000);
+      assert.ok(line, `coturn logged no allocation for ${turn.username}`);
+      t.diagnostic(`coturn: ${line.trim()}`);
+    }));
+
+  test('static long-term credentials relay the stream', (t) =>
+    withDiagnostics('turn-static', async () => {
+      await startTurn('turn-static', ['--lt-cred-mech', '--user=e2e-static:static-pass']);
+      await env.startHost(PORT, [...BASE, ...TURN_FLAGS, '--turn_username=e2e-static', '--turn_password=static-pass', `--rtc_config_json=${NO_FILE}`]);
+      await openRelayOnly();
+      await assertRelayStreaming(t);
+      const cfg = JSON.parse(served[0].body);
+      const turn = cfg.iceServers.find((s) => s.username);
+      assert.deepEqual({ user: turn.username, cred: turn.credential }, { user: 'e2e-static', cred: 'static-pass' });
+      assert.ok(await waitFor(() => allocatedFor('turn-static', 'e2e-static'), 3000), 'coturn logged no allocation for e2e-static');
+    }));
+
+  test('--rtc_config_json: the file is served verbatim, relays the stream and is re-read when it changes', (t) =>
+    withDiagnostics('turn-file', async () => {
+      await startTurn('turn-file', ['--lt-cred-mech', '--user=file-user:file-pass', '--user=file-user2:file-pass2']);
+      const file = join(env.dir, 'rtc.json');
+      const doc = (user, pass) => `{"iceServers": [\n  {"urls": ["turn:127.0.0.1:${TURN_PORT}?transport=udp"], "username": "${user}", "credential": "${pass}"}\n],\n "iceTransportPolicy": "all", "note": "written by turn.test.mjs"}\n`;
+      const first = doc('file-user', 'file-pass');
+      writeFileSync(file, first);
+      // TURN flags that would point elsewhere: the file must win over them.
+      await env.startHost(PORT, [...BASE, '--turn_host=127.0.0.2', '--turn_port=9', '--turn_shared_secret=ignored', `--rtc_config_json=${file}`]);
+      await openRelayOnly();
+      await assertRelayStreaming(t);
+      assert.equal(served[0].body, first, '/turn is the file, byte for byte');
+      assert.match(served[0].contentType ?? '', /^application\/json/);
+      assert.ok(await waitFor(() => allocatedFor('turn-file', 'file-user'), 3000), 'coturn logged no allocation for file-user');
+
+      const second = doc('file-user2', 'file-pass2');
+      writeFileSync(file, second);
+      const reread = await waitFor(async () => (await (await fetch(`${ORIGIN}/turn`)).text()) === second, 8000, 250);
+      assert.ok(reread, '/turn did not serve the rewritten file within 8 s');
+    }));
+
+  test('a wrong shared secret does not connect through the relay', (t) =>
+    withDiagnostics('turn-wrong', async () => {
+      await startTurn('turn-wrong', ['--use-auth-secret', `--static-auth-secret=${SECRET}`]);
+      await env.startHost(PORT, [...BASE, ...TURN_FLAGS, '--turn_shared_secret=not-the-secret', `--rtc_config_json=${NO_FILE}`]);
+      await openRelayOnly();
+      await sleep(8000);
+      const r = await peerReport();
+      t.diagnostic(`peers after 8 s: ${JSON.stringify(r)}`);
+      assert.ok(served.length > 0, 'the page never asked for /turn');
+      assert.equal(await browser.e2e(() => window.__e2e?.firstFrameMs ?? null), null, 'a frame arrived despite the wrong secret');
+      assert.ok(r.peers.length > 0, 'the page made no peer connection');
+      for (const p of r.peers) assert.notEqual(p.connection, 'connected', `peer connected: ${JSON.stringify(p)}`);
+      assert.deepEqual(r.gathered.filter((c) => c === 'relay'), [], 'relay candidates were gathered with wrong credentials');
+      const user = JSON.parse(served[0].body).iceServers.find((s) => s.username).username;
+      assert.equal(allocatedFor('turn-wrong', user), null, `coturn allocated for ${user}`);
+      const refused = env.tail('turn-wrong', 100000).split('\n').find((l) => l.includes(`user <${user}>`) && /Cannot find credentials|error 401|Unauthorized/i.test(l));
+      assert.ok(refused, `coturn logged no refusal for ${user}`);
+      t.diagnostic(`coturn: ${refused.trim()}`);
+    }));
+});
