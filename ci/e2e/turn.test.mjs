@@ -19,6 +19,8 @@ const TURN_PORT = 3478;
 const REALM = 'selkies';
 const SECRET = 'e2e-turn-secret';
 const AUTH_USER = 'e2e-user';
+// The user the host asks credentials for its own webrtcbin (--turn_rest_username).
+const HOST_USER = 'e2e-host';
 // What every case gives the host: no Basic auth (the page's /turn fetch is re-issued by the
 // test), STUN on coturn itself, H.264, and an rtc_config_json path that does not exist unless
 // the case writes it (the default /tmp/rtc.json could exist on the machine and win).
@@ -105,6 +107,8 @@ async function openRelayOnly() {
   });
   const res = await browser.page.goto(`${ORIGIN}/`);
   assert.equal(res?.status(), 200, 'page load');
+  // The client asks for /turn after the load event, before it opens the signalling sockets.
+  assert.ok(await waitFor(() => served.length > 0, 10000), 'the page never asked for /turn');
 }
 
 /** Per peer connection: its policy, states, the selected pair's candidate types and addresses. */
@@ -124,6 +128,8 @@ function peerReport() {
         ice: pc.iceConnectionState,
         local: local ? `${local.candidateType} ${local.protocol} ${local.address}:${local.port} via ${local.relayProtocol ?? '-'} ${local.url ?? ''}` : null,
         localType: local?.candidateType ?? null,
+        localAddr: local ? `${local.address}:${local.port}` : null,
+        relayProtocol: local?.relayProtocol ?? null,
         remote: remote ? `${remote.candidateType} ${remote.address}:${remote.port}` : null,
       });
     }
@@ -131,8 +137,11 @@ function peerReport() {
   });
 }
 
-/** Frames decode and every connected peer's selected local candidate is a relay one. */
-async function assertRelayStreaming(t) {
+/**
+ * Frames decode and every peer's selected local candidate is a relay address that `turnName`'s
+ * coturn allocated (so the relay in use is the one under test, not some other path).
+ */
+async function assertRelayStreaming(t, turnName) {
   await browser.page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 20000 });
   const m = await browser.measureVideo(3000);
   assert.ok(m.last, 'no inbound video stats');
@@ -149,13 +158,22 @@ async function assertRelayStreaming(t) {
     assert.equal(p.localType, 'relay', `selected local candidate: ${JSON.stringify(p)}`);
   }
   assert.ok(report.gathered.length > 0 && report.gathered.every((c) => c === 'relay'), `gathered candidate types: ${report.gathered}`);
+  const relays = relayAddresses(turnName);
+  for (const p of report.peers) assert.ok(relays.has(p.localAddr), `${p.localAddr} is not among coturn's relay addresses ${[...relays]}`);
   return m.fps;
+}
+
+/** The relay transport addresses coturn logged (`Local relay addr: 127.0.0.1:PORT`). */
+function relayAddresses(name) {
+  const out = new Set();
+  for (const m of env.tail(name, 100000).matchAll(/Local relay addr: (\S+)/g)) out.add(m[1]);
+  return out;
 }
 
 /** coturn's log line for a successful ALLOCATE by `user` (the log is the case's). */
 function allocatedFor(name, user) {
-  const needle = `user <${user}>: incoming packet ALLOCATE processed, success`;
-  return env.tail(name, 100000).split('\n').find((l) => l.includes(needle)) ?? null;
+  const ok = (l) => l.includes('incoming packet ALLOCATE processed, success') && (user instanceof RegExp ? user.test(l) : l.includes(`user <${user}>:`));
+  return env.tail(name, 100000).split('\n').find(ok) ?? null;
 }
 
 /** Runs a case body; on failure re-throws with coturn, host and browser diagnostics attached. */
@@ -183,7 +201,7 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
     await browser?.close();
     browser = null;
     await env.stop('host');
-    for (const n of ['turn-hmac', 'turn-static', 'turn-file', 'turn-wrong']) await env.stop(n);
+    for (const n of ['turn-hmac', 'turn-static', 'turn-tcp', 'turn-file', 'turn-wrong']) await env.stop(n);
   });
 
   after(async () => {
@@ -193,9 +211,9 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
   test('shared secret: HMAC credentials from /turn relay the stream', (t) =>
     withDiagnostics('turn-hmac', async () => {
       await startTurn('turn-hmac', ['--use-auth-secret', `--static-auth-secret=${SECRET}`]);
-      await env.startHost(PORT, [...BASE, ...TURN_FLAGS, `--turn_shared_secret=${SECRET}`, `--rtc_config_json=${NO_FILE}`]);
+      await env.startHost(PORT, [...BASE, ...TURN_FLAGS, `--turn_shared_secret=${SECRET}`, `--turn_rest_username=${HOST_USER}`, `--rtc_config_json=${NO_FILE}`]);
       await openRelayOnly();
-      const fps = await assertRelayStreaming(t);
+      const fps = await assertRelayStreaming(t, 'turn-hmac');
       t.diagnostic(`relayed H.264 decoded at ${fps.toFixed(1)} fps`);
 
       const cfg = JSON.parse(served[0].body);
@@ -210,6 +228,9 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
       const line = await waitFor(() => allocatedFor('turn-hmac', turn.username), 3000);
       assert.ok(line, `coturn logged no allocation for ${turn.username}`);
       t.diagnostic(`coturn: ${line.trim()}`);
+      // The host's webrtcbin got the same TURN server with its own HMAC credential.
+      const hostLine = allocatedFor('turn-hmac', new RegExp(`user <\\d+:${HOST_USER}>:`));
+      assert.ok(hostLine, `coturn logged no allocation for the host's user <expiry>:${HOST_USER}`);
     }));
 
   test('static long-term credentials relay the stream', (t) =>
@@ -217,11 +238,24 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
       await startTurn('turn-static', ['--lt-cred-mech', '--user=e2e-static:static-pass']);
       await env.startHost(PORT, [...BASE, ...TURN_FLAGS, '--turn_username=e2e-static', '--turn_password=static-pass', `--rtc_config_json=${NO_FILE}`]);
       await openRelayOnly();
-      await assertRelayStreaming(t);
+      await assertRelayStreaming(t, 'turn-static');
       const cfg = JSON.parse(served[0].body);
       const turn = cfg.iceServers.find((s) => s.username);
       assert.deepEqual({ user: turn.username, cred: turn.credential }, { user: 'e2e-static', cred: 'static-pass' });
       assert.ok(await waitFor(() => allocatedFor('turn-static', 'e2e-static'), 3000), 'coturn logged no allocation for e2e-static');
+    }));
+
+  test('--turn_protocol=tcp: the browser reaches the relay over TCP', (t) =>
+    withDiagnostics('turn-tcp', async () => {
+      await startTurn('turn-tcp', ['--use-auth-secret', `--static-auth-secret=${SECRET}`]);
+      const flags = TURN_FLAGS.map((f) => (f.startsWith('--turn_protocol=') ? '--turn_protocol=tcp' : f));
+      await env.startHost(PORT, [...BASE, ...flags, `--turn_shared_secret=${SECRET}`, `--rtc_config_json=${NO_FILE}`]);
+      await openRelayOnly();
+      const turn = JSON.parse(served[0].body).iceServers.find((s) => s.username);
+      assert.deepEqual([turn.urls].flat(), [`turn:127.0.0.1:${TURN_PORT}?transport=tcp`]);
+      await assertRelayStreaming(t, 'turn-tcp');
+      const peers = (await peerReport()).peers;
+      assert.deepEqual(peers.map((p) => p.relayProtocol), peers.map(() => 'tcp'), 'relay reached over TCP');
     }));
 
   test('--rtc_config_json: the file is served verbatim, relays the stream and is re-read when it changes', (t) =>
@@ -234,7 +268,7 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
       // TURN flags that would point elsewhere: the file must win over them.
       await env.startHost(PORT, [...BASE, '--turn_host=127.0.0.2', '--turn_port=9', '--turn_shared_secret=ignored', `--rtc_config_json=${file}`]);
       await openRelayOnly();
-      await assertRelayStreaming(t);
+      await assertRelayStreaming(t, 'turn-file');
       assert.equal(served[0].body, first, '/turn is the file, byte for byte');
       assert.match(served[0].contentType ?? '', /^application\/json/);
       assert.ok(await waitFor(() => allocatedFor('turn-file', 'file-user'), 3000), 'coturn logged no allocation for file-user');
