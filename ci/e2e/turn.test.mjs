@@ -2,7 +2,8 @@
 // matching TURN flags, and Debian's Chromium forced to relay-only ICE (the page's `/turn`
 // answer is rewritten to `iceTransportPolicy: "relay"`, which the client hands to
 // RTCPeerConnection unchanged). Cases: shared-secret (HMAC) credentials, static long-term
-// credentials, an `--rtc_config_json` file, and a wrong secret that must not connect.
+// credentials, TURN over TCP, an `--rtc_config_json` file, and a wrong secret that must not
+// connect. The relay in use is cross-checked against coturn's own log.
 // Run through ci/checks/80-turn.sh (root, loopback-only network namespace).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
