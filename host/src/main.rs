@@ -96,6 +96,9 @@ async fn run(settings: Settings) -> Result<()> {
     let warm = chosen.clone();
     tokio::task::spawn_blocking(move || pipeline::warm_up(&warm));
 
+    if settings.enable_cloudflare_turn {
+        warn!("--enable_cloudflare_turn is not supported; STUN/TURN come from the other sources");
+    }
     let rtc = Arc::new(RtcStore::start(&settings).await);
     rtc.spawn_refresh(&settings);
     let signalling = Signalling::new();
