@@ -2,8 +2,9 @@
 // (under a path with spaces and non-ASCII), selkies-gstreamer-run runs there through
 // bundle_chroot (only /dev, /proc, /tmp and the X socket), and Debian's Chromium — outside the
 // chroot, in the same loopback-only network namespace — must decode its 1920x1080 stream. Then
-// the directory moves and the same must hold with a freshly built plugin registry. Run through
-// ci/checks/65-bundle-e2e.sh (root, SELKIES_BUNDLE_TARBALL, its own network namespace).
+// the directory moves and the same must hold with a freshly built plugin registry, and again on a
+// restart that reuses it. Run through ci/checks/65-bundle-e2e.sh (root, SELKIES_BUNDLE_TARBALL,
+// its own network namespace).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
@@ -160,5 +161,14 @@ describe('portable tarball end to end', { timeout: 170000 }, () => {
       const fresh = registries().filter((f) => f.name !== before[0].name);
       assert.equal(fresh.length, 1, `a new registry for the new path: ${JSON.stringify(registries())}`);
       assert.ok(fresh[0].mtimeMs >= movedAt, 'the new registry was written after the move');
+    }));
+
+  test('restarted in place: streams with the registry reused', (t) =>
+    withDiagnostics('host-warm', async () => {
+      const before = registries();
+      assert.equal(before.length, 2, 'needs the first two runs');
+      const r = await streamFrom(MOVED, 'host-warm');
+      report(t, 'warm registry', r);
+      assert.deepEqual(registries(), before, 'no registry was rewritten or added');
     }));
 });
