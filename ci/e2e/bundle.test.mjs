@@ -59,6 +59,7 @@ function groupAlive(pgid) {
  * /health answers.
  */
 async function startHost(rel, name) {
+  await stopHost();
   const fd = openSync(env.logPath(name), 'a');
   const args = ['-c', CHROOT_HOST, '_', root, `DISPLAY=${env.display}`, 'RUST_LOG=info', 'GST_DEBUG=1', 'LANG=C.UTF-8',
     '--', `/${rel}/selkies-gstreamer/selkies-gstreamer-run`, '--addr=127.0.0.1', `--port=${PORT}`,
@@ -110,12 +111,17 @@ async function streamFrom(rel, name) {
   return { healthMs, firstFrameMs, launchToFrameMs, fps: m.fps };
 }
 
+/** Runs a case; on failure attaches the host log and browser console, then stops both so the
+ * next case starts on a free port. */
 async function withDiagnostics(name, body) {
   try {
     await body();
   } catch (e) {
     const parts = [String(e?.stack ?? e), `--- ${name} log (tail) ---`, env.tail(name, 60)];
     if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
+    await browser?.close();
+    browser = null;
+    await stopHost();
     throw new Error(parts.join('\n'));
   }
 }
