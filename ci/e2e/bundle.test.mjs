@@ -7,7 +7,7 @@
 // its own network namespace).
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
@@ -105,6 +105,8 @@ async function streamFrom(rel, name) {
   assert.equal(m.last.codec.toUpperCase(), 'H264');
   assert.ok(m.fps >= 20, `decoded ${m.fps.toFixed(1)} fps over 5 s, want ≥ 20`);
   assert.equal(await browser.e2e(() => window.__e2e.dataChannelState), 'open', 'data channel');
+  // The root has no libc: the launcher must have said it runs the host on the bundled one.
+  assert.match(readFileSync(env.logPath(name), 'utf8'), /on bundled glibc/, 'glibc mode in the launcher log');
   await browser.close();
   browser = null;
   await stopHost();
