@@ -15,12 +15,16 @@ bundle_extract() {
 
 # bundle_chroot ROOT [VAR=value...] -- COMMAND [ARGS...]: COMMAND is a path inside ROOT. The
 # environment is exactly the given variables plus HOME and XDG_CACHE_HOME under /tmp.
+# BUNDLE_NET=shared keeps the caller's network namespace (a test that runs the browser beside
+# the host in its own loopback-only namespace); by default the command gets a fresh one.
 bundle_chroot() {
   local root=$1; shift
+  local net=(--net)
+  [ "${BUNDLE_NET:-}" = shared ] && net=()
   local envs=(HOME=/tmp XDG_CACHE_HOME=/tmp/cache PATH=/nonexistent)
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do envs+=("$1"); shift; done
   shift
-  unshare --mount --net --fork -- bash -euc '
+  unshare --mount "${net[@]}" --fork -- bash -euc '
     root=$1; x11=$2; shift 2
     mount --make-rprivate /
     ip link set lo up

@@ -21,12 +21,10 @@ const PASSWORD = 'bundle-e2e-pass';
 const FIRST = 'opt/selkies bundle ü';
 const MOVED = 'srv/moved élsewhere';
 
-// bundle_chroot makes a network namespace of its own; the host must share this test's
-// loopback-only one with Chromium, so here its unshare runs without --net.
+// The host shares this test's loopback-only network namespace with Chromium (BUNDLE_NET=shared).
 const CHROOT_HOST = `
 . bundle-scripts/chroot.sh
-unshare() { local a=() x; for x in "$@"; do [ "$x" = --net ] || a+=("$x"); done; command unshare "\${a[@]}"; }
-BUNDLE_X11=1 bundle_chroot "$@"`;
+BUNDLE_NET=shared BUNDLE_X11=1 bundle_chroot "$@"`;
 
 const env = new Env();
 const work = mkdtempSync('/tmp/selkies-bundle-e2e-');
