@@ -297,6 +297,7 @@ async fn on_session_event(
             let munged = ensure_msid(&munge_offer(&text, host.encoder.spec.codec), kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
+            info!(peer = kind.uid(), "offer sent");
             a.session.set_local_offer(&offer);
         }
         SessionEvent::IceCandidate { mline, candidate } => {

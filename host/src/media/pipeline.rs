@@ -346,6 +346,8 @@ fn pulse_available() -> Result<(), String> {
 pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let channels = params.channels.clamp(1, 8);
     let encoding = if channels > 2 { "MULTIOPUS" } else { "OPUS" };
+    // RFC 7587: plain Opus is always announced with 2 channels, mono or stereo.
+    let announced_channels = if channels > 2 { channels } else { 2 };
     let (source, live) = match pulse_available() {
         Ok(()) => (
             format!(
@@ -372,7 +374,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
          inband-fec={fec} packet-loss-percentage={loss} bitrate={bitrate} \
          ! rtpopuspay mtu=1200 \
          ! queue leaky=downstream flush-on-eos=true max-size-time=16000000 max-size-buffers=0 max-size-bytes=0 \
-         ! capsfilter name=rtpcaps caps=\"application/x-rtp,media=audio,encoding-name={encoding},payload=111,clock-rate=48000\" \
+         ! capsfilter name=rtpcaps caps=\"application/x-rtp,media=audio,encoding-name={encoding},payload=111,clock-rate=48000,encoding-params=(string){announced_channels}\" \
          ! webrtc.",
         loss = params.packetloss_percent as i32,
         bitrate = params.bitrate_bps,
