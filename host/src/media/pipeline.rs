@@ -348,11 +348,13 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let encoding = if channels > 2 { "MULTIOPUS" } else { "OPUS" };
     // RFC 7587: plain Opus is always announced with 2 channels, mono or stereo.
     let announced_channels = if channels > 2 { channels } else { 2 };
+    // 5 ms capture segments instead of legacy's 1 ms: the Opus encoder works on 10 ms frames anyway,
+    // and 1 ms segments cost 8.5 % of a core against 4.1 % (docs/benchmarks.md).
     let (source, live) = match pulse_available() {
         Ok(()) => (
             format!(
                 "pulsesrc name=pulsesrc provide-clock=true do-timestamp=false buffer-time=100000 \
-                 latency-time=1000 ! audio/x-raw,channels={channels}"
+                 latency-time=5000 ! audio/x-raw,channels={channels}"
             ),
             true,
         ),
