@@ -106,7 +106,9 @@ export class Env {
     let n = 90;
     while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n++;
     this.display = `:${n}`;
-    this.spawn('xvfb', 'Xvfb', [this.display, '-screen', '0', '1920x1080x24', '-noreset', '-nolisten', 'tcp']);
+    // Without the SECURITY extension, like the launcher's Xvfb: it refuses XFixes GetCursorImage
+    // (BadAccess) for cursors whose creator has exited, e.g. one set by xsetroot.
+    this.spawn('xvfb', 'Xvfb', [this.display, '-screen', '0', '1920x1080x24', '-noreset', '-nolisten', 'tcp', '-extension', 'SECURITY']);
     const ok = await waitFor(async () => {
       try {
         await this.x('xdpyinfo');

@@ -109,6 +109,11 @@ pub fn xvfb_args(display: u32, size: (u32, u32)) -> Vec<String> {
             "-ac",
             "-noreset",
             "-shmem",
+            // The SECURITY extension refuses XFixes GetCursorImage (BadAccess) for cursors whose
+            // creator has exited (a root cursor set by a short-lived tool), hiding them from
+            // the browser; nothing in a single-user virtual desktop needs it.
+            "-extension",
+            "SECURITY",
         ]
         .map(String::from),
     );

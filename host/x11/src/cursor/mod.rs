@@ -117,6 +117,8 @@ impl Watcher {
     }
 
     fn fetch(&mut self) -> Result<Arc<CursorImage>, X11Error> {
+        // With the X SECURITY extension, a cursor whose creator has exited (a root cursor set
+        // by a short-lived tool) is refused with BadAccess; the caller logs it and goes on.
         let r = self.conn.xfixes_get_cursor_image()?.reply()?;
         // The reply's serial names the cursor shown now, which may already be newer than the
         // event that woke us; keying on it keeps the cache truthful.
