@@ -87,6 +87,11 @@ try {
   await sleep(1000);
   usages.push(await usage('static desktop'));
   const video = await browser.measureVideo(2000);
+  // Memory once the browser has left: what an idle host keeps between sessions.
+  await browser.close();
+  browser = null;
+  await sleep(3000);
+  const idleRss = env.procUsage('host')?.rssBytes ?? 0;
 
   console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, ${new Date().toISOString()}`);
   console.log(`| ${'metric'.padEnd(38)} |   n | median |    p90 |    min |    max | unit |`);
@@ -100,6 +105,7 @@ try {
   for (const u of usages) {
     console.log(`${u.label}: host CPU ${u.host} % of one core over ${CPU_SECONDS} s, Xvfb CPU ${u.xvfb} %, host RSS ${u.rss} MiB (max ${u.maxRss} MiB)`);
   }
+  console.log(`host RSS 3 s after the browser left: ${(idleRss / 2 ** 20).toFixed(1)} MiB`);
   console.log(`decoded: ${video.fps.toFixed(1)} fps, ${video.last?.frameWidth}x${video.last?.frameHeight} ${video.last?.codec}`);
 } catch (e) {
   console.error(String(e?.stack ?? e));
