@@ -1,9 +1,9 @@
 //! DPI against a real Xvfb: RESOURCE_MANAGER as any X client (and `xrdb`) reads it back, the
 //! core DPI `xdpyinfo` reports, and what is learnt from an XSETTINGS manager.
 
-mod resize_support;
+mod common;
 
-use resize_support::{Xvfb, tool_output};
+use common::{Xvfb, tool_output};
 use selkies_x11::dpi::{DpiError, set_dpi};
 use selkies_x11::resize::resize_screen;
 use x11rb::connection::Connection;
@@ -45,7 +45,7 @@ fn core_dpi(display: &str) -> f64 {
 
 #[test]
 fn merges_into_existing_resources_and_sets_the_core_dpi() {
-    let x = Xvfb::start("1920x1080");
+    let x = Xvfb::with_size("1920x1080");
     let d = x.display.as_str();
     {
         let (conn, root) = connect(d);
@@ -93,7 +93,7 @@ fn merges_into_existing_resources_and_sets_the_core_dpi() {
 
 #[test]
 fn creates_the_property_when_there_is_none_and_resize_keeps_the_dpi() {
-    let x = Xvfb::start("2560x1440");
+    let x = Xvfb::with_size("2560x1440");
     let d = x.display.as_str();
     set_dpi(Some(d), 120, None).expect("set_dpi");
     assert_eq!(resource_manager(d), "Xft.dpi:\t120\n");
@@ -157,7 +157,7 @@ fn run_xsettings_manager(display: &str, dpi_times_1024: u32) -> RustConnection {
 
 #[test]
 fn reports_what_a_running_xsettings_manager_publishes() {
-    let x = Xvfb::start("1280x720");
+    let x = Xvfb::with_size("1280x720");
     let d = x.display.as_str();
     let manager = run_xsettings_manager(d, 96 * 1024);
     let report = set_dpi(Some(d), 144, Some(24)).expect("set_dpi");

@@ -1,9 +1,9 @@
 //! RandR resize against a real Xvfb started large: what RandR itself, the core protocol and
 //! the standard tools (`xdpyinfo`, `xrandr`) report after each resize.
 
-mod resize_support;
+mod common;
 
-use resize_support::{Xvfb, tool_output};
+use common::{Xvfb, tool_output};
 use selkies_x11::resize::{ResizeError, current_size, resize_screen};
 use x11rb::connection::Connection;
 use x11rb::protocol::randr::{self, ConnectionExt as _};
@@ -71,7 +71,7 @@ fn assert_screen(display: &str, w: u16, h: u16) {
 
 #[test]
 fn resizes_down_to_odd_sizes_and_back_up() {
-    let x = Xvfb::start("3840x2160");
+    let x = Xvfb::with_size("3840x2160");
     let d = x.display.as_str();
     assert_screen(d, 3840, 2160);
 
@@ -114,7 +114,7 @@ fn resizes_down_to_odd_sizes_and_back_up() {
 
 #[test]
 fn modes_we_created_do_not_pile_up() {
-    let x = Xvfb::start("2560x1600");
+    let x = Xvfb::with_size("2560x1600");
     let d = x.display.as_str();
     for (w, h) in [(1280, 720), (1300, 700), (1400, 900), (1024, 768)] {
         resize_screen(Some(d), w, h).expect("resize");
@@ -127,7 +127,7 @@ fn modes_we_created_do_not_pile_up() {
 
 #[test]
 fn physical_size_follows_so_the_dpi_stays() {
-    let x = Xvfb::start("3840x2160");
+    let x = Xvfb::with_size("3840x2160");
     let d = x.display.as_str();
     resize_screen(Some(d), 1920, 1080).expect("resize");
     let (conn, screen) = RustConnection::connect(Some(d)).expect("connect");
@@ -139,7 +139,7 @@ fn physical_size_follows_so_the_dpi_stays() {
 
 #[test]
 fn beyond_the_framebuffer_is_a_clear_error_and_changes_nothing() {
-    let x = Xvfb::start("1920x1080");
+    let x = Xvfb::with_size("1920x1080");
     let d = x.display.as_str();
     let err = resize_screen(Some(d), 2560, 1440).expect_err("Xvfb cannot grow");
     match &err {
@@ -161,7 +161,7 @@ fn beyond_the_framebuffer_is_a_clear_error_and_changes_nothing() {
 
 #[test]
 fn the_legacy_maximum_applies_before_the_server_limit() {
-    let x = Xvfb::start("3840x2160");
+    let x = Xvfb::with_size("3840x2160");
     let d = x.display.as_str();
     // 16000x9000 fits into 7680x4320 by the ×0.9999 rule first; that then exceeds this Xvfb.
     let err = resize_screen(Some(d), 16000, 9000).expect_err("too large");
@@ -180,7 +180,7 @@ fn the_legacy_maximum_applies_before_the_server_limit() {
 
 #[test]
 fn same_size_is_a_no_op() {
-    let x = Xvfb::start("1920x1080");
+    let x = Xvfb::with_size("1920x1080");
     let d = x.display.as_str();
     assert_eq!(
         resize_screen(Some(d), 1920, 1080).expect("same"),

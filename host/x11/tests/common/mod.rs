@@ -1,11 +1,11 @@
-//! Test fixtures: a private Xvfb server per test and an observer client that maps a
-//! full-screen window, receives the input events, and reads server state.
+//! Test fixtures: a private Xvfb server per test (display chosen by Xvfb itself), an observer
+//! client that maps a full-screen window, receives the input events, and reads server state, and
+//! a runner for optional X tools.
 
 #![allow(dead_code)] // each test binary uses a subset
 
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use x11rb::connection::Connection;
@@ -15,69 +15,50 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
-/// An Xvfb on a free display, killed on drop.
+/// A private Xvfb, killed on drop.
 pub struct Xvfb {
     child: Child,
     pub display: String,
 }
 
-static NEXT: AtomicU32 = AtomicU32::new(0);
-
 impl Xvfb {
+    /// A 1920x1080 screen.
     pub fn start() -> Self {
-        let offset = std::process::id() % 50;
-        for _ in 0..50 {
-            let n = 50 + (offset + NEXT.fetch_add(1, Ordering::SeqCst)) % 50;
-            let lock = format!("/tmp/.X{n}-lock");
-            if lock_holder_alive(&lock) {
-                continue;
-            }
-            let display = format!(":{n}");
-            let mut child = Command::new("Xvfb")
-                // -noreset: otherwise the server regenerates when the readiness probe
-                // disconnects, and resets the next client's connection.
-                .args([
-                    &display,
-                    "-screen",
-                    "0",
-                    "1920x1080x24",
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb must be installed (apt install xvfb)");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // lost a race for this display number; try the next one
-                }
-                // The lock file names the owner: only trust a display our child holds, not
-                // one another process started in the same moment.
-                let ours = std::fs::read_to_string(&lock)
-                    .is_ok_and(|pid| pid.trim() == child.id().to_string());
-                if ours && RustConnection::connect(Some(&display)).is_ok() {
-                    return Self { child, display };
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("no free X display in :50..:99");
+        Self::with_size("1920x1080")
     }
-}
 
-/// A display is taken while the process named in its lock file lives; a stale lock (holder
-/// killed) is removed by Xvfb itself when it starts.
-fn lock_holder_alive(lock: &str) -> bool {
-    std::fs::read_to_string(lock)
-        .ok()
-        .and_then(|pid| pid.trim().parse::<u32>().ok())
-        .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists())
+    /// Starts `Xvfb -screen 0 <size>x24`; returns once it accepts connections.
+    pub fn with_size(size: &str) -> Self {
+        let mut child = Command::new("Xvfb")
+            // -displayfd: Xvfb picks a free display and prints its number when ready, so
+            // parallel tests never race for a number. -noreset: a probe disconnecting must not
+            // regenerate the server (that would drop our resources and RandR modes).
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                &format!("{size}x24"),
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (apt install xvfb)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read Xvfb's display number");
+        let number: u32 = line.trim().parse().expect("Xvfb printed a display number");
+        Self {
+            child,
+            display: format!(":{number}"),
+        }
+    }
 }
 
 impl Drop for Xvfb {
@@ -251,4 +232,16 @@ impl Observer {
         }
         0
     }
+}
+
+/// Runs an X client tool against `display` and returns its stdout, or `None` when the tool
+/// is not installed (x11-utils / x11-xserver-utils are optional on CI machines).
+pub fn tool_output(tool: &str, args: &[&str], display: &str) -> Option<String> {
+    let out = Command::new(tool)
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{tool} {args:?} failed: {out:?}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }
