@@ -12,5 +12,5 @@ if [ -z "${SELKIES_HOST_BIN:-}" ]; then
   export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
 fi
 
-node --test ci/e2e/xev.unit.test.mjs
+node --test ci/e2e/xev.unit.test.mjs ci/e2e/sdp.unit.test.mjs
 exec unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 ci/e2e/e2e.test.mjs'

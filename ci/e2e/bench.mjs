@@ -1,5 +1,6 @@
 // Benchmark (prints numbers, asserts nothing): page load → first frame, glass-to-glass latency
-// (xsetroot + requestVideoFrameCallback, e2e-notes §6), host and Xvfb CPU/RSS over 20 s at
+// split into host and browser parts (xsetroot + requestVideoFrameCallback), with a moving scene
+// and on a static desktop; host and Xvfb CPU/RSS and the browser's video statistics over 20 s at
 // 1080p30. Run through ci/bench-e2e (root, loopback-only network namespace).
 import { Browser } from './browser.mjs';
 import { Env, sleep } from './harness.mjs';
@@ -10,6 +11,8 @@ const ENCODER = process.env.BENCH_ENCODER ?? 'x264enc';
 const LOADS = Number(process.env.BENCH_LOADS ?? 3);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 20);
+// Extra host flags, space-separated (e.g. `--playout_delay_ms=-1` for the before/after).
+const EXTRA = (process.env.BENCH_HOST_FLAGS ?? '').split(' ').filter(Boolean);
 // Sample point: top-left of the root window, clear of xclock (which sits at the top right).
 const SX = 40;
 const SY = 40;
@@ -29,7 +32,7 @@ let browser = null;
 try {
   await env.startX();
   await env.startAudio();
-  await env.startHost(PORT, [`--encoder=${ENCODER}`, '--framerate=30', '--enable_basic_auth=false', '--enable_resize=false']);
+  await env.startHost(PORT, [`--encoder=${ENCODER}`, '--framerate=30', '--enable_basic_auth=false', '--enable_resize=false', ...EXTRA]);
 
   const loads = [];
   for (let i = 0; i < LOADS; i++) {
@@ -42,36 +45,46 @@ try {
     }
   }
 
-  await env.x('xsetroot', '-solid', '#808080');
-  await sleep(500);
-  const fromReturn = [];
-  const fromSpawn = [];
-  const toDisplay = [];
-  const estimates = [];
-  for (let i = 0; i < TRIALS; i++) {
-    const c = COLOURS[i % COLOURS.length];
-    await browser.e2e(([x, y, rgb]) => {
-      window.__pending = window.__e2e.waitForColour(x, y, rgb, 40, 3000);
-    }, [SX, SY, c]);
-    const t0 = Date.now();
-    await env.x('xsetroot', '-solid', hex(c));
-    const t1 = Date.now();
-    const hit = await browser.e2e(() => window.__pending);
-    if (hit) {
-      fromReturn.push(hit.detectedAt - t1);
-      fromSpawn.push(hit.detectedAt - t0);
-      toDisplay.push(hit.expectedDisplayAt - t1);
+  // Glass-to-glass: each trial paints the root window a new colour and waits for the first
+  // displayed frame showing it. The rVFC metadata splits it: paint (xsetroot returned) → last
+  // packet of that frame received (host: capture, convert, encode, send), and received → expected
+  // display (browser: jitter buffer, decode, render).
+  const latency = async (label) => {
+    await env.x('xsetroot', '-solid', '#808080');
+    await sleep(500);
+    const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [] };
+    for (let i = 0; i < TRIALS; i++) {
+      const c = COLOURS[i % COLOURS.length];
+      await browser.e2e(([x, y, rgb]) => {
+        window.__pending = window.__e2e.waitForColour(x, y, rgb, 40, 3000);
+      }, [SX, SY, c]);
+      const t0 = Date.now();
+      await env.x('xsetroot', '-solid', hex(c));
+      const t1 = Date.now();
+      const hit = await browser.e2e(() => window.__pending);
+      if (hit) {
+        r.fromReturn.push(hit.detectedAt - t1);
+        r.fromSpawn.push(hit.detectedAt - t0);
+        r.toDisplay.push(hit.expectedDisplayAt - t1);
+        if (hit.receivedAt !== null) {
+          r.toReceived.push(hit.receivedAt - t1);
+          r.receivedToDisplay.push(hit.expectedDisplayAt - hit.receivedAt);
+        }
+      }
+      const est = await browser.e2e(() => window.__e2e.glassToGlassMs);
+      if (typeof est === 'number') r.estimates.push(est);
+      await sleep(150 + Math.random() * 100);
     }
-    const est = await browser.e2e(() => window.__e2e.glassToGlassMs);
-    if (typeof est === 'number') estimates.push(est);
-    await sleep(150 + Math.random() * 100);
-  }
+    return r;
+  };
 
-  // CPU and memory twice: with a moving scene (a 320x180 bouncing ball) and on a static desktop
-  // (ball stopped), where idle-frame gating should leave the host almost idle.
+  // A window of CPU_SECONDS: host and Xvfb CPU, host RSS, and what Chromium's inbound video
+  // stats say over the same window (PLIs it sent, keyframes it decoded, jitter-buffer delay per
+  // frame, received kbit/s, decoded fps).
   const usage = async (label) => {
     const h0 = env.procUsage('host');
     const x0 = env.procUsage('xvfb');
+    const v0 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     let maxRss = 0;
     for (let s = 0; s < CPU_SECONDS; s++) {
       await sleep(1000);
@@ -79,11 +92,34 @@ try {
     }
     const h1 = env.procUsage('host');
     const x1 = env.procUsage('xvfb');
+    const v1 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     const pct = (a, b) => (a && b ? (((b.cpuSeconds - a.cpuSeconds) / CPU_SECONDS) * 100).toFixed(1) : 'n/a');
-    return { label, host: pct(h0, h1), xvfb: pct(x0, x1), rss: ((h1?.rssBytes ?? 0) / 2 ** 20).toFixed(1), maxRss: (maxRss / 2 ** 20).toFixed(1) };
+    const d = (k) => (v0 && v1 ? v1[k] - v0[k] : NaN);
+    const dt = (d('timestamp') || NaN) / 1000;
+    const emitted = d('jitterBufferEmittedCount');
+    return {
+      label,
+      host: pct(h0, h1),
+      xvfb: pct(x0, x1),
+      rss: ((h1?.rssBytes ?? 0) / 2 ** 20).toFixed(1),
+      maxRss: (maxRss / 2 ** 20).toFixed(1),
+      plis: d('pliCount'),
+      keyframes: d('keyFramesDecoded'),
+      jitterMs: emitted > 0 ? ((d('jitterBufferDelay') * 1000) / emitted).toFixed(1) : 'n/a',
+      kbps: ((d('bytesReceived') * 8) / 1000 / dt).toFixed(1),
+      fps: (d('framesDecoded') / dt).toFixed(1),
+      statsSeconds: dt.toFixed(1),
+    };
   };
+
+  // With the moving scene (a 320x180 bouncing ball) running, then on a static desktop (ball
+  // stopped; xclock still ticks once a second), where idle-frame gating should leave the host
+  // almost idle.
+  const lat = [await latency('moving scene')];
   const usages = [await usage('moving scene')];
   await env.stop('motion');
+  await sleep(1000);
+  lat.push(await latency('static desktop'));
   await sleep(1000);
   usages.push(await usage('static desktop'));
   const video = await browser.measureVideo(2000);
@@ -93,17 +129,23 @@ try {
   await sleep(3000);
   const idleRss = env.procUsage('host')?.rssBytes ?? 0;
 
-  console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, ${new Date().toISOString()}`);
+  console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, host flags [${EXTRA.join(' ')}], ${new Date().toISOString()}`);
   console.log(`| ${'metric'.padEnd(38)} |   n | median |    p90 |    min |    max | unit |`);
   console.log(`|${'-'.repeat(40)}|-----|--------|--------|--------|--------|------|`);
   row('page load → first frame', loads, 'ms');
-  row('glass-to-glass (from xsetroot return)', fromReturn, 'ms');
-  row('glass-to-glass (from xsetroot spawn)', fromSpawn, 'ms');
-  row('xsetroot return → expected display', toDisplay, 'ms');
-  row('client estimate (stats overlay)', estimates, 'ms');
-  console.log(`\ncolour changes detected: ${fromReturn.length}/${TRIALS}`);
+  for (const r of lat) {
+    row(`${r.label}: glass-to-glass (return)`, r.fromReturn, 'ms');
+    row(`${r.label}: glass-to-glass (spawn)`, r.fromSpawn, 'ms');
+    row(`${r.label}: paint → last packet recv`, r.toReceived, 'ms');
+    row(`${r.label}: received → displayed`, r.receivedToDisplay, 'ms');
+    row(`${r.label}: paint → expected display`, r.toDisplay, 'ms');
+    row(`${r.label}: client estimate (overlay)`, r.estimates, 'ms');
+  }
+  console.log('');
+  for (const r of lat) console.log(`${r.label}: colour changes detected ${r.fromReturn.length}/${TRIALS}`);
   for (const u of usages) {
     console.log(`${u.label}: host CPU ${u.host} % of one core over ${CPU_SECONDS} s, Xvfb CPU ${u.xvfb} %, host RSS ${u.rss} MiB (max ${u.maxRss} MiB)`);
+    console.log(`${u.label}: browser over ${u.statsSeconds} s: ${u.plis} PLIs sent, ${u.keyframes} keyframes decoded, jitter buffer ${u.jitterMs} ms/frame, ${u.kbps} kbit/s, ${u.fps} fps decoded`);
   }
   console.log(`host RSS 3 s after the browser left: ${(idleRss / 2 ** 20).toFixed(1)} MiB`);
   console.log(`decoded: ${video.fps.toFixed(1)} fps, ${video.last?.frameWidth}x${video.last?.frameHeight} ${video.last?.codec}`);

@@ -55,6 +55,21 @@ export class Browser {
       if (f === page.mainFrame()) b.navigations++;
     });
     b.navigations = 0;
+    // Signalling as it crossed the wire: SDP offers received and answers sent, for assertions
+    // on what the browser negotiated.
+    b.sdp = { offers: [], answers: [] };
+    page.on('websocket', (ws) => {
+      const keep = (list, payload) => {
+        try {
+          const sdp = JSON.parse(String(payload))?.sdp;
+          if (sdp && typeof sdp.sdp === 'string') list.push(sdp.sdp);
+        } catch {
+          // not JSON: HELLO, SESSION_OK and the like
+        }
+      };
+      ws.on('framereceived', (f) => keep(b.sdp.offers, f.payload));
+      ws.on('framesent', (f) => keep(b.sdp.answers, f.payload));
+    });
     return b;
   }
 

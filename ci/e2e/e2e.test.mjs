@@ -6,6 +6,7 @@ import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
 import { Env, sleep, waitFor } from './harness.mjs';
+import { extmaps } from './sdp.mjs';
 import { parseXev, typedText } from './xev.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18080);
@@ -107,6 +108,19 @@ describe('selkies end to end', { timeout: 240000 }, () => {
         return ok ? h.hostMessages : null;
       }), 5000, 250);
       assert.ok(dc, `data channel round trip: ${JSON.stringify(await browser.e2e(() => window.__e2e.hostMessages))}`);
+    }));
+
+  test('video: the offer carries the playout-delay extension and Chromium accepts it', () =>
+    withDiagnostics(async () => {
+      // Without it Chromium holds each frame for a jitter-buffer target (docs/benchmarks.md).
+      const PD = 'http://www.webrtc.org/experiments/rtp-hdrext/playout-delay';
+      const offer = browser.sdp.offers.find((o) => /^m=video/m.test(o));
+      assert.ok(offer, `no video offer seen (${browser.sdp.offers.length} offers)`);
+      const id = extmaps(offer, 'video').get(PD);
+      assert.ok(id, `video offer without the playout-delay extmap:\n${offer}`);
+      const answer = browser.sdp.answers.find((a) => /^m=video/m.test(a));
+      assert.ok(answer, `no video answer seen (${browser.sdp.answers.length} answers)`);
+      assert.equal(extmaps(answer, 'video').get(PD), id, `answer does not echo extmap:${id}:\n${answer}`);
     }));
 
   test('mouse: move, clicks and wheel land at the mapped X coordinates', () =>

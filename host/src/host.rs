@@ -31,6 +31,8 @@ pub struct StaticSettings {
     /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on.
     pub webrtc_statistics_dir: Option<PathBuf>,
     pub uinput_mouse_socket: Option<PathBuf>,
+    /// `--playout_delay_ms`; None: the header extension is not sent.
+    pub playout_delay_ms: Option<u32>,
 }
 
 /// Settings the client can change at run time.

@@ -155,6 +155,7 @@ async fn run(settings: Settings) -> Result<()> {
                 .enable_webrtc_statistics
                 .then(|| settings.webrtc_statistics_dir.clone()),
             uinput_mouse_socket: settings.uinput_mouse_socket.clone(),
+            playout_delay_ms: settings.playout_delay_ms,
         },
         LiveSettings {
             framerate: settings.framerate,

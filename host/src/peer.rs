@@ -9,14 +9,13 @@ use std::time::Duration;
 use serde_json::json;
 use tracing::{debug, error, info, warn};
 
-use selkies_proto::sdp::{ensure_msid, munge_offer};
-
 use tokio::sync::mpsc;
 
 use crate::control::Controller;
 use crate::desktop::DesktopEvent;
 use crate::host::Host;
 use crate::media::pipeline::{self, AudioParams};
+use crate::media::{offer, playout_delay};
 use crate::session::{Session, SessionError, SessionEvent, SessionOptions};
 use crate::ws::{LocalEvent, LocalPeer};
 
@@ -240,6 +239,9 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                 None,
                 host.damage.as_ref(),
             )?;
+            if let Some(ms) = host.settings.playout_delay_ms {
+                playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
+            }
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),
@@ -300,8 +302,8 @@ async fn on_session_event(
                 .sdp()
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
-            // The audio offer has no video section; the video codec then changes nothing.
-            let munged = ensure_msid(&munge_offer(&text, host.encoder.spec.codec), kind.msid());
+            let framerate = host.live().framerate;
+            let munged = offer::munge(&text, host.encoder.spec.codec, framerate, kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
             info!(peer = kind.uid(), "offer sent");

@@ -22,6 +22,8 @@ export interface InboundSnapshot {
   freezeCount: number;
   nackCount: number;
   pliCount: number;
+  /** Keyframes decoded (a static screen should need none after the first). */
+  keyFramesDecoded: number;
   codec: string;
 }
 
@@ -77,6 +79,7 @@ export function snapshot(reports: Iterable<Report>): PcSnapshot {
         freezeCount: num(r, 'freezeCount'),
         nackCount: num(r, 'nackCount'),
         pliCount: num(r, 'pliCount'),
+        keyFramesDecoded: num(r, 'keyFramesDecoded'),
         codec: mime.replace(/^(video|audio)\//, ''),
       };
       if (r.kind === 'video') video = s;

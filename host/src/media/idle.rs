@@ -2,6 +2,12 @@
 //! before conversion and encoding, so a static desktop costs almost no CPU. A frame still passes
 //! shortly after every change (the capture may have raced the damage event) and at a keep-alive
 //! interval (loss recovery and keyframe requests need frames to work with).
+//!
+//! The keep-alive interval is bounded by the browser: Chromium requests a keyframe (PLI) when no
+//! decodable frame has arrived for 3 × the `rtx-time` the offer announces (375 ms for our 125 ms,
+//! see `selkies_proto::sdp::RTX_TIME_MS`). A longer gap on a static screen made it ask for a
+//! keyframe about twice a second, and the keyframes were most of a static desktop's bitrate.
+//! Keep-alive frames of an unchanged screen encode as tiny all-skip P-frames.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -21,11 +27,18 @@ pub struct FrameGate {
     pub keepalive: Duration,
 }
 
+/// How long Chromium waits for a decodable frame before it asks for a keyframe: 3 × the
+/// announced retransmission window (its `DetermineMaxWaitForFrame`).
+pub const BROWSER_FRAME_TIMEOUT: Duration =
+    Duration::from_millis(3 * selkies_proto::sdp::RTX_TIME_MS as u64);
+
 impl Default for FrameGate {
     fn default() -> Self {
         Self {
             tail: Duration::from_millis(100),
-            keepalive: Duration::from_millis(500),
+            // Two thirds of the browser's timeout (250 ms): a keep-alive frame passes on the
+            // first capture tick after the interval, and the network adds its own jitter.
+            keepalive: BROWSER_FRAME_TIMEOUT * 2 / 3,
         }
     }
 }
@@ -89,8 +102,34 @@ mod tests {
         let g = FrameGate::default();
         let t0 = Instant::now();
         assert!(!g.pass(t0 + ms(33), None, Some(t0)));
-        assert!(!g.pass(t0 + ms(466), None, Some(t0)));
-        assert!(g.pass(t0 + ms(500), None, Some(t0)));
+        assert!(!g.pass(t0 + ms(233), None, Some(t0)));
+        assert!(g.pass(t0 + ms(250), None, Some(t0)));
+    }
+
+    #[test]
+    fn idle_gaps_stay_below_the_browser_keyframe_timeout() {
+        // The longest gap the gate leaves is one keep-alive interval plus one capture tick (the
+        // frame that passes is the first one after the interval), here at 15 fps, the slowest
+        // common setting. 500 ms, the old interval, made Chromium send ~2 PLIs a second.
+        let g = FrameGate::default();
+        let tick = ms(1000 / 15);
+        let t0 = Instant::now();
+        let mut last = t0;
+        let mut worst = Duration::ZERO;
+        let mut t = t0;
+        while t < t0 + ms(5000) {
+            t += tick;
+            if g.pass(t, None, Some(last)) {
+                worst = worst.max(t - last);
+                last = t;
+            }
+        }
+        assert_eq!(BROWSER_FRAME_TIMEOUT, ms(375));
+        // 100 ms of margin for network jitter.
+        assert!(
+            worst + ms(100) <= BROWSER_FRAME_TIMEOUT,
+            "worst gap {worst:?}"
+        );
     }
 
     #[test]
@@ -102,6 +141,6 @@ mod tests {
         // Damage just before the last passed frame: the tail still lets frames through.
         assert!(g.pass(t0 + ms(90), Some(t0 + ms(1)), Some(t0 + ms(66))));
         // Long after the damage and within keep-alive: dropped.
-        assert!(!g.pass(t0 + ms(1400), Some(t0 + ms(1)), Some(t0 + ms(1000))));
+        assert!(!g.pass(t0 + ms(1200), Some(t0 + ms(1)), Some(t0 + ms(1000))));
     }
 }

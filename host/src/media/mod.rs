@@ -1,7 +1,11 @@
 //! Media: the encoder catalogue ([`catalogue`]), the legacy rate formulas ([`rates`]), the
-//! construction of the video and audio pipelines ([`pipeline`]) and idle-frame gating ([`idle`]).
+//! construction of the video and audio pipelines ([`pipeline`]), idle-frame gating ([`idle`]),
+//! the playout-delay RTP header extension ([`playout_delay`]) and the offer text sent to the
+//! browser ([`offer`]).
 
 pub mod catalogue;
 pub mod idle;
+pub mod offer;
 pub mod pipeline;
+pub mod playout_delay;
 pub mod rates;

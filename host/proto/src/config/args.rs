@@ -259,6 +259,15 @@ pub struct Args {
     #[arg(long = "congestion_control", env = "SELKIES_CONGESTION_CONTROL", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub congestion_control: String,
 
+    /// Playout delay asked of the browser (ms, 0-40950, sent as the playout-delay RTP header extension on every video packet); -1 = do not send it (not in the legacy host, which always sent 0)
+    #[arg(
+        long = "playout_delay_ms",
+        env = "SELKIES_PLAYOUT_DELAY_MS",
+        default_value = "0",
+        allow_hyphen_values = true
+    )]
+    pub playout_delay_ms: String,
+
     /// Expected video packet loss (%); > 0 enables ULP-FEC/RED
     #[arg(
         long = "video_packetloss_percent",

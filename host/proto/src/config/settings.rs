@@ -133,6 +133,8 @@ pub struct Settings {
     /// Seconds; `None` for the legacy `-1` (infinite GOP).
     pub keyframe_distance: Option<f64>,
     pub congestion_control: bool,
+    /// Milliseconds for the playout-delay header extension; `None` for `-1` (not sent).
+    pub playout_delay_ms: Option<u32>,
     pub video_packetloss_percent: f64,
     /// bit/s.
     pub audio_bitrate: u32,
@@ -185,6 +187,18 @@ fn percent(flag: &'static str, v: &str) -> Result<f64, ConfigError> {
         Ok(p)
     } else {
         Err(invalid(flag, v, "must be between 0 and 100"))
+    }
+}
+
+/// Largest playout delay the header extension carries (12 bits of 10 ms).
+pub const MAX_PLAYOUT_DELAY_MS: u32 = 40_950;
+
+fn playout_delay(v: &str) -> Result<Option<u32>, ConfigError> {
+    const FLAG: &str = "playout_delay_ms";
+    match number::<i64>(FLAG, v)? {
+        -1 => Ok(None),
+        ms if (0..=i64::from(MAX_PLAYOUT_DELAY_MS)).contains(&ms) => Ok(Some(ms as u32)),
+        _ => Err(invalid(FLAG, v, "must be -1 or between 0 and 40950")),
     }
 }
 
@@ -304,6 +318,7 @@ impl Settings {
             video_bitrate: positive("video_bitrate", &a.video_bitrate)?,
             keyframe_distance,
             congestion_control: boolean("congestion_control", &a.congestion_control)?,
+            playout_delay_ms: playout_delay(&a.playout_delay_ms)?,
             video_packetloss_percent: percent(
                 "video_packetloss_percent",
                 &a.video_packetloss_percent,

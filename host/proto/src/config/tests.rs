@@ -154,6 +154,16 @@ fn bad_values_name_flag_and_value() {
     assert!(err("--audio_packetloss_percent=101").contains("--audio_packetloss_percent"));
     assert!(err("--enable_clipboard=both").contains("--enable_clipboard"));
     assert!(err("--cursor_size=-5").contains("--cursor_size"));
+    assert!(err("--playout_delay_ms=40951").contains("--playout_delay_ms"));
+    assert!(err("--playout_delay_ms=-2").contains("--playout_delay_ms"));
+}
+
+#[test]
+fn playout_delay_defaults_to_zero_and_minus_one_turns_it_off() {
+    let ms = |a: &[&str]| resolve(a).expect("ok").playout_delay_ms;
+    assert_eq!(ms(&[]), Some(0));
+    assert_eq!(ms(&["--playout_delay_ms=120"]), Some(120));
+    assert_eq!(ms(&["--playout_delay_ms=-1"]), None);
 }
 
 #[test]

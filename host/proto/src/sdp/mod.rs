@@ -7,14 +7,18 @@
 //! codec. Per-track `msid` is not done here: it is set on the webrtcbin sink pads (the `msid`
 //! pad property), which is reflected in every `a=msid`/`a=ssrc … msid:` line consistently.
 
+mod h264_level;
 #[cfg(test)]
 mod tests;
+
+pub use h264_level::{level_idc as h264_level_idc, profile_level_id, set_h264_level};
 
 use crate::encoder::VideoCodec;
 
 /// The retransmission window advertised for every RTX payload (ms).
 pub const RTX_TIME_MS: u32 = 125;
-/// Advertised for Firefox compatibility although the stream is Main profile.
+/// Advertised for Firefox compatibility although the stream is Main profile; the level (3.1
+/// here) is then raised to cover the captured size and frame rate ([`set_h264_level`]).
 pub const H264_PROFILE_LEVEL_ID: &str = "42e01f";
 /// Opus packet time matching `opusenc frame-size=10`.
 pub const OPUS_PTIME_MS: u32 = 10;
