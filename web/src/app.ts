@@ -395,6 +395,7 @@ export class App {
   private setNumber(key: NumberKey, host: number, first: boolean, format: (v: number) => string, show: (v: number) => void): void {
     const r = first ? reconcile(this.store.number(key), host) : { value: host, send: false };
     if (key === 'videoBitRate') this.videoKbps = r.value;
+    if (key === 'videoFramerate') this.session.captureFps = r.value;
     show(r.value);
     if (r.send) {
       this.session.send(format(r.value));

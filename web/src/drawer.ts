@@ -144,7 +144,7 @@ export class Drawer {
       g.title = gauge.title;
       const ring = g.firstElementChild as HTMLElement;
       ring.style.setProperty('--p', gauge.fraction.toFixed(3));
-      if (gauge.label === 'Latency') ring.style.setProperty('--c', 'var(--bad)');
+      if (gauge.label === 'Network') ring.style.setProperty('--c', 'var(--bad)');
       (ring.firstElementChild as HTMLElement).textContent = gauge.text;
       (g.lastElementChild as HTMLElement).textContent = gauge.label;
     });

@@ -1,6 +1,7 @@
 //! Pure values behind the drawer's five gauges (selkies-bundle-and-web §3.3): bitrate against the
-//! selected bitrate, fps out of 60, latency out of 1000 ms, GPU load when the encoder is hardware
-//! (`nv*`/`va*`) else host CPU, GPU memory when hardware else host RAM. Also parses the host's
+//! selected bitrate, fps out of 60, network round trip + jitter buffer ("Network") out of
+//! 1000 ms, GPU load when the encoder is hardware (`nv*`/`va*`) else host CPU, GPU memory when
+//! hardware else host RAM. Also parses the host's
 //! `system_stats` / `gpu_stats` payloads without trusting them.
 
 export interface Gauge {
@@ -83,10 +84,12 @@ export function gauges(g: GaugeInputs): Gauge[] {
     },
     { label: 'FPS', text: g.fps.toFixed(0), fraction: clamp01(g.fps / 60), title: `Current FPS ${g.fps.toFixed(1)}` },
     {
-      label: 'Latency',
+      // The legacy "Latency" gauge: network round trip + jitter buffer, not glass-to-glass
+      // (the stats overlay has that estimate), so it is labelled for what it measures.
+      label: 'Network',
       text: g.latencyMs.toFixed(0),
       fraction: clamp01(g.latencyMs / 1000),
-      title: `Current maximum connection latency ${g.latencyMs.toFixed(0)} ms`,
+      title: `Network round trip + video jitter buffer ${g.latencyMs.toFixed(0)} ms (measured)`,
     },
   ];
   const hw = isHardwareEncoder(g.encoder) && g.gpu !== null;

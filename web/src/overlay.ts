@@ -1,5 +1,7 @@
 //! Pure text of the stats overlay (ours, better than legacy: the glass-to-glass estimate and its
-//! parts, the jitter-buffer delay) and of the drawer's status list (the legacy stats list).
+//! parts, the jitter-buffer delay) and of the drawer's status list (the legacy stats list). Each
+//! figure says whether it is measured or assumed: the host's capture and encode times are not
+//! visible to the browser.
 
 import type { StatsSample } from './session.ts';
 
@@ -20,8 +22,8 @@ export function overlayText(s: StatsSample, ctx: Context): string {
   const size = v && v.frameWidth > 0 ? `${v.frameWidth}x${v.frameHeight}` : '-';
   const lines = [
     `${v?.codec || '-'} ${size} ${r.fps.toFixed(1)} fps ${(r.kbps / 1000).toFixed(2)} Mbit/s${ctx.encoder ? ` (${ctx.encoder})` : ''}`,
-    `glass-to-glass ≈ ${ms(g.totalMs)}  = capture ${ms(g.captureMs)} + encode ${ms(g.encodeMs)} + network ${ms(g.networkMs)} + receive→display ${ms(g.receiveToDisplayMs)}`,
-    `jitter buffer ${r.jitterMs.toFixed(1)} ms/frame · decode ${r.decodeMs.toFixed(1)} ms/frame · latency ${ms(s.latencyMs)}`,
+    `glass-to-glass estimate ${ms(g.totalMs)} = capture ${ms(g.captureMs)} + encode ${ms(g.encodeMs)} (assumed) + network ${ms(g.networkMs)} + received→displayed ${ms(g.receiveToDisplayMs)} (measured)`,
+    `jitter buffer ${r.jitterMs.toFixed(1)} ms/frame · decode ${r.decodeMs.toFixed(1)} ms/frame · round trip + jitter buffer ${ms(s.latencyMs)}`,
     `lost ${(v?.packetsLost ?? 0) + (s.audio.audio?.packetsLost ?? 0)} pkts · dropped ${v?.framesDropped ?? 0} frames · freezes ${v?.freezeCount ?? 0} · NACK ${v?.nackCount ?? 0} · PLI ${v?.pliCount ?? 0}`,
     `audio ${s.audio.audio?.codec || '-'} ${s.audioRates.kbps.toFixed(0)} kbit/s · jitter buffer ${s.audioRates.jitterMs.toFixed(1)} ms`,
   ];
@@ -43,8 +45,9 @@ export function statusRows(s: StatsSample | null, ctx: Context): Array<[string, 
     ['Packets lost', String((v?.packetsLost ?? 0) + (a?.packetsLost ?? 0))],
     ['Bytes received', mb((v?.bytesReceived ?? 0) + (a?.bytesReceived ?? 0))],
     ['Bytes sent', mb(s.video.bytesSent + s.audio.bytesSent)],
-    ['Latency', ms(s.latencyMs)],
-    ['Glass-to-glass (estimate)', ms(s.g2g.totalMs)],
+    ['Round trip + jitter buffer', ms(s.latencyMs)],
+    ['Received → displayed (measured)', ms(s.g2g.receiveToDisplayMs)],
+    ['Glass-to-glass (estimate, host part assumed)', ms(s.g2g.totalMs)],
     ['Jitter buffer', `${s.videoRates.jitterMs.toFixed(1)} ms/frame`],
     ['Video', `${v?.codec || '-'} ${v && v.frameWidth > 0 ? `${v.frameWidth}x${v.frameHeight}` : ''}`.trim()],
     ['Remote resolution', ctx.resolution || '-'],

@@ -68,6 +68,8 @@ export class Session {
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
   private readonly displayDelay = new DisplayDelay();
+  /** The host's capture frame rate (its `framerate` setting), when known. */
+  captureFps: number | null = null;
   /** 2 × the host's `latency_measurement`: the RTT estimate when ICE reports none. */
   serverLatencyMs: number | null = null;
 
@@ -245,7 +247,9 @@ export class Session {
     const rtt = v.rtt !== null || a.rtt !== null ? Math.max(v.rtt ?? 0, a.rtt ?? 0) : null;
     const rttOrHost = rtt ?? (this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null);
     const lat = latencyMs(rttOrHost, r.jitterMs);
-    const g2g = glassToGlass(r.fps, rttOrHost, this.displayDelay.take(), r);
+    // The host's capture rate, not the decoded rate: idle gating sends few frames of a static
+    // screen, and half a 250 ms gap is not what a change waits for.
+    const g2g = glassToGlass(this.captureFps ?? r.fps, rttOrHost, this.displayDelay.take(), r);
     this.hooks.glassToGlassMs = g2g.totalMs;
     this.ui.stats({
       video: v,

@@ -19,7 +19,7 @@ test('encoder label and the five gauges, CPU or GPU by encoder', () => {
   assert.deepEqual(sw.map((g) => [g.label, g.text, g.fraction]), [
     ['Bitrate', '4.0', 0.5],
     ['FPS', '30', 0.5],
-    ['Latency', '250', 0.25],
+    ['Network', '250', 0.25],
     ['CPU', '25', 0.25],
     ['Memory', '2.0', 0.25],
   ]);
@@ -27,7 +27,7 @@ test('encoder label and the five gauges, CPU or GPU by encoder', () => {
   assert.deepEqual(hw.map((g) => [g.label, g.text, g.fraction]), [
     ['Bitrate', '30', 1],
     ['FPS', '90', 1],
-    ['Latency', '2000', 1],
+    ['Network', '2000', 1],
     ['GPU', '40', 0.4],
     ['GPU mem', '2.0', 0.25],
   ]);
