@@ -24,7 +24,7 @@ const pct = (xs, p) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
 };
 const row = (name, xs, unit) =>
-  console.log(`| ${name.padEnd(38)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
+  console.log(`| ${name.padEnd(46)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(6);
 
 const env = new Env();
@@ -130,8 +130,8 @@ try {
   const idleRss = env.procUsage('host')?.rssBytes ?? 0;
 
   console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, host flags [${EXTRA.join(' ')}], ${new Date().toISOString()}`);
-  console.log(`| ${'metric'.padEnd(38)} |   n | median |    p90 |    min |    max | unit |`);
-  console.log(`|${'-'.repeat(40)}|-----|--------|--------|--------|--------|------|`);
+  console.log(`| ${'metric'.padEnd(46)} |   n | median |    p90 |    min |    max | unit |`);
+  console.log(`|${'-'.repeat(48)}|-----|--------|--------|--------|--------|------|`);
   row('page load → first frame', loads, 'ms');
   for (const r of lat) {
     row(`${r.label}: glass-to-glass (return)`, r.fromReturn, 'ms');
