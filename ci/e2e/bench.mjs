@@ -4,8 +4,10 @@
 // 1080p30. Run through ci/bench-e2e (root, loopback-only network namespace).
 import { Browser } from './browser.mjs';
 import { Env, sleep } from './harness.mjs';
+import { parsePrometheus } from './prom.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18081);
+const METRICS_PORT = PORT + 1;
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const ENCODER = process.env.BENCH_ENCODER ?? 'x264enc';
 const LOADS = Number(process.env.BENCH_LOADS ?? 3);
@@ -32,7 +34,7 @@ let browser = null;
 try {
   await env.startX();
   await env.startAudio();
-  await env.startHost(PORT, [`--encoder=${ENCODER}`, '--framerate=30', '--enable_basic_auth=false', '--enable_resize=false', ...EXTRA]);
+  await env.startHost(PORT, [`--encoder=${ENCODER}`, '--framerate=30', '--enable_basic_auth=false', '--enable_resize=false', '--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`, ...EXTRA]);
 
   const loads = [];
   for (let i = 0; i < LOADS; i++) {
@@ -81,14 +83,28 @@ try {
   // A window of CPU_SECONDS: host and Xvfb CPU, host RSS, and what Chromium's inbound video
   // stats say over the same window (PLIs it sent, keyframes it decoded, jitter-buffer delay per
   // frame, received kbit/s, decoded fps).
+  // The host's own measurement of capture → encoded frame at the payloader (mean of the last
+  // second), from its Prometheus exporter; null when the host does not export it.
+  const hostLatency = async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`);
+      const s = parsePrometheus(await res.text()).find((m) => m.name === 'selkies_host_latency_ms');
+      return s ? s.value : null;
+    } catch {
+      return null;
+    }
+  };
   const usage = async (label) => {
     const h0 = env.procUsage('host');
     const x0 = env.procUsage('xvfb');
     const v0 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     let maxRss = 0;
+    const hostMs = [];
     for (let s = 0; s < CPU_SECONDS; s++) {
       await sleep(1000);
       maxRss = Math.max(maxRss, env.procUsage('host')?.rssBytes ?? 0);
+      const h = await hostLatency();
+      if (h !== null) hostMs.push(h);
     }
     const h1 = env.procUsage('host');
     const x1 = env.procUsage('xvfb');
@@ -109,6 +125,7 @@ try {
       kbps: ((d('bytesReceived') * 8) / 1000 / dt).toFixed(1),
       fps: (d('framesDecoded') / dt).toFixed(1),
       statsSeconds: dt.toFixed(1),
+      hostMs,
     };
   };
 
@@ -141,6 +158,8 @@ try {
     row(`${r.label}: paint → expected display`, r.toDisplay, 'ms');
     row(`${r.label}: client estimate (overlay)`, r.estimates, 'ms');
   }
+  console.log('');
+  for (const u of usages) row(`${u.label}: host capture → encoded (1 s means)`, u.hostMs, 'ms');
   console.log('');
   for (const r of lat) console.log(`${r.label}: colour changes detected ${r.fromReturn.length}/${TRIALS}`);
   for (const u of usages) {

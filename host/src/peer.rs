@@ -15,7 +15,7 @@ use crate::control::Controller;
 use crate::desktop::DesktopEvent;
 use crate::host::Host;
 use crate::media::pipeline::{self, AudioParams};
-use crate::media::{offer, playout_delay};
+use crate::media::{offer, playout_delay, stage_timing};
 use crate::session::{Session, SessionError, SessionEvent, SessionOptions};
 use crate::ws::{LocalEvent, LocalPeer};
 
@@ -242,6 +242,7 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
             if let Some(ms) = host.settings.playout_delay_ms {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
+            stage_timing::install(&video.pipeline, host.metrics.clone());
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),

@@ -1,7 +1,7 @@
 //! Media: the encoder catalogue ([`catalogue`]), the legacy rate formulas ([`rates`]), the
 //! construction of the video and audio pipelines ([`pipeline`]), idle-frame gating ([`idle`]),
-//! the playout-delay RTP header extension ([`playout_delay`]) and the offer text sent to the
-//! browser ([`offer`]).
+//! the playout-delay RTP header extension ([`playout_delay`]), the offer text sent to the
+//! browser ([`offer`]) and the host's per-frame stage timings ([`stage_timing`]).
 
 pub mod catalogue;
 pub mod idle;
@@ -9,3 +9,4 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod rates;
+pub mod stage_timing;

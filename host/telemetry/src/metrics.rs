@@ -226,6 +226,11 @@ impl Metrics {
                 s.framerate,
             ),
             (
+                "selkies_host_latency_ms",
+                "Host capture → encoded frame at the payloader in ms, measured (mean of the last second)",
+                s.host_latency_ms,
+            ),
+            (
                 "selkies_glass_to_glass_ms",
                 "Glass-to-glass latency estimate in ms: host latency + RTT/2 + receiver processing",
                 s.glass_to_glass_ms,

@@ -1,0 +1,225 @@
+//! Host-side stage timings of the video pipeline, measured on every frame: capture → encoder
+//! input (conversion and the queue) and capture → encoded frame at the payloader (plus the
+//! encode). A frame's PTS is the running time at which `ximagesrc` captured it, so its age at the
+//! encoder's input is the pipeline clock's running time minus its PTS. Encoders may shift output
+//! timestamps (x264enc adds 1000 hours so DTS never goes negative), so the encoded frame is
+//! matched to its input by order and PTS offset ([`Pending`]), and its age is the age it had at
+//! the encoder's input plus the time the encoder held it.
+//!
+//! Each second the means go to the log (debug) and capture → encoded to the metrics, where it
+//! replaces the assumed host latency of the glass-to-glass estimate (`selkies_host_latency_ms`).
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use selkies_telemetry::Metrics;
+
+/// Running mean and maximum of one stage over a reporting window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Window {
+    sum_ms: f64,
+    max_ms: f64,
+    n: u32,
+}
+
+impl Window {
+    pub fn add(&mut self, ms: f64) {
+        // A buffer older than 10 s is a clock jump or a paused pipeline, not a stage time.
+        if !(0.0..10_000.0).contains(&ms) {
+            return;
+        }
+        self.sum_ms += ms;
+        self.max_ms = self.max_ms.max(ms);
+        self.n += 1;
+    }
+
+    /// (mean, max) since the last call, or None without samples; starts a new window.
+    pub fn take(&mut self) -> Option<(f64, f64)> {
+        let out = (self.n > 0).then(|| (self.sum_ms / f64::from(self.n), self.max_ms));
+        *self = Self::default();
+        out
+    }
+}
+
+/// Frames inside the encoder: (input PTS, when it entered, its age then in ms), oldest first.
+#[derive(Debug, Default)]
+pub struct Pending {
+    frames: VecDeque<(u64, Instant, f64)>,
+    /// Output PTS − input PTS, learnt from the first frame out.
+    offset: Option<i128>,
+}
+
+/// More than this many frames inside the encoder means outputs are not being matched.
+const MAX_PENDING: usize = 64;
+
+impl Pending {
+    pub fn entered(&mut self, pts: u64, at: Instant, age_ms: f64) {
+        if self.frames.len() >= MAX_PENDING {
+            self.frames.pop_front();
+        }
+        self.frames.push_back((pts, at, age_ms));
+    }
+
+    /// The capture → now age of the frame leaving with `out_pts`; frames the encoder dropped
+    /// (older inputs without an output) are discarded on the way.
+    pub fn left(&mut self, out_pts: u64, now: Instant) -> Option<f64> {
+        let first = self.frames.front()?.0;
+        let offset = *self
+            .offset
+            .get_or_insert(i128::from(out_pts) - i128::from(first));
+        while let Some(&(pts, at, age)) = self.frames.front() {
+            let expected = i128::from(pts) + offset;
+            if expected > i128::from(out_pts) {
+                return None;
+            }
+            self.frames.pop_front();
+            if expected == i128::from(out_pts) {
+                return Some(age + now.saturating_duration_since(at).as_secs_f64() * 1000.0);
+            }
+        }
+        None
+    }
+}
+
+#[derive(Default)]
+struct Stages {
+    pending: Pending,
+    to_encoder: Window,
+    to_payloader: Window,
+    since: Option<Instant>,
+}
+
+const REPORT_EVERY: Duration = Duration::from_secs(1);
+
+/// Age of `buffer` in ms at `pad`: the running time now minus its PTS.
+fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
+    let element = pad.parent_element()?;
+    let clock = element.clock()?;
+    let base = element.base_time()?;
+    let now = clock.time().checked_sub(base)?;
+    let pts = buffer.pts()?;
+    let age = now.nseconds() as f64 - pts.nseconds() as f64;
+    Some(age / 1e6)
+}
+
+fn lock(m: &Mutex<Stages>) -> std::sync::MutexGuard<'_, Stages> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Probes the encoder's sink pad and the payloader's sink pad of the video pipeline.
+pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
+    let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pipeline.by_name("pay")) else {
+        tracing::warn!("video pipeline without encoder/pay: no stage timings");
+        return;
+    };
+    let (Some(enc_sink), Some(pay_sink)) = (encoder.static_pad("sink"), pay.static_pad("sink"))
+    else {
+        return;
+    };
+    let stages = Arc::new(Mutex::new(Stages::default()));
+    let s = stages.clone();
+    enc_sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        let Some(buffer) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        if let (Some(pts), Some(ms)) = (buffer.pts(), age_ms(pad, buffer)) {
+            let mut st = lock(&s);
+            st.to_encoder.add(ms);
+            st.pending.entered(pts.nseconds(), Instant::now(), ms);
+        }
+        gst::PadProbeReturn::Ok
+    });
+    pay_sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let now = Instant::now();
+        let mut st = lock(&stages);
+        if let Some(ms) = st.pending.left(pts.nseconds(), now) {
+            st.to_payloader.add(ms);
+        }
+        let since = *st.since.get_or_insert(now);
+        if now.duration_since(since) >= REPORT_EVERY {
+            st.since = Some(now);
+            let enc = st.to_encoder.take();
+            if let Some((mean, max)) = st.to_payloader.take() {
+                metrics.set_host_latency_ms(mean);
+                tracing::debug!(
+                    capture_to_encoder_ms = enc.map(|e| e.0),
+                    capture_to_encoded_ms = mean,
+                    capture_to_encoded_max_ms = max,
+                    "video stage timings"
+                );
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_means_and_resets() {
+        let mut w = Window::default();
+        assert_eq!(w.take(), None);
+        w.add(10.0);
+        w.add(30.0);
+        w.add(-5.0); // before capture: a clock glitch
+        w.add(20_000.0); // a paused pipeline
+        assert_eq!(w.take(), Some((20.0, 30.0)));
+        assert_eq!(w.take(), None);
+    }
+
+    #[test]
+    fn outputs_match_inputs_across_a_pts_offset_and_drops() {
+        let t0 = Instant::now();
+        let ms = |n: u64| Duration::from_millis(n);
+        let mut p = Pending::default();
+        assert_eq!(p.left(5, t0), None);
+        p.entered(100, t0, 10.0);
+        p.entered(200, t0 + ms(33), 12.0);
+        p.entered(300, t0 + ms(66), 11.0);
+        // The encoder shifts PTS by 1000 (x264enc: 1000 hours) and held the first frame 5 ms.
+        assert_eq!(p.left(1100, t0 + ms(5)), Some(15.0));
+        // Frame 200 was dropped inside the encoder: 300 still matches.
+        assert_eq!(p.left(1300, t0 + ms(76)), Some(21.0));
+        assert_eq!(p.left(1400, t0 + ms(80)), None);
+    }
+
+    #[test]
+    fn encoded_frames_report_their_capture_age() {
+        gst::init().expect("gst init");
+        let pipeline = gst::parse::launch(
+            "videotestsrc is-live=true num-buffers=40 ! video/x-raw,width=64,height=64,framerate=30/1 \
+             ! x264enc name=encoder tune=zerolatency ! rtph264pay name=pay ! fakesink",
+        )
+        .expect("pipeline")
+        .downcast::<gst::Pipeline>()
+        .expect("a pipeline");
+        let metrics = Metrics::new();
+        install(&pipeline, metrics.clone());
+        pipeline.set_state(gst::State::Playing).expect("play");
+        let bus = pipeline.bus().expect("bus");
+        bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos])
+            .expect("eos");
+        pipeline.set_state(gst::State::Null).expect("stop");
+        // 40 frames at 30 fps span more than the 1 s report interval: the gauge is set, to an
+        // age that is positive and far below the 1000-hour offset x264enc puts on its output.
+        let text = metrics.render();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("selkies_host_latency_ms "))
+            .unwrap_or_else(|| panic!("no host latency in:\n{text}"));
+        let v: f64 = line
+            .split(' ')
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .expect("value");
+        assert!((0.0..5000.0).contains(&v), "{line}");
+    }
+}
