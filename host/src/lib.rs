@@ -8,6 +8,7 @@
 //! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
 //! - [`rest_client`]: minimal HTTP GET for TURN-REST.
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
+//! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
@@ -32,5 +33,6 @@ pub mod server;
 pub mod session;
 pub mod telemetry;
 pub mod tls;
+pub mod turn_probe;
 pub mod uinput_mouse;
 pub mod ws;

@@ -105,6 +105,7 @@ async fn run(settings: Settings) -> Result<()> {
     }
     let rtc = Arc::new(RtcStore::start(&settings).await);
     rtc.spawn_refresh(&settings);
+    spawn_turn_check(&settings);
     let signalling = Signalling::with_ws_timeout(settings.ws_timeout);
     let input = match selkies_x11::InputInjector::spawn(None) {
         Ok(handle) => Some(handle),
@@ -238,6 +239,30 @@ async fn run(settings: Settings) -> Result<()> {
         g.shutdown().await;
     }
     Ok(())
+}
+
+/// Warn (once, without delaying start-up) when the configured TURN server does not answer:
+/// sessions still work through host/STUN candidates, but clients that need the relay will not.
+fn spawn_turn_check(settings: &Settings) {
+    use selkies_host::turn_probe::{Transport, probe};
+    let (Some(host), Some(port)) = (settings.turn_host.clone(), settings.turn_port) else {
+        return;
+    };
+    let transport = match (settings.turn_tls, settings.turn_protocol) {
+        (true, _) => Transport::Tls,
+        (false, selkies_proto::config::TurnProtocol::Tcp) => Transport::Tcp,
+        (false, selkies_proto::config::TurnProtocol::Udp) => Transport::Udp,
+    };
+    tokio::spawn(async move {
+        match probe(&host, port, transport, Duration::from_secs(3)).await {
+            Ok(()) => info!(%host, port, "TURN server answers"),
+            Err(e) => warn!(
+                %host,
+                port,
+                "TURN server unreachable ({e}); sessions fall back to direct/STUN candidates and clients that need a relay will fail"
+            ),
+        }
+    });
 }
 
 fn bracket_v6(addr: &str) -> String {
