@@ -203,6 +203,8 @@ pub async fn serve(
         });
     }
     drop(tcp);
+    // Only the connections' receivers may keep the drain below waiting.
+    drop(stop_rx);
     info!("listener closed; telling sessions and draining connections");
     signalling.shutdown();
     let _ = stop_tx.send(true);

@@ -337,3 +337,34 @@ async fn same_client_takes_over_and_others_are_refused() {
     }
     assert_eq!(code, Some(4001));
 }
+
+#[tokio::test]
+async fn shutdown_drains_idle_connections_without_waiting_for_the_deadline() {
+    // A deadline of an hour: serve() must still return once the idle keep-alive connection
+    // and the WebSocket are gone, i.e. it waits for connections, not for the clock.
+    let limits = Limits {
+        header_read_timeout: Duration::from_secs(60),
+        max_connections_per_ip: None,
+        shutdown_timeout: Duration::from_secs(3600),
+    };
+    let mut host = start(limits, Duration::from_secs(60), false).await;
+    let mut keep_alive = TcpStream::connect(host.addr).await.expect("connect");
+    keep_alive
+        .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 512];
+    let n = keep_alive.read(&mut buf).await.expect("response");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/ws", host.addr))
+        .await
+        .expect("ws");
+    let _ = host.stop.take().map(|s| s.send(()));
+    // The client side answers the close like a browser does.
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+    tokio::time::timeout(Duration::from_secs(30), &mut host.done)
+        .await
+        .expect("serve returns once idle connections are closed")
+        .expect("serve task");
+    let _ = reader.await;
+}
