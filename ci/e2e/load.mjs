@@ -111,8 +111,11 @@ const note = (phase, fps, extra = '') => {
 try {
   await env.startX();
   await env.startAudio();
-  await env.startHost(PORT, ['--encoder=x264enc', '--framerate=30', '--enable_basic_auth=false',
-    `--ws_timeout=${WS_TIMEOUT}`, '--header_read_timeout=10', '--max_connections_per_ip=64']);
+  // LOAD_HOST_FLAGS replaces the limit flags (e.g. empty, to measure a host that lacks them).
+  const limits = process.env.LOAD_HOST_FLAGS !== undefined
+    ? process.env.LOAD_HOST_FLAGS.split(' ').filter(Boolean)
+    : [`--ws_timeout=${WS_TIMEOUT}`, '--header_read_timeout=10', '--max_connections_per_ip=64'];
+  await env.startHost(PORT, ['--encoder=x264enc', '--framerate=30', '--enable_basic_auth=false', ...limits]);
   browser = await Browser.launch(ORIGIN);
   await browser.open('/', 30000);
   await sleep(2000);
@@ -143,6 +146,9 @@ try {
     const s = [...xs].sort((a, b) => a - b);
     return s.length ? (s[Math.floor(s.length / 2)] / 1000).toFixed(1) : '-';
   };
+  const deadResult = dead.closed
+    ? `closed by the host ${((dead.closedAt - dead.openedAt) / 1000).toFixed(1)} s after its last frame`
+    : `still open after ${((Date.now() - dead.openedAt) / 1000).toFixed(0)} s`;
   for (const c of [...ws, ...slow, ...capped, dead]) c.sock.destroy();
   await sleep(5000);
   note('after (load gone 5 s)', (await browser.measureVideo(3000)).fps);
@@ -157,8 +163,8 @@ try {
   const exited = new Promise((r) => child.once('exit', r));
   const tStop = Date.now();
   child.kill('SIGTERM');
-  await Promise.race([exited, sleep(30000)]);
-  const stopSeconds = (Date.now() - tStop) / 1000;
+  const gone = await Promise.race([exited.then(() => true), sleep(30000).then(() => false)]);
+  const stopResult = gone ? `process gone after ${((Date.now() - tStop) / 1000).toFixed(1)} s` : 'process still running after 30 s';
   half.destroy();
   idle.sock.destroy();
 
@@ -172,8 +178,8 @@ try {
   console.log(`silent WebSockets: ${wsUp}/${N_WS} upgraded and open at t=3 s; ${wsClosed.length} closed by the host by t=${elapsed.toFixed(0)} s, median ${med(wsClosed.map((w) => w.closedAt - w.openedAt))} s after opening (--ws_timeout=${WS_TIMEOUT})`);
   console.log(`slowloris: ${slowClosed.length}/${N_SLOW} closed by the host, median ${med(slowClosed.map((s) => s.closedAt - s.openedAt))} s after connecting (--header_read_timeout=10)`);
   console.log(`flood: ${flooded.ok} × 200 (${(flooded.ok / elapsed).toFixed(0)} req/s), ${flooded.other} other status, ${flooded.errors} errors`);
-  console.log(`dead peer after HELLO: ${dead.closed ? `closed by the host ${((dead.closedAt - dead.openedAt) / 1000).toFixed(1)} s after its last frame` : 'still open'} (--ws_timeout=${WS_TIMEOUT})`);
-  console.log(`SIGTERM with a half-sent request, an idle WebSocket and the browser connected: process gone after ${stopSeconds.toFixed(1)} s (--shutdown_timeout=3)`);
+  console.log(`dead peer after HELLO: ${deadResult} (--ws_timeout=${WS_TIMEOUT})`);
+  console.log(`SIGTERM with a half-sent request, an idle WebSocket and the browser connected: ${stopResult} (--shutdown_timeout=3)`);
   console.log(`per-IP cap: ${cappedUp}/100 connections from one address still open at t=3 s (--max_connections_per_ip=64)`);
 } catch (e) {
   console.error(String(e?.stack ?? e));

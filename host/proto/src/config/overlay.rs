@@ -1,4 +1,4 @@
-//! The `--json_config` overlay (protocol reference §1): read once at start (five keys override
+//! The `--json_config` overlay (protocol reference §1): read once at start (six keys override
 //! CLI/env) and rewritten whenever the browser changes a setting at runtime.
 //!
 //! Decisions: a missing or empty file means "no overlay" (the buggy legacy `main` branch leaves
@@ -101,7 +101,7 @@ impl JsonOverlay {
         }
     }
 
-    /// Extracts the five overriding keys from a parsed file.
+    /// Extracts the six overriding keys from a parsed file.
     pub fn from_map(map: &Map<String, Value>) -> Self {
         let mut o = JsonOverlay::default();
         let mut take = |key: &str, ok: bool| {
