@@ -4,17 +4,17 @@
 //! desktop integration, metrics).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use selkies_proto::config::{JsonOverlay, OverlaySetting};
+use selkies_proto::config::OverlaySetting;
 use selkies_proto::gamepad::GamepadMessage;
-use tracing::warn;
 
 use crate::desktop::Desktop;
 use crate::media::pipeline::ChosenEncoder;
 use crate::media::rates::RateParams;
+use crate::persist::OverlayWriter;
 use crate::rtc::RtcStore;
 use crate::ws::Signalling;
 
@@ -58,6 +58,8 @@ pub struct Host {
     pub metrics: selkies_telemetry::Metrics,
     /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
     audio_encoder: Mutex<Option<gst::Element>>,
+    /// Started with the first change (on the runtime); owns every write of `--json_config`.
+    overlay: OnceLock<OverlayWriter>,
 }
 
 /// The long-lived services a host is assembled from at start-up.
@@ -94,6 +96,7 @@ impl Host {
             desktop: services.desktop,
             metrics: services.metrics,
             audio_encoder: Mutex::new(None),
+            overlay: OnceLock::new(),
         }
     }
 
@@ -112,15 +115,13 @@ impl Host {
         rates_of(&self.settings, &live)
     }
 
-    /// Write a changed value back to the JSON overlay so it survives a restart. The write runs
-    /// on the blocking pool; the data channel never waits for the disk.
+    /// Write a changed value back to the JSON overlay so it survives a restart. Queued to the
+    /// one coalescing writer; the data channel never waits for the disk, and a failed write
+    /// (warned once) leaves the live value in force.
     pub fn persist(&self, setting: OverlaySetting) {
-        let path = self.settings.json_config.clone();
-        tokio::task::spawn_blocking(move || {
-            if let Err(e) = JsonOverlay::persist(&path, setting) {
-                warn!("cannot persist {setting:?}: {e}");
-            }
-        });
+        self.overlay
+            .get_or_init(|| OverlayWriter::spawn(self.settings.json_config.clone()))
+            .persist(setting);
     }
 
     pub fn set_audio_encoder(&self, enc: Option<gst::Element>) {

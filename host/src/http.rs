@@ -1,20 +1,24 @@
-//! The HTTP(S) surface on one port (selkies-protocol §2): Basic auth on every route (the
-//! WebSocket upgrade included), the signalling WebSocket on `/ws` and on any path ending in
-//! `/signalling[/]`, `/health`, `/turn`, and static files from the web root.
+//! The HTTP(S) surface on one port (docs/security.md): Basic auth on every route (the
+//! WebSocket upgrade included, failed logins rate-limited per IP), the signalling WebSocket on
+//! `/ws` and on any path ending in `/signalling[/]` (same-origin pages only), `/health`,
+//! `/turn`, and static files from the web root; security headers on every response.
 
+use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::rtc::RtcStore;
+use crate::security::{LoginLimiter, OriginPolicy, common_headers};
 use crate::ws::{self, Signalling};
 
 /// Credentials for HTTP Basic auth.
@@ -62,6 +66,17 @@ pub struct HttpState {
     pub signalling: Arc<Signalling>,
     /// Header whose value names the TURN user in shared-secret mode (`x-auth-user`).
     pub turn_user_header: Arc<str>,
+    pub security: Arc<Security>,
+}
+
+/// The browser-facing checks (see [`crate::security`]).
+#[derive(Debug, Default)]
+pub struct Security {
+    pub origins: OriginPolicy,
+    pub logins: LoginLimiter,
+    /// Send the strict Content-Security-Policy written for our client (off for another web
+    /// root, which may use inline scripts).
+    pub strict_csp: bool,
 }
 
 // The legacy host sends this exact (mis-quoted) challenge; clients may match it byte for byte.
@@ -71,6 +86,24 @@ async fn require_auth(State(state): State<HttpState>, req: Request, next: Next) 
     let Some(auth) = &state.auth else {
         return next.run(req).await;
     };
+    // Present when served by `crate::server`; absent in in-process tests.
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let logins = &state.security.logins;
+    if let Some(retry) = ip.and_then(|ip| logins.blocked(ip, Instant::now())) {
+        let mut resp = text_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed logins; try again later",
+            None,
+        );
+        let secs = retry.as_secs().max(1).to_string();
+        if let Ok(v) = HeaderValue::from_str(&secs) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return resp;
+    }
     match req
         .headers()
         .get(header::AUTHORIZATION)
@@ -78,8 +111,14 @@ async fn require_auth(State(state): State<HttpState>, req: Request, next: Next) 
     {
         Some(value) if value.to_ascii_lowercase().contains("basic") => {
             if auth.check(value) {
+                if let Some(ip) = ip {
+                    logins.record_success(ip);
+                }
                 next.run(req).await
             } else {
+                if let Some(ip) = ip {
+                    logins.record_failure(ip, Instant::now());
+                }
                 // Unlike legacy, repeat the challenge so the browser asks again after a typo.
                 text_response(StatusCode::UNAUTHORIZED, "Unauthorized", Some(CHALLENGE))
             }
@@ -104,11 +143,22 @@ fn text_response(status: StatusCode, body: &'static str, challenge: Option<&str>
     resp
 }
 
+/// Security headers on every response, the 401 and 429 ones included.
+async fn add_headers(State(state): State<HttpState>, req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let headers = resp.headers_mut();
+    for (name, value) in common_headers(state.security.strict_csp) {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
+    resp
+}
+
 /// Build the router. Every request passes the auth layer first, like the legacy host.
 pub fn router(state: HttpState) -> Router {
     Router::new()
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), require_auth))
+        .layer(middleware::from_fn_with_state(state.clone(), add_headers))
         .with_state(state)
 }
 
@@ -122,6 +172,9 @@ fn is_signalling_path(path: &str) -> bool {
 async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
     let path = req.uri().path().to_string();
     if is_signalling_path(&path) {
+        if let Some(refused) = check_origin(&state, req.headers()) {
+            return refused;
+        }
         let (mut parts, _body) = req.into_parts();
         return match axum::extract::WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
             Ok(upgrade) => ws::upgrade(upgrade, state.signalling.clone()),
@@ -136,6 +189,25 @@ async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
+}
+
+/// `Some(403)` when a page on another site tries to open the signalling socket with the
+/// browser's cached credentials.
+fn check_origin(state: &HttpState, headers: &HeaderMap) -> Option<Response> {
+    let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let (origin, host) = (header(header::ORIGIN), header(header::HOST));
+    if state.security.origins.allows(origin, host) {
+        return None;
+    }
+    warn!(
+        origin,
+        host, "signalling WebSocket refused: Origin not allowed (see --allowed_origins)"
+    );
+    Some(text_response(
+        StatusCode::FORBIDDEN,
+        "Origin not allowed",
+        None,
+    ))
 }
 
 fn turn(state: &HttpState, headers: &HeaderMap) -> Response {

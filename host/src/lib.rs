@@ -2,16 +2,20 @@
 //!
 //! Module map (data flows top to bottom):
 //! - [`http`]: axum router with Basic auth, static web root, `/health`, `/turn`, WebSocket upgrade.
+//! - [`server`]: accept loop with per-IP limits, header-read timeout and a shutdown deadline.
+//! - [`security`]: Origin policy, failed-login limiter, security headers.
 //! - [`tls`]: rustls configuration and a concurrent-handshake listener for `--enable_https`.
 //! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
 //! - [`rest_client`]: minimal HTTP GET for TURN-REST.
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
+//! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
 //! - [`control`]: what each data-channel message does.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`host`]: shared context and live settings.
+//! - [`persist`]: the one coalescing writer of `--json_config`.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 //! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
@@ -21,10 +25,14 @@ pub mod host;
 pub mod http;
 pub mod media;
 pub mod peer;
+pub mod persist;
 pub mod rest_client;
 pub mod rtc;
+pub mod security;
+pub mod server;
 pub mod session;
 pub mod telemetry;
 pub mod tls;
+pub mod turn_probe;
 pub mod uinput_mouse;
 pub mod ws;

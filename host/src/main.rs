@@ -10,10 +10,12 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use selkies_host::desktop::Desktop;
 use selkies_host::host::{Host, LiveSettings, Services, StaticSettings};
-use selkies_host::http::{self, BasicAuth, HttpState};
+use selkies_host::http::{self, BasicAuth, HttpState, Security};
 use selkies_host::media::{pipeline, rates};
 use selkies_host::peer::{self, Kind};
 use selkies_host::rtc::RtcStore;
+use selkies_host::security::OriginPolicy;
+use selkies_host::server::{self, Limits};
 use selkies_host::tls;
 use selkies_host::ws::Signalling;
 use selkies_proto::config::{Args, Settings};
@@ -103,7 +105,8 @@ async fn run(settings: Settings) -> Result<()> {
     }
     let rtc = Arc::new(RtcStore::start(&settings).await);
     rtc.spawn_refresh(&settings);
-    let signalling = Signalling::new();
+    spawn_turn_check(&settings);
+    let signalling = Signalling::with_ws_timeout(settings.ws_timeout);
     let input = match selkies_x11::InputInjector::spawn(None) {
         Ok(handle) => Some(handle),
         Err(e) => {
@@ -124,17 +127,22 @@ async fn run(settings: Settings) -> Result<()> {
     metrics.set_audio_bitrate_bps(settings.audio_bitrate);
     metrics.set_framerate(settings.framerate);
     if settings.enable_metrics_http {
-        let addr = SocketAddr::from(([0, 0, 0, 0], settings.metrics_http_port));
+        // Same interface as the web port unless --metrics_http_addr says otherwise: the
+        // exporter has no authentication.
+        let ip = settings
+            .metrics_http_addr
+            .as_deref()
+            .unwrap_or(&settings.addr);
+        let addr: SocketAddr = format!("{}:{}", bracket_v6(ip), settings.metrics_http_port)
+            .parse()
+            .with_context(|| format!("metrics address {ip} is not an IP address"))?;
         let m = metrics.clone();
         tokio::spawn(async move {
             if let Err(e) = selkies_telemetry::serve(addr, m).await {
                 warn!("metrics exporter on {addr} failed: {e}");
             }
         });
-        info!(
-            port = settings.metrics_http_port,
-            "Prometheus metrics at /metrics"
-        );
+        info!(%addr, "Prometheus metrics at /metrics");
     }
     let gamepads = selkies_gamepad::GamepadService::with_uinput(
         settings.js_socket_path.clone(),
@@ -192,8 +200,14 @@ async fn run(settings: Settings) -> Result<()> {
         auth,
         web_root: Arc::new(web_root.clone()),
         rtc,
-        signalling,
+        signalling: signalling.clone(),
         turn_user_header: settings.turn_rest_username_auth_header.clone().into(),
+        security: Arc::new(Security {
+            origins: OriginPolicy::new(settings.allowed_origins.clone()),
+            logins: Default::default(),
+            // Our build writes build.json; another web root may rely on inline scripts.
+            strict_csp: web_root.join("build.json").is_file(),
+        }),
     });
 
     let addr: SocketAddr = format!("{}:{}", bracket_v6(&settings.addr), settings.port)
@@ -204,19 +218,18 @@ async fn run(settings: Settings) -> Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     announce(&settings, addr, &web_root);
 
-    let shutdown = shutdown_signal();
-    if settings.enable_https {
+    let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();
-        let config = tls::server_config(&settings.https_cert, &key).context("--enable_https")?;
-        let listener = tls::TlsListener::new(tcp, config)?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        Some(tls::server_config(&settings.https_cert, &key).context("--enable_https")?)
     } else {
-        axum::serve(tcp, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
-    }
+        None
+    };
+    let limits = Limits {
+        header_read_timeout: settings.header_read_timeout,
+        max_connections_per_ip: settings.max_connections_per_ip,
+        shutdown_timeout: settings.shutdown_timeout,
+    };
+    server::serve(tcp, tls, app, signalling, limits, shutdown_signal()).await;
 
     info!("shutting down");
     video_peer.abort();
@@ -227,6 +240,30 @@ async fn run(settings: Settings) -> Result<()> {
         g.shutdown().await;
     }
     Ok(())
+}
+
+/// Warn (once, without delaying start-up) when the configured TURN server does not answer:
+/// sessions still work through host/STUN candidates, but clients that need the relay will not.
+fn spawn_turn_check(settings: &Settings) {
+    use selkies_host::turn_probe::{Transport, probe};
+    let (Some(host), Some(port)) = (settings.turn_host.clone(), settings.turn_port) else {
+        return;
+    };
+    let transport = match (settings.turn_tls, settings.turn_protocol) {
+        (true, _) => Transport::Tls,
+        (false, selkies_proto::config::TurnProtocol::Tcp) => Transport::Tcp,
+        (false, selkies_proto::config::TurnProtocol::Udp) => Transport::Udp,
+    };
+    tokio::spawn(async move {
+        match probe(&host, port, transport, Duration::from_secs(3)).await {
+            Ok(()) => info!(%host, port, "TURN server answers"),
+            Err(e) => warn!(
+                %host,
+                port,
+                "TURN server unreachable ({e}); sessions fall back to direct/STUN candidates and clients that need a relay will fail"
+            ),
+        }
+    });
 }
 
 fn bracket_v6(addr: &str) -> String {

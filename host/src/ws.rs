@@ -1,20 +1,24 @@
 //! Socket glue for the signalling hub: WebSocket connections from browsers (and legacy external
-//! hosts) and the host's own in-process peers share one `selkies_proto::signalling::Hub`. The hub
-//! decides; this module only moves text between sockets/channels and the hub, never blocking.
+//! hosts) and the host's own in-process peers share one `selkies_proto::signalling::Hub`.
+//!
+//! One actor task owns the pure hub *and* every connection's sender, fed by a single channel:
+//! each event is decided and its messages delivered in one step, so two connections can never
+//! interleave (before, a new tab's `SESSION_OK` could be delivered before the old tab's
+//! teardown that was decided earlier). Sockets that stop answering pings, or never say HELLO,
+//! are closed after `--ws_timeout`, so a browser whose network vanished without a close frees
+//! the session for the next client within that bound.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::response::Response;
-use futures::{SinkExt, StreamExt};
-use selkies_proto::signalling::{Action, ConnId, Hub};
+use selkies_proto::signalling::{Action, CLOSE_GOING_AWAY, ConnId, Hub};
 use tokio::sync::mpsc;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// What the hub tells an in-process host peer.
 #[derive(Debug)]
@@ -30,11 +34,36 @@ enum PeerTx {
     Local(mpsc::UnboundedSender<LocalEvent>),
 }
 
-/// The signalling server: the pure hub plus the channels that reach each connection.
+enum Command {
+    Open {
+        conn: ConnId,
+        tx: PeerTx,
+    },
+    RegisterLocal {
+        conn: ConnId,
+        uid: String,
+    },
+    Message {
+        conn: ConnId,
+        text: String,
+    },
+    Disconnect {
+        conn: ConnId,
+    },
+    Shutdown,
+    /// Answered once every earlier command is carried out.
+    #[cfg(test)]
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Default for `--ws_timeout`.
+pub const DEFAULT_WS_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The signalling server's handle: a channel into the hub actor.
 pub struct Signalling {
-    hub: Mutex<Hub>,
-    peers: Mutex<HashMap<ConnId, PeerTx>>,
+    tx: mpsc::UnboundedSender<Command>,
     next_conn: AtomicU64,
+    ws_timeout: Duration,
 }
 
 /// A host peer's handle for talking to the hub.
@@ -47,27 +76,39 @@ pub struct LocalPeer {
 impl LocalPeer {
     /// Send a signalling frame (offer/ICE JSON) as this peer.
     pub fn send(&self, text: String) {
-        self.signalling.message(self.conn, &text);
-    }
-}
-
-impl Default for Signalling {
-    fn default() -> Self {
-        Self {
-            hub: Mutex::new(Hub::new()),
-            peers: Mutex::new(HashMap::new()),
-            next_conn: AtomicU64::new(1),
-        }
+        self.signalling.command(Command::Message {
+            conn: self.conn,
+            text,
+        });
     }
 }
 
 impl Signalling {
+    /// Starts the hub actor on the current tokio runtime.
     pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+        Self::with_ws_timeout(DEFAULT_WS_TIMEOUT)
+    }
+
+    /// [`Signalling::new`] with `--ws_timeout`: a socket silent that long (no frame, no pong) is
+    /// closed as dead; pings go out three times per period.
+    pub fn with_ws_timeout(ws_timeout: Duration) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        tokio::spawn(hub_actor(rx));
+        Arc::new(Self {
+            tx,
+            next_conn: AtomicU64::new(1),
+            ws_timeout,
+        })
     }
 
     fn next_id(&self) -> ConnId {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn command(&self, cmd: Command) {
+        // The actor only ends when every handle is gone, so a failed send cannot happen while
+        // `self` exists.
+        let _ = self.tx.send(cmd);
     }
 
     /// Register an in-process peer (uid "0" video, "2" audio) and return its handle and inbox.
@@ -77,9 +118,14 @@ impl Signalling {
     ) -> (LocalPeer, mpsc::UnboundedReceiver<LocalEvent>) {
         let conn = self.next_id();
         let (tx, rx) = mpsc::unbounded_channel();
-        lock(&self.peers).insert(conn, PeerTx::Local(tx));
-        let actions = lock(&self.hub).register_local(conn, uid);
-        self.apply(actions);
+        self.command(Command::Open {
+            conn,
+            tx: PeerTx::Local(tx),
+        });
+        self.command(Command::RegisterLocal {
+            conn,
+            uid: uid.to_owned(),
+        });
         (
             LocalPeer {
                 conn,
@@ -89,63 +135,88 @@ impl Signalling {
         )
     }
 
-    fn message(&self, conn: ConnId, text: &str) {
-        let actions = lock(&self.hub).on_message(conn, text);
-        self.apply(actions);
+    /// Tell every browser the host is going away (close 1001) so it does not wait for a
+    /// timeout; the sockets then end on their own.
+    pub fn shutdown(&self) {
+        self.command(Command::Shutdown);
     }
+}
 
-    fn disconnect(&self, conn: ConnId) {
-        lock(&self.peers).remove(&conn);
-        let actions = lock(&self.hub).on_disconnect(conn);
-        self.apply(actions);
+/// The only owner of the hub and the senders: decides and delivers each event in one step.
+async fn hub_actor(mut rx: mpsc::UnboundedReceiver<Command>) {
+    let mut hub = Hub::new();
+    let mut peers: HashMap<ConnId, PeerTx> = HashMap::new();
+    while let Some(cmd) = rx.recv().await {
+        let actions = match cmd {
+            Command::Open { conn, tx } => {
+                peers.insert(conn, tx);
+                continue;
+            }
+            Command::RegisterLocal { conn, uid } => hub.register_local(conn, &uid),
+            Command::Message { conn, text } => hub.on_message(conn, &text),
+            Command::Disconnect { conn } => {
+                peers.remove(&conn);
+                hub.on_disconnect(conn)
+            }
+            Command::Shutdown => {
+                for tx in peers.values() {
+                    if let PeerTx::Remote(tx) = tx {
+                        let _ = tx.send(close_message(CLOSE_GOING_AWAY, "host shutting down"));
+                    }
+                }
+                continue;
+            }
+            #[cfg(test)]
+            Command::Flush(done) => {
+                let _ = done.send(());
+                continue;
+            }
+        };
+        deliver(&peers, actions);
     }
+}
 
-    /// Carry out the hub's decisions. Locks are never held while a peer reacts, because every
-    /// peer is reached through an unbounded channel.
-    fn apply(&self, actions: Vec<Action>) {
-        let peers = lock(&self.peers);
-        for action in actions {
-            match action {
-                Action::Send { to, text } => match peers.get(&to) {
-                    Some(PeerTx::Remote(tx)) => {
-                        let _ = tx.send(Message::Text(text.into()));
-                    }
-                    Some(PeerTx::Local(tx)) => {
-                        let _ = tx.send(LocalEvent::Text(text));
-                    }
-                    None => debug!(to, "signalling: message for a closed connection dropped"),
-                },
-                Action::Close { conn, code, reason } => match peers.get(&conn) {
-                    Some(PeerTx::Remote(tx)) => {
-                        let _ = tx.send(Message::Close(Some(CloseFrame {
-                            code,
-                            reason: reason.into(),
-                        })));
-                    }
-                    Some(PeerTx::Local(tx)) => {
-                        let _ = tx.send(LocalEvent::Closed);
-                    }
-                    None => {}
-                },
-                Action::SessionEnded { conn, peer_uid } => {
-                    debug!(conn, peer_uid, "session of a host peer ended");
-                    if let Some(PeerTx::Local(tx)) = peers.get(&conn) {
-                        let _ = tx.send(LocalEvent::Closed);
-                    }
+fn close_message(code: u16, reason: &str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// Every peer is reached through an unbounded channel, so delivery never waits on a peer.
+fn deliver(peers: &HashMap<ConnId, PeerTx>, actions: Vec<Action>) {
+    for action in actions {
+        match action {
+            Action::Send { to, text } => match peers.get(&to) {
+                Some(PeerTx::Remote(tx)) => {
+                    let _ = tx.send(Message::Text(text.into()));
+                }
+                Some(PeerTx::Local(tx)) => {
+                    let _ = tx.send(LocalEvent::Text(text));
+                }
+                None => debug!(to, "signalling: message for a closed connection dropped"),
+            },
+            Action::Close { conn, code, reason } => match peers.get(&conn) {
+                Some(PeerTx::Remote(tx)) => {
+                    let _ = tx.send(close_message(code, &reason));
+                }
+                Some(PeerTx::Local(tx)) => {
+                    let _ = tx.send(LocalEvent::Closed);
+                }
+                None => {}
+            },
+            Action::SessionEnded { conn, peer_uid } => {
+                debug!(conn, peer_uid, "session of a host peer ended");
+                if let Some(PeerTx::Local(tx)) = peers.get(&conn) {
+                    let _ = tx.send(LocalEvent::Closed);
                 }
             }
         }
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave the maps half-updated in a harmful way.
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 // Legacy limit (websockets library default): 1 MiB per frame.
 const MAX_FRAME: usize = 1 << 20;
-const PING_EVERY: Duration = Duration::from_secs(20);
 
 pub fn upgrade(upgrade: WebSocketUpgrade, signalling: Arc<Signalling>) -> Response {
     upgrade
@@ -154,51 +225,131 @@ pub fn upgrade(upgrade: WebSocketUpgrade, signalling: Arc<Signalling>) -> Respon
         .on_upgrade(move |socket| serve_socket(socket, signalling))
 }
 
-async fn serve_socket(socket: WebSocket, signalling: Arc<Signalling>) {
+async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
     let conn = signalling.next_id();
+    let timeout = signalling.ws_timeout;
     let (tx, mut rx) = mpsc::unbounded_channel::<Message>();
-    lock(&signalling.peers).insert(conn, PeerTx::Remote(tx.clone()));
-    info!(conn, "signalling connection opened");
-    let (mut sink, mut stream) = socket.split();
-
-    let writer = tokio::spawn(async move {
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
-        loop {
-            tokio::select! {
-                msg = rx.recv() => {
-                    let Some(msg) = msg else { break };
-                    let closing = matches!(msg, Message::Close(_));
-                    if sink.send(msg).await.is_err() || closing {
-                        break;
-                    }
-                }
-                _ = ping.tick() => {
-                    if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
-                        break;
-                    }
-                }
-            }
-        }
-        let _ = sink.close().await;
+    signalling.command(Command::Open {
+        conn,
+        tx: PeerTx::Remote(tx),
     });
-
-    while let Some(msg) = stream.next().await {
-        match msg {
-            Ok(Message::Text(text)) => signalling.message(conn, text.as_str()),
-            Ok(Message::Close(_)) => break,
-            Ok(_) => {}
-            Err(e) => {
-                warn!(conn, "signalling socket error: {e}");
-                break;
+    debug!(conn, "signalling connection opened");
+    // One task reads, writes and pings; every send is bounded by the timeout so a peer that
+    // stopped reading cannot hold it.
+    let mut ping = tokio::time::interval(timeout / 3);
+    ping.tick().await;
+    let mut deadline = tokio::time::Instant::now() + timeout;
+    let mut said_hello = false;
+    let why = loop {
+        tokio::select! {
+            msg = socket.recv() => {
+                // Any frame, a pong included, proves the peer alive.
+                deadline = tokio::time::Instant::now() + timeout;
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        said_hello = true;
+                        signalling.command(Command::Message {
+                            conn,
+                            text: text.as_str().to_owned(),
+                        });
+                    }
+                    Some(Ok(Message::Close(_))) | None => break "closed",
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) => break "socket error",
+                }
+            }
+            out = rx.recv() => {
+                let Some(out) = out else { break "closed by the host" };
+                let closing = matches!(out, Message::Close(_));
+                match tokio::time::timeout(timeout, socket.send(out)).await {
+                    Ok(Ok(())) if !closing => {}
+                    Ok(Ok(())) => break "closed by the host",
+                    _ => break "send failed",
+                }
+            }
+            _ = ping.tick() => {
+                let ping = socket.send(Message::Ping(Vec::new().into()));
+                if !matches!(tokio::time::timeout(timeout, ping).await, Ok(Ok(()))) {
+                    break "send failed";
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                break if said_hello {
+                    "no frame or pong within --ws_timeout"
+                } else {
+                    "no HELLO within --ws_timeout"
+                };
             }
         }
-        if writer.is_finished() {
-            break;
+    };
+    signalling.command(Command::Disconnect { conn });
+    if why.starts_with("no ") {
+        info!(conn, "signalling connection timed out: {why}");
+        let close = socket.send(close_message(1008, why));
+        let _ = tokio::time::timeout(timeout, close).await;
+    }
+    debug!(conn, why, "signalling connection closed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Drains a local inbox and tells whether the last event left the peer in a session.
+    fn last_state(rx: &mut mpsc::UnboundedReceiver<LocalEvent>, mut in_session: bool) -> bool {
+        while let Ok(ev) = rx.try_recv() {
+            in_session = match ev {
+                LocalEvent::Text(t) if t.starts_with("SESSION_OK") => true,
+                LocalEvent::Text(_) => in_session,
+                LocalEvent::Closed => false,
+            };
+        }
+        in_session
+    }
+
+    /// Tabs replacing each other as fast as possible, from many threads: the host peer's view
+    /// (its last event) must always match the hub's (a session with the surviving tab). With
+    /// decision and delivery under separate locks, a `SESSION_OK` could be overtaken by an
+    /// older teardown and the peer would end up idle while the browser waits forever.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn events_reach_a_host_peer_in_decision_order() {
+        let signalling = Signalling::new();
+        let (_peer, mut inbox) = signalling.register_local("0");
+        let mut in_session = false;
+        for round in 0..200u64 {
+            let mut threads = Vec::new();
+            for t in 0..4u64 {
+                let s = signalling.clone();
+                threads.push(std::thread::spawn(move || {
+                    let conn = 1_000_000 + round * 10 + t;
+                    let (tx, _rx) = mpsc::unbounded_channel();
+                    s.command(Command::Open {
+                        conn,
+                        tx: PeerTx::Remote(tx),
+                    });
+                    s.command(Command::Message {
+                        conn,
+                        text: "HELLO 1".into(),
+                    });
+                    if t % 2 == 0 {
+                        s.command(Command::Disconnect { conn });
+                    }
+                }));
+            }
+            for th in threads {
+                th.join().expect("thread");
+            }
+            // Everyone leaves; the last thing the peer hears must be the end of its session.
+            for t in 0..4u64 {
+                signalling.command(Command::Disconnect {
+                    conn: 1_000_000 + round * 10 + t,
+                });
+            }
+            let (done, flushed) = tokio::sync::oneshot::channel();
+            signalling.command(Command::Flush(done));
+            flushed.await.expect("actor alive");
+            in_session = last_state(&mut inbox, in_session);
+            assert!(!in_session, "round {round}: peer thinks a session is live");
         }
     }
-    signalling.disconnect(conn);
-    drop(tx);
-    let _ = writer.await;
-    info!(conn, "signalling connection closed");
 }

@@ -34,6 +34,7 @@ fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
         rtc: Arc::new(rtc),
         signalling: Signalling::new(),
         turn_user_header: "x-auth-user".into(),
+        security: Default::default(),
     }
 }
 

@@ -54,6 +54,7 @@ async fn health_over_tls() {
         rtc: Arc::new(RtcStore::stun_only("stun.l.google.com", 19302)),
         signalling: Signalling::new(),
         turn_user_header: "x-auth-user".into(),
+        security: Default::default(),
     });
     let server = tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;

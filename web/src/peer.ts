@@ -3,7 +3,7 @@
 //! remote candidates queued until the offer is applied (e2e-notes G8), and receiver latency hints.
 
 import { mungeAnswer } from './sdp.ts';
-import { Signalling } from './signalling.ts';
+import { CLOSE_TAKEN_OVER, Signalling } from './signalling.ts';
 
 export interface PeerEvents {
   onStatus(text: string): void;
@@ -12,6 +12,8 @@ export interface PeerEvents {
   onStateChange(): void;
   /** The signalling socket closed or the connection failed: the session must restart. */
   onLost(reason: string, wasOpen: boolean): void;
+  /** Another tab of this browser took the session over: stop without reconnecting. */
+  onTakenOver(): void;
 }
 
 /** Sets every latency hint Chromium knows to 0 (`playoutDelayHint` is the pre-standard name). */
@@ -58,7 +60,14 @@ export class StreamPeer {
       onSdp: (sdp) => void this.applyOffer(sdp),
       onIce: (ice) => void this.addIce(ice),
       onServerError: (text) => this.events.onStatus(`${name}: ${text}`),
-      onClosed: (wasOpen) => this.lose(wasOpen ? 'signalling closed' : 'cannot reach the host', wasOpen),
+      onClosed: (wasOpen, code) => {
+        if (code === CLOSE_TAKEN_OVER) {
+          // Another tab of this browser holds the session now; reconnecting would take it back.
+          if (!this.stopped) this.events.onTakenOver();
+          return;
+        }
+        this.lose(wasOpen ? 'signalling closed' : 'cannot reach the host', wasOpen);
+      },
     });
   }
 

@@ -7,7 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
-import { AUDIO_PEER_ID, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { AUDIO_PEER_ID, clientToken, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
   glassToGlass,
@@ -114,14 +114,27 @@ export class Session {
     this.ui.status('Connecting…');
     const cfg = await rtcConfig();
     const url = signallingUrl(window.location);
+    let storage: Storage | null = null;
+    try {
+      storage = window.localStorage;
+    } catch {
+      // Storage blocked by the browser: the token lives for this page only.
+    }
+    const token = clientToken(storage);
     const hello = (id: number) => () =>
-      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio);
+      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio, token);
     const events = {
       onStatus: (text: string) => this.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),
       onDataChannel: (dc: RTCDataChannel) => this.attachChannel(dc),
       onStateChange: () => this.stateChanged(),
       onLost: (reason: string, wasOpen: boolean) => this.lost(reason, wasOpen),
+      onTakenOver: () => {
+        if (this.retryTimer) clearTimeout(this.retryTimer);
+        this.retryTimer = null;
+        this.teardown();
+        this.ui.status('This session was opened in another tab or window; reload to continue here.');
+      },
     };
     this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
     this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events);

@@ -26,14 +26,43 @@ export function signallingUrl(loc: LocationLike): string {
   return `${scheme}//${loc.host}${dir}${appName(loc.pathname)}/signalling/`;
 }
 
-/** The HELLO line: size = CSS size × devicePixelRatio, truncated to even integers. */
-export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number): string {
+/**
+ * The HELLO line: size = CSS size × devicePixelRatio, truncated to even integers. `token` is this
+ * browser's takeover token (docs/security.md): the host lets a connection carrying the token of
+ * the current viewer replace it (reload, new tab), and refuses everyone else while it is live.
+ */
+export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number, token?: string): string {
   const even = (v: number): number => {
     const t = Math.trunc(v * dpr);
     return t - (t % 2);
   };
-  const meta = JSON.stringify({ res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr });
-  return `HELLO ${peerId} ${btoa(meta)}`;
+  const meta: Record<string, unknown> = { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr };
+  if (token) meta.token = token;
+  return `HELLO ${peerId} ${btoa(JSON.stringify(meta))}`;
+}
+
+/** Close code of a socket replaced by a newer one of the same browser: do not reconnect. */
+export const CLOSE_TAKEN_OVER = 4001;
+
+const TOKEN_KEY = 'selkies_client_token';
+
+/** This browser's random takeover token, created once and kept in `localStorage`. */
+export function clientToken(storage: Pick<Storage, 'getItem' | 'setItem'> | null): string {
+  try {
+    const kept = storage?.getItem(TOKEN_KEY);
+    if (kept && /^[A-Za-z0-9_-]{16,128}$/.test(kept)) return kept;
+  } catch {
+    // Storage disabled: a token for this page only.
+  }
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  try {
+    storage?.setItem(TOKEN_KEY, token);
+  } catch {
+    // As above.
+  }
+  return token;
 }
 
 export type ServerSignal =
@@ -84,7 +113,7 @@ export interface SignallingEvents {
   onIce(ice: RTCIceCandidateInit): void;
   onServerError(text: string): void;
   /** The socket closed; `wasOpen` tells a lost session from a failed connection attempt. */
-  onClosed(wasOpen: boolean): void;
+  onClosed(wasOpen: boolean, code: number): void;
 }
 
 /** One signalling socket for one peer id. Single use: make a new one to reconnect. */
@@ -127,8 +156,8 @@ export class Signalling {
           break;
       }
     };
-    ws.onclose = () => this.reportClosed();
-    ws.onerror = () => this.reportClosed();
+    ws.onclose = (ev: CloseEvent) => this.reportClosed(ev.code);
+    ws.onerror = () => this.reportClosed(0);
   }
 
   send(obj: unknown): void {
@@ -146,9 +175,9 @@ export class Signalling {
     }
   }
 
-  private reportClosed(): void {
+  private reportClosed(code: number): void {
     if (this.closedReported) return;
     this.closedReported = true;
-    this.events.onClosed(this.opened);
+    this.events.onClosed(this.opened, code);
   }
 }

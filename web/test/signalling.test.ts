@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appName, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
+import { appName, clientToken, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
 
 test('HELLO meta matches the §12 vector', () => {
   assert.equal(helloMessage(1, 1920, 1080, 1), 'HELLO 1 eyJyZXMiOiIxOTIweDEwODAiLCJzY2FsZSI6MX0=');
@@ -37,4 +37,15 @@ test('server frames are classified', () => {
   assert.equal(parseSignal('{"sdp": 5}').kind, 'other');
   assert.equal(parseSignal('{broken').kind, 'other');
   assert.equal(parseSignal('SESSION_OK').kind, 'other');
+});
+
+test('HELLO carries the takeover token, kept in storage', () => {
+  const store = new Map<string, string>();
+  const storage = { getItem: (k: string) => store.get(k) ?? null, setItem: (k: string, v: string) => void store.set(k, v) };
+  const token = clientToken(storage);
+  assert.match(token, /^[0-9a-f]{32}$/);
+  assert.equal(clientToken(storage), token, 'the same browser keeps its token');
+  const meta = JSON.parse(atob(helloMessage(1, 100, 100, 1, token).split(' ')[2] ?? ''));
+  assert.equal(meta.token, token);
+  assert.notEqual(clientToken(null), clientToken(null), 'no storage: a fresh token each time');
 });

@@ -16,6 +16,9 @@ use clap::Parser;
     long_about = None,
     // Env values may hold secrets (passwords, TURN secret): never echo them in --help.
     mut_args = |a: clap::Arg| a.hide_env_values(true),
+    // Legacy argparse keeps the last value of a repeated flag; launch scripts that append user
+    // flags to their defaults rely on it.
+    args_override_self = true,
 )]
 pub struct Args {
     /// JSON overlay file; runtime changes (bitrate, framerate, resize) are persisted there
@@ -351,6 +354,50 @@ pub struct Args {
         default_value = "8000"
     )]
     pub metrics_http_port: String,
+
+    /// Listen address of the metrics exporter; empty = the same address as --addr (0.0.0.0 for all interfaces)
+    #[arg(
+        long = "metrics_http_addr",
+        env = "SELKIES_METRICS_HTTP_ADDR",
+        default_value = ""
+    )]
+    pub metrics_http_addr: String,
+
+    /// Extra origins (scheme://host[:port], comma-separated) allowed to open the signalling WebSocket, e.g. behind a reverse proxy; the host's own origin is always allowed
+    #[arg(
+        long = "allowed_origins",
+        env = "SELKIES_ALLOWED_ORIGINS",
+        default_value = ""
+    )]
+    pub allowed_origins: String,
+
+    /// Seconds a client may take to send the request headers before the connection is closed
+    #[arg(
+        long = "header_read_timeout",
+        env = "SELKIES_HEADER_READ_TIMEOUT",
+        default_value = "10"
+    )]
+    pub header_read_timeout: String,
+
+    /// Open connections allowed per client IP address; 0 = unlimited
+    #[arg(
+        long = "max_connections_per_ip",
+        env = "SELKIES_MAX_CONNECTIONS_PER_IP",
+        default_value = "64"
+    )]
+    pub max_connections_per_ip: String,
+
+    /// Seconds of silence (no frame, no pong) after which a signalling WebSocket is closed as dead
+    #[arg(long = "ws_timeout", env = "SELKIES_WS_TIMEOUT", default_value = "15")]
+    pub ws_timeout: String,
+
+    /// Seconds to wait for open connections on SIGTERM/SIGINT before exiting anyway
+    #[arg(
+        long = "shutdown_timeout",
+        env = "SELKIES_SHUTDOWN_TIMEOUT",
+        default_value = "3"
+    )]
+    pub shutdown_timeout: String,
 
     /// Debug logging
     #[arg(long = "debug")]

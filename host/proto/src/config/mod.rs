@@ -2,7 +2,8 @@
 //! and validated [`Settings`], and the `--json_config` overlay ([`JsonOverlay`]).
 //!
 //! Precedence: CLI > environment > built-in default, then the overlay file overrides
-//! `framerate`, `video_bitrate`, `audio_bitrate`, `enable_resize` and `encoder`.
+//! `framerate`, `video_bitrate`, `audio_bitrate`, `enable_resize`, `encoder` and
+//! `allowed_origins`.
 
 mod args;
 mod overlay;
@@ -13,7 +14,8 @@ mod tests;
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
-    ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, parse_clipboard_mode,
+    ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, normalize_origin,
+    parse_clipboard_mode, parse_origins,
 };
 
 /// A configuration value that cannot be used; names the flag and the value.

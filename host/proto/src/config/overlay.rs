@@ -1,13 +1,16 @@
-//! The `--json_config` overlay (protocol reference §1): read once at start (five keys override
+//! The `--json_config` overlay (protocol reference §1): read once at start (six keys override
 //! CLI/env) and rewritten whenever the browser changes a setting at runtime.
 //!
 //! Decisions: a missing or empty file means "no overlay" (the buggy legacy `main` branch leaves
 //! an empty file behind); a corrupt file or a bad value is a *warning* and is ignored rather than
 //! an error, because the file is a cache the host writes itself and must not stop the host from
 //! starting. Writes are read-modify-write through a temporary file and `rename`, so a crash never
-//! leaves a truncated file (the legacy bug) and unknown keys are preserved.
+//! leaves a truncated file (the legacy bug) and unknown keys are preserved. The temporary file is
+//! created exclusively (`O_EXCL`, random name, mode 0600) next to the target, so another local
+//! user cannot plant a symlink under a predictable name in a shared directory such as `/tmp`.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -64,6 +67,8 @@ pub struct JsonOverlay {
     pub audio_bitrate: Option<u32>,
     pub enable_resize: Option<bool>,
     pub encoder: Option<Encoder>,
+    /// `allowed_origins`: a string (comma-separated) or an array of strings.
+    pub allowed_origins: Option<Vec<String>>,
     /// Keys present with unusable values (ignored).
     pub warnings: Vec<String>,
 }
@@ -96,7 +101,7 @@ impl JsonOverlay {
         }
     }
 
-    /// Extracts the five overriding keys from a parsed file.
+    /// Extracts the six overriding keys from a parsed file.
     pub fn from_map(map: &Map<String, Value>) -> Self {
         let mut o = JsonOverlay::default();
         let mut take = |key: &str, ok: bool| {
@@ -127,6 +132,10 @@ impl JsonOverlay {
             o.encoder = v.as_str().and_then(|s| s.parse().ok());
             take("encoder", o.encoder.is_some());
         }
+        if let Some(v) = map.get("allowed_origins") {
+            o.allowed_origins = origins(v);
+            take("allowed_origins", o.allowed_origins.is_some());
+        }
         o
     }
 
@@ -147,15 +156,26 @@ impl JsonOverlay {
         if let Some(v) = self.encoder {
             s.encoder = v;
         }
+        if let Some(v) = &self.allowed_origins {
+            s.allowed_origins.clone_from(v);
+        }
         s.warnings.extend(self.warnings.iter().cloned());
     }
 
     /// Sets one key in the file, keeping every other key; creates the file if needed. A corrupt
     /// existing file is replaced by a fresh object. Blocking I/O: call it off the async runtime.
     pub fn persist(path: &Path, setting: OverlaySetting) -> Result<(), OverlayError> {
+        JsonOverlay::persist_all(path, &[setting])
+    }
+
+    /// [`JsonOverlay::persist`] for several changes in one read-modify-write (later entries
+    /// win), so a writer that coalesces a burst of slider changes touches the disk once.
+    pub fn persist_all(path: &Path, settings: &[OverlaySetting]) -> Result<(), OverlayError> {
         let mut map = read_object(path).ok().flatten().unwrap_or_default();
-        let (key, value) = setting.key_value();
-        map.insert(key.to_owned(), value);
+        for setting in settings {
+            let (key, value) = setting.key_value();
+            map.insert(key.to_owned(), value);
+        }
         let mut text = serde_json::to_string_pretty(&Value::Object(map)).map_err(|source| {
             OverlayError::Json {
                 path: path.to_owned(),
@@ -193,19 +213,54 @@ fn read_object(path: &Path) -> Result<Option<Map<String, Value>>, OverlayError> 
     }
 }
 
-/// Write to a sibling temporary file, fsync, then rename over the target.
+fn origins(v: &Value) -> Option<Vec<String>> {
+    let joined = match v {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()?
+            .join(","),
+        _ => return None,
+    };
+    super::settings::parse_origins(&joined).ok()
+}
+
+/// A temporary file that nobody else can have created: a random name, `O_EXCL` (which also
+/// refuses to follow a symlink planted under that name) and mode 0600.
+fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "selkies_config.json".to_owned());
+    let mut last = None;
+    for _ in 0..8 {
+        let mut r = [0u8; 8];
+        getrandom::fill(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let tmp = path.with_file_name(format!(".{name}.{:016x}.tmp", u64::from_le_bytes(r)));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => return Ok((tmp, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
+}
+
+/// Write to an exclusively created sibling temporary file, fsync, rename over the target, then
+/// fsync the directory so the rename itself survives a power loss.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OverlayError> {
     let io = |source| OverlayError::Io {
         path: path.to_owned(),
         source,
     };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "selkies_config.json".to_owned());
-    let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let (tmp, mut f) = create_temp(path).map_err(io)?;
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -213,5 +268,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OverlayError> {
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result.map_err(io)
+    result.map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // Best effort: some file systems refuse fsync on a directory.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
 }

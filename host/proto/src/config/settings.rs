@@ -150,6 +150,16 @@ pub struct Settings {
     pub webrtc_statistics_dir: PathBuf,
     pub enable_metrics_http: bool,
     pub metrics_http_port: u16,
+    /// `None`: bind the exporter to `addr`.
+    pub metrics_http_addr: Option<String>,
+    /// Origins besides the host's own that may open the signalling WebSocket (normalised,
+    /// lower-case `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    pub header_read_timeout: std::time::Duration,
+    /// `None`: unlimited.
+    pub max_connections_per_ip: Option<u32>,
+    pub ws_timeout: std::time::Duration,
+    pub shutdown_timeout: std::time::Duration,
     pub debug: bool,
     /// Non-fatal problems found while resolving (e.g. a corrupt `--json_config`). Resolution
     /// happens before logging is set up, so the host logs these once tracing is initialised.
@@ -200,6 +210,44 @@ fn playout_delay(v: &str) -> Result<Option<u32>, ConfigError> {
         ms if (0..=i64::from(MAX_PLAYOUT_DELAY_MS)).contains(&ms) => Ok(Some(ms as u32)),
         _ => Err(invalid(FLAG, v, "must be -1 or between 0 and 40950")),
     }
+}
+
+/// A positive number of seconds (fractions allowed) as a duration.
+fn seconds(flag: &'static str, v: &str) -> Result<std::time::Duration, ConfigError> {
+    let s: f64 = number(flag, v)?;
+    if s.is_finite() && s > 0.0 && s <= 86_400.0 {
+        Ok(std::time::Duration::from_secs_f64(s))
+    } else {
+        Err(invalid(flag, v, "must be between 0 and 86400 seconds"))
+    }
+}
+
+/// Normalises one origin to lower-case `scheme://host[:port]` (default ports dropped), as a
+/// browser serialises the `Origin` header.
+pub fn normalize_origin(origin: &str) -> Option<String> {
+    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
+    let (scheme, rest) = o.split_once("://")?;
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains(['/', '@', ' ']) {
+        return None;
+    }
+    let default_port = if scheme == "http" { ":80" } else { ":443" };
+    let rest = rest.strip_suffix(default_port).unwrap_or(rest);
+    Some(format!("{scheme}://{rest}"))
+}
+
+/// `--allowed_origins`: comma- or space-separated origins; `*` allows any (not recommended).
+pub fn parse_origins(v: &str) -> Result<Vec<String>, String> {
+    v.split([',', ' '])
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            if o == "*" {
+                Ok("*".to_owned())
+            } else {
+                normalize_origin(o).ok_or_else(|| format!("{o:?} is not scheme://host[:port]"))
+            }
+        })
+        .collect()
 }
 
 fn non_empty(v: &str) -> Option<String> {
@@ -347,6 +395,19 @@ impl Settings {
             webrtc_statistics_dir: PathBuf::from(&a.webrtc_statistics_dir),
             enable_metrics_http: boolean("enable_metrics_http", &a.enable_metrics_http)?,
             metrics_http_port: number("metrics_http_port", &a.metrics_http_port)?,
+            metrics_http_addr: non_empty(a.metrics_http_addr.trim()),
+            allowed_origins: parse_origins(&a.allowed_origins)
+                .map_err(|reason| invalid("allowed_origins", &a.allowed_origins, reason))?,
+            header_read_timeout: seconds("header_read_timeout", &a.header_read_timeout)?,
+            max_connections_per_ip: match number::<u32>(
+                "max_connections_per_ip",
+                &a.max_connections_per_ip,
+            )? {
+                0 => None,
+                n => Some(n),
+            },
+            ws_timeout: seconds("ws_timeout", &a.ws_timeout)?,
+            shutdown_timeout: seconds("shutdown_timeout", &a.shutdown_timeout)?,
             debug: a.debug,
             warnings: Vec::new(),
         };

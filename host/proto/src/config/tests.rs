@@ -306,3 +306,142 @@ fn parse_from_real_argv_shape() {
     );
     assert!(Args::try_parse_from(["x", "--enable-https=true"]).is_err());
 }
+
+#[test]
+fn a_repeated_flag_takes_the_last_value_like_argparse() {
+    // `ci/demo --port=8181` appends to a command line that already has --port.
+    let a = Args::try_parse_from(["x", "--port=8080", "--port=8181"]).expect("parse");
+    assert_eq!(a.port, "8181");
+    let a = Args::try_parse_from([
+        "x",
+        "--enable_https=true",
+        "--enable_https=false",
+        "--encoder",
+        "x264enc",
+        "--encoder",
+        "vp8enc",
+        "--debug",
+        "--debug",
+        "--cursor_size=-1",
+        "--cursor_size=32",
+    ])
+    .expect("parse");
+    assert_eq!(
+        (a.enable_https.as_str(), a.encoder.as_str(), a.debug),
+        ("false", "vp8enc", true)
+    );
+    assert_eq!(a.cursor_size.as_deref(), Some("32"));
+    // Every flag, not only these: repeat each with its default value.
+    use clap::CommandFactory;
+    let cmd = Args::command();
+    for arg in cmd.get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help" | "debug") {
+            continue;
+        }
+        let v = arg
+            .get_default_values()
+            .first()
+            .and_then(|v| v.to_str())
+            .filter(|v| !v.is_empty())
+            .unwrap_or("1")
+            .to_owned();
+        Args::command()
+            .try_get_matches_from([
+                "x".to_owned(),
+                format!("--{long}={v}"),
+                format!("--{long}={v}"),
+            ])
+            .unwrap_or_else(|e| panic!("--{long} twice: {e}"));
+    }
+}
+
+#[test]
+fn server_limits_and_origins() {
+    let s = resolve(&[]).expect("defaults");
+    assert_eq!(s.metrics_http_addr, None);
+    assert!(s.allowed_origins.is_empty());
+    assert_eq!(s.header_read_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(s.max_connections_per_ip, Some(64));
+    assert_eq!(s.ws_timeout, std::time::Duration::from_secs(15));
+    assert_eq!(s.shutdown_timeout, std::time::Duration::from_secs(3));
+    let s = resolve(&[
+        "--allowed_origins=https://Desk.Example.com:443/, http://proxy:8080",
+        "--max_connections_per_ip=0",
+        "--metrics_http_addr=0.0.0.0",
+        "--shutdown_timeout=0.5",
+    ])
+    .expect("valid");
+    assert_eq!(
+        s.allowed_origins,
+        ["https://desk.example.com", "http://proxy:8080"]
+    );
+    assert_eq!(s.max_connections_per_ip, None);
+    assert_eq!(s.metrics_http_addr.as_deref(), Some("0.0.0.0"));
+    assert_eq!(s.shutdown_timeout, std::time::Duration::from_millis(500));
+    for bad in [
+        "--allowed_origins=desk.example.com",
+        "--allowed_origins=ftp://x",
+        "--ws_timeout=0",
+        "--header_read_timeout=-1",
+    ] {
+        assert!(resolve(&[bad]).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn overlay_sets_allowed_origins() {
+    let dir = Scratch::new("origins");
+    let path = dir.file("cfg.json");
+    std::fs::write(
+        &path,
+        r#"{"allowed_origins": ["https://a.example", "http://b:81"]}"#,
+    )
+    .expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    assert_eq!(s.allowed_origins, ["https://a.example", "http://b:81"]);
+    std::fs::write(&path, r#"{"allowed_origins": "https://c.example"}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    assert_eq!(s.allowed_origins, ["https://c.example"]);
+    std::fs::write(&path, r#"{"allowed_origins": 5}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    assert!(s.allowed_origins.is_empty());
+    assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+}
+
+#[test]
+fn persist_never_follows_a_planted_symlink() {
+    // The old writer used `.<name>.<pid>.tmp` with File::create: a symlink planted under that
+    // name made it overwrite the symlink's target.
+    let dir = Scratch::new("symlink");
+    let path = dir.file("cfg.json");
+    let victim = dir.file("victim");
+    std::fs::write(&victim, "precious").expect("write");
+    let planted = dir.file(&format!(".cfg.json.{}.tmp", std::process::id()));
+    std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+    JsonOverlay::persist(&path, OverlaySetting::Framerate(30)).expect("persist");
+    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
+    assert_eq!(
+        JsonOverlay::load(&path)
+            .expect("read")
+            .and_then(|o| o.framerate),
+        Some(30)
+    );
+}
+
+#[test]
+fn persist_all_applies_a_burst_in_order() {
+    let dir = Scratch::new("burst");
+    let path = dir.file("cfg.json");
+    JsonOverlay::persist_all(
+        &path,
+        &[
+            OverlaySetting::VideoBitrate(1000),
+            OverlaySetting::Framerate(30),
+            OverlaySetting::VideoBitrate(3000),
+        ],
+    )
+    .expect("persist");
+    let o = JsonOverlay::load(&path).expect("read").expect("exists");
+    assert_eq!((o.video_bitrate, o.framerate), (Some(3000), Some(30)));
+}

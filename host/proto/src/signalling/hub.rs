@@ -18,6 +18,8 @@ enum Status {
 struct Peer {
     uid: String,
     meta: Option<serde_json::Value>,
+    /// The client's takeover token from its HELLO meta (see [`super::TOKEN_KEY`]).
+    token: Option<String>,
     local: bool,
     status: Status,
 }
@@ -62,6 +64,18 @@ fn decode_meta(b64: &str) -> Option<serde_json::Value> {
     serde_json::from_slice(&bytes).ok()
 }
 
+/// Removes the takeover token from the meta (it is for the hub only, never forwarded) and
+/// returns it if it is well-formed; a malformed token counts as none.
+fn take_token(meta: &mut Option<serde_json::Value>) -> Option<String> {
+    let token = meta.as_mut()?.as_object_mut()?.remove(super::TOKEN_KEY)?;
+    let token = token.as_str()?;
+    let ok = (16..=128).contains(&token.len())
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| token.to_owned())
+}
+
 impl Hub {
     pub fn new() -> Self {
         Hub::default()
@@ -74,7 +88,7 @@ impl Hub {
         if uid.is_empty() || uid.split_whitespace().ne([uid]) || self.by_uid.contains_key(uid) {
             return vec![protocol_close(conn, "invalid peer uid")];
         }
-        self.insert(conn, uid, None, true);
+        self.insert(conn, uid, None, None, true);
         self.auto_session(uid)
     }
 
@@ -121,13 +135,21 @@ impl Hub {
         }
     }
 
-    fn insert(&mut self, conn: ConnId, uid: &str, meta: Option<serde_json::Value>, local: bool) {
+    fn insert(
+        &mut self,
+        conn: ConnId,
+        uid: &str,
+        meta: Option<serde_json::Value>,
+        token: Option<String>,
+        local: bool,
+    ) {
         self.by_uid.insert(uid.to_owned(), conn);
         self.peers.insert(
             conn,
             Peer {
                 uid: uid.to_owned(),
                 meta,
+                token,
                 local,
                 status: Status::Idle,
             },
@@ -142,7 +164,7 @@ impl Hub {
             return vec![protocol_close(conn, "invalid protocol")];
         }
         let uid = it.next().unwrap_or_default();
-        if uid.is_empty() || self.by_uid.contains_key(uid) {
+        if uid.is_empty() {
             self.closing.insert(conn);
             return vec![protocol_close(conn, "invalid peer uid")];
         }
@@ -153,7 +175,7 @@ impl Hub {
             .and_then(|r| r.strip_prefix(uid))
             .map(str::trim)
             .unwrap_or_default();
-        let meta = if rest.is_empty() {
+        let mut meta = if rest.is_empty() {
             None
         } else {
             match decode_meta(rest) {
@@ -164,10 +186,72 @@ impl Hub {
                 }
             }
         };
-        self.insert(conn, uid, meta, false);
-        let mut actions = vec![send(conn, "HELLO")];
+        let token = take_token(&mut meta);
+        let mut actions = Vec::new();
+        if let Some(&holder) = self.by_uid.get(uid) {
+            match self.takeover(holder, token.as_deref()) {
+                Some(mut taken) => actions.append(&mut taken),
+                None => return self.refuse_duplicate(conn, uid),
+            }
+        }
+        self.insert(conn, uid, meta, token, false);
+        actions.push(send(conn, "HELLO"));
         actions.extend(self.auto_session(uid));
+        if let Some(partner) = self.busy_auto_partner(uid) {
+            // Our client waits for a session that will not come: say why.
+            actions.push(send(
+                conn,
+                format!(
+                    "ERROR peer {} busy: another client holds the session",
+                    py_repr(&partner)
+                ),
+            ));
+        }
         actions
+    }
+
+    /// `uid` is registered on `holder`: a remote holder presenting the same takeover token is
+    /// the same client (a new tab, a reload, or a dead socket not yet timed out) and is replaced;
+    /// anything else is a second claimant. Returns the actions of the replacement.
+    fn takeover(&mut self, holder: ConnId, token: Option<&str>) -> Option<Vec<Action>> {
+        let peer = self.peers.get(&holder)?;
+        if peer.local || token.is_none() || peer.token.as_deref() != token {
+            return None;
+        }
+        let mut actions = vec![Action::Close {
+            conn: holder,
+            code: super::CLOSE_TAKEN_OVER,
+            reason: "taken over by a newer connection of the same client".to_owned(),
+        }];
+        actions.extend(self.on_disconnect(holder));
+        self.closing.insert(holder);
+        Some(actions)
+    }
+
+    /// A second claimant of a registered uid: a readable reason, then the legacy close.
+    fn refuse_duplicate(&mut self, conn: ConnId, uid: &str) -> Vec<Action> {
+        self.closing.insert(conn);
+        vec![
+            send(
+                conn,
+                format!(
+                    "ERROR peer {} busy: another client is connected; only one viewer at a time",
+                    py_repr(uid)
+                ),
+            ),
+            protocol_close(conn, "invalid peer uid"),
+        ]
+    }
+
+    /// The local partner of browser uid `uid` when it is in a session with someone else.
+    fn busy_auto_partner(&self, uid: &str) -> Option<String> {
+        let (local, _) = AUTO_SESSIONS.iter().find(|(_, b)| *b == uid)?;
+        let lc = self.by_uid.get(*local)?;
+        let me = self.by_uid.get(uid)?;
+        match self.peers.get(lc)?.status {
+            Status::Session(other) if other != *me => Some((*local).to_owned()),
+            _ => None,
+        }
     }
 
     /// Starts local ↔ browser sessions when both halves of an [`AUTO_SESSIONS`] pair are idle.

@@ -14,6 +14,13 @@
 //! - `SESSION`/`ROOM` without an argument closes with 1002 `invalid protocol`.
 //! - The other side of a session is closed with code 1000 and an empty reason, as the legacy
 //!   `ws.close()`; a local peer instead gets [`Action::SessionEnded`] and stays registered.
+//! - One viewer at a time (docs/security.md): a `HELLO` for a uid that is already registered
+//!   gets `ERROR peer '<uid>' busy: …` before the legacy 1002 close, and `SESSION` to a busy
+//!   host peer gets `ERROR peer '0' busy`. The one exception is our own client: its HELLO meta
+//!   carries a random per-browser token ([`TOKEN_KEY`], kept in `localStorage`); a HELLO with
+//!   the same token as the registered holder replaces it (new tab, reload, dead socket), and
+//!   the old socket is closed with [`CLOSE_TAKEN_OVER`] so that tab stops reconnecting. The
+//!   token is removed from the meta before it is forwarded in `SESSION_OK`.
 
 mod hub;
 #[cfg(test)]
@@ -28,6 +35,12 @@ pub type ConnId = u64;
 pub const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 /// Close code used when the other side of a session went away.
 pub const CLOSE_NORMAL: u16 = 1000;
+/// Close code (application range) for a connection replaced by a newer one of the same client.
+pub const CLOSE_TAKEN_OVER: u16 = 4001;
+/// Close code when the host shuts down ("going away").
+pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Key of the takeover token in the HELLO meta JSON.
+pub const TOKEN_KEY: &str = "token";
 
 /// Something the glue must do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -77,7 +77,13 @@ fn bad_hello_and_duplicate_uid() {
     assert_eq!(hub.on_message(6, "HELLO 1"), [send(6, "HELLO")]);
     assert_eq!(
         hub.on_message(7, "HELLO 1"),
-        [close(7, 1002, "invalid peer uid")]
+        [
+            send(
+                7,
+                "ERROR peer '1' busy: another client is connected; only one viewer at a time"
+            ),
+            close(7, 1002, "invalid peer uid")
+        ]
     );
     assert_eq!(hub.uid_of(6), Some("1"));
     assert_eq!(hub.uid_of(7), None);
@@ -279,4 +285,101 @@ fn random_frames_never_panic() {
             }
         }
     }
+}
+
+fn hello_with_token(res: &str, token: Option<&str>) -> String {
+    let mut meta = serde_json::json!({ "res": res, "scale": 1 });
+    if let Some(t) = token {
+        meta["token"] = t.into();
+    }
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, meta.to_string());
+    format!("HELLO 1 {b64}")
+}
+
+const TOKEN_A: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
+const TOKEN_B: &str = "bbbbbbbbbbbbbbbbbbbbbbbb";
+
+#[test]
+fn second_claimant_is_refused_while_a_session_is_live() {
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    hub.on_message(1, &hello_with_token("1920x1080", Some(TOKEN_A)));
+    assert_eq!(hub.partner_of("0"), Some(1));
+    // Any other uid asking for the host's peer: refused, the viewer keeps it.
+    assert_eq!(hub.on_message(5, "HELLO 5"), [send(5, "HELLO")]);
+    assert_eq!(
+        hub.on_message(5, "SESSION 0"),
+        [send(5, "ERROR peer '0' busy")]
+    );
+    // Another client as "1", without a token or with another token: refused with a reason.
+    for (conn, token) in [(6, None), (7, Some(TOKEN_B))] {
+        let actions = hub.on_message(conn, &hello_with_token("800x600", token));
+        assert!(
+            matches!(&actions[..], [Action::Send { text, .. }, Action::Close { code: 1002, .. }]
+                if text.starts_with("ERROR peer '1' busy")),
+            "{actions:?}"
+        );
+    }
+    assert_eq!(hub.partner_of("0"), Some(1));
+}
+
+#[test]
+fn same_client_token_takes_over_and_token_is_not_forwarded() {
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    hub.on_message(1, &hello_with_token("1920x1080", Some(TOKEN_A)));
+    // A new tab (or a reload while the old socket is not yet known dead) of the same browser.
+    let actions = hub.on_message(2, &hello_with_token("800x600", Some(TOKEN_A)));
+    let meta = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        r#"{"res": "800x600", "scale": 1}"#,
+    );
+    assert_eq!(
+        actions,
+        [
+            Action::Close {
+                conn: 1,
+                code: CLOSE_TAKEN_OVER,
+                reason: "taken over by a newer connection of the same client".into()
+            },
+            Action::SessionEnded {
+                conn: 100,
+                peer_uid: "1".into()
+            },
+            send(2, "HELLO"),
+            send(100, &format!("SESSION_OK {meta}")),
+        ]
+    );
+    // The old socket's late frames and its close change nothing.
+    assert_eq!(hub.on_message(1, "{\"sdp\": {}}"), []);
+    assert_eq!(hub.on_disconnect(1), []);
+    assert_eq!(hub.partner_of("0"), Some(2));
+}
+
+#[test]
+fn malformed_token_counts_as_none() {
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    hub.on_message(1, &hello_with_token("8x8", Some("short")));
+    let actions = hub.on_message(2, &hello_with_token("8x8", Some("short")));
+    assert!(matches!(
+        actions.last(),
+        Some(Action::Close { code: 1002, .. })
+    ));
+}
+
+#[test]
+fn viewer_is_told_when_the_host_peer_is_held_by_another_uid() {
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    hub.on_message(5, "HELLO 5");
+    hub.on_message(5, "SESSION 0");
+    let actions = hub.on_message(1, "HELLO 1");
+    assert_eq!(
+        actions,
+        [
+            send(1, "HELLO"),
+            send(1, "ERROR peer '0' busy: another client holds the session")
+        ]
+    );
 }
