@@ -4,7 +4,7 @@
 //! `SELKIES_BUNDLE_ENV` (colon list) and its previous value, if any, into `SELKIES_ORIG_<NAME>`.
 //! [`user_env`] undoes exactly that, so programs started for the user (Xvfb, PulseAudio, apps,
 //! by the launcher or later by the host) never see bundle paths — a bundled `GCONV_PATH` or
-//! `GIO_MODULE_DIR` inside a host program breaks it (bundle-experiments §1.6). The same undo
+//! `GIO_MODULE_DIR` inside a host program breaks it (docs/bundle.md R3). The same undo
 //! makes re-entry idempotent: the plugin scanner, spawned by the host through the launcher,
 //! recomputes from the user's environment rather than stacking on the host's.
 //! `LD_LIBRARY_PATH` is never exported: the loader gets `--library-path` instead.

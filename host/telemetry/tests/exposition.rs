@@ -238,7 +238,7 @@ fn gauge(f: &HashMap<String, Family>, name: &str) -> f64 {
     f[name].samples[0].value
 }
 
-/// A `_stats_video` array with Chromium's field names (e2e-notes G13), tricky label values
+/// A `_stats_video` array with Chromium's field names (docs/testing.md G13), tricky label values
 /// included.
 fn video_stats(t: f64, frames: f64) -> Value {
     json!([

@@ -1,5 +1,5 @@
-//! The statistics CSV files of selkies-protocol §9.2, written into a real directory from
-//! realistic `_stats_video`/`_stats_audio` arrays (Chromium field names, e2e-notes G13) and read
+//! The statistics CSV files of docs/protocol.md §9.2, written into a real directory from
+//! realistic `_stats_video`/`_stats_audio` arrays (Chromium field names, docs/testing.md G13) and read
 //! back with a CSV reader.
 
 use std::path::Path;

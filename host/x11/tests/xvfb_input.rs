@@ -33,7 +33,7 @@ fn send_all(handle: &InputHandle, cmds: &[InputCommand]) {
     handle.sync(WAIT).expect("sync");
 }
 
-/// The keysym the browser sends for a character (reference §4.1).
+/// The keysym the browser sends for a character (docs/protocol.md §4.1).
 fn keysym_for(c: char) -> u32 {
     let cp = c as u32;
     if cp <= 0xff { cp } else { 0x0100_0000 | cp }
