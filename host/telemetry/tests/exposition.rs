@@ -2,6 +2,8 @@
 //! written here (line grammar, escaping, family grouping, histogram invariants), carry the legacy
 //! names and ours, and be served over real TCP on any path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::collections::{HashMap, HashSet};
 
 use selkies_telemetry::{Metrics, StatsKind};

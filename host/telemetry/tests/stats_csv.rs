@@ -2,6 +2,8 @@
 //! realistic `_stats_video`/`_stats_audio` arrays (Chromium field names, docs/testing.md G13) and read
 //! back with a CSV reader.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::Path;
 
 use selkies_telemetry::{CsvOutcome, StatsCsv, StatsKind};

@@ -1,6 +1,8 @@
 //! RandR resize against a real Xvfb started large: what RandR itself, the core protocol and
 //! the standard tools (`xdpyinfo`, `xrandr`) report after each resize.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use common::{Xvfb, tool_output};

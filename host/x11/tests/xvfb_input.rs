@@ -1,5 +1,7 @@
 //! Injection against a real Xvfb: what an X client observes after each kind of command.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::time::{Duration, Instant};
