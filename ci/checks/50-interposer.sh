@@ -36,7 +36,7 @@ SELKIES_INTERPOSER_SO="$SO" cargo test --locked -p selkies-js-interposer --test 
   | grep -vE '^\s*(Compiling|Finished|Running)' | sed 's/^/    /'
 
 echo "--- build: gamepad-feed"
-cargo build --locked -p selkies-gamepad --bin gamepad-feed 2>&1 | tail -1
+cargo build --locked -p selkies-gamepad-feed 2>&1 | tail -1
 FEED=target/debug/gamepad-feed
 
 WORK=$(mktemp -d)
