@@ -124,7 +124,7 @@ pub const TOOLS: &[SeedFile] = &[
 ];
 
 /// The package whose shared objects form the bundled glibc (all of them, see
-/// bundle-experiments §3.3: partial sets break older host drivers on `GLIBC_PRIVATE`).
+/// docs/bundle.md R4: partial sets break older host drivers on `GLIBC_PRIVATE`).
 pub const GLIBC_PACKAGE: &str = "libc6";
 pub const GLIBC_LOADER: &str = "ld-linux-x86-64.so.2";
 pub const GCC_S: &str = "libgcc_s.so.1";

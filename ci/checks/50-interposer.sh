@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Joystick interposer (issue 4): the portable .so (glibc <= 2.17), the LD_PRELOAD test program,
+# Joystick interposer: the portable .so (glibc <= 2.17), the LD_PRELOAD test program,
 # and Debian's jstest/evtest reading /dev/input/js0 and /dev/input/event1000 through the
 # interposer while gamepad-feed drives the host's gamepad service with data-channel messages.
 set -euo pipefail
@@ -36,7 +36,7 @@ SELKIES_INTERPOSER_SO="$SO" cargo test --locked -p selkies-js-interposer --test 
   | grep -vE '^\s*(Compiling|Finished|Running)' | sed 's/^/    /'
 
 echo "--- build: gamepad-feed"
-cargo build --locked -p selkies-gamepad --bin gamepad-feed 2>&1 | tail -1
+cargo build --locked -p selkies-gamepad-feed 2>&1 | tail -1
 FEED=target/debug/gamepad-feed
 
 WORK=$(mktemp -d)

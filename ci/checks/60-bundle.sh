@@ -109,7 +109,7 @@ run_checks() {
   # x265 is the 8-bit-only rebuild: the encoder must still open through x265_api_get.
   bundle_chroot "$root" -- "$rel/bin/gst-launch-1.0" -q videotestsrc num-buffers=10 ! \
     video/x-raw,width=320,height=240 ! x265enc ! h265parse ! fakesink || fail "[$label] x265 pipeline"
-  # SRTP goes through libsrtp2 → NSS, which dlopens softokn: the failure bundle-experiments hit.
+  # SRTP goes through libsrtp2 → NSS, which dlopens softokn: the failure of docs/bundle.md R5.
   bundle_chroot "$root" -- "$rel/bin/gst-launch-1.0" -q videotestsrc num-buffers=10 ! x264enc ! \
     rtph264pay ! 'application/x-rtp,ssrc=(uint)1' ! \
     srtpenc key=000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D ! fakesink ||

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end, issue 5 (browser side): the full web client against the real host, Xvfb and
+# End to end (browser side): the full web client against the real host, Xvfb and
 # Debian's Chromium in a loopback-only network namespace — drawer and stats overlay screenshots,
 # live settings across a host restart, gamepads, touch, clipboard, cursors, resize and DPI.
 # Screenshots go to $E2E_SCREENSHOTS (default: a fresh /tmp/selkies-screenshots-* printed by the run).

@@ -1,6 +1,8 @@
 //! The axum router in-process: Basic auth on every route (WebSocket upgrade included), static
 //! files with MIME types and no escape from the web root, `/health`, and `/turn` per RTC mode.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::PathBuf;
 use std::sync::Arc;
 

@@ -1,6 +1,8 @@
 //! `--enable_https`: the certificate/key loading errors name the file, and a real TLS client
 //! reaches `/health` through the concurrent-handshake listener.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::sync::Arc;
 
 use rustls::pki_types::{CertificateDer, ServerName};

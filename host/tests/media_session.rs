@@ -1,6 +1,8 @@
 //! Pipelines and webrtcbin sessions on a real (private) Xvfb: the offer names the right codec
 //! and payload type, carries the `input` data channel, separate msids and loopback candidates.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::time::Duration;

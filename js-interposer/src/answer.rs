@@ -1,4 +1,4 @@
-//! Pure answers to the joystick and evdev ioctls (§7.A.1, §7.B), computed from the config
+//! Pure answers to the joystick and evdev ioctls (docs/protocol.md §7.A.1, §7.B), computed from the config
 //! record the host sent. Semantics follow the kernel drivers (`joydev.c`, `evdev.c`) wherever
 //! the legacy library differed: buffer lengths are honoured and return values match, so an
 //! application cannot tell the socket from a device node.

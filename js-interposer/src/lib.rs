@@ -1,6 +1,6 @@
 //! selkies_joystick_interposer: an `LD_PRELOAD` library that makes `/dev/input/js0..3` and
 //! `/dev/input/event1000..1003` readable inside containers without `/dev/uinput`, by turning
-//! their `open` into a connection to the host's unix sockets (protocol reference §7).
+//! their `open` into a connection to the host's unix sockets (docs/protocol.md §7).
 //!
 //! Module map:
 //! - [`hooks`]: the exported `open*`/`fopen*`/`close`/`ioctl`/`read` hooks.

@@ -4,7 +4,7 @@
 //! `SELKIES_BUNDLE_ENV` (colon list) and its previous value, if any, into `SELKIES_ORIG_<NAME>`.
 //! [`user_env`] undoes exactly that, so programs started for the user (Xvfb, PulseAudio, apps,
 //! by the launcher or later by the host) never see bundle paths — a bundled `GCONV_PATH` or
-//! `GIO_MODULE_DIR` inside a host program breaks it (bundle-experiments §1.6). The same undo
+//! `GIO_MODULE_DIR` inside a host program breaks it (docs/bundle.md R3). The same undo
 //! makes re-entry idempotent: the plugin scanner, spawned by the host through the launcher,
 //! recomputes from the user's environment rather than stacking on the host's.
 //! `LD_LIBRARY_PATH` is never exported: the loader gets `--library-path` instead.
@@ -16,14 +16,10 @@ use std::path::PathBuf;
 
 use crate::bundle::Bundle;
 use crate::glibc::GlibcMode;
+use crate::vars;
 
 /// An environment as name → value, byte-exact.
 pub type EnvMap = BTreeMap<OsString, OsString>;
-
-/// Names the variables the launcher changed (colon-separated).
-pub const BUNDLE_ENV_LIST: &str = "SELKIES_BUNDLE_ENV";
-/// Prefix of the saved previous values.
-pub const ORIG_PREFIX: &str = "SELKIES_ORIG_";
 
 /// Captures the current process environment.
 pub fn current() -> EnvMap {
@@ -34,7 +30,7 @@ pub fn current() -> EnvMap {
 /// environment. The host calls this (or does the same) before spawning any host program.
 pub fn user_env(env: &EnvMap) -> EnvMap {
     let mut out = env.clone();
-    let Some(list) = env.get(OsStr::new(BUNDLE_ENV_LIST)) else {
+    let Some(list) = env.get(OsStr::new(vars::SELKIES_BUNDLE_ENV)) else {
         return out;
     };
     for name in list
@@ -50,12 +46,12 @@ pub fn user_env(env: &EnvMap) -> EnvMap {
         };
         out.remove(&orig);
     }
-    out.remove(OsStr::new(BUNDLE_ENV_LIST));
+    out.remove(OsStr::new(vars::SELKIES_BUNDLE_ENV));
     out
 }
 
 fn orig_key(name: &OsStr) -> OsString {
-    let mut key = OsString::from(ORIG_PREFIX);
+    let mut key = OsString::from(vars::SELKIES_ORIG_PREFIX);
     key.push(name);
     key
 }
@@ -114,8 +110,10 @@ impl BundleEnv {
     pub fn finish(mut self) -> EnvMap {
         if !self.changed.is_empty() {
             let list: Vec<OsString> = self.changed.clone();
-            self.env
-                .insert(BUNDLE_ENV_LIST.into(), crate::bundle::join_colon(&list));
+            self.env.insert(
+                vars::SELKIES_BUNDLE_ENV.into(),
+                crate::bundle::join_colon(&list),
+            );
         }
         self.env
     }
@@ -137,39 +135,42 @@ pub struct HostFacts {
 /// Computes the environment for the bundled host (or a bundled tool) from the user's.
 pub fn bundle_env(user: EnvMap, bundle: &Bundle, mode: GlibcMode, facts: &HostFacts) -> BundleEnv {
     let mut e = BundleEnv::new(user);
-    e.set("SELKIES_ROOT", bundle.root.as_os_str());
+    e.set(vars::SELKIES_ROOT, bundle.root.as_os_str());
     // Only bundled plugins: host or ~/.local plugins are built against another GStreamer.
     e.set(
-        "GST_PLUGIN_SYSTEM_PATH_1_0",
+        vars::GST_PLUGIN_SYSTEM_PATH_1_0,
         bundle.plugin_dir().as_os_str(),
     );
     for stray in [
-        "GST_PLUGIN_SYSTEM_PATH",
-        "GST_PLUGIN_PATH_1_0",
-        "GST_PLUGIN_PATH",
+        vars::GST_PLUGIN_SYSTEM_PATH,
+        vars::GST_PLUGIN_PATH_1_0,
+        vars::GST_PLUGIN_PATH,
     ] {
         e.unset(stray);
     }
     if facts.scanner_link {
-        e.set("GST_PLUGIN_SCANNER_1_0", bundle.scanner_link().as_os_str());
+        e.set(
+            vars::GST_PLUGIN_SCANNER_1_0,
+            bundle.scanner_link().as_os_str(),
+        );
     } else {
         // Without the link GStreamer scans in-process (slower, but it works).
-        e.unset("GST_PLUGIN_SCANNER_1_0");
+        e.unset(vars::GST_PLUGIN_SCANNER_1_0);
     }
-    e.unset("GST_PLUGIN_SCANNER");
-    e.set("GST_REGISTRY_1_0", facts.registry.as_os_str());
-    e.unset("GST_REGISTRY");
+    e.unset(vars::GST_PLUGIN_SCANNER);
+    e.set(vars::GST_REGISTRY_1_0, facts.registry.as_os_str());
+    e.unset(vars::GST_REGISTRY);
     // Host GIO modules need the host GLib (GLIBC_2.38 / g_assertion_message_cmpint failures).
-    e.set("GIO_MODULE_DIR", bundle.gio_modules().as_os_str());
-    e.unset("GIO_EXTRA_MODULES");
+    e.set(vars::GIO_MODULE_DIR, bundle.gio_modules().as_os_str());
+    e.unset(vars::GIO_EXTRA_MODULES);
     if mode == GlibcMode::Bundled {
         // The host's gconv modules use GLIBC_PRIVATE of another glibc.
-        e.set("GCONV_PATH", bundle.gconv().as_os_str());
+        e.set(vars::GCONV_PATH, bundle.gconv().as_os_str());
         // A host preload library linked against the host glibc cannot load here.
-        e.unset("LD_PRELOAD");
+        e.unset(vars::LD_PRELOAD);
     }
     if let Some(ca) = &facts.ca_file {
-        e.default("SSL_CERT_FILE", ca.as_os_str());
+        e.default(vars::SSL_CERT_FILE, ca.as_os_str());
     }
     if !facts.libva_driver_dirs.is_empty() {
         let dirs: Vec<OsString> = facts
@@ -177,9 +178,9 @@ pub fn bundle_env(user: EnvMap, bundle: &Bundle, mode: GlibcMode, facts: &HostFa
             .iter()
             .map(|d| d.clone().into_os_string())
             .collect();
-        e.default("LIBVA_DRIVERS_PATH", crate::bundle::join_colon(&dirs));
+        e.default(vars::LIBVA_DRIVERS_PATH, crate::bundle::join_colon(&dirs));
     }
-    e.default("SELKIES_WEB_ROOT", bundle.web_root().as_os_str());
+    e.default(vars::SELKIES_WEB_ROOT, bundle.web_root().as_os_str());
     e
 }
 
@@ -216,8 +217,8 @@ pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
 /// and the scan is per host, so GPU elements appear where the GPU is.
 pub fn registry_path(user: &EnvMap, root: &[u8], mode: GlibcMode, hostname: &[u8]) -> PathBuf {
     let cache = match (
-        user.get(OsStr::new("XDG_CACHE_HOME")),
-        user.get(OsStr::new("HOME")),
+        user.get(OsStr::new(vars::XDG_CACHE_HOME)),
+        user.get(OsStr::new(vars::HOME)),
     ) {
         (Some(x), _) if x.as_bytes().starts_with(b"/") => PathBuf::from(x),
         (_, Some(h)) if h.as_bytes().starts_with(b"/") => PathBuf::from(h).join(".cache"),

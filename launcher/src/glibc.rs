@@ -2,7 +2,7 @@
 //!
 //! The version is read from the bytes of `libc.so.6` (its banner says `release version X.Y`),
 //! never by running the host's `ld.so --version` (absent on 2.31) and never by dlopen (the
-//! launcher is static). The rule is "newest wins" (bundle-experiments §0.4): a host glibc at
+//! launcher is static). The rule is "newest wins" (docs/bundle.md R1): a host glibc at
 //! least as new as the bundled one runs everything, so host drivers that need a newer glibc load.
 
 use std::fmt;
@@ -37,7 +37,7 @@ impl GlibcVersion {
 }
 
 /// Finds `release version X.Y` in the bytes of a libc.so.6 (the banner `__libc_print_version`
-/// prints; present in every glibc from 2.3 to 2.41 that bundle-experiments looked at).
+/// prints; present in every glibc from 2.3 to 2.41 that was checked: docs/bundle.md R8).
 pub fn version_from_libc_bytes(bytes: &[u8]) -> Option<GlibcVersion> {
     const NEEDLE: &[u8] = b"release version ";
     let mut start = 0;

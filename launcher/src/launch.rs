@@ -14,7 +14,7 @@ use selkies_launcher::exec::Loader;
 use selkies_launcher::glibc::{self, GlibcMode, ModeDecision, ModeOverride};
 use selkies_launcher::probe::{self, devices};
 use selkies_launcher::report::Report;
-use selkies_launcher::services;
+use selkies_launcher::{services, vars};
 
 /// How long the dlopen probe may take (cuInit on a multi-GPU host takes seconds).
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -59,7 +59,7 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
     )?;
     bundle::check_path_list_safe(&bundle.root).map_err(anyhow::Error::msg)?;
     let over = ModeOverride::parse(
-        user.get(OsStr::new("SELKIES_GLIBC_MODE"))
+        user.get(OsStr::new(vars::SELKIES_GLIBC_MODE))
             .map(|v| v.to_string_lossy())
             .as_deref(),
     )
@@ -86,7 +86,7 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
             &bundle,
             decision.mode,
             use_gcc,
-            user.get(OsStr::new("LD_LIBRARY_PATH")),
+            user.get(OsStr::new(vars::LD_LIBRARY_PATH)),
         ),
     };
     let facts = HostFacts {
@@ -176,12 +176,12 @@ impl Prepared {
             self.decision.mode,
             self.decision.reason
         );
-        if !self.user.contains_key(OsStr::new("DISPLAY")) {
-            self.user.insert("DISPLAY".into(), ":0".into());
+        if !self.user.contains_key(OsStr::new(vars::DISPLAY)) {
+            self.user.insert(vars::DISPLAY.into(), ":0".into());
         }
         let display = self
             .user
-            .get(OsStr::new("DISPLAY"))
+            .get(OsStr::new(vars::DISPLAY))
             .map(|d| d.to_string_lossy().into_owned());
         if args.start_xvfb
             && let Some(n) = display.as_deref().and_then(services::local_display)
@@ -208,17 +208,17 @@ impl Prepared {
                 s.pid,
                 s.log.display()
             );
-            if !self.user.contains_key(OsStr::new("PULSE_SERVER")) {
+            if !self.user.contains_key(OsStr::new(vars::PULSE_SERVER)) {
                 let mut server = OsString::from("unix:");
                 server.push(&socket);
-                self.user.insert("PULSE_SERVER".into(), server);
+                self.user.insert(vars::PULSE_SERVER.into(), server);
             }
         }
         let mut benv = self.bundle_env(self.user.clone());
         let user_choice = chosen_encoder(
             &args.host_args,
             self.user
-                .get(OsStr::new("SELKIES_ENCODER"))
+                .get(OsStr::new(vars::SELKIES_ENCODER))
                 .map(OsString::as_os_str),
         );
         if user_choice.is_none() {
@@ -228,7 +228,7 @@ impl Prepared {
                 report.default_encoder,
                 report.default_reason
             );
-            benv.set("SELKIES_ENCODER", report.default_encoder);
+            benv.set(vars::SELKIES_ENCODER, report.default_encoder);
         }
         if let Some(dir) = self.facts.registry.parent() {
             // GStreamer writes the registry itself; a missing directory only costs the cache.

@@ -12,3 +12,4 @@ pub mod glibc;
 pub mod probe;
 pub mod report;
 pub mod services;
+pub mod vars;

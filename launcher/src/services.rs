@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::env::EnvMap;
+use crate::vars;
 
 /// The local display number of `$DISPLAY` (`:1`, `:1.0`, `unix:1`); `None` for a remote or
 /// malformed display, which the launcher leaves alone.
@@ -45,23 +46,23 @@ pub fn x_answers(n: u32) -> bool {
 /// (the legacy launcher's defaults). `None` when PULSE_SERVER names a remote server.
 pub fn pulse_socket(env: &EnvMap) -> Option<PathBuf> {
     let get = |k: &str| env.get(OsStr::new(k)).filter(|v| !v.is_empty());
-    if let Some(server) = get("PULSE_SERVER") {
+    if let Some(server) = get(vars::PULSE_SERVER) {
         let bytes = server.as_bytes();
         let path = bytes.strip_prefix(b"unix:").unwrap_or(bytes);
         return path
             .starts_with(b"/")
             .then(|| PathBuf::from(OsStr::from_bytes(path)));
     }
-    if let Some(runtime) = get("PULSE_RUNTIME_PATH") {
+    if let Some(runtime) = get(vars::PULSE_RUNTIME_PATH) {
         return Some(PathBuf::from(runtime).join("native"));
     }
-    let base = get("XDG_RUNTIME_DIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    let base = get(vars::XDG_RUNTIME_DIR).map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
     Some(base.join("pulse/native"))
 }
 
 /// Finds `program` on the user's `PATH`.
 pub fn which(program: &str, env: &EnvMap) -> Option<PathBuf> {
-    let path = env.get(OsStr::new("PATH"))?;
+    let path = env.get(OsStr::new(vars::PATH))?;
     path.as_bytes()
         .split(|b| *b == b':')
         .filter(|d| !d.is_empty())
@@ -212,7 +213,7 @@ fn wait_ready(
 }
 
 fn log_dir(env: &EnvMap) -> PathBuf {
-    env.get(OsStr::new("LOGDIR"))
+    env.get(OsStr::new(vars::LOGDIR))
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from("/tmp"), PathBuf::from)
 }
@@ -282,7 +283,7 @@ pub fn ensure_pulse(socket: &Path, env: &EnvMap) -> Result<Option<Started>, Stri
     // A stale socket file from a dead daemon blocks the bind.
     let _ = std::fs::remove_file(socket);
     let mut daemon_env = env.clone();
-    daemon_env.insert("PULSE_RUNTIME_PATH".into(), dir.as_os_str().to_owned());
+    daemon_env.insert(vars::PULSE_RUNTIME_PATH.into(), dir.as_os_str().to_owned());
     let log = log_dir(env).join("pulseaudio_selkies.log");
     let mut child = spawn(&pulse, &pulseaudio_args(socket), &daemon_env, &log)
         .map_err(|e| format!("pulseaudio: {e}"))?;

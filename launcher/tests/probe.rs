@@ -2,6 +2,8 @@
 //! libcuda.so.1, libnvidia-encode.so.1, libva.so.2, libva-drm.so.2 on the library path) and a
 //! fake device tree, so every NVIDIA/VA branch runs on a machine without a GPU.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::path::Path;

@@ -3,6 +3,8 @@
 //! reached through a symlink; the bundle is moved between runs. The real Xvfb and PulseAudio
 //! are started by the launcher and inspected through /proc.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::ffi::OsString;

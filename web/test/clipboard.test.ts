@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { ClipboardAssembler, clipboardMessages, ClipboardTooLarge, CLIPBOARD_MAX_BYTES, parseClipboard, PART_BYTES } from '../src/clipboard.ts';
 import { base64ToUtf8, utf8ToBase64 } from '../src/messages.ts';
 
-test('reference vector: héllo ↔ aMOpbGxv (selkies-protocol §12)', () => {
+test('reference vector: héllo ↔ aMOpbGxv (docs/protocol.md §12)', () => {
   assert.deepEqual(clipboardMessages('héllo'), ['cw,aMOpbGxv']);
   assert.equal(parseClipboard({ content: 'aMOpbGxv' }), 'héllo');
   assert.equal(utf8ToBase64('日本語 ✓'), '5pel5pys6KqeIOKckw==');

@@ -4,7 +4,7 @@ import { codepointToKeysym, isModifierKeysym, keysymsForInput, keysymsForKey, Pr
 
 const k = (key: string, code = '', location = 0) => ({ key, code, location });
 
-test('printable characters follow the §4.1 rule', () => {
+test('printable characters follow the docs/protocol.md §4.1 rule', () => {
   assert.deepEqual(keysymsForKey(k('a', 'KeyA')), [0x61]);
   assert.deepEqual(keysymsForKey(k('H', 'KeyH')), [0x48]);
   assert.deepEqual(keysymsForKey(k(' ', 'Space')), [0x20]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as o from '../src/options.ts';
 
-test('legacy option lists (selkies-bundle-and-web §3.3)', () => {
+test('legacy option lists (docs/web-client.md "What the client does")', () => {
   assert.equal(o.VIDEO_BITRATES_KBPS.length, 25);
   assert.equal(o.VIDEO_BITRATES_KBPS[0], 250);
   assert.equal(o.VIDEO_BITRATES_KBPS.at(-1), 400000);

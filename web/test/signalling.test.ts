@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { appName, clientToken, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
 
-test('HELLO meta matches the §12 vector', () => {
+test('HELLO meta matches the docs/protocol.md §12 vector', () => {
   assert.equal(helloMessage(1, 1920, 1080, 1), 'HELLO 1 eyJyZXMiOiIxOTIweDEwODAiLCJzY2FsZSI6MX0=');
   const meta = JSON.parse(atob(helloMessage(3, 1001.5, 701, 1.5).split(' ')[2] ?? ''));
   assert.deepEqual(meta, { res: '1502x1050', scale: 1.5 });

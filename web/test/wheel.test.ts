@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TRACKPAD_THROTTLE_MS, WHEEL_DOWN_BIT, WHEEL_UP_BIT, WheelNormaliser } from '../src/wheel.ts';
 
-test('one notch down is bit 3 with magnitude 1 (§12 vector)', () => {
+test('one notch down is bit 3 with magnitude 1 (docs/protocol.md §12 vector)', () => {
   const w = new WheelNormaliser();
   assert.deepEqual(w.handle(100, 0), { bit: WHEEL_DOWN_BIT, magnitude: 1 });
   assert.equal(WHEEL_DOWN_BIT, 8);

@@ -1,4 +1,4 @@
-//! selkies-gamepad: the host side of browser gamepads (protocol reference §7).
+//! selkies-gamepad: the host side of browser gamepads (docs/protocol.md §7).
 //!
 //! The data-channel handler parses `js,…` messages with `selkies_proto::gamepad::parse_js` and
 //! passes them to [`GamepadService::handle`]. Pads appear either as unix sockets served to the

@@ -1,4 +1,4 @@
-//! Pure browser → xpad mapping (protocol reference §7.A.4, config "STANDARD_XPAD") and the
+//! Pure browser → xpad mapping (docs/protocol.md §7.A.4, config "STANDARD_XPAD") and the
 //! per-pad state that new clients receive first.
 //!
 //! Browser "standard" gamepad indices come in; the Linux xpad layout (11 buttons, 8 axes) goes

@@ -1,4 +1,4 @@
-//! The unix-socket servers of one pad (protocol reference §7.A.5, §7.B): a js socket and an
+//! The unix-socket servers of one pad (docs/protocol.md §7.A.5, §7.B): a js socket and an
 //! event socket, any number of clients each, config record first, then the current state, then
 //! every change in order.
 //!
@@ -272,7 +272,7 @@ async fn client_session(
         ev.encode(dref.kind, &config, word, &mut out);
     }
     // Config (js) and initial state in one write, so even the legacy single-read interposer sees
-    // a whole record (reference §11 item 14).
+    // a whole record (docs/protocol.md §11 item 14).
     write_timed(&mut writer, &out).await?;
     let mut sink = [0u8; 256];
     loop {

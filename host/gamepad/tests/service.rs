@@ -2,6 +2,8 @@
 //! ordering to several clients, a stalled client not blocking the others, socket lifetime,
 //! and random `js,…` input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::PathBuf;
 use std::time::Duration;
 

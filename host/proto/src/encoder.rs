@@ -1,4 +1,4 @@
-//! The 15 legacy `--encoder` names (protocol reference §1) and the codec each produces.
+//! The 15 legacy `--encoder` names (docs/protocol.md §1) and the codec each produces.
 //!
 //! Only names and classification live here; element construction belongs to the host's media
 //! module.

@@ -1,4 +1,4 @@
-//! Browser gamepad messages (`js,…` on the data channel, protocol reference §4.1): parsing
+//! Browser gamepad messages (`js,…` on the data channel, docs/protocol.md §4.1): parsing
 //! only; the mapping to joystick events lives in the `selkies-gamepad` crate.
 //!
 //! Only pads 0–3 exist on the host (four interposer devices), so other indexes are rejected

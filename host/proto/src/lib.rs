@@ -8,7 +8,7 @@
 //!   user-provided RTC JSON, conversion to webrtcbin server URIs.
 //! - [`signalling`]: the legacy HELLO/SESSION/ROOM signalling server as a state machine.
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
-//! - [`gamepad`]: the `js,…` data-channel messages (owned by the gamepad engineer).
+//! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
 
 pub mod config;

@@ -4,6 +4,8 @@
 //! `wrap_help` feature being unified in by another workspace crate.
 //! Regenerate with `UPDATE_GOLDEN=1 cargo test -p selkies-proto --test help_golden`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use clap::CommandFactory;
 use selkies_proto::config::Args;
 

@@ -1,5 +1,5 @@
 //! Receiver-side video numbers derived from successive `_stats_video` arrays (RTCStats as
-//! Chromium exposes them, e2e-notes G13), and the glass-to-glass estimate built from them.
+//! Chromium exposes them, docs/testing.md G13), and the glass-to-glass estimate built from them.
 //!
 //! `jitterBufferDelay`, `totalDecodeTime` and `totalProcessingDelay` are cumulative seconds, so
 //! per-frame values need two samples: Δdelay / Δcount over the last interval. The estimate is the

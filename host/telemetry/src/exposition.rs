@@ -64,7 +64,7 @@ fn escape_help(v: &str) -> String {
 /// Maps an arbitrary key onto the label-name grammar `[a-zA-Z_][a-zA-Z0-9_]*`.
 ///
 /// The legacy host exposes RTCStats keys such as `inbound-rtp.framesPerSecond` verbatim, which
-/// the classic text format rejects (selkies-protocol §9.1 ambiguity); every other character
+/// the classic text format rejects (docs/protocol.md §9.1 ambiguity); every other character
 /// becomes `_`, a leading digit gets a `_` prefix, and the reserved `__` prefix is avoided.
 pub fn sanitize_label_name(key: &str) -> String {
     let mut out: String = key

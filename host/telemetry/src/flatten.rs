@@ -1,4 +1,4 @@
-//! Flattening of a client-posted RTCStats array (`_stats_video` / `_stats_audio`, selkies-protocol
+//! Flattening of a client-posted RTCStats array (`_stats_video` / `_stats_audio`, docs/protocol.md
 //! §4.1) into ordered `<type>.<field>` → text pairs, the shape both the Prometheus
 //! `webrtc_statistics` Info metric and the CSV files of §9.2 are built from.
 //!

@@ -1,4 +1,4 @@
-//! selkies-telemetry: Prometheus metrics (selkies-protocol §9.1) and their HTTP exporter, the
+//! selkies-telemetry: Prometheus metrics (docs/protocol.md §9.1) and their HTTP exporter, the
 //! WebRTC statistics CSV files (§9.2) fed by the client's `_stats_video`/`_stats_audio`, and
 //! NVIDIA GPU statistics through NVML loaded at run time (`gpu_stats`, §4.2).
 //!

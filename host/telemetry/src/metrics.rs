@@ -1,4 +1,4 @@
-//! The host's metric registry: the legacy Prometheus names of selkies-protocol §9.1 (`fps`,
+//! The host's metric registry: the legacy Prometheus names of docs/protocol.md §9.1 (`fps`,
 //! `fps_hist`, `gpu_utilization`, `latency`, `webrtc_statistics_info`, `process_*`) plus ours
 //! (`selkies_*`: encoder, configured rates, connected clients, receiver-side video numbers and the
 //! glass-to-glass estimate), and their rendering as Prometheus text.

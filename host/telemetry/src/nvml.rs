@@ -1,4 +1,4 @@
-//! NVIDIA GPU load and memory for the `gpu_stats` message (selkies-protocol §4.2) and the
+//! NVIDIA GPU load and memory for the `gpu_stats` message (docs/protocol.md §4.2) and the
 //! `gpu_utilization` metric, through NVML loaded at run time: hosts without the NVIDIA driver
 //! simply get `None`, and nothing links against `libnvidia-ml`.
 //!

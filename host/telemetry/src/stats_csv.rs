@@ -1,4 +1,4 @@
-//! The `--enable_webrtc_statistics` CSV dump (selkies-protocol §9.2): one video and one audio
+//! The `--enable_webrtc_statistics` CSV dump (docs/protocol.md §9.2): one video and one audio
 //! file per connection, `<dir>/selkies-stats-{video,audio}-<%Y-%m-%d:%H:%M:%S>.csv`, a header row
 //! `timestamp,<flattened keys…>` and one row per posted stats array.
 //!

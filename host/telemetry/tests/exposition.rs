@@ -2,6 +2,8 @@
 //! written here (line grammar, escaping, family grouping, histogram invariants), carry the legacy
 //! names and ours, and be served over real TCP on any path.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::collections::{HashMap, HashSet};
 
 use selkies_telemetry::{Metrics, StatsKind};
@@ -238,7 +240,7 @@ fn gauge(f: &HashMap<String, Family>, name: &str) -> f64 {
     f[name].samples[0].value
 }
 
-/// A `_stats_video` array with Chromium's field names (e2e-notes G13), tricky label values
+/// A `_stats_video` array with Chromium's field names (docs/testing.md G13), tricky label values
 /// included.
 fn video_stats(t: f64, frames: f64) -> Value {
     json!([

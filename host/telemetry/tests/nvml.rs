@@ -2,6 +2,8 @@
 //! `libnvidia-ml.so.1` compiled here with the system C compiler (this machine has no NVIDIA GPU),
 //! exposing the four entry points with nvml.h's signatures and status codes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

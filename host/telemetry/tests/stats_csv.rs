@@ -1,6 +1,8 @@
-//! The statistics CSV files of selkies-protocol §9.2, written into a real directory from
-//! realistic `_stats_video`/`_stats_audio` arrays (Chromium field names, e2e-notes G13) and read
+//! The statistics CSV files of docs/protocol.md §9.2, written into a real directory from
+//! realistic `_stats_video`/`_stats_audio` arrays (Chromium field names, docs/testing.md G13) and read
 //! back with a CSV reader.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::path::Path;
 

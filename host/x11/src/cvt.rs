@@ -1,4 +1,4 @@
-//! Pure mode geometry for remote resize (reference §5.9): VESA CVT reduced-blanking (v1)
+//! Pure mode geometry for remote resize (docs/protocol.md §5.9): VESA CVT reduced-blanking (v1)
 //! timings computed exactly as `cvt -r` (libxcvt) prints them, and the legacy rule that fits a
 //! requested size into the largest mode the host accepts.
 //!

@@ -1,4 +1,4 @@
-//! DPI and cursor size for whatever desktop runs on the display (reference §4.1 `s`, §5.9).
+//! DPI and cursor size for whatever desktop runs on the display (docs/protocol.md §4.1 `s`, §5.9).
 //!
 //! The legacy host only knew XFCE (`xfconf-query`). Here the settings go where every toolkit
 //! looks without a desktop-specific daemon:

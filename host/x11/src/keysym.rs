@@ -15,7 +15,7 @@ pub const ISO_LEVEL3_SHIFT: Keysym = 0xfe03;
 /// `Num_Lock`.
 pub const NUM_LOCK: Keysym = 0xff7f;
 
-/// Keysyms the legacy host released on `kr` and at startup (reference §6.1), in its order.
+/// Keysyms the legacy host released on `kr` and at startup (docs/protocol.md §6.1), in its order.
 pub const LEGACY_RELEASE: [Keysym; 13] = [
     0xffe3, // Control_L
     0xffe1, // Shift_L
@@ -53,7 +53,7 @@ pub fn is_function(ks: Keysym) -> bool {
 
 /// The upper-case counterpart of a keysym, or the keysym itself when it has none.
 ///
-/// Covers Latin-1 and Unicode keysyms, which is what the browser sends (reference §4.1); the
+/// Covers Latin-1 and Unicode keysyms, which is what the browser sends (docs/protocol.md §4.1); the
 /// legacy non-Latin-1 keysym blocks are left alone because keymaps that contain them list both
 /// cases explicitly.
 pub fn to_upper(ks: Keysym) -> Keysym {

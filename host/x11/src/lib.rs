@@ -3,7 +3,7 @@
 //! [`InputInjector::spawn`] opens its own X connection (pure Rust, x11rb) and starts a
 //! dedicated OS thread fed by a channel; [`InputHandle`] is the cheap cloneable sender the
 //! data-channel side uses. Input is injected with XTest: pointer motion and buttons from the
-//! browser's mask (reference §6.2, with the legacy wheel bugs fixed), keys by keysym with a
+//! browser's mask (docs/protocol.md §6.2, with the legacy wheel bugs fixed), keys by keysym with a
 //! planner that picks keycode and Shift/AltGr, and temporary bindings of spare keycodes for
 //! keysyms the keymap lacks (§6.1, §4.1).
 //!

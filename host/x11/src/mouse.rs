@@ -1,7 +1,7 @@
 //! Pure mouse planner: turns `m`/`m2` messages into a pointer motion and X button events,
-//! from the browser button mask and the previous one (reference §6.2).
+//! from the browser button mask and the previous one (docs/protocol.md §6.2).
 //!
-//! Deliberate fixes of the legacy host (§6.2, §11.6, §11.7): a wheel bit scrolls once per
+//! Deliberate fixes of the legacy host (§6.2, §11 item 6, §11 item 7): a wheel bit scrolls once per
 //! press transition (0→1) and its release emits nothing; a relative (`m2`) wheel message does
 //! not replay the last pointer-lock motion that the client copies into it.
 

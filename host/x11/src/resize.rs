@@ -1,4 +1,4 @@
-//! Resizing the X screen through RandR 1.2 (reference §5.9), natively instead of the legacy
+//! Resizing the X screen through RandR 1.2 (docs/protocol.md §5.9), natively instead of the legacy
 //! `xrandr`/`cvt` processes: pick the first connected output, reuse a mode of the requested
 //! size or create one from [`cvt_reduced`], put it on the output's CRTC and set the screen
 //! size to match.

@@ -1,5 +1,7 @@
 //! The clipboard service against a real Xvfb and a plain X client on the other side.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod clipboard_peer;
 mod common;
 

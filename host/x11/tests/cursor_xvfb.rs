@@ -1,6 +1,8 @@
 //! The cursor watcher against a real Xvfb: a client sets root-window cursors (ARGB through
 //! RENDER, and an all-transparent bitmap cursor) and the watcher must report each shape.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::sync::Arc;

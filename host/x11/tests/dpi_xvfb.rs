@@ -1,6 +1,8 @@
 //! DPI against a real Xvfb: RESOURCE_MANAGER as any X client (and `xrdb`) reads it back, the
 //! core DPI `xdpyinfo` reports, and what is learnt from an XSETTINGS manager.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use common::{Xvfb, tool_output};

@@ -1,6 +1,8 @@
 //! RandR resize against a real Xvfb started large: what RandR itself, the core protocol and
 //! the standard tools (`xdpyinfo`, `xrandr`) report after each resize.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use common::{Xvfb, tool_output};
@@ -88,7 +90,7 @@ fn resizes_down_to_odd_sizes_and_back_up() {
     );
     assert_screen(d, 1366, 768);
 
-    // Odd sizes are rounded up to even (reference §4.1 `r`).
+    // Odd sizes are rounded up to even (docs/protocol.md §4.1 `r`).
     assert_eq!(resize_screen(Some(d), 1365, 767).expect("odd"), (1366, 768));
     assert_screen(d, 1366, 768);
 

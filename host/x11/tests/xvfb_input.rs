@@ -1,5 +1,7 @@
 //! Injection against a real Xvfb: what an X client observes after each kind of command.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -33,7 +35,7 @@ fn send_all(handle: &InputHandle, cmds: &[InputCommand]) {
     handle.sync(WAIT).expect("sync");
 }
 
-/// The keysym the browser sends for a character (reference §4.1).
+/// The keysym the browser sends for a character (docs/protocol.md §4.1).
 fn keysym_for(c: char) -> u32 {
     let cp = c as u32;
     if cp <= 0xff { cp } else { 0x0100_0000 | cp }

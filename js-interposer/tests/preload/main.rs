@@ -8,6 +8,8 @@
 //! records, garbage); the real host is exercised by `ci/checks/50-interposer.sh` with jstest and
 //! evtest. Set `SELKIES_INTERPOSER_SO` to test another build of the library.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::io::{Read, Write};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;

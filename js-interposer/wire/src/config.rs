@@ -1,4 +1,4 @@
-//! The config record the host writes first on every new connection (§7.A.2 and §7.B).
+//! The config record the host writes first on every new connection (docs/protocol.md §7.A.2 and §7.B).
 //!
 //! Legacy (`js` sockets, 1348 bytes): `char name[255]`, pad, `u16 num_btns` @256,
 //! `u16 num_axes` @258, `u16 btn_map[512]` @260, `u8 axes_map[64]` @1284.

@@ -5,7 +5,7 @@
 //! interposer reported (8 ⇒ 24-byte records, 4 ⇒ 16-byte records).
 //!
 //! The legacy branch advertised Z/RZ as 0..255 and hats as −1..1 but sent ±32767 on both
-//! (reference §11 item 15). Here [`abs_info`] is the single source of the advertised range and
+//! (docs/protocol.md §11 item 15). Here [`abs_info`] is the single source of the advertised range and
 //! [`evdev_value`] converts the js-scale value into it, so what `EVIOCGABS` reports is what
 //! arrives.
 

@@ -1,4 +1,4 @@
-//! Decoding of the ioctl requests the interposer answers (§7.A.1 `'j'`, §7.B `'E'`).
+//! Decoding of the ioctl requests the interposer answers (docs/protocol.md §7.A.1 `'j'`, §7.B `'E'`).
 //!
 //! Request numbers use the generic Linux `_IOC` layout (x86, x86-64, arm, arm64):
 //! `dir << 30 | size << 16 | type << 8 | nr`. The kernel only looks at the low 32 bits, so do we.

@@ -1,5 +1,5 @@
 //! selkies-js-wire: the byte formats shared by the joystick interposer and the host's gamepad
-//! servers (protocol reference §7). Dependency-free and free of I/O so both sides (a cdylib
+//! servers (docs/protocol.md §7). Dependency-free and free of I/O so both sides (a cdylib
 //! loaded into arbitrary games, and the tokio host) agree on every byte.
 //!
 //! Module map:

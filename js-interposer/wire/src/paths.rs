@@ -1,4 +1,4 @@
-//! Device path ↔ socket file mapping (§7.A.1, §7.B): `/dev/input/js0..3` ↔ `selkies_js0..3.sock`
+//! Device path ↔ socket file mapping (docs/protocol.md §7.A.1, §7.B): `/dev/input/js0..3` ↔ `selkies_js0..3.sock`
 //! and `/dev/input/event1000..1003` ↔ `selkies_event1000..1003.sock`, both in one directory.
 
 /// Number of gamepads served (browser `Gamepad.index` 0–3).

@@ -9,12 +9,10 @@ use std::path::{Path, PathBuf};
 
 use super::{NvidiaReport, RenderNode, VaReport};
 
-/// Env var re-rooting /dev, /sys and /proc reads (tests only; unset in production).
-pub const PROBE_ROOT_VAR: &str = "SELKIES_PROBE_ROOT";
-
 /// The root to read device files under.
 pub fn probe_root() -> PathBuf {
-    std::env::var_os(PROBE_ROOT_VAR)
+    // Unset in production; tests point it at a fake tree.
+    std::env::var_os(crate::vars::SELKIES_PROBE_ROOT)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/"))
 }

@@ -93,7 +93,7 @@ pub enum Backend {
     Software,
 }
 
-/// The host's encoder names (`--encoder` enum, protocol reference §2), the GStreamer plugin
+/// The host's encoder names (`--encoder` enum, docs/protocol.md §2), the GStreamer plugin
 /// file that provides each, the backend and the codec.
 pub const ENCODERS: &[(&str, &str, Backend, &str)] = &[
     ("nvh264enc", "nvcodec", Backend::Nvenc, "h264"),

@@ -1,4 +1,4 @@
-//! Parsing of browser → host data-channel commands (protocol reference §4.1).
+//! Parsing of browser → host data-channel commands (docs/protocol.md §4.1).
 //!
 //! The legacy grammar is `<cmd>,<arg>[,<arg>…]`, split on every `,`. Fixed-arity commands reject
 //! surplus fields (the legacy client never sends them, so they indicate a foreign or broken peer);

@@ -1,4 +1,4 @@
-//! The data channel `input` (protocol reference §4): browser → host text commands
+//! The data channel `input` (docs/protocol.md §4): browser → host text commands
 //! ([`parse_client_message`]) and host → browser JSON messages ([`ServerMessage::to_json`],
 //! [`initial_burst`]).
 

@@ -1,4 +1,4 @@
-//! Host → browser data-channel messages (protocol reference §4.2): `{"type": …, "data": …}`
+//! Host → browser data-channel messages (docs/protocol.md §4.2): `{"type": …, "data": …}`
 //! serialised exactly like the legacy Python host (`json.dumps` defaults, see [`super::pyjson`]).
 
 use base64::Engine;

@@ -1,4 +1,4 @@
-//! Data-channel tests with vectors from protocol reference §4 and §12.
+//! Data-channel tests with vectors from docs/protocol.md §4 and §12.
 
 use super::*;
 use crate::gamepad::GamepadMessage;

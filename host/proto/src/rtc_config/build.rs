@@ -1,5 +1,5 @@
 //! Building the RTC config from settings: STUN-only default, static long-term TURN credentials,
-//! and coturn shared-secret ("TURN REST API") HMAC credentials (§8.2).
+//! and coturn shared-secret ("TURN REST API") HMAC credentials (docs/protocol.md §8.2).
 
 use base64::Engine;
 use sha1::{Digest, Sha1};

@@ -1,4 +1,4 @@
-//! The RTC configuration (protocol reference §2.3, §2.4, §8.2): the JSON served at `/turn` and
+//! The RTC configuration (docs/protocol.md §2.3, §2.4, §8.2): the JSON served at `/turn` and
 //! passed unchanged to `new RTCPeerConnection(config)`, how it is built from the STUN/TURN
 //! settings ([`RtcSource`]), how a user-provided one is validated ([`RtcConfig::parse`]) and how
 //! it becomes webrtcbin `stun-server`/`turn-server` URIs ([`webrtcbin_servers`]).

@@ -123,7 +123,7 @@ fn source_selection_and_header_user() {
     let secret = [&base[..], &["--turn_shared_secret=openrelayprojectsecret"]].concat();
     let src = RtcSource::from_settings(&settings(&secret));
     assert!(src.is_time_limited());
-    // Header absent ⇒ literal `username` (legacy §2.3).
+    // Header absent ⇒ literal `username` (docs/protocol.md §2.3).
     let cfg = src.config(None, 1_699_913_600);
     assert_eq!(
         cfg.ice_servers[1].username.as_deref(),

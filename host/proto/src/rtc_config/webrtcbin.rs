@@ -1,5 +1,5 @@
 //! Conversion of ICE server URLs (RFC 7064/7065 `stun:`/`turn:` form) into the URI form that
-//! webrtcbin's `stun-server`, `turn-server` and `add-turn-server` expect (§2.4).
+//! webrtcbin's `stun-server`, `turn-server` and `add-turn-server` expect (docs/protocol.md §2.4).
 //!
 //! Fixes over the legacy converter: bracketed IPv6 hosts survive (legacy split on `:`), and the
 //! user/credential are percent-encoded like Python's `quote(…, safe='')`. As in the legacy host,

@@ -1,4 +1,4 @@
-//! Munging of the host's SDP offer text (protocol reference §5.6). The unmodified offer is what
+//! Munging of the host's SDP offer text (docs/protocol.md §5.6). The unmodified offer is what
 //! webrtcbin keeps as its local description; only the text sent to the browser changes.
 //!
 //! The legacy host used whole-text regular expressions; this works per `a=fmtp` line of the
@@ -42,7 +42,7 @@ pub fn munge_offer(sdp: &str, codec: VideoCodec) -> String {
 ///
 /// An offer created from codec preferences (before the first buffer) carries no ssrc/msid
 /// lines; naming the stream explicitly keeps each track in its own stream, so Chromium never
-/// lip-syncs one track to another (e2e-notes G6).
+/// lip-syncs one track to another (docs/testing.md G6).
 pub fn ensure_msid(sdp: &str, stream: &str) -> String {
     let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
     let trailing = sdp.ends_with(eol);

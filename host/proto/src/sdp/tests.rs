@@ -1,4 +1,4 @@
-//! SDP munging tests on offers shaped like webrtcbin 1.22 output (e2e-notes G7).
+//! SDP munging tests on offers shaped like webrtcbin 1.22 output (docs/testing.md G7).
 
 use super::*;
 

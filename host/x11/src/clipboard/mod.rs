@@ -1,4 +1,4 @@
-//! Clipboard sharing (reference §6.4) through the X `CLIPBOARD` selection, natively: no
+//! Clipboard sharing (docs/protocol.md §6.4) through the X `CLIPBOARD` selection, natively: no
 //! `xsel`/`xclip` processes. One thread owns its own X connection and an unmapped window; it
 //! owns the selection for text from the browser and serves it (UTF8_STRING, STRING, TEXT,
 //! TARGETS, TIMESTAMP; INCR for large data), and it learns of other clients' copies through

@@ -159,7 +159,7 @@ mod tests {
 
     #[test]
     fn reference_vector_round_trips() {
-        // §12: `héllo` is `aMOpbGxv` in base64, i.e. these UTF-8 bytes.
+        // docs/protocol.md §12: `héllo` is `aMOpbGxv` in base64, i.e. these UTF-8 bytes.
         let utf8 = [0x68, 0xC3, 0xA9, 0x6C, 0x6C, 0x6F];
         assert_eq!(decode(&utf8, Encoding::Utf8), "héllo");
         assert_eq!(to_latin1("héllo"), [0x68, 0xE9, 0x6C, 0x6C, 0x6F]);

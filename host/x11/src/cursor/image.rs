@@ -1,5 +1,5 @@
 //! Pure cursor-image conversion: XFixes ARGB words → optional resize → straight-alpha RGBA →
-//! PNG, plus the scaled hotspot and the "invisible cursor" test (reference §6.5).
+//! PNG, plus the scaled hotspot and the "invisible cursor" test (docs/protocol.md §6.5).
 //!
 //! XFixes hands out 32-bit words `0xAARRGGBB` with colour premultiplied by alpha (Xcursor's
 //! convention). Resampling happens on the premultiplied values, where averaging is correct, and

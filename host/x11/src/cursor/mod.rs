@@ -1,4 +1,4 @@
-//! Cursor tracking (reference §6.5): a thread with its own X connection listens for XFixes
+//! Cursor tracking (docs/protocol.md §6.5): a thread with its own X connection listens for XFixes
 //! `DisplayCursorNotify` events on the root window, converts each new cursor shape once
 //! (cached by serial) and hands it to the host over a tokio channel. Event-driven: the thread
 //! sleeps in `wait_for_event` between cursor changes, nothing polls.
