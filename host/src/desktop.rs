@@ -186,11 +186,72 @@ pub async fn resize(width: u32, height: u32) -> Option<String> {
     }
 }
 
+/// Exit status when the X server goes away: EX_TEMPFAIL of sysexits.h ("try again later"). A
+/// supervisor restarts the host once X is back; every other failure exits 1.
+pub const EXIT_X_SERVER_LOST: i32 = 75;
+
+type XDisplay = std::ffi::c_void;
+
+#[link(name = "X11")]
+unsafe extern "C" {
+    fn XOpenDisplay(name: *const std::ffi::c_char) -> *mut XDisplay;
+    fn XSetIOErrorHandler(
+        handler: Option<unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int>,
+    ) -> Option<unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int>;
+    fn XNextEvent(display: *mut XDisplay, event: *mut std::ffi::c_long) -> std::ffi::c_int;
+}
+
+/// Xlib calls this when any Xlib connection of the process (ximagesrc's, the watcher's) breaks,
+/// and would `exit(1)` after it with only "XIO: fatal IO error". It says what happened in our
+/// own words and exits with [`EXIT_X_SERVER_LOST`]. Only async-signal-safe calls: it may run on
+/// any thread, and must never unwind.
+unsafe extern "C" fn on_x_connection_lost(_display: *mut XDisplay) -> std::ffi::c_int {
+    const LINE: &[u8] = b"ERROR selkies-gstreamer: the X server went away (display connection \
+lost); exiting with status 75 so a supervisor restarts the host once X is back\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe and take no Rust-side locks.
+    unsafe {
+        libc::write(2, LINE.as_ptr().cast(), LINE.len());
+        libc::_exit(EXIT_X_SERVER_LOST)
+    }
+}
+
+/// Make the loss of the X server a clear, distinct exit ([`EXIT_X_SERVER_LOST`]): install the
+/// Xlib handler, and hold one idle Xlib connection on a thread of its own so the loss is seen
+/// even when no session (and so no ximagesrc) is running.
+pub fn watch_x_server() -> Result<(), String> {
+    // SAFETY: the handler is a plain function that never returns; setting it is process-wide
+    // and done before any session creates an Xlib connection.
+    unsafe {
+        XSetIOErrorHandler(Some(on_x_connection_lost));
+    }
+    // SAFETY: NULL means $DISPLAY; the pointer is only used by the thread it moves to.
+    let display = unsafe { XOpenDisplay(std::ptr::null()) };
+    if display.is_null() {
+        return Err("cannot open the X display ($DISPLAY)".into());
+    }
+    let display = display as usize;
+    std::thread::Builder::new()
+        .name("x-watch".into())
+        .spawn(move || {
+            // XEvent is a union of 24 longs.
+            let mut event = [0 as std::ffi::c_long; 24];
+            loop {
+                // SAFETY: this thread is the only user of this connection; no events are
+                // selected, so this blocks until the connection breaks and the handler exits.
+                unsafe {
+                    XNextEvent(display as *mut XDisplay, event.as_mut_ptr());
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the X watch thread: {e}"))?;
+    Ok(())
+}
+
 /// `s,<ratio>`: DPI = 96 × ratio and cursor size = 16 × ratio, for ratios the legacy host accepts.
-pub async fn set_scale(ratio: f64) {
+/// A ratio outside them is the client's mistake: returned for the caller's rate-limited log.
+pub async fn set_scale(ratio: f64) -> Result<(), String> {
     if !(0.75..=2.5).contains(&ratio) {
-        warn!(ratio, "scale ignored: outside 0.75–2.5");
-        return;
+        return Err(format!("scale {ratio} ignored: outside 0.75–2.5"));
     }
     let dpi = (96.0 * ratio) as u32;
     let cursor = (16.0 * ratio) as u32;
@@ -201,6 +262,7 @@ pub async fn set_scale(ratio: f64) {
         Ok(Err(e)) => warn!(dpi, "setting DPI failed: {e}"),
         Err(e) => warn!("DPI task failed: {e}"),
     }
+    Ok(())
 }
 
 /// The browser's HELLO metadata: `{"res": "WxH", "scale": <ratio>}`.

@@ -10,6 +10,7 @@
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
 //! - [`control`]: what each data-channel message does.
+//! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`host`]: shared context and live settings.
 //! - [`telemetry`]: CPU/memory numbers for the client.
@@ -19,6 +20,7 @@ pub mod control;
 pub mod desktop;
 pub mod host;
 pub mod http;
+pub mod log_limit;
 pub mod media;
 pub mod peer;
 pub mod rest_client;

@@ -3,8 +3,11 @@
 //! HELLO, and this task then builds the pipeline, sends the offer, relays ICE and runs the data
 //! channel until the browser leaves. Then it waits for the next browser.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
 
 use serde_json::json;
 use tracing::{debug, error, info, warn};
@@ -16,8 +19,10 @@ use tokio::sync::mpsc;
 use crate::control::Controller;
 use crate::desktop::DesktopEvent;
 use crate::host::Host;
-use crate::media::pipeline::{self, AudioParams};
-use crate::session::{Session, SessionError, SessionEvent, SessionOptions};
+use crate::media::catalogue::Codec;
+use crate::media::pipeline::{self, AudioParams, AudioPipeline, ChosenEncoder, VideoPipeline};
+use crate::media::rates::RateParams;
+use crate::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
 use crate::ws::{LocalEvent, LocalPeer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,16 +52,105 @@ struct Active {
     session: Session,
     controller: Option<Controller>,
     dc_open: bool,
+    /// The video codec this session's offer carries (the audio offer has none).
+    codec: Option<Codec>,
 }
 
-/// Run one host peer forever.
+/// Restart delays after successive panics: 1 s, doubling up to 30 s; a peer that then ran a
+/// minute without panicking starts again at 1 s.
+#[derive(Debug, Default)]
+pub struct Backoff {
+    failures: u32,
+    last: Option<Instant>,
+}
+
+impl Backoff {
+    pub fn next(&mut self, now: Instant) -> Duration {
+        if self
+            .last
+            .is_some_and(|l| now.saturating_duration_since(l) > Duration::from_secs(60))
+        {
+            self.failures = 0;
+        }
+        self.last = Some(now);
+        let delay = Duration::from_secs(1 << self.failures.min(5)).min(Duration::from_secs(30));
+        self.failures += 1;
+        delay
+    }
+}
+
+/// The text of a panic payload, for the log line that says why a peer restarted.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Run `body` until it returns; when it panics, log why and run it again after a backoff.
+/// `state` (the peer's hub registration and inboxes) outlives each run, so the signalling hub
+/// never holds the host's uid with a dead channel (docs/reliability.md, "Supervision").
+pub async fn supervise<S>(
+    label: &str,
+    state: &mut S,
+    mut body: impl for<'a> FnMut(&'a mut S) -> futures::future::BoxFuture<'a, ()>,
+) {
+    let mut backoff = Backoff::default();
+    loop {
+        match AssertUnwindSafe(body(state)).catch_unwind().await {
+            Ok(()) => return,
+            Err(payload) => {
+                let delay = backoff.next(Instant::now());
+                error!(
+                    peer = label,
+                    "peer task panicked ({}); its session was dropped; restarting in {} s",
+                    panic_message(payload.as_ref()),
+                    delay.as_secs()
+                );
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// What a host peer keeps across restarts of its task.
+struct PeerIo {
+    host: Arc<Host>,
+    kind: Kind,
+    peer: LocalPeer,
+    inbox: mpsc::UnboundedReceiver<LocalEvent>,
+    desktop: Option<mpsc::UnboundedReceiver<DesktopEvent>>,
+}
+
+/// Run one host peer forever, restarted when it panics.
 pub async fn run(host: Arc<Host>, kind: Kind) {
-    let (peer, mut inbox) = host.signalling.register_local(kind.uid());
+    let (peer, inbox) = host.signalling.register_local(kind.uid());
     // Desktop changes (clipboard, cursor) travel on the video connection's data channel.
-    let mut desktop = match kind {
+    let desktop = match kind {
         Kind::Video => host.desktop.take_events(),
         Kind::Audio => None,
     };
+    let mut io = PeerIo {
+        host,
+        kind,
+        peer,
+        inbox,
+        desktop,
+    };
+    supervise(kind.uid(), &mut io, |io| Box::pin(serve(io))).await;
+}
+
+/// One peer's loop: sessions one after another until the hub goes away.
+async fn serve(io: &mut PeerIo) {
+    let PeerIo {
+        host,
+        kind,
+        peer,
+        inbox,
+        desktop,
+    } = io;
+    let (host, kind) = (&*host, *kind);
     let mut active: Option<Active> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -66,20 +160,20 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
             ev = inbox.recv() => match ev {
                 None => break,
                 Some(LocalEvent::Text(text)) => {
-                    if let Err(e) = on_signal(&host, kind, &mut active, &text).await {
+                    if let Err(e) = on_signal(host, kind, peer, &mut active, &text).await {
                         warn!(peer = kind.uid(), "ending session: {e}");
-                        stop(&host, kind, &mut active);
+                        stop(host, kind, &mut active);
                     }
                 }
                 Some(LocalEvent::Closed) => {
                     info!(peer = kind.uid(), "browser left; session ended");
-                    stop(&host, kind, &mut active);
+                    stop(host, kind, &mut active);
                 }
             },
             ev = next_event(&mut active) => {
-                if let Err(e) = on_session_event(&host, kind, &peer, &mut active, ev).await {
+                if let Err(e) = on_session_event(host, kind, peer, &mut active, ev).await {
                     error!(peer = kind.uid(), "session failed: {e}");
-                    stop(&host, kind, &mut active);
+                    stop(host, kind, &mut active);
                 }
             }
             _ = tick.tick(), if dc_open => {
@@ -91,9 +185,9 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
                     }
                 }
             }
-            ev = next_desktop_event(&mut desktop) => {
+            ev = next_desktop_event(desktop) => {
                 let Some(ev) = ev else {
-                    desktop = None;
+                    *desktop = None;
                     continue;
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
@@ -106,6 +200,7 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
             }
         }
     }
+    stop(host, kind, &mut active);
 }
 
 async fn next_desktop_event(
@@ -125,11 +220,14 @@ async fn next_event(active: &mut Option<Active>) -> Option<SessionEvent> {
 }
 
 fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
-    if active.take().is_none() {
+    let Some(mut old) = active.take() else {
         return;
-    }
-    // A torn-down 1080p pipeline frees tens of MB that glibc would otherwise keep mapped.
-    tokio::task::spawn_blocking(|| {
+    };
+    // Going to NULL joins the streaming threads: on the blocking pool, never an async worker.
+    tokio::task::spawn_blocking(move || {
+        old.session.shutdown();
+        drop(old);
+        // A torn-down 1080p pipeline frees tens of MB that glibc would otherwise keep mapped.
         // SAFETY: malloc_trim only returns free heap memory to the kernel.
         unsafe {
             libc::malloc_trim(0);
@@ -151,7 +249,7 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum PeerError {
+pub enum PeerError {
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error(transparent)]
@@ -165,16 +263,22 @@ enum PeerError {
 async fn on_signal(
     host: &Arc<Host>,
     kind: Kind,
+    peer: &LocalPeer,
     active: &mut Option<Active>,
     text: &str,
 ) -> Result<(), PeerError> {
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
-        if kind == Kind::Video && host.live().resize {
-            fit_to_browser(meta.trim()).await;
+        let meta = decode_meta(meta.trim());
+        if kind == Kind::Video
+            && host.live().resize
+            && let Some(meta) = &meta
+        {
+            fit_to_browser(meta).await;
         }
-        *active = Some(start(host, kind)?);
+        let decodes = meta.as_ref().and_then(browser_codecs);
+        *active = Some(start(host.clone(), kind, decodes).await?);
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -193,7 +297,30 @@ async fn on_signal(
     if let Some(sdp) = msg.get("sdp") {
         let sdp_type = sdp.get("type").and_then(|t| t.as_str()).unwrap_or("");
         let body = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or("");
-        a.session.set_answer(sdp_type, body)?;
+        match a.session.set_answer(sdp_type, body) {
+            Err(SessionError::Refused { media, codec }) => {
+                if let Some(c) = a
+                    .codec
+                    .filter(|c| c.encoding_name().eq_ignore_ascii_case(&codec))
+                {
+                    host.refuse_codec(c);
+                }
+                let next = host
+                    .session_encoder(None)
+                    .map(|e| e.spec.name)
+                    .unwrap_or("none");
+                warn!(
+                    peer = kind.uid(),
+                    "the browser refused the {media} stream ({codec}); session ended, the next \
+                     one uses {next}"
+                );
+                peer.send(format!(
+                    "ERROR the browser cannot decode {codec}; reconnect to stream with {next}"
+                ));
+                return Err(SessionError::Refused { media, codec }.into());
+            }
+            other => other?,
+        }
         debug!(peer = kind.uid(), "answer applied");
     } else if let Some(ice) = msg.get("ice") {
         let candidate = ice.get("candidate").and_then(|c| c.as_str()).unwrap_or("");
@@ -209,36 +336,83 @@ async fn on_signal(
     Ok(())
 }
 
-/// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
-/// (§3.4 step 6), before the pipeline starts capturing.
-async fn fit_to_browser(meta_b64: &str) {
+/// The browser's HELLO metadata (base64 JSON), when it sent any.
+fn decode_meta(meta_b64: &str) -> Option<serde_json::Value> {
     use base64::Engine;
-    let Some(meta) = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(meta_b64)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    else {
-        return;
-    };
-    let (res, scale) = crate::desktop::parse_meta(&meta);
+}
+
+/// `"codecs": ["H264", "VP8", …]` of the HELLO metadata: the video codecs the browser decodes
+/// (RTCRtpReceiver capabilities). None when the client does not say (the legacy client).
+pub fn browser_codecs(meta: &serde_json::Value) -> Option<Vec<Codec>> {
+    let list = meta.get("codecs")?.as_array()?;
+    let all = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
+    let names: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
+    Some(
+        all.into_iter()
+            .filter(|c| {
+                names.iter().any(|n| {
+                    let n = n.strip_prefix("video/").unwrap_or(n);
+                    n.eq_ignore_ascii_case(c.encoding_name())
+                })
+            })
+            .collect(),
+    )
+}
+
+/// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
+/// (§3.4 step 6), before the pipeline starts capturing.
+async fn fit_to_browser(meta: &serde_json::Value) {
+    let (res, scale) = crate::desktop::parse_meta(meta);
     if let Some((w, h)) = res {
         let _ = crate::desktop::resize(w, h).await;
     }
-    if let Some(scale) = scale {
-        crate::desktop::set_scale(scale).await;
+    if let Some(scale) = scale
+        && let Err(e) = crate::desktop::set_scale(scale).await
+    {
+        debug!("browser's scale not applied: {e}");
     }
 }
 
-fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
-    let ice = host.rtc.webrtcbin_servers();
-    match kind {
+/// What starting a session needs, copied out of the host so it can run on a blocking thread.
+pub struct StartPlan {
+    pub kind: Kind,
+    pub encoder: ChosenEncoder,
+    pub rates: RateParams,
+    pub gpu_id: u32,
+    pub damage: Option<selkies_x11::damage::DamageWatch>,
+    pub ice: IceServers,
+    pub video_fec_percent: u32,
+    pub audio: AudioParams,
+}
+
+/// A started session and the pipeline handles the peer keeps.
+pub enum Opened {
+    Video(VideoPipeline, Session),
+    Audio(AudioPipeline, Session),
+}
+
+/// Build and start the pipeline of `plan` on the blocking pool: building probes PulseAudio
+/// and starting changes GStreamer states, both of which block (encoder threads are joined,
+/// PulseAudio may take seconds to answer). The async workers keep serving HTTP and signalling.
+pub async fn open(plan: StartPlan) -> Result<Opened, PeerError> {
+    tokio::task::spawn_blocking(move || open_blocking(plan))
+        .await
+        .map_err(|e| PeerError::Signalling(format!("session start task failed: {e}")))?
+}
+
+fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
+    match plan.kind {
         Kind::Video => {
             let video = pipeline::build_video(
-                &host.encoder,
-                &host.rates(),
-                host.settings.gpu_id,
+                &plan.encoder,
+                &plan.rates,
+                plan.gpu_id,
                 None,
-                host.damage.as_ref(),
+                plan.damage.as_ref(),
             )?;
             let session = Session::start(
                 video.pipeline.clone(),
@@ -246,39 +420,68 @@ fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
                 SessionOptions {
                     msid: Kind::Video.msid(),
                     data_channel: true,
-                    ice,
-                    fec_percent: host.settings.video_packetloss_percent as u32,
+                    ice: plan.ice,
+                    fec_percent: plan.video_fec_percent,
                     rtp_caps: video.rtp_caps(),
                 },
             )?;
-            Ok(Active {
-                session,
-                controller: Some(Controller::new(host.clone(), video)),
-                dc_open: false,
-            })
+            Ok(Opened::Video(video, session))
         }
         Kind::Audio => {
-            let audio = pipeline::build_audio(&AudioParams {
-                bitrate_bps: host.live().audio_bps,
-                channels: host.settings.audio_channels,
-                packetloss_percent: host.settings.audio_packetloss_percent,
-            })?;
-            host.set_audio_encoder(Some(audio.opusenc.clone()));
+            let audio = pipeline::build_audio(&plan.audio)?;
             let session = Session::start(
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
                 SessionOptions {
                     msid: Kind::Audio.msid(),
                     data_channel: false,
-                    ice,
+                    ice: plan.ice,
                     fec_percent: 0,
                     rtp_caps: audio.rtp_caps(),
                 },
             )?;
+            Ok(Opened::Audio(audio, session))
+        }
+    }
+}
+
+async fn start(
+    host: Arc<Host>,
+    kind: Kind,
+    decodes: Option<Vec<Codec>>,
+) -> Result<Active, PeerError> {
+    let encoder = match kind {
+        Kind::Video => host.session_encoder(decodes.as_deref())?,
+        Kind::Audio => host.encoder.clone(),
+    };
+    let plan = StartPlan {
+        kind,
+        encoder,
+        rates: host.rates(),
+        gpu_id: host.settings.gpu_id,
+        damage: host.damage.clone(),
+        ice: host.rtc.webrtcbin_servers(),
+        video_fec_percent: host.settings.video_packetloss_percent as u32,
+        audio: AudioParams {
+            bitrate_bps: host.live().audio_bps,
+            channels: host.settings.audio_channels,
+            packetloss_percent: host.settings.audio_packetloss_percent,
+        },
+    };
+    match open(plan).await? {
+        Opened::Video(video, session) => Ok(Active {
+            session,
+            codec: Some(video.chosen.spec.codec),
+            controller: Some(Controller::new(host.clone(), video)),
+            dc_open: false,
+        }),
+        Opened::Audio(audio, session) => {
+            host.set_audio_encoder(Some(audio.opusenc.clone()));
             Ok(Active {
                 session,
                 controller: None,
                 dc_open: false,
+                codec: None,
             })
         }
     }
@@ -301,7 +504,8 @@ async fn on_session_event(
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
             // The audio offer has no video section; the video codec then changes nothing.
-            let munged = ensure_msid(&munge_offer(&text, host.encoder.spec.codec), kind.msid());
+            let codec = a.codec.unwrap_or(host.encoder.spec.codec);
+            let munged = ensure_msid(&munge_offer(&text, codec), kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
             info!(peer = kind.uid(), "offer sent");

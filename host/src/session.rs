@@ -39,6 +39,27 @@ pub enum SessionError {
     BadAnswer(String),
     #[error("the data channel could not be created")]
     DataChannel,
+    /// The browser's answer rejects a media section (port 0), typically because it cannot
+    /// decode the codec offered. webrtcbin aborts the whole process on such an answer
+    /// (`_connect_rtpfunnel: assertion failed`), so it is never applied.
+    #[error("the browser refused the {media} stream (codec {codec})")]
+    Refused { media: String, codec: String },
+}
+
+/// The first media section an answer rejects (port 0), as (media, encoding name of the offer's
+/// first payload in that section, looked up in `offer`). Pure: unit-tested with real answers.
+pub fn refused_media(answer: &gst_sdp::SDPMessageRef) -> Option<(String, String)> {
+    answer.medias().find(|m| m.port() == 0).map(|m| {
+        let media = m.media().unwrap_or("?").to_string();
+        let codec = m
+            .attributes()
+            .filter(|a| a.key() == "rtpmap")
+            .find_map(|a| a.value())
+            .and_then(|v| v.split_whitespace().nth(1))
+            .map(|enc| enc.split('/').next().unwrap_or(enc).to_string())
+            .unwrap_or_else(|| m.format(0).unwrap_or("?").to_string());
+        (media, codec)
+    })
 }
 
 /// STUN/TURN servers in webrtcbin's URI form.
@@ -54,6 +75,8 @@ pub struct Session {
     webrtc: gst::Element,
     data_channel: Option<gst_webrtc::WebRTCDataChannel>,
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    /// Set once the pipeline has been sent to NULL.
+    stopped: AtomicBool,
 }
 
 /// Options that differ between the video and the audio connection.
@@ -70,7 +93,8 @@ pub struct SessionOptions<'a> {
 }
 
 impl Session {
-    /// Wire up `webrtc` inside `pipeline` and start it.
+    /// Wire up `webrtc` inside `pipeline` and start it. Blocks on GStreamer state changes:
+    /// call it from a blocking thread (the host peers use the blocking pool).
     pub fn start(
         pipeline: gst::Pipeline,
         webrtc: gst::Element,
@@ -99,6 +123,7 @@ impl Session {
             webrtc,
             data_channel,
             events,
+            stopped: AtomicBool::new(false),
         })
     }
 
@@ -111,6 +136,9 @@ impl Session {
         }
         let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes())
             .map_err(|e| SessionError::BadAnswer(e.to_string()))?;
+        if let Some((media, codec)) = refused_media(&msg) {
+            return Err(SessionError::Refused { media, codec });
+        }
         let answer =
             gst_webrtc::WebRTCSessionDescription::new(gst_webrtc::WebRTCSDPType::Answer, msg);
         self.webrtc
@@ -150,13 +178,40 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Stop the pipeline now, on this thread. Blocks while GStreamer joins its streaming
+    /// threads (encoders' too): call it from a blocking thread, never an async worker.
+    pub fn shutdown(&mut self) {
+        if let Some(dc) = self.data_channel.take() {
+            dc.close();
+        }
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        debug!("session pipeline stopped");
+    }
+}
+
 impl Drop for Session {
+    /// A session dropped without [`Session::shutdown`] (a replaced session, a panicking task)
+    /// is stopped on the blocking pool when a runtime is around, so no async worker blocks.
     fn drop(&mut self) {
         if let Some(dc) = self.data_channel.take() {
             dc.close();
         }
-        let _ = self.pipeline.set_state(gst::State::Null);
-        debug!("session pipeline stopped");
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let pipeline = self.pipeline.clone();
+        let stop = move || {
+            let _ = pipeline.set_state(gst::State::Null);
+            debug!("session pipeline stopped");
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(stop)),
+            Err(_) => stop(),
+        }
     }
 }
 

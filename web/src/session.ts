@@ -7,7 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
-import { AUDIO_PEER_ID, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { AUDIO_PEER_ID, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
   glassToGlass,
@@ -113,7 +113,7 @@ export class Session {
     const cfg = await rtcConfig();
     const url = signallingUrl(window.location);
     const hello = (id: number) => () =>
-      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio);
+      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio, decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null));
     const events = {
       onStatus: (text: string) => this.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),

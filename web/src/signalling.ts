@@ -27,13 +27,26 @@ export function signallingUrl(loc: LocationLike): string {
 }
 
 /** The HELLO line: size = CSS size × devicePixelRatio, truncated to even integers. */
-export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number): string {
+export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number, codecs?: string[]): string {
   const even = (v: number): number => {
     const t = Math.trunc(v * dpr);
     return t - (t % 2);
   };
-  const meta = JSON.stringify({ res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr });
+  // `codecs`: the video codecs this browser decodes, so the host never offers one it would
+  // refuse (docs/reliability.md, "Media and peers").
+  const meta = JSON.stringify(
+    codecs ? { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr, codecs } : { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr },
+  );
   return `HELLO ${peerId} ${btoa(meta)}`;
+}
+
+/** Video codec names (`H264`, `VP8`…) the browser can receive, from its RTP capabilities. */
+export function decodableVideoCodecs(caps: { codecs: { mimeType: string }[] } | null): string[] | undefined {
+  if (!caps) return undefined;
+  const names = caps.codecs
+    .map((c) => c.mimeType.replace(/^video\//i, '').toUpperCase())
+    .filter((n) => !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(n));
+  return [...new Set(names)];
 }
 
 export type ServerSignal =

@@ -4,4 +4,5 @@
 pub mod catalogue;
 pub mod idle;
 pub mod pipeline;
+pub mod props;
 pub mod rates;

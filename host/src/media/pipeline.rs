@@ -10,6 +10,7 @@ use gstreamer::prelude::*;
 use tracing::{info, warn};
 
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
+use super::props;
 use super::rates::RateParams;
 use selkies_x11::damage::DamageWatch;
 
@@ -79,11 +80,28 @@ fn companions(spec: &EncoderSpec) -> &'static [&'static str] {
 
 /// Pick the requested encoder, or fall down the catalogue's order with a log line saying why.
 pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, MediaError> {
+    choose_encoder_accepting(requested, gpu_id, |_| true)
+}
+
+/// [`choose_encoder`] among the encoders whose codec `accept`s (what the browser decodes).
+pub fn choose_encoder_accepting(
+    requested: &str,
+    gpu_id: u32,
+    accept: impl Fn(Codec) -> bool,
+) -> Result<ChosenEncoder, MediaError> {
     let mut reasons = Vec::new();
     if catalogue::spec(requested).is_none() {
         reasons.push(format!("'{requested}' is not a known encoder"));
     }
     for spec in catalogue::fallback_order(requested) {
+        if !accept(spec.codec) {
+            reasons.push(format!(
+                "the browser does not decode {} ({})",
+                spec.codec.encoding_name(),
+                spec.name
+            ));
+            continue;
+        }
         let missing: Vec<&str> = companions(spec)
             .iter()
             .copied()
@@ -120,19 +138,10 @@ pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, Med
     Err(MediaError::NoEncoder(reasons.join("; ")))
 }
 
-/// Set a property from its text form if the element has it; element versions differ in which
-/// properties exist, so an absent one is expected and only logged at debug level.
+/// Set a property from its text form if the element has it, within the property's range
+/// ([`props::set`]).
 pub fn set_prop(element: &gst::Element, name: &str, text: &str) {
-    let Some(pspec) = element.find_property(name) else {
-        tracing::debug!(element = %element.name(), property = name, "property not present");
-        return;
-    };
-    match glib::Value::deserialize_with_pspec(text, &pspec) {
-        Ok(value) => element.set_property_from_value(name, &value),
-        Err(_) => {
-            warn!(element = %element.name(), property = name, value = text, "cannot parse property value")
-        }
-    }
+    props::set(element, name, text);
 }
 
 /// Apply the catalogue properties selected by `filter` to the encoder.
@@ -144,6 +153,42 @@ pub fn apply_encoder_props(
 ) {
     for (name, value) in spec.props.iter().filter(|(_, v)| filter(*v)) {
         set_prop(encoder, name, &rates.render(*value));
+    }
+}
+
+impl ChosenEncoder {
+    /// The video bitrates (kbit/s) every bitrate property of this encoder accepts, from the
+    /// element's param specs; `(1, u32::MAX)` when no property says.
+    pub fn kbps_range(&self) -> (u32, u32) {
+        let mut lo = 1u32;
+        let mut hi = u32::MAX;
+        for (name, value) in self.spec.props {
+            let per_kbps = match value {
+                catalogue::Value::Kbps => 1.0,
+                catalogue::Value::Bps => 1000.0,
+                _ => continue,
+            };
+            if let Some((min, max)) = props::factory_range(&self.factory, name) {
+                lo = lo.max((min / per_kbps).ceil().clamp(1.0, f64::from(u32::MAX)) as u32);
+                hi = hi.min((max / per_kbps).floor().clamp(1.0, f64::from(u32::MAX)) as u32);
+            }
+        }
+        (lo, hi.max(lo))
+    }
+
+    /// `kbps` fitted to [`Self::kbps_range`], with a log line when it had to change.
+    pub fn fit_kbps(&self, kbps: u32, origin: &str) -> u32 {
+        let (lo, hi) = self.kbps_range();
+        let fitted = kbps.clamp(lo, hi);
+        if fitted != kbps {
+            warn!(
+                encoder = self.spec.name,
+                asked = kbps,
+                set = fitted,
+                "{origin}: video bitrate outside what the encoder accepts ({lo}-{hi} kbit/s); clamped"
+            );
+        }
+        fitted
     }
 }
 
@@ -294,6 +339,40 @@ fn capsfilter_caps(pipeline: &gst::Pipeline, name: &str) -> Option<gst::Caps> {
 }
 
 impl VideoPipeline {
+    /// Change the video bitrate (`vb`): the requested kbit/s is fitted to what the encoder
+    /// accepts, the rate-dependent properties are re-applied, and the bitrate in effect returned.
+    pub fn set_bitrate(&self, kbps: u32, rates_for: impl FnOnce(u32) -> RateParams) -> u32 {
+        let kbps = self.chosen.fit_kbps(kbps, "client");
+        let rates = rates_for(kbps);
+        apply_encoder_props(&self.encoder, self.chosen.spec, &rates, |v| {
+            v.depends_on_bitrate()
+        });
+        kbps
+    }
+
+    /// Change the framerate: the capture caps and the framerate-dependent encoder properties.
+    pub fn set_framerate(&self, rates: &RateParams) {
+        apply_encoder_props(&self.encoder, self.chosen.spec, rates, |v| {
+            v.depends_on_framerate()
+        });
+        props::set(
+            &self.fps_caps,
+            "caps",
+            &format!("video/x-raw,framerate={}/1", rates.framerate.max(1)),
+        );
+    }
+
+    /// Whether ximagesrc draws the pointer into the frames.
+    pub fn set_pointer_visible(&self, visible: bool) {
+        self.pointer_drawn
+            .store(visible, std::sync::atomic::Ordering::Relaxed);
+        props::set(
+            &self.source,
+            "show-pointer",
+            if visible { "true" } else { "false" },
+        );
+    }
+
     /// The RTP caps in front of webrtcbin, as codec preferences for an offer made before the
     /// first frame. H.264 also states packetization-mode=1 (what rtph264pay produces), which the
     /// SDP would otherwise only learn from the first buffer's caps.
