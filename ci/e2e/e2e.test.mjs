@@ -192,4 +192,29 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       const fps = await assertStreams('VP8');
       t.diagnostic(`VP8 decoded ${fps.toFixed(1)} fps`);
     }));
+
+  test('a browser leaving is logged at INFO, not ERROR', () =>
+    withDiagnostics(async () => {
+      assert.ok(browser, 'needs the streaming page');
+      const before = env.tail('host', 100000).split('\n').length;
+      await browser.close();
+      browser = null;
+      await sleep(3000);
+      const after = env.tail('host', 100000).split('\n').slice(before - 1).join('\n');
+      assert.match(after, /browser (left|disconnected)/, after);
+      assert.doesNotMatch(after, / ERROR /, after);
+    }));
+
+  test('H.265 with a browser that cannot decode it: the host falls back to H.264 and stays up', (t) =>
+    withDiagnostics(async () => {
+      await env.stop('host');
+      await env.startHost(PORT, ['--encoder=x265enc', ...AUTH]);
+      browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
+      await browser.open('/');
+      const codecs = await browser.e2e(() => RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType.toUpperCase()));
+      const h265 = codecs.includes('VIDEO/H265');
+      t.diagnostic(`browser decodes H.265: ${h265}`);
+      await assertStreams(h265 ? 'H265' : 'H264');
+      if (!h265) assert.match(env.tail('host', 200), /encoder fallback.*the browser does not decode H265/);
+    }));
 });

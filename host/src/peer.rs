@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use crate::control::Controller;
 use crate::desktop::DesktopEvent;
 use crate::host::Host;
+use crate::media::audio_source;
 use crate::media::catalogue::Codec;
 use crate::media::pipeline::{self, AudioParams, AudioPipeline, ChosenEncoder, VideoPipeline};
 use crate::media::rates::RateParams;
@@ -52,8 +53,15 @@ struct Active {
     session: Session,
     controller: Option<Controller>,
     dc_open: bool,
+    /// The browser closed its side (data channel closed, connection closed or failed): errors
+    /// GStreamer reports from then on are the normal end of a session, not failures.
+    browser_gone: bool,
     /// The video codec this session's offer carries (the audio offer has none).
     codec: Option<Codec>,
+    /// The audio pipeline, whose source is swapped while PulseAudio is away.
+    audio: Option<AudioPipeline>,
+    /// The task bringing PulseAudio back into the audio stream, while one runs.
+    recovery: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// Restart delays after successive panics: 1 s, doubling up to 30 s; a peer that then ran a
@@ -171,9 +179,13 @@ async fn serve(io: &mut PeerIo) {
                 }
             },
             ev = next_event(&mut active) => {
-                if let Err(e) = on_session_event(host, kind, peer, &mut active, ev).await {
-                    error!(peer = kind.uid(), "session failed: {e}");
-                    stop(host, kind, &mut active);
+                match on_session_event(host, kind, peer, &mut active, ev).await {
+                    Ok(()) => {}
+                    Err(PeerError::Left) => stop(host, kind, &mut active),
+                    Err(e) => {
+                        error!(peer = kind.uid(), "session failed: {e}");
+                        stop(host, kind, &mut active);
+                    }
                 }
             }
             _ = tick.tick(), if dc_open => {
@@ -223,6 +235,9 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
     let Some(mut old) = active.take() else {
         return;
     };
+    if let Some(r) = old.recovery.take() {
+        r.abort();
+    }
     // Going to NULL joins the streaming threads: on the blocking pool, never an async worker.
     tokio::task::spawn_blocking(move || {
         old.session.shutdown();
@@ -258,6 +273,8 @@ pub enum PeerError {
     Signalling(String),
     #[error("the session's event channel closed")]
     Gone,
+    #[error("the browser left")]
+    Left,
 }
 
 async fn on_signal(
@@ -334,6 +351,20 @@ async fn on_signal(
         return Err(PeerError::Signalling("JSON without sdp or ice".into()));
     }
     Ok(())
+}
+
+/// An error of webrtcbin's transport (SCTP association, DTLS): what a browser closing its tab or
+/// losing its network looks like, often before the signalling socket closes. Not a host fault.
+pub fn transport_closed(error: &str) -> bool {
+    [
+        "GstSctpEnc",
+        "GstSctpDec",
+        "GstDtlsEnc",
+        "GstDtlsDec",
+        "GstDtlsSrtp",
+    ]
+    .iter()
+    .any(|t| error.contains(t))
 }
 
 /// The browser's HELLO metadata (base64 JSON), when it sent any.
@@ -471,16 +502,25 @@ async fn start(
     match open(plan).await? {
         Opened::Video(video, session) => Ok(Active {
             session,
+            audio: None,
+            recovery: None,
             codec: Some(video.chosen.spec.codec),
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
+            browser_gone: false,
         }),
         Opened::Audio(audio, session) => {
             host.set_audio_encoder(Some(audio.opusenc.clone()));
+            // No PulseAudio at start: keep looking for it while the session lives.
+            let recovery = (!audio.live_source)
+                .then(|| tokio::spawn(audio_source::recover(audio.clone(), false)));
             Ok(Active {
                 session,
+                audio: Some(audio),
+                recovery,
                 controller: None,
                 dc_open: false,
+                browser_gone: false,
                 codec: None,
             })
         }
@@ -530,10 +570,74 @@ async fn on_session_event(
                 }
             }
         }
-        SessionEvent::DataChannelClosed => a.dc_open = false,
-        SessionEvent::ConnectionState(state) => info!(state, "peer connection state"),
+        SessionEvent::DataChannelClosed => {
+            a.dc_open = false;
+            a.browser_gone = true;
+        }
+        SessionEvent::ConnectionState(state) => {
+            if ["Disconnected", "Failed", "Closed"].contains(&state.as_str()) {
+                a.browser_gone = true;
+            }
+            info!(state, "peer connection state");
+        }
+        SessionEvent::SourceLost(e) => {
+            debug!(peer = kind.uid(), "audio source failed: {e}");
+            if let Some(audio) = a.audio.clone() {
+                if let Some(r) = a.recovery.take() {
+                    r.abort();
+                }
+                a.recovery = Some(tokio::spawn(audio_source::recover(audio, true)));
+            }
+        }
+        SessionEvent::Error(e) if a.browser_gone || transport_closed(&e) => {
+            // What a browser leaving looks like from GStreamer's side (DTLS/SCTP closing).
+            info!(
+                peer = kind.uid(),
+                "browser disconnected ({e}); session ended"
+            );
+            return Err(PeerError::Left);
+        }
         SessionEvent::Latency => a.session.on_latency(),
         SessionEvent::Error(e) => return Err(PeerError::Signalling(e)),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_closing_is_recognised_from_the_sctp_error() {
+        // As logged by the e2e test when Chromium closes the page.
+        let e = "/GstPipeline:pipeline0/GstWebRTCBin:webrtc/GstSctpEnc:sctpenc1: Could not write \
+                 to resource. (SCTP association went into error state)";
+        assert!(transport_closed(e));
+        assert!(!transport_closed(
+            "/GstPipeline:pipeline0/GstX264Enc:encoder: Internal data stream error."
+        ));
+    }
+
+    #[test]
+    fn codecs_from_the_hello_metadata() {
+        let meta = serde_json::json!({"res": "1x1", "codecs": ["VP8", "video/h264", "AV1X"]});
+        assert_eq!(browser_codecs(&meta), Some(vec![Codec::H264, Codec::Vp8]));
+        assert_eq!(browser_codecs(&serde_json::json!({"res": "1x1"})), None);
+        assert_eq!(
+            browser_codecs(&serde_json::json!({"codecs": "H264"})),
+            None,
+            "not a list"
+        );
+    }
+
+    #[test]
+    fn restarts_back_off_and_reset_after_a_quiet_minute() {
+        let mut b = Backoff::default();
+        let t0 = Instant::now();
+        let delays: Vec<u64> = (0..7)
+            .map(|i| b.next(t0 + Duration::from_secs(i)).as_secs())
+            .collect();
+        assert_eq!(delays, vec![1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(b.next(t0 + Duration::from_secs(200)).as_secs(), 1);
+    }
 }

@@ -28,6 +28,8 @@ pub enum SessionEvent {
     ConnectionState(String),
     /// The pipeline's latency changed; the task recalculates it off the streaming thread.
     Latency,
+    /// The audio source failed (PulseAudio went away); the session carries on without it.
+    SourceLost(String),
     Error(String),
 }
 
@@ -422,6 +424,13 @@ fn watch_bus(pipeline: &gst::Pipeline, tx: mpsc::UnboundedSender<SessionEvent>) 
                     .src()
                     .map(|s| s.path_string().to_string())
                     .unwrap_or_default();
+                if err
+                    .src()
+                    .is_some_and(|s| s.name() == crate::media::audio_source::SOURCE)
+                {
+                    let _ = tx.send(SessionEvent::SourceLost(format!("{src}: {}", err.error())));
+                    return gst::BusSyncReply::Drop;
+                }
                 let _ = tx.send(SessionEvent::Error(format!(
                     "{src}: {} ({:?})",
                     err.error(),

@@ -9,6 +9,7 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tracing::{info, warn};
 
+use super::audio_source;
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
 use super::props;
 use super::rates::RateParams;
@@ -408,17 +409,8 @@ pub struct AudioPipeline {
     /// False when PulseAudio was unreachable and silence is sent so the peer connection still
     /// completes (the legacy client waits for both connections).
     pub live_source: bool,
-}
-
-/// True when a PulseAudio server answers: pulsesrc connects while going to READY.
-fn pulse_available() -> Result<(), String> {
-    let probe = gst::ElementFactory::make("pulsesrc")
-        .build()
-        .map_err(|e| format!("pulsesrc element missing: {e}"))?;
-    let res = probe.set_state(gst::State::Ready);
-    let _ = probe.set_state(gst::State::Null);
-    res.map(|_| ())
-        .map_err(|_| "no PulseAudio server answered (check PULSE_SERVER / XDG_RUNTIME_DIR)".into())
+    /// Whether PulseAudio feeds the stream now ([`super::audio_source`] swaps sources).
+    pub capturing: Arc<AtomicBool>,
 }
 
 /// Build (but do not start) the audio pipeline.
@@ -429,24 +421,19 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let announced_channels = if channels > 2 { channels } else { 2 };
     // 5 ms capture segments instead of legacy's 1 ms: the Opus encoder works on 10 ms frames anyway,
     // and 1 ms segments cost 8.5 % of a core against 4.1 % (docs/benchmarks.md).
-    let (source, live) = match pulse_available() {
-        Ok(()) => (
-            format!(
-                "pulsesrc name=pulsesrc provide-clock=true do-timestamp=false buffer-time=100000 \
-                 latency-time=5000 ! audio/x-raw,channels={channels}"
-            ),
-            true,
-        ),
+    // The source is swappable (PulseAudio may come and go: audio_source.rs); the capsfilter
+    // after it fixes the format for both.
+    let (source, live) = match audio_source::pulse_available() {
+        Ok(()) => (audio_source::pulse_source(), true),
         Err(why) => {
             warn!("audio: {why}; sending silence so video still streams");
-            (
-                format!(
-                    "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels={channels}"
-                ),
-                false,
-            )
+            (audio_source::silence_source(), false)
         }
     };
+    let source = format!(
+        "{source} ! capsfilter name={} caps=audio/x-raw,rate=48000,channels={channels}",
+        audio_source::SOURCE_CAPS
+    );
     let fec = params.packetloss_percent > 0.0;
     let desc = format!(
         "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
@@ -471,6 +458,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         webrtc: by_name(&pipeline, "webrtc")?,
         opusenc: by_name(&pipeline, "opusenc")?,
         live_source: live,
+        capturing: Arc::new(AtomicBool::new(live)),
         pipeline,
     })
 }

@@ -92,8 +92,13 @@ fn integer_value(pspec: &glib::ParamSpec, v: i128) -> Option<glib::Value> {
     Some(value)
 }
 
+/// The text is not a value of the property's type.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("not a value of this property's type")]
+pub struct NotAValue;
+
 /// The value `text` stands for, fitted to `pspec`'s range. Pure: no element is touched.
-pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied), ()> {
+pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied), NotAValue> {
     let trimmed = text.trim();
     if let Some((min, max)) = integer_range(pspec) {
         let asked: i128 = match trimmed.parse::<i128>() {
@@ -101,11 +106,11 @@ pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied)
             // "1e9" or "2.5" for an integer property: round, then clamp.
             Err(_) => match trimmed.parse::<f64>() {
                 Ok(f) if f.is_finite() => f.round().clamp(-1e30, 1e30) as i128,
-                _ => return Err(()),
+                _ => return Err(NotAValue),
             },
         };
         let set = asked.clamp(min, max);
-        let value = integer_value(pspec, set).ok_or(())?;
+        let value = integer_value(pspec, set).ok_or(NotAValue)?;
         let applied = if set == asked && trimmed.parse::<i128>().is_ok() {
             Applied::Exact
         } else {
@@ -117,9 +122,9 @@ pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied)
         return Ok((value, applied));
     }
     if let Some((min, max)) = numeric_range(pspec) {
-        let asked: f64 = trimmed.parse().map_err(|_| ())?;
+        let asked: f64 = trimmed.parse().map_err(|_| NotAValue)?;
         if !asked.is_finite() {
-            return Err(());
+            return Err(NotAValue);
         }
         let set = asked.clamp(min, max);
         let value = if pspec.value_type() == glib::Type::F32 {
@@ -139,7 +144,7 @@ pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied)
     }
     glib::Value::deserialize_with_pspec(text, pspec)
         .map(|v| (v, Applied::Exact))
-        .map_err(|_| ())
+        .map_err(|_| NotAValue)
 }
 
 /// Set `name` on `element` from its text form, within the property's range. Clamping and
@@ -169,7 +174,7 @@ pub fn set(element: &impl IsA<gst::Object>, name: &str, text: &str) -> Applied {
             element.set_property_from_value(name, &value);
             applied
         }
-        Err(()) => {
+        Err(NotAValue) => {
             warn!(element = %element.name(), property = name, value = text, "cannot parse property value");
             Applied::Invalid
         }
