@@ -197,7 +197,7 @@ impl Session {
 
 impl Drop for Session {
     /// A session dropped without [`Session::shutdown`] (a replaced session, a panicking task)
-    /// is stopped on the blocking pool when a runtime is around, so no async worker blocks.
+    /// is stopped without holding up the async worker it was dropped on.
     fn drop(&mut self) {
         if let Some(dc) = self.data_channel.take() {
             dc.close();
@@ -210,7 +210,12 @@ impl Drop for Session {
             let _ = pipeline.set_state(gst::State::Null);
             debug!("session pipeline stopped");
         };
+        // Still stopped before `drop` returns (the X connection of ximagesrc closes with it),
+        // but a multi-thread runtime first hands this worker's other tasks to another thread.
         match tokio::runtime::Handle::try_current() {
+            Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(stop)
+            }
             Ok(rt) => drop(rt.spawn_blocking(stop)),
             Err(_) => stop(),
         }
