@@ -217,4 +217,27 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       await assertStreams(h265 ? 'H265' : 'H264');
       if (!h265) assert.match(env.tail('host', 200), /encoder fallback.*the browser does not decode H265/);
     }));
+
+  test('a client cannot flood the log or crash the encoder: 10,000 junk messages and vb,99999999', (t) =>
+    withDiagnostics(async () => {
+      assert.ok(browser, 'needs the streaming page');
+      const lines = () => env.tail('host', 1000000).split('\n');
+      const from = lines().length;
+      const sent = await browser.e2e(() => {
+        let n = 0;
+        for (let i = 0; i < 10000; i++) if (window.__e2e.send(`junk,${i}`)) n++;
+        window.__e2e.send('vb,99999999');
+        return n;
+      });
+      assert.equal(sent, 10000);
+      // The summary comes when the 10 s window ends.
+      await sleep(11500);
+      const added = lines().slice(from - 1);
+      const warns = added.filter((l) => / WARN /.test(l));
+      t.diagnostic(`10000 junk messages + vb,99999999: ${warns.length} WARN lines, ${warns.join('\n').length} bytes`);
+      assert.ok(warns.length <= 6, warns.join('\n'));
+      assert.ok(warns.some((l) => /ignored \d+ more bad messages in the last 10 s/.test(l)), warns.join('\n'));
+      const codecs = await browser.e2e(() => RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType.toUpperCase()));
+      await assertStreams(codecs.includes('VIDEO/H265') ? 'H265' : 'H264');
+    }));
 });
