@@ -233,9 +233,11 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       // The summary comes when the 10 s window ends.
       await sleep(11500);
       const added = lines().slice(from - 1);
-      const warns = added.filter((l) => / WARN /.test(l));
+      // GStreamer's own warnings (audio capture starved while the debug build parses the flood)
+      // are the machine's load, not lines the client chose.
+      const warns = added.filter((l) => / WARN /.test(l) && !/pipeline warning/.test(l));
       t.diagnostic(`10000 junk messages + vb,99999999: ${warns.length} WARN lines, ${warns.join('\n').length} bytes`);
-      assert.ok(warns.length <= 6, warns.join('\n'));
+      assert.ok(warns.length <= 5, warns.join('\n'));
       assert.ok(warns.some((l) => /ignored \d+ more bad messages in the last 10 s/.test(l)), warns.join('\n'));
       const codecs = await browser.e2e(() => RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType.toUpperCase()));
       await assertStreams(codecs.includes('VIDEO/H265') ? 'H265' : 'H264');

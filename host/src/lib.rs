@@ -8,6 +8,7 @@
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
+//! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
@@ -26,6 +27,7 @@ pub mod peer;
 pub mod rest_client;
 pub mod rtc;
 pub mod session;
+pub mod supervise;
 pub mod telemetry;
 pub mod tls;
 pub mod uinput_mouse;

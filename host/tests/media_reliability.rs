@@ -17,6 +17,7 @@ use selkies_host::media::pipeline::{self, AudioParams};
 use selkies_host::media::rates::RateParams;
 use selkies_host::peer::{self, Kind, Opened, StartPlan};
 use selkies_host::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
+use selkies_host::supervise;
 use selkies_proto::config::JsonOverlay;
 
 fn rates(kbps: u32) -> RateParams {
@@ -230,7 +231,7 @@ async fn a_panicking_peer_restarts_with_its_inbox() {
     tx.send("boom").expect("inbox open");
     tx.send("hello").expect("inbox open");
     tx.send("bye").expect("inbox open");
-    peer::supervise("test", &mut state, |(rx, seen)| {
+    supervise::supervise("test", &mut state, |(rx, seen)| {
         Box::pin(async move {
             while let Some(m) = rx.recv().await {
                 match m {

@@ -96,11 +96,10 @@ pub fn choose_encoder_accepting(
     }
     for spec in catalogue::fallback_order(requested) {
         if !accept(spec.codec) {
-            reasons.push(format!(
-                "the browser does not decode {} ({})",
-                spec.codec.encoding_name(),
-                spec.name
-            ));
+            let reason = format!("the browser does not decode {}", spec.codec.encoding_name());
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
             continue;
         }
         let missing: Vec<&str> = companions(spec)
@@ -175,6 +174,13 @@ impl ChosenEncoder {
             }
         }
         (lo, hi.max(lo))
+    }
+
+    /// `kbps` fitted to [`Self::kbps_range`]; the caller reports a change (a client's value
+    /// through its rate-limited log, a flag's value once).
+    pub fn clamp_kbps(&self, kbps: u32) -> u32 {
+        let (lo, hi) = self.kbps_range();
+        kbps.clamp(lo, hi)
     }
 
     /// `kbps` fitted to [`Self::kbps_range`], with a log line when it had to change.
@@ -343,7 +349,7 @@ impl VideoPipeline {
     /// Change the video bitrate (`vb`): the requested kbit/s is fitted to what the encoder
     /// accepts, the rate-dependent properties are re-applied, and the bitrate in effect returned.
     pub fn set_bitrate(&self, kbps: u32, rates_for: impl FnOnce(u32) -> RateParams) -> u32 {
-        let kbps = self.chosen.fit_kbps(kbps, "client");
+        let kbps = self.chosen.clamp_kbps(kbps);
         let rates = rates_for(kbps);
         apply_encoder_props(&self.encoder, self.chosen.spec, &rates, |v| {
             v.depends_on_bitrate()
