@@ -208,7 +208,8 @@ describe('selkies end to end', { timeout: 240000 }, () => {
   test('H.265 with a browser that cannot decode it: the host falls back to H.264 and stays up', (t) =>
     withDiagnostics(async () => {
       await env.stop('host');
-      await env.startHost(PORT, ['--encoder=x265enc', ...AUTH]);
+      // A private overlay: the next case's `vb` must not persist into the shared default file.
+      await env.startHost(PORT, ['--encoder=x265enc', `--json_config=${env.dir}/selkies_config.json`, ...AUTH]);
       browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
       await browser.open('/');
       const codecs = await browser.e2e(() => RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType.toUpperCase()));
@@ -239,6 +240,8 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       t.diagnostic(`10000 junk messages + vb,99999999: ${warns.length} WARN lines, ${warns.join('\n').length} bytes`);
       assert.ok(warns.length <= 5, warns.join('\n'));
       assert.ok(warns.some((l) => /ignored \d+ more bad messages in the last 10 s/.test(l)), warns.join('\n'));
+      // Still streaming; back to a bitrate this machine encodes at full rate.
+      await browser.e2e(() => window.__e2e.send('vb,8000'));
       const codecs = await browser.e2e(() => RTCRtpReceiver.getCapabilities('video').codecs.map((c) => c.mimeType.toUpperCase()));
       await assertStreams(codecs.includes('VIDEO/H265') ? 'H265' : 'H264');
     }));
