@@ -191,14 +191,50 @@ pub async fn resize(width: u32, height: u32) -> Option<String> {
 pub const EXIT_X_SERVER_LOST: i32 = 75;
 
 type XDisplay = std::ffi::c_void;
+type IoErrorHandler = unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int;
+type XOpenDisplayFn = unsafe extern "C" fn(*const std::ffi::c_char) -> *mut XDisplay;
+type XSetIOErrorHandlerFn = unsafe extern "C" fn(Option<IoErrorHandler>) -> Option<IoErrorHandler>;
+type XNextEventFn = unsafe extern "C" fn(*mut XDisplay, *mut std::ffi::c_long) -> std::ffi::c_int;
 
-#[link(name = "X11")]
-unsafe extern "C" {
-    fn XOpenDisplay(name: *const std::ffi::c_char) -> *mut XDisplay;
-    fn XSetIOErrorHandler(
-        handler: Option<unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int>,
-    ) -> Option<unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int>;
-    fn XNextEvent(display: *mut XDisplay, event: *mut std::ffi::c_long) -> std::ffi::c_int;
+/// libX11's entry points, looked up at run time: ximagesrc loads the same library, and the host
+/// binary itself then needs no X11 development files to build.
+struct Xlib {
+    open_display: XOpenDisplayFn,
+    set_io_error_handler: XSetIOErrorHandlerFn,
+    next_event: XNextEventFn,
+}
+
+impl Xlib {
+    fn load() -> Result<Xlib, String> {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; the library stays loaded for the life
+        // of the process (never dlclose'd), so the function pointers stay valid. Each symbol is
+        // transmuted to the C signature libX11 declares for it.
+        unsafe {
+            let lib = libc::dlopen(c"libX11.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+            if lib.is_null() {
+                return Err("libX11.so.6 not found".into());
+            }
+            let sym = |name: &std::ffi::CStr| {
+                let p = libc::dlsym(lib, name.as_ptr());
+                if p.is_null() {
+                    Err(format!("libX11 has no {}", name.to_string_lossy()))
+                } else {
+                    Ok(p)
+                }
+            };
+            Ok(Xlib {
+                open_display: std::mem::transmute::<*mut libc::c_void, XOpenDisplayFn>(sym(
+                    c"XOpenDisplay",
+                )?),
+                set_io_error_handler: std::mem::transmute::<*mut libc::c_void, XSetIOErrorHandlerFn>(
+                    sym(c"XSetIOErrorHandler")?,
+                ),
+                next_event: std::mem::transmute::<*mut libc::c_void, XNextEventFn>(sym(
+                    c"XNextEvent",
+                )?),
+            })
+        }
+    }
 }
 
 /// Xlib calls this when any Xlib connection of the process (ximagesrc's, the watcher's) breaks,
@@ -219,17 +255,19 @@ lost); exiting with status 75 so a supervisor restarts the host once X is back\n
 /// Xlib handler, and hold one idle Xlib connection on a thread of its own so the loss is seen
 /// even when no session (and so no ximagesrc) is running.
 pub fn watch_x_server() -> Result<(), String> {
+    let xlib = Xlib::load()?;
     // SAFETY: the handler is a plain function that never returns; setting it is process-wide
     // and done before any session creates an Xlib connection.
     unsafe {
-        XSetIOErrorHandler(Some(on_x_connection_lost));
+        (xlib.set_io_error_handler)(Some(on_x_connection_lost));
     }
     // SAFETY: NULL means $DISPLAY; the pointer is only used by the thread it moves to.
-    let display = unsafe { XOpenDisplay(std::ptr::null()) };
+    let display = unsafe { (xlib.open_display)(std::ptr::null()) };
     if display.is_null() {
         return Err("cannot open the X display ($DISPLAY)".into());
     }
     let display = display as usize;
+    let next_event = xlib.next_event;
     std::thread::Builder::new()
         .name("x-watch".into())
         .spawn(move || {
@@ -239,7 +277,7 @@ pub fn watch_x_server() -> Result<(), String> {
                 // SAFETY: this thread is the only user of this connection; no events are
                 // selected, so this blocks until the connection breaks and the handler exits.
                 unsafe {
-                    XNextEvent(display as *mut XDisplay, event.as_mut_ptr());
+                    next_event(display as *mut XDisplay, event.as_mut_ptr());
                 }
             }
         })
