@@ -43,6 +43,14 @@ pub struct LiveSettings {
     pub resize: bool,
 }
 
+const ALL_CODECS: [Codec; 5] = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
+
+/// Whether a browser takes `codec`: what it listed in its HELLO when it did, else anything no
+/// earlier browser's answer refused.
+pub fn browser_takes(codec: Codec, decodes: Option<&[Codec]>, refused: &[Codec]) -> bool {
+    decodes.map_or(!refused.contains(&codec), |d| d.contains(&codec))
+}
+
 /// opusenc's `bitrate` range when the element cannot be asked (bit/s).
 const OPUS_BPS: (u32, u32) = (4000, 650_000);
 
@@ -185,14 +193,11 @@ impl Host {
     /// encoder of the fallback order whose codec it takes, logged once.
     pub fn session_encoder(&self, decodes: Option<&[Codec]>) -> Result<ChosenEncoder, MediaError> {
         let refused = lock(&self.refused).clone();
-        let takes = |c: Codec| decodes.map_or(!refused.contains(&c), |d| d.contains(&c));
+        let takes = |c: Codec| browser_takes(c, decodes, &refused);
         if takes(self.encoder.spec.codec) {
             return Ok(self.encoder.clone());
         }
-        let unusable: Vec<Codec> = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1]
-            .into_iter()
-            .filter(|c| !takes(*c))
-            .collect();
+        let unusable: Vec<Codec> = ALL_CODECS.into_iter().filter(|c| !takes(*c)).collect();
         let mut cached = lock(&self.fallback);
         if let Some((against, chosen)) = cached.as_ref()
             && *against == unusable

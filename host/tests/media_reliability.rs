@@ -247,3 +247,24 @@ async fn a_panicking_peer_restarts_with_its_inbox() {
     // The hub's side of the channel still reaches the peer.
     assert!(tx.send("later").is_ok(), "the inbox survived the panic");
 }
+
+#[test]
+fn a_browser_without_h265_gets_the_h264_fallback() {
+    use selkies_host::host::browser_takes;
+    use selkies_host::media::catalogue::Codec;
+    let x265 = installed("x265enc");
+    // What Chromium lists in its HELLO: no H265.
+    let chromium = [Codec::Vp8, Codec::Vp9, Codec::H264, Codec::Av1];
+    let takes = |c| browser_takes(c, Some(&chromium), &[]);
+    assert!(!takes(x265.spec.codec));
+    let chosen = pipeline::choose_encoder_accepting("x265enc", 0, takes).expect("a fallback");
+    assert_eq!(chosen.spec.name, "x264enc");
+    // A client that lists nothing: H.265 until an answer refused it.
+    assert!(browser_takes(Codec::H265, None, &[]));
+    assert!(!browser_takes(Codec::H265, None, &[Codec::H265]));
+    assert!(browser_takes(
+        Codec::H265,
+        Some(&[Codec::H265]),
+        &[Codec::H265]
+    ));
+}
