@@ -123,6 +123,16 @@ impl Controller {
         self.dispatch(msg).await
     }
 
+    async fn resize(&mut self, width: u32, height: u32) -> Vec<String> {
+        match desktop::resize(width, height).await {
+            Ok(reply) => vec![reply],
+            Err(e) => {
+                self.complain(e);
+                Vec::new()
+            }
+        }
+    }
+
     /// Log a problem with what the client sent, within the rate limit.
     fn complain(&mut self, what: String) {
         for line in self.complaints.note(Instant::now(), what) {
@@ -211,18 +221,12 @@ impl Controller {
                 self.host.update_live(|l| l.resize = enabled);
                 self.host.persist(OverlaySetting::EnableResize(enabled));
                 if enabled && let Some(r) = resolution {
-                    return desktop::resize(r.width, r.height)
-                        .await
-                        .into_iter()
-                        .collect();
+                    return self.resize(r.width, r.height).await;
                 }
             }
             ClientMessage::Resize(r) => {
                 if self.host.live().resize {
-                    return desktop::resize(r.width, r.height)
-                        .await
-                        .into_iter()
-                        .collect();
+                    return self.resize(r.width, r.height).await;
                 }
                 debug!("resize request ignored: remote resize is off");
             }

@@ -158,8 +158,9 @@ pub fn cursor_message(image: &CursorImage) -> CursorMessage {
 }
 
 /// Resize the X screen (blocking X11 work off the async runtime); returns the message that
-/// tells the browser the size actually set.
-pub async fn resize(width: u32, height: u32) -> Option<String> {
+/// tells the browser the size actually set, or why it failed (a size the client asked for: the
+/// caller logs it, rate-limited).
+pub async fn resize(width: u32, height: u32) -> Result<String, String> {
     let result = tokio::task::spawn_blocking(move || {
         selkies_x11::resize::resize_screen(None, width, height)
     })
@@ -167,22 +168,14 @@ pub async fn resize(width: u32, height: u32) -> Option<String> {
     match result {
         Ok(Ok((w, h))) => {
             info!(width = w, height = h, "screen resized");
-            Some(
-                ServerMessage::System(SystemAction::Resolution {
-                    width: w.into(),
-                    height: h.into(),
-                })
-                .to_json(),
-            )
+            Ok(ServerMessage::System(SystemAction::Resolution {
+                width: w.into(),
+                height: h.into(),
+            })
+            .to_json())
         }
-        Ok(Err(e)) => {
-            warn!(width, height, "resize failed: {e}");
-            None
-        }
-        Err(e) => {
-            warn!("resize task failed: {e}");
-            None
-        }
+        Ok(Err(e)) => Err(format!("resize to {width}x{height} failed: {e}")),
+        Err(e) => Err(format!("resize task failed: {e}")),
     }
 }
 

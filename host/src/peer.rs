@@ -338,8 +338,10 @@ pub fn browser_codecs(meta: &serde_json::Value) -> Option<Vec<Codec>> {
 /// (§3.4 step 6), before the pipeline starts capturing.
 async fn fit_to_browser(meta: &serde_json::Value) {
     let (res, scale) = crate::desktop::parse_meta(meta);
-    if let Some((w, h)) = res {
-        let _ = crate::desktop::resize(w, h).await;
+    if let Some((w, h)) = res
+        && let Err(e) = crate::desktop::resize(w, h).await
+    {
+        warn!("fitting the screen to the browser: {e}");
     }
     if let Some(scale) = scale
         && let Err(e) = crate::desktop::set_scale(scale).await
