@@ -38,7 +38,11 @@ fn x_server_killed_exits_75_with_our_own_line_and_fallback_said_once() {
     let stdout = host.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let ready = lines.any(|l| l.is_ok_and(|l| l.contains("open http")));
-    assert!(ready, "the host did not start");
+    if !ready {
+        let _ = host.kill();
+        let _ = host.wait();
+        panic!("the host did not start");
+    }
 
     x.kill();
     let deadline = Instant::now() + Duration::from_secs(20);
