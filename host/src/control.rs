@@ -4,7 +4,6 @@
 //! metrics, and the periodic `ping`/`system_stats`/`gpu_stats` messages are produced here.
 //! Parsing and formatting are `selkies_proto::protocol`'s; this module only acts.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,7 +18,8 @@ use tracing::{debug, info, warn};
 
 use crate::desktop;
 use crate::host::Host;
-use crate::media::pipeline::{VideoPipeline, apply_encoder_props, set_prop};
+use crate::log_limit::{Summariser, quote};
+use crate::media::pipeline::VideoPipeline;
 use crate::telemetry::{self, CpuSampler};
 use crate::uinput_mouse::UinputMouse;
 
@@ -34,6 +34,8 @@ pub struct Controller {
     stats_csv: Option<Arc<Mutex<StatsCsv>>>,
     /// `--uinput_mouse_socket`: where pointer-lock (`m2`) input goes instead of XTest.
     uinput_mouse: Option<UinputMouse>,
+    /// Warnings the client causes, rate-limited so it cannot control the log volume.
+    complaints: Summariser,
 }
 
 impl Controller {
@@ -57,6 +59,7 @@ impl Controller {
             clipboard_parts: ClipboardAssembler::default(),
             stats_csv,
             uinput_mouse,
+            complaints: Summariser::default(),
         }
     }
 
@@ -76,6 +79,9 @@ impl Controller {
     /// The periodic messages: `ping`, `system_stats`, and `gpu_stats` for NVIDIA encoders.
     pub async fn tick(&mut self) -> Vec<String> {
         self.last_ping = Some(Instant::now());
+        if let Some(summary) = self.complaints.flush(Instant::now()) {
+            warn!("data channel: {summary}");
+        }
         let (mem_total, mem_used) = telemetry::memory();
         let mut out = vec![
             ServerMessage::ping(telemetry::epoch_secs()).to_json(),
@@ -110,12 +116,28 @@ impl Controller {
         let msg = match parse_client_message(text) {
             Ok(m) => m,
             Err(e) => {
-                let shown: String = text.chars().take(80).collect();
-                warn!("data channel: ignoring '{shown}': {e}");
+                self.complain(format!("ignoring '{}': {e}", quote(text, 80)));
                 return Vec::new();
             }
         };
         self.dispatch(msg).await
+    }
+
+    async fn resize(&mut self, width: u32, height: u32) -> Vec<String> {
+        match desktop::resize(width, height).await {
+            Ok(reply) => vec![reply],
+            Err(e) => {
+                self.complain(e);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Log a problem with what the client sent, within the rate limit.
+    fn complain(&mut self, what: String) {
+        for line in self.complaints.note(Instant::now(), what) {
+            warn!("data channel: {line}");
+        }
     }
 
     fn input(&self, cmd: InputCommand) {
@@ -152,25 +174,33 @@ impl Controller {
                 None => self.mouse(true, p),
             },
             ClientMessage::PointerVisible(visible) => {
-                self.video.pointer_drawn.store(visible, Ordering::Relaxed);
-                set_prop(
-                    &self.video.source,
-                    "show-pointer",
-                    if visible { "true" } else { "false" },
-                );
+                self.video.set_pointer_visible(visible);
                 return vec![ServerMessage::pointer_visibility_status(visible).to_json()];
             }
-            ClientMessage::VideoBitrate { kbps } => {
-                let rates = self.host.update_live(|l| l.video_kbps = kbps.max(1));
-                apply_encoder_props(&self.video.encoder, self.video.chosen.spec, &rates, |v| {
-                    v.depends_on_bitrate()
-                });
+            ClientMessage::VideoBitrate { kbps: asked } => {
+                let host = &self.host;
+                let kbps = self
+                    .video
+                    .set_bitrate(asked, |k| host.update_live(|l| l.video_kbps = k));
+                if kbps != asked {
+                    let (lo, hi) = self.video.chosen.kbps_range();
+                    self.complain(format!(
+                        "vb,{asked} outside {lo}-{hi} kbit/s for {}; using {kbps}",
+                        self.video.chosen.spec.name
+                    ));
+                }
                 self.host.persist(OverlaySetting::VideoBitrate(kbps));
                 self.host.metrics.set_video_bitrate_kbps(kbps);
                 info!(kbps, "video bitrate changed");
                 return vec![ServerMessage::video_bitrate_status(kbps).to_json()];
             }
-            ClientMessage::AudioBitrate { bps } => {
+            ClientMessage::AudioBitrate { bps: asked } => {
+                let bps = crate::host::fit_audio_bps(asked);
+                if bps != asked {
+                    self.complain(format!(
+                        "ab,{asked} outside what opusenc accepts; using {bps}"
+                    ));
+                }
                 self.host.update_live(|l| l.audio_bps = bps);
                 self.host.set_audio_bitrate(bps);
                 self.host.persist(OverlaySetting::AudioBitrate(bps));
@@ -179,14 +209,7 @@ impl Controller {
             ClientMessage::Framerate { fps } => {
                 let fps = fps.clamp(1, 240);
                 let rates = self.host.update_live(|l| l.framerate = fps);
-                apply_encoder_props(&self.video.encoder, self.video.chosen.spec, &rates, |v| {
-                    v.depends_on_framerate()
-                });
-                set_prop(
-                    &self.video.fps_caps,
-                    "caps",
-                    &format!("video/x-raw,framerate={fps}/1"),
-                );
+                self.video.set_framerate(&rates);
                 self.host.persist(OverlaySetting::Framerate(fps));
                 self.host.metrics.set_framerate(fps);
                 info!(fps, "framerate changed");
@@ -198,24 +221,20 @@ impl Controller {
                 self.host.update_live(|l| l.resize = enabled);
                 self.host.persist(OverlaySetting::EnableResize(enabled));
                 if enabled && let Some(r) = resolution {
-                    return desktop::resize(r.width, r.height)
-                        .await
-                        .into_iter()
-                        .collect();
+                    return self.resize(r.width, r.height).await;
                 }
             }
             ClientMessage::Resize(r) => {
                 if self.host.live().resize {
-                    return desktop::resize(r.width, r.height)
-                        .await
-                        .into_iter()
-                        .collect();
+                    return self.resize(r.width, r.height).await;
                 }
                 debug!("resize request ignored: remote resize is off");
             }
             ClientMessage::Scale(ratio) => {
-                if self.host.live().resize {
-                    desktop::set_scale(ratio).await;
+                if self.host.live().resize
+                    && let Err(e) = desktop::set_scale(ratio).await
+                {
+                    self.complain(e);
                 }
             }
             ClientMessage::ClipboardRead => self.host.desktop.request_clipboard(),
@@ -227,7 +246,7 @@ impl Controller {
             } => match self.clipboard_parts.push(index, count, &bytes) {
                 Ok(Some(text)) => self.host.desktop.write_clipboard(text),
                 Ok(None) => {}
-                Err(e) => warn!("clipboard from the browser dropped: {e}"),
+                Err(e) => self.complain(format!("clipboard from the browser dropped: {e}")),
             },
             ClientMessage::Pong { .. } => {
                 if let Some(sent) = self.last_ping.take() {

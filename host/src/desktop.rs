@@ -158,8 +158,9 @@ pub fn cursor_message(image: &CursorImage) -> CursorMessage {
 }
 
 /// Resize the X screen (blocking X11 work off the async runtime); returns the message that
-/// tells the browser the size actually set.
-pub async fn resize(width: u32, height: u32) -> Option<String> {
+/// tells the browser the size actually set, or why it failed (a size the client asked for: the
+/// caller logs it, rate-limited).
+pub async fn resize(width: u32, height: u32) -> Result<String, String> {
     let result = tokio::task::spawn_blocking(move || {
         selkies_x11::resize::resize_screen(None, width, height)
     })
@@ -167,30 +168,121 @@ pub async fn resize(width: u32, height: u32) -> Option<String> {
     match result {
         Ok(Ok((w, h))) => {
             info!(width = w, height = h, "screen resized");
-            Some(
-                ServerMessage::System(SystemAction::Resolution {
-                    width: w.into(),
-                    height: h.into(),
-                })
-                .to_json(),
-            )
+            Ok(ServerMessage::System(SystemAction::Resolution {
+                width: w.into(),
+                height: h.into(),
+            })
+            .to_json())
         }
-        Ok(Err(e)) => {
-            warn!(width, height, "resize failed: {e}");
-            None
-        }
-        Err(e) => {
-            warn!("resize task failed: {e}");
-            None
+        Ok(Err(e)) => Err(format!("resize to {width}x{height} failed: {e}")),
+        Err(e) => Err(format!("resize task failed: {e}")),
+    }
+}
+
+/// Exit status when the X server goes away: EX_TEMPFAIL of sysexits.h ("try again later"). A
+/// supervisor restarts the host once X is back; every other failure exits 1.
+pub const EXIT_X_SERVER_LOST: i32 = 75;
+
+type XDisplay = std::ffi::c_void;
+type IoErrorHandler = unsafe extern "C" fn(*mut XDisplay) -> std::ffi::c_int;
+type XOpenDisplayFn = unsafe extern "C" fn(*const std::ffi::c_char) -> *mut XDisplay;
+type XSetIOErrorHandlerFn = unsafe extern "C" fn(Option<IoErrorHandler>) -> Option<IoErrorHandler>;
+type XNextEventFn = unsafe extern "C" fn(*mut XDisplay, *mut std::ffi::c_long) -> std::ffi::c_int;
+
+/// libX11's entry points, looked up at run time: ximagesrc loads the same library, and the host
+/// binary itself then needs no X11 development files to build.
+struct Xlib {
+    open_display: XOpenDisplayFn,
+    set_io_error_handler: XSetIOErrorHandlerFn,
+    next_event: XNextEventFn,
+}
+
+impl Xlib {
+    fn load() -> Result<Xlib, String> {
+        // SAFETY: dlopen/dlsym with NUL-terminated names; the library stays loaded for the life
+        // of the process (never dlclose'd), so the function pointers stay valid. Each symbol is
+        // transmuted to the C signature libX11 declares for it.
+        unsafe {
+            let lib = libc::dlopen(c"libX11.so.6".as_ptr(), libc::RTLD_NOW | libc::RTLD_GLOBAL);
+            if lib.is_null() {
+                return Err("libX11.so.6 not found".into());
+            }
+            let sym = |name: &std::ffi::CStr| {
+                let p = libc::dlsym(lib, name.as_ptr());
+                if p.is_null() {
+                    Err(format!("libX11 has no {}", name.to_string_lossy()))
+                } else {
+                    Ok(p)
+                }
+            };
+            Ok(Xlib {
+                open_display: std::mem::transmute::<*mut libc::c_void, XOpenDisplayFn>(sym(
+                    c"XOpenDisplay",
+                )?),
+                set_io_error_handler: std::mem::transmute::<*mut libc::c_void, XSetIOErrorHandlerFn>(
+                    sym(c"XSetIOErrorHandler")?,
+                ),
+                next_event: std::mem::transmute::<*mut libc::c_void, XNextEventFn>(sym(
+                    c"XNextEvent",
+                )?),
+            })
         }
     }
 }
 
+/// Xlib calls this when any Xlib connection of the process (ximagesrc's, the watcher's) breaks,
+/// and would `exit(1)` after it with only "XIO: fatal IO error". It says what happened in our
+/// own words and exits with [`EXIT_X_SERVER_LOST`]. Only async-signal-safe calls: it may run on
+/// any thread, and must never unwind.
+unsafe extern "C" fn on_x_connection_lost(_display: *mut XDisplay) -> std::ffi::c_int {
+    const LINE: &[u8] = b"ERROR selkies-gstreamer: the X server went away (display connection \
+lost); exiting with status 75 so a supervisor restarts the host once X is back\n";
+    // SAFETY: write(2) and _exit(2) are async-signal-safe and take no Rust-side locks.
+    unsafe {
+        libc::write(2, LINE.as_ptr().cast(), LINE.len());
+        libc::_exit(EXIT_X_SERVER_LOST)
+    }
+}
+
+/// Make the loss of the X server a clear, distinct exit ([`EXIT_X_SERVER_LOST`]): install the
+/// Xlib handler, and hold one idle Xlib connection on a thread of its own so the loss is seen
+/// even when no session (and so no ximagesrc) is running.
+pub fn watch_x_server() -> Result<(), String> {
+    let xlib = Xlib::load()?;
+    // SAFETY: the handler is a plain function that never returns; setting it is process-wide
+    // and done before any session creates an Xlib connection.
+    unsafe {
+        (xlib.set_io_error_handler)(Some(on_x_connection_lost));
+    }
+    // SAFETY: NULL means $DISPLAY; the pointer is only used by the thread it moves to.
+    let display = unsafe { (xlib.open_display)(std::ptr::null()) };
+    if display.is_null() {
+        return Err("cannot open the X display ($DISPLAY)".into());
+    }
+    let display = display as usize;
+    let next_event = xlib.next_event;
+    std::thread::Builder::new()
+        .name("x-watch".into())
+        .spawn(move || {
+            // XEvent is a union of 24 longs.
+            let mut event = [0 as std::ffi::c_long; 24];
+            loop {
+                // SAFETY: this thread is the only user of this connection; no events are
+                // selected, so this blocks until the connection breaks and the handler exits.
+                unsafe {
+                    next_event(display as *mut XDisplay, event.as_mut_ptr());
+                }
+            }
+        })
+        .map_err(|e| format!("cannot start the X watch thread: {e}"))?;
+    Ok(())
+}
+
 /// `s,<ratio>`: DPI = 96 × ratio and cursor size = 16 × ratio, for ratios the legacy host accepts.
-pub async fn set_scale(ratio: f64) {
+/// A ratio outside them is the client's mistake: returned for the caller's rate-limited log.
+pub async fn set_scale(ratio: f64) -> Result<(), String> {
     if !(0.75..=2.5).contains(&ratio) {
-        warn!(ratio, "scale ignored: outside 0.75–2.5");
-        return;
+        return Err(format!("scale {ratio} ignored: outside 0.75–2.5"));
     }
     let dpi = (96.0 * ratio) as u32;
     let cursor = (16.0 * ratio) as u32;
@@ -201,6 +293,7 @@ pub async fn set_scale(ratio: f64) {
         Ok(Err(e)) => warn!(dpi, "setting DPI failed: {e}"),
         Err(e) => warn!("DPI task failed: {e}"),
     }
+    Ok(())
 }
 
 /// The browser's HELLO metadata: `{"res": "WxH", "scale": <ratio>}`.

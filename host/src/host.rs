@@ -7,12 +7,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gstreamer as gst;
-use gstreamer::prelude::*;
 use selkies_proto::config::OverlaySetting;
 use selkies_proto::gamepad::GamepadMessage;
+use tracing::warn;
 
 use crate::desktop::Desktop;
-use crate::media::pipeline::ChosenEncoder;
+use crate::media::catalogue::Codec;
+use crate::media::pipeline::{ChosenEncoder, MediaError, choose_encoder_accepting};
+use crate::media::props;
 use crate::media::rates::RateParams;
 use crate::persist::OverlayWriter;
 use crate::rtc::RtcStore;
@@ -44,6 +46,45 @@ pub struct LiveSettings {
     pub resize: bool,
 }
 
+const ALL_CODECS: [Codec; 5] = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
+
+/// Whether a browser takes `codec`: what it listed in its HELLO when it did, else anything no
+/// earlier browser's answer refused.
+pub fn browser_takes(codec: Codec, decodes: Option<&[Codec]>, refused: &[Codec]) -> bool {
+    decodes.map_or(!refused.contains(&codec), |d| d.contains(&codec))
+}
+
+/// opusenc's `bitrate` range when the element cannot be asked (bit/s).
+const OPUS_BPS: (u32, u32) = (4000, 650_000);
+
+/// `bps` fitted to what opusenc's `bitrate` accepts (read from its param spec).
+pub fn fit_audio_bps(bps: u32) -> u32 {
+    let (lo, hi) = props::factory_range("opusenc", "bitrate")
+        .map(|(lo, hi)| (lo.max(1.0) as u32, hi.min(f64::from(u32::MAX)) as u32))
+        .unwrap_or(OPUS_BPS);
+    bps.clamp(lo, hi.max(lo))
+}
+
+impl LiveSettings {
+    /// Values from the flags and the `--json_config` overlay, fitted to the encoders that will
+    /// run: an overlay written under another encoder (`vb` 150000 under x264enc, then a restart
+    /// with x265enc, which tops out at 102400) is corrected here, once, with a log line.
+    pub fn fit_to(mut self, encoder: &ChosenEncoder) -> Self {
+        self.video_kbps = encoder.fit_kbps(self.video_kbps, "--video_bitrate/--json_config");
+        let bps = fit_audio_bps(self.audio_bps);
+        if bps != self.audio_bps {
+            warn!(
+                asked = self.audio_bps,
+                set = bps,
+                "--audio_bitrate/--json_config: outside what opusenc accepts; clamped"
+            );
+            self.audio_bps = bps;
+        }
+        self.framerate = self.framerate.clamp(1, 240);
+        self
+    }
+}
+
 pub struct Host {
     pub settings: StaticSettings,
     live: Mutex<LiveSettings>,
@@ -60,6 +101,11 @@ pub struct Host {
     audio_encoder: Mutex<Option<gst::Element>>,
     /// Started with the first change (on the runtime); owns every write of `--json_config`.
     overlay: OnceLock<OverlayWriter>,
+    /// Codecs a browser's answer refused (used when a client does not list what it decodes).
+    refused: Mutex<Vec<Codec>>,
+    /// The last fallback chosen for browsers that refuse `encoder`'s codec, with the codecs it
+    /// was chosen against, so the fallback is logged once and not per session.
+    fallback: Mutex<Option<(Vec<Codec>, ChosenEncoder)>>,
 }
 
 /// The long-lived services a host is assembled from at start-up.
@@ -85,8 +131,8 @@ impl Host {
         services: Services,
     ) -> Self {
         Self {
+            live: Mutex::new(live.fit_to(&encoder)),
             settings,
-            live: Mutex::new(live),
             encoder,
             signalling: services.signalling,
             rtc: services.rtc,
@@ -97,6 +143,8 @@ impl Host {
             metrics: services.metrics,
             audio_encoder: Mutex::new(None),
             overlay: OnceLock::new(),
+            refused: Mutex::new(Vec::new()),
+            fallback: Mutex::new(None),
         }
     }
 
@@ -128,10 +176,41 @@ impl Host {
         *lock(&self.audio_encoder) = enc;
     }
 
+    /// Change the running audio session's bitrate, within opusenc's range.
     pub fn set_audio_bitrate(&self, bps: u32) {
         if let Some(enc) = lock(&self.audio_encoder).as_ref() {
-            enc.set_property("bitrate", bps.clamp(4000, 650_000) as i32);
+            props::set(enc, "bitrate", &bps.to_string());
         }
+    }
+
+    /// A browser refused `codec` in its answer: later sessions of clients that do not list
+    /// their codecs use a fallback.
+    pub fn refuse_codec(&self, codec: Codec) {
+        let mut refused = lock(&self.refused);
+        if !refused.contains(&codec) {
+            refused.push(codec);
+        }
+    }
+
+    /// The encoder for a session with a browser that decodes `decodes` (from its HELLO; None
+    /// when it did not say): `--encoder` when the browser takes its codec, else the first
+    /// encoder of the fallback order whose codec it takes, logged once.
+    pub fn session_encoder(&self, decodes: Option<&[Codec]>) -> Result<ChosenEncoder, MediaError> {
+        let refused = lock(&self.refused).clone();
+        let takes = |c: Codec| browser_takes(c, decodes, &refused);
+        if takes(self.encoder.spec.codec) {
+            return Ok(self.encoder.clone());
+        }
+        let unusable: Vec<Codec> = ALL_CODECS.into_iter().filter(|c| !takes(*c)).collect();
+        let mut cached = lock(&self.fallback);
+        if let Some((against, chosen)) = cached.as_ref()
+            && *against == unusable
+        {
+            return Ok(chosen.clone());
+        }
+        let chosen = choose_encoder_accepting(self.encoder.spec.name, self.settings.gpu_id, takes)?;
+        *cached = Some((unusable, chosen.clone()));
+        Ok(chosen)
     }
 
     pub async fn gamepad(&self, msg: GamepadMessage) {

@@ -11,8 +11,10 @@
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
+//! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
 //! - [`control`]: what each data-channel message does.
+//! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
@@ -23,6 +25,7 @@ pub mod control;
 pub mod desktop;
 pub mod host;
 pub mod http;
+pub mod log_limit;
 pub mod media;
 pub mod peer;
 pub mod persist;
@@ -31,6 +34,7 @@ pub mod rtc;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod supervise;
 pub mod telemetry;
 pub mod tls;
 pub mod turn_probe;

@@ -29,6 +29,10 @@ fn main() -> Result<()> {
         warn!("{w}");
     }
     gstreamer::init().context("GStreamer could not be initialised")?;
+    // X gone = exit status 75 with our own log line (docs/reliability.md, "Media and peers").
+    if let Err(e) = selkies_host::desktop::watch_x_server() {
+        warn!("the loss of the X server will not be detected early: {e}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

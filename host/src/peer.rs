@@ -14,9 +14,13 @@ use tokio::sync::mpsc;
 use crate::control::Controller;
 use crate::desktop::DesktopEvent;
 use crate::host::Host;
-use crate::media::pipeline::{self, AudioParams};
+use crate::media::audio_source;
+use crate::media::catalogue::Codec;
+use crate::media::pipeline::{self, AudioParams, AudioPipeline, ChosenEncoder, VideoPipeline};
+use crate::media::rates::RateParams;
 use crate::media::{offer, playout_delay, stage_timing};
-use crate::session::{Session, SessionError, SessionEvent, SessionOptions};
+use crate::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
+use crate::supervise::supervise;
 use crate::ws::{LocalEvent, LocalPeer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,16 +50,54 @@ struct Active {
     session: Session,
     controller: Option<Controller>,
     dc_open: bool,
+    /// The browser closed its side (data channel closed, connection closed or failed): errors
+    /// GStreamer reports from then on are the normal end of a session, not failures.
+    browser_gone: bool,
+    /// The video codec this session's offer carries (the audio offer has none).
+    codec: Option<Codec>,
+    /// The audio pipeline, whose source is swapped while PulseAudio is away.
+    audio: Option<AudioPipeline>,
+    /// The task bringing PulseAudio back into the audio stream, while one runs.
+    recovery: Option<tokio::task::JoinHandle<()>>,
 }
 
-/// Run one host peer forever.
+/// What a host peer keeps across restarts of its task.
+struct PeerIo {
+    host: Arc<Host>,
+    kind: Kind,
+    peer: LocalPeer,
+    inbox: mpsc::UnboundedReceiver<LocalEvent>,
+    desktop: Option<mpsc::UnboundedReceiver<DesktopEvent>>,
+}
+
+/// Run one host peer forever, restarted when it panics.
 pub async fn run(host: Arc<Host>, kind: Kind) {
-    let (peer, mut inbox) = host.signalling.register_local(kind.uid());
+    let (peer, inbox) = host.signalling.register_local(kind.uid());
     // Desktop changes (clipboard, cursor) travel on the video connection's data channel.
-    let mut desktop = match kind {
+    let desktop = match kind {
         Kind::Video => host.desktop.take_events(),
         Kind::Audio => None,
     };
+    let mut io = PeerIo {
+        host,
+        kind,
+        peer,
+        inbox,
+        desktop,
+    };
+    supervise(kind.uid(), &mut io, |io| Box::pin(serve(io))).await;
+}
+
+/// One peer's loop: sessions one after another until the hub goes away.
+async fn serve(io: &mut PeerIo) {
+    let PeerIo {
+        host,
+        kind,
+        peer,
+        inbox,
+        desktop,
+    } = io;
+    let (host, kind) = (&*host, *kind);
     let mut active: Option<Active> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -65,20 +107,24 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
             ev = inbox.recv() => match ev {
                 None => break,
                 Some(LocalEvent::Text(text)) => {
-                    if let Err(e) = on_signal(&host, kind, &mut active, &text).await {
+                    if let Err(e) = on_signal(host, kind, peer, &mut active, &text).await {
                         warn!(peer = kind.uid(), "ending session: {e}");
-                        stop(&host, kind, &mut active);
+                        stop(host, kind, &mut active);
                     }
                 }
                 Some(LocalEvent::Closed) => {
                     info!(peer = kind.uid(), "browser left; session ended");
-                    stop(&host, kind, &mut active);
+                    stop(host, kind, &mut active);
                 }
             },
             ev = next_event(&mut active) => {
-                if let Err(e) = on_session_event(&host, kind, &peer, &mut active, ev).await {
-                    error!(peer = kind.uid(), "session failed: {e}");
-                    stop(&host, kind, &mut active);
+                match on_session_event(host, kind, peer, &mut active, ev).await {
+                    Ok(()) => {}
+                    Err(PeerError::Left) => stop(host, kind, &mut active),
+                    Err(e) => {
+                        error!(peer = kind.uid(), "session failed: {e}");
+                        stop(host, kind, &mut active);
+                    }
                 }
             }
             _ = tick.tick(), if dc_open => {
@@ -90,9 +136,9 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
                     }
                 }
             }
-            ev = next_desktop_event(&mut desktop) => {
+            ev = next_desktop_event(desktop) => {
                 let Some(ev) = ev else {
-                    desktop = None;
+                    *desktop = None;
                     continue;
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
@@ -105,6 +151,7 @@ pub async fn run(host: Arc<Host>, kind: Kind) {
             }
         }
     }
+    stop(host, kind, &mut active);
 }
 
 async fn next_desktop_event(
@@ -124,11 +171,17 @@ async fn next_event(active: &mut Option<Active>) -> Option<SessionEvent> {
 }
 
 fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
-    if active.take().is_none() {
+    let Some(mut old) = active.take() else {
         return;
+    };
+    if let Some(r) = old.recovery.take() {
+        r.abort();
     }
-    // A torn-down 1080p pipeline frees tens of MB that glibc would otherwise keep mapped.
-    tokio::task::spawn_blocking(|| {
+    // Going to NULL joins the streaming threads: on the blocking pool, never an async worker.
+    tokio::task::spawn_blocking(move || {
+        old.session.shutdown();
+        drop(old);
+        // A torn-down 1080p pipeline frees tens of MB that glibc would otherwise keep mapped.
         // SAFETY: malloc_trim only returns free heap memory to the kernel.
         unsafe {
             libc::malloc_trim(0);
@@ -150,7 +203,7 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum PeerError {
+pub enum PeerError {
     #[error(transparent)]
     Session(#[from] SessionError),
     #[error(transparent)]
@@ -159,21 +212,29 @@ enum PeerError {
     Signalling(String),
     #[error("the session's event channel closed")]
     Gone,
+    #[error("the browser left")]
+    Left,
 }
 
 async fn on_signal(
     host: &Arc<Host>,
     kind: Kind,
+    peer: &LocalPeer,
     active: &mut Option<Active>,
     text: &str,
 ) -> Result<(), PeerError> {
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
-        if kind == Kind::Video && host.live().resize {
-            fit_to_browser(meta.trim()).await;
+        let meta = decode_meta(meta.trim());
+        if kind == Kind::Video
+            && host.live().resize
+            && let Some(meta) = &meta
+        {
+            fit_to_browser(meta).await;
         }
-        *active = Some(start(host, kind)?);
+        let decodes = meta.as_ref().and_then(browser_codecs);
+        *active = Some(start(host.clone(), kind, decodes).await?);
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -192,7 +253,30 @@ async fn on_signal(
     if let Some(sdp) = msg.get("sdp") {
         let sdp_type = sdp.get("type").and_then(|t| t.as_str()).unwrap_or("");
         let body = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or("");
-        a.session.set_answer(sdp_type, body)?;
+        match a.session.set_answer(sdp_type, body) {
+            Err(SessionError::Refused { media, codec }) => {
+                if let Some(c) = a
+                    .codec
+                    .filter(|c| c.encoding_name().eq_ignore_ascii_case(&codec))
+                {
+                    host.refuse_codec(c);
+                }
+                let next = host
+                    .session_encoder(None)
+                    .map(|e| e.spec.name)
+                    .unwrap_or("none");
+                warn!(
+                    peer = kind.uid(),
+                    "the browser refused the {media} stream ({codec}); session ended, the next \
+                     one uses {next}"
+                );
+                peer.send(format!(
+                    "ERROR the browser cannot decode {codec}; reconnect to stream with {next}"
+                ));
+                return Err(SessionError::Refused { media, codec }.into());
+            }
+            other => other?,
+        }
         debug!(peer = kind.uid(), "answer applied");
     } else if let Some(ice) = msg.get("ice") {
         let candidate = ice.get("candidate").and_then(|c| c.as_str()).unwrap_or("");
@@ -208,80 +292,186 @@ async fn on_signal(
     Ok(())
 }
 
-/// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
-/// (§3.4 step 6), before the pipeline starts capturing.
-async fn fit_to_browser(meta_b64: &str) {
+/// An error of webrtcbin's transport (SCTP association, DTLS): what a browser closing its tab or
+/// losing its network looks like, often before the signalling socket closes. Not a host fault.
+pub fn transport_closed(error: &str) -> bool {
+    [
+        "GstSctpEnc",
+        "GstSctpDec",
+        "GstDtlsEnc",
+        "GstDtlsDec",
+        "GstDtlsSrtp",
+    ]
+    .iter()
+    .any(|t| error.contains(t))
+}
+
+/// The browser's HELLO metadata (base64 JSON), when it sent any.
+fn decode_meta(meta_b64: &str) -> Option<serde_json::Value> {
     use base64::Engine;
-    let Some(meta) = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(meta_b64)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-    else {
-        return;
-    };
-    let (res, scale) = crate::desktop::parse_meta(&meta);
-    if let Some((w, h)) = res {
-        let _ = crate::desktop::resize(w, h).await;
+}
+
+/// `"codecs": ["H264", "VP8", …]` of the HELLO metadata: the video codecs the browser decodes
+/// (RTCRtpReceiver capabilities). None when the client does not say (the legacy client).
+pub fn browser_codecs(meta: &serde_json::Value) -> Option<Vec<Codec>> {
+    let list = meta.get("codecs")?.as_array()?;
+    let all = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
+    let names: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
+    Some(
+        all.into_iter()
+            .filter(|c| {
+                names.iter().any(|n| {
+                    let n = n.strip_prefix("video/").unwrap_or(n);
+                    n.eq_ignore_ascii_case(c.encoding_name())
+                })
+            })
+            .collect(),
+    )
+}
+
+/// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
+/// (§3.4 step 6), before the pipeline starts capturing.
+async fn fit_to_browser(meta: &serde_json::Value) {
+    let (res, scale) = crate::desktop::parse_meta(meta);
+    if let Some((w, h)) = res
+        && let Err(e) = crate::desktop::resize(w, h).await
+    {
+        warn!("fitting the screen to the browser: {e}");
     }
-    if let Some(scale) = scale {
-        crate::desktop::set_scale(scale).await;
+    if let Some(scale) = scale
+        && let Err(e) = crate::desktop::set_scale(scale).await
+    {
+        debug!("browser's scale not applied: {e}");
     }
 }
 
-fn start(host: &Arc<Host>, kind: Kind) -> Result<Active, PeerError> {
-    let ice = host.rtc.webrtcbin_servers();
-    match kind {
+/// What starting a session needs, copied out of the host so it can run on a blocking thread.
+pub struct StartPlan {
+    pub kind: Kind,
+    pub encoder: ChosenEncoder,
+    pub rates: RateParams,
+    pub gpu_id: u32,
+    pub damage: Option<selkies_x11::damage::DamageWatch>,
+    pub ice: IceServers,
+    pub video_fec_percent: u32,
+    pub audio: AudioParams,
+    /// `--playout_delay_ms`: the playout-delay header extension's value (None: not sent).
+    pub playout_delay_ms: Option<u32>,
+    pub metrics: selkies_telemetry::Metrics,
+}
+
+/// A started session and the pipeline handles the peer keeps.
+pub enum Opened {
+    Video(VideoPipeline, Session),
+    Audio(AudioPipeline, Session),
+}
+
+/// Build and start the pipeline of `plan` on the blocking pool: building probes PulseAudio
+/// and starting changes GStreamer states, both of which block (encoder threads are joined,
+/// PulseAudio may take seconds to answer). The async workers keep serving HTTP and signalling.
+pub async fn open(plan: StartPlan) -> Result<Opened, PeerError> {
+    tokio::task::spawn_blocking(move || open_blocking(plan))
+        .await
+        .map_err(|e| PeerError::Signalling(format!("session start task failed: {e}")))?
+}
+
+fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
+    match plan.kind {
         Kind::Video => {
             let video = pipeline::build_video(
-                &host.encoder,
-                &host.rates(),
-                host.settings.gpu_id,
+                &plan.encoder,
+                &plan.rates,
+                plan.gpu_id,
                 None,
-                host.damage.as_ref(),
+                plan.damage.as_ref(),
             )?;
-            if let Some(ms) = host.settings.playout_delay_ms {
+            if let Some(ms) = plan.playout_delay_ms {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
-            stage_timing::install(&video.pipeline, host.metrics.clone());
+            stage_timing::install(&video.pipeline, plan.metrics.clone());
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),
                 SessionOptions {
                     msid: Kind::Video.msid(),
                     data_channel: true,
-                    ice,
-                    fec_percent: host.settings.video_packetloss_percent as u32,
+                    ice: plan.ice,
+                    fec_percent: plan.video_fec_percent,
                     rtp_caps: video.rtp_caps(),
                 },
             )?;
-            Ok(Active {
-                session,
-                controller: Some(Controller::new(host.clone(), video)),
-                dc_open: false,
-            })
+            Ok(Opened::Video(video, session))
         }
         Kind::Audio => {
-            let audio = pipeline::build_audio(&AudioParams {
-                bitrate_bps: host.live().audio_bps,
-                channels: host.settings.audio_channels,
-                packetloss_percent: host.settings.audio_packetloss_percent,
-            })?;
-            host.set_audio_encoder(Some(audio.opusenc.clone()));
+            let audio = pipeline::build_audio(&plan.audio)?;
             let session = Session::start(
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
                 SessionOptions {
                     msid: Kind::Audio.msid(),
                     data_channel: false,
-                    ice,
+                    ice: plan.ice,
                     fec_percent: 0,
                     rtp_caps: audio.rtp_caps(),
                 },
             )?;
+            Ok(Opened::Audio(audio, session))
+        }
+    }
+}
+
+async fn start(
+    host: Arc<Host>,
+    kind: Kind,
+    decodes: Option<Vec<Codec>>,
+) -> Result<Active, PeerError> {
+    let encoder = match kind {
+        Kind::Video => host.session_encoder(decodes.as_deref())?,
+        Kind::Audio => host.encoder.clone(),
+    };
+    let plan = StartPlan {
+        kind,
+        encoder,
+        rates: host.rates(),
+        gpu_id: host.settings.gpu_id,
+        damage: host.damage.clone(),
+        ice: host.rtc.webrtcbin_servers(),
+        video_fec_percent: host.settings.video_packetloss_percent as u32,
+        audio: AudioParams {
+            bitrate_bps: host.live().audio_bps,
+            channels: host.settings.audio_channels,
+            packetloss_percent: host.settings.audio_packetloss_percent,
+        },
+        playout_delay_ms: host.settings.playout_delay_ms,
+        metrics: host.metrics.clone(),
+    };
+    match open(plan).await? {
+        Opened::Video(video, session) => Ok(Active {
+            session,
+            audio: None,
+            recovery: None,
+            codec: Some(video.chosen.spec.codec),
+            controller: Some(Controller::new(host.clone(), video)),
+            dc_open: false,
+            browser_gone: false,
+        }),
+        Opened::Audio(audio, session) => {
+            host.set_audio_encoder(Some(audio.opusenc.clone()));
+            // No PulseAudio at start: keep looking for it while the session lives.
+            let recovery = (!audio.live_source)
+                .then(|| tokio::spawn(audio_source::recover(audio.clone(), false)));
             Ok(Active {
                 session,
+                audio: Some(audio),
+                recovery,
                 controller: None,
                 dc_open: false,
+                browser_gone: false,
+                codec: None,
             })
         }
     }
@@ -303,8 +493,10 @@ async fn on_session_event(
                 .sdp()
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
+            // The audio offer has no video section; the video codec then changes nothing.
+            let codec = a.codec.unwrap_or(host.encoder.spec.codec);
             let framerate = host.live().framerate;
-            let munged = offer::munge(&text, host.encoder.spec.codec, framerate, kind.msid());
+            let munged = offer::munge(&text, codec, framerate, kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
             info!(peer = kind.uid(), "offer sent");
@@ -329,10 +521,63 @@ async fn on_session_event(
                 }
             }
         }
-        SessionEvent::DataChannelClosed => a.dc_open = false,
-        SessionEvent::ConnectionState(state) => info!(state, "peer connection state"),
+        SessionEvent::DataChannelClosed => {
+            a.dc_open = false;
+            a.browser_gone = true;
+        }
+        SessionEvent::ConnectionState(state) => {
+            if ["Disconnected", "Failed", "Closed"].contains(&state.as_str()) {
+                a.browser_gone = true;
+            }
+            info!(state, "peer connection state");
+        }
+        SessionEvent::SourceLost(e) => {
+            debug!(peer = kind.uid(), "audio source failed: {e}");
+            if let Some(audio) = a.audio.clone() {
+                if let Some(r) = a.recovery.take() {
+                    r.abort();
+                }
+                a.recovery = Some(tokio::spawn(audio_source::recover(audio, true)));
+            }
+        }
+        SessionEvent::Error(e) if a.browser_gone || transport_closed(&e) => {
+            // What a browser leaving looks like from GStreamer's side (DTLS/SCTP closing).
+            info!(
+                peer = kind.uid(),
+                "browser disconnected ({e}); session ended"
+            );
+            return Err(PeerError::Left);
+        }
         SessionEvent::Latency => a.session.on_latency(),
         SessionEvent::Error(e) => return Err(PeerError::Signalling(e)),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browser_closing_is_recognised_from_the_sctp_error() {
+        // As logged by the e2e test when Chromium closes the page.
+        let e = "/GstPipeline:pipeline0/GstWebRTCBin:webrtc/GstSctpEnc:sctpenc1: Could not write \
+                 to resource. (SCTP association went into error state)";
+        assert!(transport_closed(e));
+        assert!(!transport_closed(
+            "/GstPipeline:pipeline0/GstX264Enc:encoder: Internal data stream error."
+        ));
+    }
+
+    #[test]
+    fn codecs_from_the_hello_metadata() {
+        let meta = serde_json::json!({"res": "1x1", "codecs": ["VP8", "video/h264", "AV1X"]});
+        assert_eq!(browser_codecs(&meta), Some(vec![Codec::H264, Codec::Vp8]));
+        assert_eq!(browser_codecs(&serde_json::json!({"res": "1x1"})), None);
+        assert_eq!(
+            browser_codecs(&serde_json::json!({"codecs": "H264"})),
+            None,
+            "not a list"
+        );
+    }
 }

@@ -28,6 +28,8 @@ pub enum SessionEvent {
     ConnectionState(String),
     /// The pipeline's latency changed; the task recalculates it off the streaming thread.
     Latency,
+    /// The audio source failed (PulseAudio went away); the session carries on without it.
+    SourceLost(String),
     Error(String),
 }
 
@@ -39,6 +41,27 @@ pub enum SessionError {
     BadAnswer(String),
     #[error("the data channel could not be created")]
     DataChannel,
+    /// The browser's answer rejects a media section (port 0), typically because it cannot
+    /// decode the codec offered. webrtcbin aborts the whole process on such an answer
+    /// (`_connect_rtpfunnel: assertion failed`), so it is never applied.
+    #[error("the browser refused the {media} stream (codec {codec})")]
+    Refused { media: String, codec: String },
+}
+
+/// The first media section an answer rejects (port 0), as (media, encoding name of the offer's
+/// first payload in that section, looked up in `offer`). Pure: unit-tested with real answers.
+pub fn refused_media(answer: &gst_sdp::SDPMessageRef) -> Option<(String, String)> {
+    answer.medias().find(|m| m.port() == 0).map(|m| {
+        let media = m.media().unwrap_or("?").to_string();
+        let codec = m
+            .attributes()
+            .filter(|a| a.key() == "rtpmap")
+            .find_map(|a| a.value())
+            .and_then(|v| v.split_whitespace().nth(1))
+            .map(|enc| enc.split('/').next().unwrap_or(enc).to_string())
+            .unwrap_or_else(|| m.format(0).unwrap_or("?").to_string());
+        (media, codec)
+    })
 }
 
 /// STUN/TURN servers in webrtcbin's URI form.
@@ -54,6 +77,8 @@ pub struct Session {
     webrtc: gst::Element,
     data_channel: Option<gst_webrtc::WebRTCDataChannel>,
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
+    /// Set once the pipeline has been sent to NULL.
+    stopped: AtomicBool,
 }
 
 /// Options that differ between the video and the audio connection.
@@ -70,7 +95,8 @@ pub struct SessionOptions<'a> {
 }
 
 impl Session {
-    /// Wire up `webrtc` inside `pipeline` and start it.
+    /// Wire up `webrtc` inside `pipeline` and start it. Blocks on GStreamer state changes:
+    /// call it from a blocking thread (the host peers use the blocking pool).
     pub fn start(
         pipeline: gst::Pipeline,
         webrtc: gst::Element,
@@ -99,6 +125,7 @@ impl Session {
             webrtc,
             data_channel,
             events,
+            stopped: AtomicBool::new(false),
         })
     }
 
@@ -111,6 +138,9 @@ impl Session {
         }
         let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes())
             .map_err(|e| SessionError::BadAnswer(e.to_string()))?;
+        if let Some((media, codec)) = refused_media(&msg) {
+            return Err(SessionError::Refused { media, codec });
+        }
         let answer =
             gst_webrtc::WebRTCSessionDescription::new(gst_webrtc::WebRTCSDPType::Answer, msg);
         self.webrtc
@@ -150,13 +180,45 @@ impl Session {
     }
 }
 
+impl Session {
+    /// Stop the pipeline now, on this thread. Blocks while GStreamer joins its streaming
+    /// threads (encoders' too): call it from a blocking thread, never an async worker.
+    pub fn shutdown(&mut self) {
+        if let Some(dc) = self.data_channel.take() {
+            dc.close();
+        }
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let _ = self.pipeline.set_state(gst::State::Null);
+        debug!("session pipeline stopped");
+    }
+}
+
 impl Drop for Session {
+    /// A session dropped without [`Session::shutdown`] (a replaced session, a panicking task)
+    /// is stopped without holding up the async worker it was dropped on.
     fn drop(&mut self) {
         if let Some(dc) = self.data_channel.take() {
             dc.close();
         }
-        let _ = self.pipeline.set_state(gst::State::Null);
-        debug!("session pipeline stopped");
+        if self.stopped.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let pipeline = self.pipeline.clone();
+        let stop = move || {
+            let _ = pipeline.set_state(gst::State::Null);
+            debug!("session pipeline stopped");
+        };
+        // Still stopped before `drop` returns (the X connection of ximagesrc closes with it),
+        // but a multi-thread runtime first hands this worker's other tasks to another thread.
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if rt.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(stop)
+            }
+            Ok(rt) => drop(rt.spawn_blocking(stop)),
+            Err(_) => stop(),
+        }
     }
 }
 
@@ -367,6 +429,13 @@ fn watch_bus(pipeline: &gst::Pipeline, tx: mpsc::UnboundedSender<SessionEvent>) 
                     .src()
                     .map(|s| s.path_string().to_string())
                     .unwrap_or_default();
+                if err
+                    .src()
+                    .is_some_and(|s| s.name() == crate::media::audio_source::SOURCE)
+                {
+                    let _ = tx.send(SessionEvent::SourceLost(format!("{src}: {}", err.error())));
+                    return gst::BusSyncReply::Drop;
+                }
                 let _ = tx.send(SessionEvent::Error(format!(
                     "{src}: {} ({:?})",
                     err.error(),

@@ -7,7 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
-import { AUDIO_PEER_ID, clientToken, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
   glassToGlass,
@@ -122,7 +122,14 @@ export class Session {
     }
     const token = clientToken(storage);
     const hello = (id: number) => () =>
-      helloMessage(id, document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio, token);
+      helloMessage(
+        id,
+        document.body.offsetWidth,
+        document.body.offsetHeight,
+        window.devicePixelRatio,
+        token,
+        decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
+      );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),

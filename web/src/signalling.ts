@@ -30,13 +30,24 @@ export function signallingUrl(loc: LocationLike): string {
  * The HELLO line: size = CSS size × devicePixelRatio, truncated to even integers. `token` is this
  * browser's takeover token (docs/security.md): the host lets a connection carrying the token of
  * the current viewer replace it (reload, new tab), and refuses everyone else while it is live.
+ *
+ * `codecs`: the video codecs this browser decodes, so the host never offers one it would refuse
+ * (docs/reliability.md, "Media and peers").
  */
-export function helloMessage(peerId: number, cssWidth: number, cssHeight: number, dpr: number, token?: string): string {
+export function helloMessage(
+  peerId: number,
+  cssWidth: number,
+  cssHeight: number,
+  dpr: number,
+  token?: string,
+  codecs?: string[],
+): string {
   const even = (v: number): number => {
     const t = Math.trunc(v * dpr);
     return t - (t % 2);
   };
   const meta: Record<string, unknown> = { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr };
+  if (codecs) meta.codecs = codecs;
   if (token) meta.token = token;
   return `HELLO ${peerId} ${btoa(JSON.stringify(meta))}`;
 }
@@ -63,6 +74,15 @@ export function clientToken(storage: Pick<Storage, 'getItem' | 'setItem'> | null
     // As above.
   }
   return token;
+}
+
+/** Video codec names (`H264`, `VP8`…) the browser can receive, from its RTP capabilities. */
+export function decodableVideoCodecs(caps: { codecs: { mimeType: string }[] } | null): string[] | undefined {
+  if (!caps) return undefined;
+  const names = caps.codecs
+    .map((c) => c.mimeType.replace(/^video\//i, '').toUpperCase())
+    .filter((n) => !['RTX', 'RED', 'ULPFEC', 'FLEXFEC-03'].includes(n));
+  return [...new Set(names)];
 }
 
 export type ServerSignal =

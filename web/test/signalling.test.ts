@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { appName, clientToken, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
+import { appName, clientToken, decodableVideoCodecs, helloMessage, parseSignal, signallingUrl } from '../src/signalling.ts';
 
 test('HELLO meta matches the docs/protocol.md §12 vector', () => {
   assert.equal(helloMessage(1, 1920, 1080, 1), 'HELLO 1 eyJyZXMiOiIxOTIweDEwODAiLCJzY2FsZSI6MX0=');
   const meta = JSON.parse(atob(helloMessage(3, 1001.5, 701, 1.5).split(' ')[2] ?? ''));
   assert.deepEqual(meta, { res: '1502x1050', scale: 1.5 });
+});
+
+test('HELLO meta lists the video codecs the browser decodes, so the host never offers another', () => {
+  const codecs = decodableVideoCodecs({
+    codecs: [{ mimeType: 'video/VP8' }, { mimeType: 'video/rtx' }, { mimeType: 'video/H264' }, { mimeType: 'video/H264' }, { mimeType: 'video/red' }],
+  });
+  assert.deepEqual(codecs, ['VP8', 'H264']);
+  const meta = JSON.parse(atob(helloMessage(1, 1920, 1080, 1, undefined, codecs).split(' ')[2] ?? ''));
+  assert.deepEqual(meta, { res: '1920x1080', scale: 1, codecs: ['VP8', 'H264'] });
+  assert.equal(decodableVideoCodecs(null), undefined);
 });
 
 test('signalling URL is page-relative with the appName segment', () => {

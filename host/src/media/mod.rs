@@ -1,12 +1,16 @@
 //! Media: the encoder catalogue ([`catalogue`]), the legacy rate formulas ([`rates`]), the
-//! construction of the video and audio pipelines ([`pipeline`]), idle-frame gating ([`idle`]),
-//! the playout-delay RTP header extension ([`playout_delay`]), the offer text sent to the
-//! browser ([`offer`]) and the host's per-frame stage timings ([`stage_timing`]).
+//! construction of the video and audio pipelines ([`pipeline`]), the audio source that
+//! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
+//! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
+//! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
+//! per-frame stage timings ([`stage_timing`]).
 
+pub mod audio_source;
 pub mod catalogue;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
+pub mod props;
 pub mod rates;
 pub mod stage_timing;

@@ -9,7 +9,9 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use tracing::{info, warn};
 
+use super::audio_source;
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
+use super::props;
 use super::rates::RateParams;
 use selkies_x11::damage::DamageWatch;
 
@@ -79,11 +81,27 @@ fn companions(spec: &EncoderSpec) -> &'static [&'static str] {
 
 /// Pick the requested encoder, or fall down the catalogue's order with a log line saying why.
 pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, MediaError> {
+    choose_encoder_accepting(requested, gpu_id, |_| true)
+}
+
+/// [`choose_encoder`] among the encoders whose codec `accept`s (what the browser decodes).
+pub fn choose_encoder_accepting(
+    requested: &str,
+    gpu_id: u32,
+    accept: impl Fn(Codec) -> bool,
+) -> Result<ChosenEncoder, MediaError> {
     let mut reasons = Vec::new();
     if catalogue::spec(requested).is_none() {
         reasons.push(format!("'{requested}' is not a known encoder"));
     }
     for spec in catalogue::fallback_order(requested) {
+        if !accept(spec.codec) {
+            let reason = format!("the browser does not decode {}", spec.codec.encoding_name());
+            if !reasons.contains(&reason) {
+                reasons.push(reason);
+            }
+            continue;
+        }
         let missing: Vec<&str> = companions(spec)
             .iter()
             .copied()
@@ -120,19 +138,10 @@ pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, Med
     Err(MediaError::NoEncoder(reasons.join("; ")))
 }
 
-/// Set a property from its text form if the element has it; element versions differ in which
-/// properties exist, so an absent one is expected and only logged at debug level.
+/// Set a property from its text form if the element has it, within the property's range
+/// ([`props::set`]).
 pub fn set_prop(element: &gst::Element, name: &str, text: &str) {
-    let Some(pspec) = element.find_property(name) else {
-        tracing::debug!(element = %element.name(), property = name, "property not present");
-        return;
-    };
-    match glib::Value::deserialize_with_pspec(text, &pspec) {
-        Ok(value) => element.set_property_from_value(name, &value),
-        Err(_) => {
-            warn!(element = %element.name(), property = name, value = text, "cannot parse property value")
-        }
-    }
+    props::set(element, name, text);
 }
 
 /// Apply the catalogue properties selected by `filter` to the encoder.
@@ -144,6 +153,49 @@ pub fn apply_encoder_props(
 ) {
     for (name, value) in spec.props.iter().filter(|(_, v)| filter(*v)) {
         set_prop(encoder, name, &rates.render(*value));
+    }
+}
+
+impl ChosenEncoder {
+    /// The video bitrates (kbit/s) every bitrate property of this encoder accepts, from the
+    /// element's param specs; `(1, u32::MAX)` when no property says.
+    pub fn kbps_range(&self) -> (u32, u32) {
+        let mut lo = 1u32;
+        let mut hi = u32::MAX;
+        for (name, value) in self.spec.props {
+            let per_kbps = match value {
+                catalogue::Value::Kbps => 1.0,
+                catalogue::Value::Bps => 1000.0,
+                _ => continue,
+            };
+            if let Some((min, max)) = props::factory_range(&self.factory, name) {
+                lo = lo.max((min / per_kbps).ceil().clamp(1.0, f64::from(u32::MAX)) as u32);
+                hi = hi.min((max / per_kbps).floor().clamp(1.0, f64::from(u32::MAX)) as u32);
+            }
+        }
+        (lo, hi.max(lo))
+    }
+
+    /// `kbps` fitted to [`Self::kbps_range`]; the caller reports a change (a client's value
+    /// through its rate-limited log, a flag's value once).
+    pub fn clamp_kbps(&self, kbps: u32) -> u32 {
+        let (lo, hi) = self.kbps_range();
+        kbps.clamp(lo, hi)
+    }
+
+    /// `kbps` fitted to [`Self::kbps_range`], with a log line when it had to change.
+    pub fn fit_kbps(&self, kbps: u32, origin: &str) -> u32 {
+        let (lo, hi) = self.kbps_range();
+        let fitted = kbps.clamp(lo, hi);
+        if fitted != kbps {
+            warn!(
+                encoder = self.spec.name,
+                asked = kbps,
+                set = fitted,
+                "{origin}: video bitrate outside what the encoder accepts ({lo}-{hi} kbit/s); clamped"
+            );
+        }
+        fitted
     }
 }
 
@@ -294,6 +346,40 @@ fn capsfilter_caps(pipeline: &gst::Pipeline, name: &str) -> Option<gst::Caps> {
 }
 
 impl VideoPipeline {
+    /// Change the video bitrate (`vb`): the requested kbit/s is fitted to what the encoder
+    /// accepts, the rate-dependent properties are re-applied, and the bitrate in effect returned.
+    pub fn set_bitrate(&self, kbps: u32, rates_for: impl FnOnce(u32) -> RateParams) -> u32 {
+        let kbps = self.chosen.clamp_kbps(kbps);
+        let rates = rates_for(kbps);
+        apply_encoder_props(&self.encoder, self.chosen.spec, &rates, |v| {
+            v.depends_on_bitrate()
+        });
+        kbps
+    }
+
+    /// Change the framerate: the capture caps and the framerate-dependent encoder properties.
+    pub fn set_framerate(&self, rates: &RateParams) {
+        apply_encoder_props(&self.encoder, self.chosen.spec, rates, |v| {
+            v.depends_on_framerate()
+        });
+        props::set(
+            &self.fps_caps,
+            "caps",
+            &format!("video/x-raw,framerate={}/1", rates.framerate.max(1)),
+        );
+    }
+
+    /// Whether ximagesrc draws the pointer into the frames.
+    pub fn set_pointer_visible(&self, visible: bool) {
+        self.pointer_drawn
+            .store(visible, std::sync::atomic::Ordering::Relaxed);
+        props::set(
+            &self.source,
+            "show-pointer",
+            if visible { "true" } else { "false" },
+        );
+    }
+
     /// The RTP caps in front of webrtcbin, as codec preferences for an offer made before the
     /// first frame. H.264 also states packetization-mode=1 (what rtph264pay produces), which the
     /// SDP would otherwise only learn from the first buffer's caps.
@@ -329,17 +415,8 @@ pub struct AudioPipeline {
     /// False when PulseAudio was unreachable and silence is sent so the peer connection still
     /// completes (the legacy client waits for both connections).
     pub live_source: bool,
-}
-
-/// True when a PulseAudio server answers: pulsesrc connects while going to READY.
-fn pulse_available() -> Result<(), String> {
-    let probe = gst::ElementFactory::make("pulsesrc")
-        .build()
-        .map_err(|e| format!("pulsesrc element missing: {e}"))?;
-    let res = probe.set_state(gst::State::Ready);
-    let _ = probe.set_state(gst::State::Null);
-    res.map(|_| ())
-        .map_err(|_| "no PulseAudio server answered (check PULSE_SERVER / XDG_RUNTIME_DIR)".into())
+    /// Whether PulseAudio feeds the stream now ([`super::audio_source`] swaps sources).
+    pub capturing: Arc<AtomicBool>,
 }
 
 /// Build (but do not start) the audio pipeline.
@@ -350,24 +427,19 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let announced_channels = if channels > 2 { channels } else { 2 };
     // 5 ms capture segments instead of legacy's 1 ms: the Opus encoder works on 10 ms frames anyway,
     // and 1 ms segments cost 8.5 % of a core against 4.1 % (docs/benchmarks.md).
-    let (source, live) = match pulse_available() {
-        Ok(()) => (
-            format!(
-                "pulsesrc name=pulsesrc provide-clock=true do-timestamp=false buffer-time=100000 \
-                 latency-time=5000 ! audio/x-raw,channels={channels}"
-            ),
-            true,
-        ),
+    // The source is swappable (PulseAudio may come and go: audio_source.rs); the capsfilter
+    // after it fixes the format for both.
+    let (source, live) = match audio_source::pulse_available() {
+        Ok(()) => (audio_source::pulse_source(), true),
         Err(why) => {
             warn!("audio: {why}; sending silence so video still streams");
-            (
-                format!(
-                    "audiotestsrc is-live=true wave=silence ! audio/x-raw,rate=48000,channels={channels}"
-                ),
-                false,
-            )
+            (audio_source::silence_source(), false)
         }
     };
+    let source = format!(
+        "{source} ! capsfilter name={} caps=audio/x-raw,rate=48000,channels={channels}",
+        audio_source::SOURCE_CAPS
+    );
     let fec = params.packetloss_percent > 0.0;
     let desc = format!(
         "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
@@ -392,6 +464,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         webrtc: by_name(&pipeline, "webrtc")?,
         opusenc: by_name(&pipeline, "opusenc")?,
         live_source: live,
+        capturing: Arc::new(AtomicBool::new(live)),
         pipeline,
     })
 }

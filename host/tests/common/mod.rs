@@ -51,6 +51,15 @@ impl Xvfb {
     }
 }
 
+impl Xvfb {
+    /// Kill the server now (fault tests); dropping it afterwards is harmless.
+    #[allow(dead_code)]
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Xvfb {
     fn drop(&mut self) {
         let _ = self.child.kill();
