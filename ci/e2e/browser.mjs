@@ -1,5 +1,5 @@
 // Debian's Chromium driven by playwright-core (installed by `npm ci` in web/; it downloads no
-// browser). Flags and the media-permission grant are those of e2e-notes G2/G3: without them
+// browser). Flags and the media-permission grant are those of docs/testing.md G2/G3: without them
 // Chromium gathers no ICE candidate in a loopback-only namespace.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,4 +1,4 @@
-// End-to-end, issue 5 (browser side): the full client against the real host, Xvfb and Chromium.
+// End-to-end (browser side): the full client against the real host, Xvfb and Chromium.
 // Drawer and stats overlay (screenshots), live settings (bitrate drop, 15 fps) surviving a host
 // restart through --json_config, gamepads through a scripted navigator.getGamepads, touch through
 // Playwright's touch emulation (phone viewport, xev), clipboard both ways (UTF-8 and 1 MB),

@@ -147,7 +147,7 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       assert.ok(events, `no wheel release in xev: ${JSON.stringify(all)}`);
       const presses = all.filter((e) => e.type === 'ButtonPress').map((e) => e.button);
       assert.deepEqual(presses, [1, 3, 5], `button presses seen by xev: ${JSON.stringify(all)}`);
-      // One scroll per notch and no spurious left-button release (legacy bug, §6.2).
+      // One scroll per notch and no spurious left-button release (legacy bug, docs/protocol.md §6.2).
       const releases = all.filter((e) => e.type === 'ButtonRelease').map((e) => e.button);
       assert.deepEqual(releases, [1, 3, 5], `button releases seen by xev: ${JSON.stringify(all)}`);
       for (const e of all) assert.deepEqual([e.rootX, e.rootY], [495, 405], `event position ${JSON.stringify(e)}`);

@@ -101,7 +101,7 @@ export class Env {
     return stdout;
   }
 
-  /** Xvfb 1920x1080 on the first free display number, -noreset (e2e-notes G10), xclock and a moving ball. */
+  /** Xvfb 1920x1080 on the first free display number, -noreset (docs/testing.md G10), xclock and a moving ball. */
   async startX() {
     let n = 90;
     while (existsSync(`/tmp/.X${n}-lock`) || existsSync(`/tmp/.X11-unix/X${n}`)) n++;

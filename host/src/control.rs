@@ -1,4 +1,4 @@
-//! What the host does with each data-channel message (selkies-protocol §4): input goes to the X11
+//! What the host does with each data-channel message (docs/protocol.md §4): input goes to the X11
 //! injector, rate changes go to the running encoders and are persisted, clipboard / resize / DPI
 //! go to the desktop, gamepad messages go to the gamepad service, client statistics go to the
 //! metrics, and the periodic `ping`/`system_stats`/`gpu_stats` messages are produced here.

@@ -1,4 +1,4 @@
-//! Desktop integration (selkies-protocol §5.9, §6.4, §6.5): the X clipboard both ways, cursor
+//! Desktop integration (docs/protocol.md §5.9, §6.4, §6.5): the X clipboard both ways, cursor
 //! shapes for the browser, and screen resize / DPI. The X11 work happens in `selkies_x11`'s own
 //! threads; this module applies the `--enable_clipboard`/`--enable_cursors`/`--enable_resize`
 //! policy and turns X events into data-channel messages.

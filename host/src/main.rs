@@ -44,7 +44,7 @@ fn main() -> Result<()> {
 }
 
 /// GStreamer's many threads each get a glibc malloc arena, and arenas keep freed memory, so RSS
-/// grows with every session (e2e-notes G12). Two arenas keep it flat; `MALLOC_ARENA_MAX` set by
+/// grows with every session (docs/testing.md G12). Two arenas keep it flat; `MALLOC_ARENA_MAX` set by
 /// the user still wins.
 fn limit_malloc_arenas() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {

@@ -37,7 +37,7 @@ impl Kind {
         }
     }
 
-    /// Stream id of this connection's track (one per track: e2e-notes G6).
+    /// Stream id of this connection's track (one per track: docs/testing.md G6).
     pub fn msid(self) -> &'static str {
         match self {
             Kind::Video => "selkies-video",

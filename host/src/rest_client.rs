@@ -1,4 +1,4 @@
-//! A minimal HTTP/1.1 GET client for the TURN-REST service (selkies-protocol §8.1): the host
+//! A minimal HTTP/1.1 GET client for the TURN-REST service (docs/protocol.md §8.1): the host
 //! sends the configured user/protocol/TLS headers to the URI's path (query dropped, like legacy)
 //! and expects the RTC config JSON back. Plain HTTP and HTTPS (rustls, system CA bundle).
 

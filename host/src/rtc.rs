@@ -1,4 +1,4 @@
-//! The RTC configuration the host serves at `/turn` and gives its own webrtcbin (selkies-protocol
+//! The RTC configuration the host serves at `/turn` and gives its own webrtcbin (docs/protocol.md
 //! §1 "RTC-config source precedence", §2.3): an `--rtc_config_json` file (re-read when it
 //! changes), a TURN-REST service (re-fetched every 60 s), or the settings' static / shared-secret
 //! / STUN-only source. Building and parsing the documents is `selkies_proto::rtc_config`'s job.

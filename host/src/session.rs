@@ -83,7 +83,7 @@ pub struct Session {
 
 /// Options that differ between the video and the audio connection.
 pub struct SessionOptions<'a> {
-    /// Stream id per track (e2e-notes G6: a shared id makes Chromium lip-sync video to audio).
+    /// Stream id per track (docs/testing.md G6: a shared id makes Chromium lip-sync video to audio).
     pub msid: &'a str,
     pub data_channel: bool,
     pub ice: IceServers,
@@ -108,7 +108,7 @@ impl Session {
         let negotiation = Negotiation::connect(&webrtc, &tx);
         watch_bus(&pipeline, tx.clone());
 
-        // The data channel must exist before negotiation (e2e-notes G9), so create it in READY.
+        // The data channel must exist before negotiation (docs/testing.md G9), so create it in READY.
         pipeline.set_state(gst::State::Ready)?;
         let data_channel = if opts.data_channel {
             Some(create_data_channel(&webrtc, &tx)?)
@@ -156,7 +156,7 @@ impl Session {
             .emit_by_name::<()>("add-ice-candidate", &[&mline, &candidate]);
     }
 
-    /// Set our offer as the local description (after it has been sent: e2e-notes G8).
+    /// Set our offer as the local description (after it has been sent: docs/testing.md G8).
     pub fn set_local_offer(&self, offer: &gst_webrtc::WebRTCSessionDescription) {
         self.webrtc
             .emit_by_name::<()>("set-local-description", &[offer, &None::<gst::Promise>]);
@@ -233,7 +233,7 @@ fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
             let _ = webrtc.emit_by_name::<bool>("add-turn-server", &[turn]);
         }
     }
-    // libnice skips loopback interfaces (e2e-notes G1); naming addresses explicitly makes it use
+    // libnice skips loopback interfaces (docs/testing.md G1); naming addresses explicitly makes it use
     // exactly these, so name every local address, loopback included.
     let ice = webrtc.property::<gst_webrtc::WebRTCICE>("ice-agent");
     for addr in local_addresses() {

@@ -1,4 +1,4 @@
-//! Host statistics for the client's gauges (`system_stats`, selkies-protocol §4.2): CPU use over
+//! Host statistics for the client's gauges (`system_stats`, docs/protocol.md §4.2): CPU use over
 //! the last interval from /proc/stat and memory from /proc/meminfo, like psutil reports them.
 
 use std::fs;

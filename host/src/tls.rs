@@ -1,4 +1,4 @@
-//! HTTPS and WSS on the same port (selkies-protocol §2.2): rustls with the certificate and key
+//! HTTPS and WSS on the same port (docs/protocol.md §2.2): rustls with the certificate and key
 //! from `--https_cert`/`--https_key` (an empty or missing key path means the key is inside the
 //! certificate file, like legacy), and an axum listener that performs TLS handshakes concurrently
 //! so one slow client cannot hold up the others.

@@ -1,4 +1,4 @@
-//! `--uinput_mouse_socket` (selkies-protocol §6.3): pointer-lock (`m2`) motion, buttons and wheel
+//! `--uinput_mouse_socket` (docs/protocol.md §6.3): pointer-lock (`m2`) motion, buttons and wheel
 //! sent as msgpack datagrams to an external uinput helper, for games that read relative mouse
 //! input from evdev instead of X. Absolute `m` messages keep going through XTest, as in the
 //! legacy host. The wheel sign follows evdev (REL_WHEEL +1 = up), fixing the legacy inversion.

@@ -1,4 +1,4 @@
-//! The clipboard in the page (selkies-protocol §6.4): the "enable clipboard" button asks for the
+//! The clipboard in the page (docs/protocol.md §6.4): the "enable clipboard" button asks for the
 //! permission (a read prompts) and then requests the host clipboard (`cr`); the local clipboard
 //! goes to the host whenever the window gains focus and its text changed; host clipboard
 //! messages are written locally while access is enabled. Wire details live in clipboard.ts.

@@ -1,4 +1,4 @@
-//! Pure clipboard wire logic (selkies-protocol §4.1 `cw`, §4.2 `clipboard`, §6.4). Text travels
+//! Pure clipboard wire logic (docs/protocol.md §4.1 `cw`, §4.2 `clipboard`, §6.4). Text travels
 //! as base64 of its UTF-8 bytes. A text whose `cw` message fits the legacy 65400-byte cap goes as
 //! one legacy message; larger texts (the 1 MB case) use our multi-part extension, because a
 //! single SCTP message is limited to 64–256 KiB by the browsers:

@@ -1,4 +1,4 @@
-//! The side drawer (selkies-bundle-and-web §3.3): gauges, toolbar icons, the three selects, the
+//! The side drawer (docs/web-client.md "What the client does"): gauges, toolbar icons, the three selects, the
 //! switches, the status list and the log panel. It only renders and reports user choices through
 //! `DrawerEvents`; what a choice does to the session is app.ts's business.
 

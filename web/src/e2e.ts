@@ -1,5 +1,5 @@
 //! `window.__e2e`: what the end-to-end tests and the latency benchmark read from the page
-//! (e2e-notes §6). It observes the session; nothing in the client depends on it.
+//! (docs/testing.md §6). It observes the session; nothing in the client depends on it.
 
 import type { PcSnapshot } from './stats.ts';
 

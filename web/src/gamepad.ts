@@ -1,4 +1,4 @@
-//! Pure gamepad diffing with the legacy client's rules (selkies-bundle-and-web §3.8): at most
+//! Pure gamepad diffing with the legacy client's rules (docs/web-client.md "What the client does"): at most
 //! four pads, only changes are sent, axis values with |v| < 0.05 snap to 0, `js,c` when a pad
 //! appears (axes before buttons), `js,d` when it goes. The poller (gamepad-poll.ts) feeds it
 //! snapshots of `navigator.getGamepads()` every 16 ms.

@@ -1,4 +1,4 @@
-//! Pure values behind the drawer's five gauges (selkies-bundle-and-web §3.3): bitrate against the
+//! Pure values behind the drawer's five gauges (docs/web-client.md "What the client does"): bitrate against the
 //! selected bitrate, fps out of 60, network round trip + jitter buffer ("Network") out of
 //! 1000 ms, GPU load when the encoder is hardware (`nv*`/`va*`) else host CPU, GPU memory when
 //! hardware else host RAM. Also parses the host's

@@ -107,7 +107,7 @@ export class InputCapture {
     const step = this.wheel.handle(dy, performance.now());
     if (!step) return;
     if (this.locked()) {
-      // Deliberately no replay of the last movement (legacy quirk §4.1): wheel never moves the pointer.
+      // Deliberately no replay of the last movement (legacy quirk, docs/protocol.md §4.1): wheel never moves the pointer.
       this.send(msg.mouseRel(0, 0, this.mask | step.bit, step.magnitude));
       this.send(msg.mouseRel(0, 0, this.mask, step.magnitude));
       return;

@@ -1,4 +1,4 @@
-//! Pure mapping from a browser `KeyboardEvent` to X11 keysyms (selkies-protocol §4.1).
+//! Pure mapping from a browser `KeyboardEvent` to X11 keysyms (docs/protocol.md §4.1).
 //!
 //! The keysym is computed from `KeyboardEvent.key`, i.e. the character the browser's own layout
 //! produced, never from `code` (the physical key): that is what makes AZERTY, QWERTZ, AltGr and

@@ -1,5 +1,5 @@
 //! Pure formatting of browser → host data-channel messages and parsing of host → browser
-//! messages (selkies-protocol §4). Every string the client sends is built here.
+//! messages (docs/protocol.md §4). Every string the client sends is built here.
 
 /** `m,x,y,mask,mag`: absolute pointer in remote-frame pixels. */
 export function mouseAbs(x: number, y: number, mask: number, magnitude = 0): string {

@@ -1,4 +1,4 @@
-//! The option lists of the legacy client's drawer (selkies-bundle-and-web §3.3), their defaults
+//! The option lists of the legacy client's drawer (docs/web-client.md "What the client does"), their defaults
 //! and labels. Values are in the units of the wire messages: `vb` kbit/s, `ab` bit/s, fps.
 
 export interface Option {

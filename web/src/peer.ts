@@ -1,6 +1,6 @@
 //! One browser peer connection of the legacy protocol (video = peer 1, audio = peer 3): its own
 //! signalling socket, the answer to the host's offer (munged, §5.6), trickled ICE both ways with
-//! remote candidates queued until the offer is applied (e2e-notes G8), and receiver latency hints.
+//! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
 
 import { mungeAnswer } from './sdp.ts';
 import { CLOSE_TAKEN_OVER, Signalling } from './signalling.ts';

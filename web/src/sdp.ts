@@ -1,4 +1,4 @@
-//! Pure SDP munging of the browser's answer (selkies-protocol §5.6), applied before
+//! Pure SDP munging of the browser's answer (docs/protocol.md §5.6), applied before
 //! `setLocalDescription`, exactly as the legacy client does so the host sees the same answer.
 
 /** H.264: every keyframe must carry SPS/PPS, or a late joiner / lost packet stalls decoding. */

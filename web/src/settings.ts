@@ -1,5 +1,5 @@
 //! Settings persisted per app in localStorage under the legacy client's keys
-//! (`<appName>_videoBitRate`, …; selkies-bundle-and-web §3.3), and the rule that reconciles a
+//! (`<appName>_videoBitRate`, …; docs/web-client.md "What the client does"), and the rule that reconciles a
 //! saved preference with the value the host announces when the data channel opens.
 //! Pure: the storage is injected, so the rules are unit-tested without a browser.
 

@@ -1,4 +1,4 @@
-//! Legacy signalling (selkies-protocol §3): the URL the page derives from its own location, the
+//! Legacy signalling (docs/protocol.md §3): the URL the page derives from its own location, the
 //! `HELLO <id> <b64meta>` greeting, the server's text grammar, and a thin WebSocket wrapper that
 //! turns frames into typed events. The pure parts are exported for unit tests.
 

@@ -1,4 +1,4 @@
-//! Pure digestion of `RTCPeerConnection.getStats()` reports (e2e-notes G13, protocol §9.3):
+//! Pure digestion of `RTCPeerConnection.getStats()` reports (docs/testing.md G13, docs/protocol.md §9.3):
 //! picks the inbound video/audio streams and the selected candidate pair out of a list of report
 //! objects, and turns two snapshots into rates (fps, kbit/s) and a latency estimate.
 
@@ -125,7 +125,7 @@ export function rates(prev: InboundSnapshot | null, cur: InboundSnapshot): Rates
   };
 }
 
-/** Latency shown to the user: network RTT plus the jitter-buffer delay (legacy §9.3), in ms. */
+/** Latency shown to the user: network RTT plus the jitter-buffer delay (docs/protocol.md §9.3), in ms. */
 export function latencyMs(rttSeconds: number | null, jitterMs: number): number {
   return Math.round((rttSeconds ?? 0) * 1000 + jitterMs);
 }

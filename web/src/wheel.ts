@@ -1,4 +1,4 @@
-//! Pure wheel normalisation with the legacy client's semantics (selkies-protocol §4.1):
+//! Pure wheel normalisation with the legacy client's semantics (docs/protocol.md §4.1):
 //! one wheel event becomes a press and a release of mask bit 3 (down) or 4 (up), with a
 //! magnitude = min(10, floor(|trunc(deltaY)| / smallest non-zero |deltaY| seen)), and a trackpad
 //! heuristic that throttles to one event per 100 ms until a physical wheel is recognised.

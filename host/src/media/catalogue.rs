@@ -2,7 +2,7 @@
 //!
 //! Each entry says which GStreamer element(s) implement it, how frames reach it (system memory,
 //! CUDA or VA surfaces), which codec and RTP payloader follow it, and the low-latency property set of
-//! the legacy host (selkies-protocol §5.3/§5.4). Property values that depend on the bitrate or the
+//! the legacy host (docs/protocol.md §5.3/§5.4). Property values that depend on the bitrate or the
 //! framerate are expressions, so a runtime `vb`/`_arg_fps` change re-applies exactly the properties
 //! that depend on it, and nothing is duplicated between start-up and runtime paths.
 

@@ -1,4 +1,4 @@
-//! Building the two host pipelines (selkies-protocol §5): the video pipeline (ximagesrc → convert
+//! Building the two host pipelines (docs/protocol.md §5): the video pipeline (ximagesrc → convert
 //! → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
 //! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
 

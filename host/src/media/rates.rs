@@ -1,6 +1,6 @@
 //! Rate parameters of the video encoder and the legacy formulas that turn them into property
-//! values (selkies-protocol §5.3): effective bitrate under FEC, GOP length, VBV sizes, threads.
-//! Pure: unit-tested with the reference's worked examples.
+//! values (docs/protocol.md §5.3): effective bitrate under FEC, GOP length, VBV sizes, threads.
+//! Pure: unit-tested with the worked examples of docs/protocol.md §5.3 and §12.
 
 use super::catalogue::Value;
 

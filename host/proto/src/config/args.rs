@@ -1,4 +1,4 @@
-//! The raw command line: every legacy flag (protocol reference §1) with its exact underscore
+//! The raw command line: every legacy flag (docs/protocol.md §1) with its exact underscore
 //! spelling, `SELKIES_*` environment variable and built-in default.
 //!
 //! Values stay strings here, as in the legacy argparse parser (`--enable_https=false`);

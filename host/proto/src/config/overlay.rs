@@ -1,4 +1,4 @@
-//! The `--json_config` overlay (protocol reference §1): read once at start (six keys override
+//! The `--json_config` overlay (docs/protocol.md §1): read once at start (six keys override
 //! CLI/env) and rewritten whenever the browser changes a setting at runtime.
 //!
 //! Decisions: a missing or empty file means "no overlay" (the buggy legacy `main` branch leaves

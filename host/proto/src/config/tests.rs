@@ -1,4 +1,4 @@
-//! Config tests: legacy defaults (§1), precedence, typed values, deliberate differences, overlay.
+//! Config tests: legacy defaults (docs/protocol.md §1), precedence, typed values, deliberate differences, overlay.
 
 use std::path::{Path, PathBuf};
 

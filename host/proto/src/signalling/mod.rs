@@ -1,4 +1,4 @@
-//! The legacy signalling server (protocol reference §3.2) as a pure state machine.
+//! The legacy signalling server (docs/protocol.md §3.2) as a pure state machine.
 //!
 //! The socket glue feeds it connection events and performs the returned [`Action`]s. The host's
 //! own video/audio peers ("0"/"2") live in-process: they register with

@@ -1,4 +1,4 @@
-//! Signalling state-machine tests with the §3 grammar and §12 vectors.
+//! Signalling state-machine tests with the docs/protocol.md §3 grammar and §12 vectors.
 
 use super::*;
 
