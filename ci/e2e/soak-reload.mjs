@@ -6,7 +6,7 @@
 // jitter buffers): last idle sample minus the first after the warm-up, plus the least-squares
 // slope. SOAK_CLIENT=ours (web/dist, opened with the test flag) or legacy (the legacy project's
 // static client from SOAK_LEGACY_ROOT). Run through ci/soak-reload. Targets: docs/reliability.md.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { Browser, withE2eFlag } from './browser.mjs';
 import { Env, sleep, waitFor } from './harness.mjs';
 
@@ -42,6 +42,21 @@ function threadNames(pid) {
     } catch {
       // The thread exited between the listing and the read.
     }
+  }
+  return [...counts].map(([n, c]) => (c > 1 ? `${n}×${c}` : n)).sort().join(', ');
+}
+
+/** What the open fds of `pid` point at, by kind (socket, pipe, anon_inode:[eventfd], a path). */
+function fdKinds(pid) {
+  const counts = new Map();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/:\[\d+\]$/, '');
+    } catch {
+      continue;
+    }
+    counts.set(target, (counts.get(target) ?? 0) + 1);
   }
   return [...counts].map(([n, c]) => (c > 1 ? `${n}×${c}` : n)).sort().join(', ');
 }
@@ -122,7 +137,7 @@ try {
   // Tokio's blocking-pool threads (also named tokio-rt-worker) exit after 10 s idle: what is
   // left after 12 s is what the host really keeps.
   await sleep(12000);
-  console.log(`idle 12 s after the last sample: ${JSON.stringify(usage(pid))}; threads: ${threadNames(pid)}`);
+  console.log(`idle 12 s after the last sample: ${JSON.stringify(usage(pid))}; threads: ${threadNames(pid)}; fds: ${fdKinds(pid)}`);
   console.log(
     `summary (${CLIENT} client): ${RELOADS - failed}/${RELOADS} reloads reached a decoded frame; ` +
       `reload → frame median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms; ` +
