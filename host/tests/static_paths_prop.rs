@@ -25,8 +25,26 @@ fn fixture() -> (tempfile::TempDir, PathBuf) {
 fn segment() -> impl Strategy<Value = String> {
     prop_oneof![
         prop::sample::select(vec![
-            "", ".", "..", "%2e%2e", "%2E.", "%2f", "%5c..", "..\\..", "%00", "%", "%zz", "sub",
-            "a.js", "index.html", "leak", "up", "secret", "root", "%2fetc%2fpasswd", "/",
+            "",
+            ".",
+            "..",
+            "%2e%2e",
+            "%2E.",
+            "%2f",
+            "%5c..",
+            "..\\..",
+            "%00",
+            "%",
+            "%zz",
+            "sub",
+            "a.js",
+            "index.html",
+            "leak",
+            "up",
+            "secret",
+            "root",
+            "%2fetc%2fpasswd",
+            "/",
         ])
         .prop_map(str::to_owned),
         "[ -~]{0,8}",
@@ -57,8 +75,14 @@ fn plain_paths_resolve_to_their_files() {
     let (_dir, root) = fixture();
     let real = root.canonicalize().expect("root");
     assert_eq!(resolve_static(&root, "/"), Some(real.join("index.html")));
-    assert_eq!(resolve_static(&root, "/sub/a.js"), Some(real.join("sub/a.js")));
-    assert_eq!(resolve_static(&root, "/sub/%61.js"), Some(real.join("sub/a.js")));
+    assert_eq!(
+        resolve_static(&root, "/sub/a.js"),
+        Some(real.join("sub/a.js"))
+    );
+    assert_eq!(
+        resolve_static(&root, "/sub/%61.js"),
+        Some(real.join("sub/a.js"))
+    );
     assert_eq!(resolve_static(&root, "/leak"), None);
     assert_eq!(resolve_static(&root, "/up/secret"), None);
 }
