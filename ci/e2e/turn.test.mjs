@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { Browser } from './browser.mjs';
+import { Browser, withE2eFlag } from './browser.mjs';
 import { Env, sleep, waitFor } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_TURN_HTTP_PORT ?? 18090);
@@ -106,7 +106,7 @@ async function openRelayOnly() {
     }
     await route.fulfill({ response: resp, body: JSON.stringify({ ...cfg, iceTransportPolicy: 'relay' }), contentType: 'application/json' });
   });
-  const res = await browser.page.goto(`${ORIGIN}/`);
+  const res = await browser.page.goto(`${ORIGIN}${withE2eFlag('/')}`);
   assert.equal(res?.status(), 200, 'page load');
   // The client asks for /turn after the load event, before it opens the signalling sockets.
   assert.ok(await waitFor(() => served.length > 0, 10000), 'the page never asked for /turn');
