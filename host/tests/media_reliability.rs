@@ -209,6 +209,8 @@ fn a_session_starts_on_the_blocking_pool() {
                 channels: 2,
                 packetloss_percent: 0.0,
             },
+            playout_delay_ms: None,
+            metrics: selkies_telemetry::Metrics::new(),
         })
         .await
         .expect("audio session opens");
