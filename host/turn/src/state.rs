@@ -261,7 +261,9 @@ impl Table {
         peer: SocketAddr,
         now: Instant,
     ) -> Result<(), TableError> {
-        if !(0x4000..=0x4FFF).contains(&channel) {
+        // RFC 8656 narrowed the range to 0x4000-0x4FFF, but RFC 5766 clients (coturn's own
+        // tools, older stacks) still pick up to 0x7FFE; both fit the ChannelData lead byte.
+        if !(0x4000..=0x7FFE).contains(&channel) {
             return Err(TableError::BadChannel);
         }
         if !self.peer_allowed(peer.ip()) {

@@ -181,6 +181,10 @@ fn channels_bind_once_and_route_both_ways() {
         Err(TableError::BadChannel)
     );
     assert_eq!(
+        t.channel_bind(&key(1), "u", 0x7FFF, peer, now),
+        Err(TableError::BadChannel)
+    );
+    assert_eq!(
         t.channel_bind(
             &key(1),
             "u",
