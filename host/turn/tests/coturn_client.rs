@@ -125,6 +125,7 @@ async fn uclient(port: u16, peer: SocketAddr, flags: &[&str], creds: &[String]) 
     let counter = |name: &str| -> u64 {
         output
             .lines()
+            .rev()
             .filter_map(|l| l.split(&format!("{name}=")).nth(1))
             .filter_map(|rest| {
                 rest.split(|c: char| !c.is_ascii_digit())
@@ -132,7 +133,7 @@ async fn uclient(port: u16, peer: SocketAddr, flags: &[&str], creds: &[String]) 
                     .parse()
                     .ok()
             })
-            .last()
+            .next()
             .unwrap_or(0)
     };
     Run {
