@@ -91,8 +91,28 @@ impl RestAuth {
         username: &str,
         now_unix: u64,
     ) -> Result<LongTermKeyCredentials, CredentialError> {
+        self.key_checked(username, Some(now_unix))
+    }
+
+    /// Like [`Self::key_for`] without the expiry check: for requests on an allocation that was
+    /// made while the username was valid (Refresh, CreatePermission, ChannelBind), so a short
+    /// TTL limits who can *start* relaying without cutting running sessions off.
+    pub fn key_for_existing(
+        &self,
+        username: &str,
+    ) -> Result<LongTermKeyCredentials, CredentialError> {
+        self.key_checked(username, None)
+    }
+
+    fn key_checked(
+        &self,
+        username: &str,
+        now_unix: Option<u64>,
+    ) -> Result<LongTermKeyCredentials, CredentialError> {
         let expiry = parse_expiry(username)?;
-        if expiry <= now_unix {
+        if let Some(now_unix) = now_unix
+            && expiry <= now_unix
+        {
             return Err(CredentialError::Expired {
                 expiry,
                 now: now_unix,
@@ -164,6 +184,11 @@ mod tests {
             );
         }
         assert!(auth.key_for("2000", 1_000).is_ok());
+        assert!(auth.key_for_existing("1060:bob").is_ok());
+        assert_eq!(
+            auth.key_for_existing("bob").unwrap_err(),
+            CredentialError::Malformed
+        );
     }
 
     #[test]

@@ -262,7 +262,13 @@ impl Server {
         if realm.realm() != self.auth.realm() {
             return Err(self.challenge(msg, 401, "Unauthorized"));
         }
-        let key: LongTermKeyCredentials = match self.auth.key_for(user.username(), now.unix) {
+        // Expiry gates new allocations only; see `RestAuth::key_for_existing`.
+        let checked = if msg.method() == ALLOCATE {
+            self.auth.key_for(user.username(), now.unix)
+        } else {
+            self.auth.key_for_existing(user.username())
+        };
+        let key: LongTermKeyCredentials = match checked {
             Ok(k) => k,
             Err(err) => {
                 debug!(username = user.username(), %err, "TURN credentials refused");

@@ -373,3 +373,30 @@ fn no_relay_port_means_insufficient_capacity() {
     assert_eq!(error_code(&out), 508);
     assert!(s.table().is_empty());
 }
+
+#[test]
+fn expired_username_keeps_its_allocation_alive_but_cannot_allocate_anew() {
+    let mut s = server();
+    let c = allocated(&mut s);
+    let much_later = Now {
+        mono: now().mono + Duration::from_secs(500),
+        unix: now().unix + 7200,
+    };
+    let out = s.handle_client(
+        key(),
+        &c.request(REFRESH, |m, _| {
+            m.add_attribute(&Lifetime::new(600)).unwrap();
+        }),
+        much_later,
+        &mut no_bind,
+    );
+    assert_eq!(reply(&out).class(), MessageClass::Success, "{out:?}");
+    let other = ClientKey {
+        client: SocketAddr::from(([127, 0, 0, 9], 40_002)),
+        ..key()
+    };
+    let out = s.handle_client(other, &allocate_request(&c), much_later, &mut |_| {
+        panic!("expired username allocated")
+    });
+    assert_eq!(error_code(&out), 401);
+}
