@@ -9,12 +9,14 @@ mod overlay;
 mod settings;
 #[cfg(test)]
 mod tests;
+mod turn_embedded;
 
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
     ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, parse_clipboard_mode,
 };
+pub use turn_embedded::{EmbeddedTurn, EmbeddedTurnMode};
 
 /// A configuration value that cannot be used; names the flag and the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
