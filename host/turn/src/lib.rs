@@ -1,5 +1,6 @@
 //! Embedded TURN relay (RFC 8656 subset used by browsers) for the selkies host.
 //!
+//! - [`addrs`]: the host's own addresses (the peer allow-list) and the relay address.
 //! - [`auth`]: TURN-REST credentials (`<expiry>:<user>` / base64 HMAC-SHA1).
 //! - [`state`]: the pure allocation/permission/channel table and its bounds.
 //! - [`server`]: the sans-IO message handler on top of both.
@@ -9,6 +10,7 @@
 //! Relayed traffic may only reach the peer addresses the caller allows (the host's own), so
 //! the relay is never an open relay. See docs/connectivity.md.
 
+pub mod addrs;
 pub mod auth;
 pub mod driver;
 pub mod framing;
