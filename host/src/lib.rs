@@ -26,5 +26,6 @@ pub mod rtc;
 pub mod session;
 pub mod telemetry;
 pub mod tls;
+pub mod turn_relay;
 pub mod uinput_mouse;
 pub mod ws;

@@ -44,7 +44,10 @@ mod tests {
     #[test]
     fn loopback_is_among_local_addresses() {
         let addrs = local_addresses().unwrap();
-        assert!(addrs.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)), "{addrs:?}");
+        assert!(
+            addrs.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            "{addrs:?}"
+        );
     }
 
     #[test]
