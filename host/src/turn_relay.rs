@@ -80,6 +80,24 @@ pub async fn serve_tcp(relay: &TurnRelay, stream: TcpStream) -> anyhow::Result<(
         .context("TURN TCP connection")
 }
 
+/// The decrypted stream of a TLS connection (`turns:`) whose first plaintext byte is TURN
+/// framing; `client`/`server` are the TCP connection's addresses.
+pub async fn serve_stream<S>(
+    relay: &TurnRelay,
+    stream: S,
+    client: SocketAddr,
+    server: SocketAddr,
+) -> anyhow::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + 'static,
+{
+    relay
+        .relay
+        .serve_stream(stream, client, server)
+        .await
+        .context("TURN-over-TLS connection")
+}
+
 impl TurnRelay {
     /// The `iceServers` entry for a browser that reached the host as `browser_host` (the
     /// `Host` header without port), on `port`. `tls` adds a `turns:` URI (TLS on the same port).

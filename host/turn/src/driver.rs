@@ -9,7 +9,7 @@ use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -150,12 +150,28 @@ impl Relay {
     /// Serves one TCP connection whose first byte [`crate::is_turn_first_byte`] accepted. The
     /// peeked bytes must still be unread on `stream`. Returns when the client goes away.
     pub async fn serve_tcp(&self, stream: TcpStream) -> Result<(), RelayError> {
+        let client = stream.peer_addr()?;
+        let server = stream.local_addr()?;
+        self.serve_stream(stream, client, server).await
+    }
+
+    /// Like [`Self::serve_tcp`] for any byte stream, e.g. the decrypted side of a TLS
+    /// connection (`turns:`) on the host's HTTPS port.
+    pub async fn serve_stream<S>(
+        &self,
+        stream: S,
+        client: SocketAddr,
+        server: SocketAddr,
+    ) -> Result<(), RelayError>
+    where
+        S: AsyncRead + AsyncWrite + Send + 'static,
+    {
         let key = ClientKey {
             transport: Transport::Tcp,
-            client: stream.peer_addr()?,
-            server: stream.local_addr()?,
+            client,
+            server,
         };
-        let (mut rd, mut wr) = stream.into_split();
+        let (mut rd, mut wr) = tokio::io::split(stream);
         let (tx, mut rx) = mpsc::channel::<Vec<u8>>(TCP_QUEUE);
         lock(&self.inner.tcp_clients).insert(key, tx);
         let writer = tokio::spawn(async move {
