@@ -4,11 +4,12 @@
 //! `cargo run --release -p selkies-turn --example turn_relay -- 127.0.0.1:3478 SECRET [ALLOWED_PEER_IP...]`
 //!
 //! Allowed peers default to the listening address. TCP connections are demultiplexed on their
-//! first byte exactly as the host does.
+//! first byte exactly as the host does. The per-client and per-user quotas are raised to 512
+//! so that one load generator on one address can open many allocations.
 
 use std::net::{IpAddr, SocketAddr};
 
-use selkies_turn::{Relay, RelayConfig, RestAuth, is_turn_first_byte};
+use selkies_turn::{Limits, Relay, RelayConfig, RestAuth, is_turn_first_byte};
 use tokio::net::{TcpListener, UdpSocket};
 
 #[tokio::main]
@@ -26,11 +27,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if peers.is_empty() {
         peers.push(addr.ip());
     }
-    let relay = Relay::start(RelayConfig::new(
+    let mut config = RelayConfig::new(
         RestAuth::new(secret.into_bytes(), "selkies"),
         addr.ip(),
         peers,
-    ));
+    );
+    config.limits = Limits {
+        max_allocations: 1024,
+        max_allocations_per_user: 512,
+        max_allocations_per_client_ip: 512,
+        ..Limits::default()
+    };
+    let relay = Relay::start(config);
     let udp = UdpSocket::bind(addr).await?;
     let tcp = TcpListener::bind(addr).await?;
     let udp_relay = relay.clone();
