@@ -152,11 +152,14 @@ impl Relay {
     pub async fn serve_tcp(&self, stream: TcpStream) -> Result<(), RelayError> {
         let client = stream.peer_addr()?;
         let server = stream.local_addr()?;
+        // Relayed media is many small writes: Nagle plus delayed ACKs would add milliseconds.
+        stream.set_nodelay(true)?;
         self.serve_stream(stream, client, server).await
     }
 
     /// Like [`Self::serve_tcp`] for any byte stream, e.g. the decrypted side of a TLS
-    /// connection (`turns:`) on the host's HTTPS port.
+    /// connection (`turns:`) on the host's HTTPS port. The caller sets TCP_NODELAY on the
+    /// underlying socket.
     pub async fn serve_stream<S>(
         &self,
         stream: S,
