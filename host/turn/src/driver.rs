@@ -84,6 +84,19 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 const TCP_QUEUE: usize = 256;
+/// Socket buffers of the UDP listener and relay sockets: the kernel default (~208 KiB) holds
+/// about 100 ms of one 8 Mbit/s video stream, too little to ride out a scheduling stall on a
+/// loaded host. The kernel caps the request at net.core.{r,w}mem_max.
+const UDP_BUFFER: usize = 1 << 20;
+
+fn enlarge_buffers(socket: &impl std::os::fd::AsFd) {
+    use nix::sys::socket::{setsockopt, sockopt};
+    if let Err(e) = setsockopt(socket, sockopt::RcvBuf, &UDP_BUFFER)
+        .and_then(|()| setsockopt(socket, sockopt::SndBuf, &UDP_BUFFER))
+    {
+        debug!(%e, "cannot enlarge TURN UDP socket buffers");
+    }
+}
 const EXPIRY_TICK: Duration = Duration::from_secs(5);
 
 impl Relay {
@@ -124,6 +137,7 @@ impl Relay {
 
     /// Serves TURN-over-UDP on `socket` until it fails.
     pub async fn serve_udp(&self, socket: UdpSocket) -> Result<(), RelayError> {
+        enlarge_buffers(&socket);
         let socket = Arc::new(socket);
         let local = socket.local_addr()?;
         lock(&self.inner.udp_listeners).insert(local, socket.clone());
@@ -297,6 +311,7 @@ impl Relay {
             }
         };
         std_sock.set_nonblocking(true)?;
+        enlarge_buffers(&std_sock);
         UdpSocket::from_std(std_sock)
     }
 
