@@ -13,7 +13,7 @@ use anyhow::Context;
 use selkies_proto::config::Settings;
 use selkies_proto::rtc_config::IceServer;
 pub use selkies_turn::is_turn_first_byte;
-use selkies_turn::{Relay, RelayConfig, RestAuth, addrs};
+use selkies_turn::{Relay, RelayConfig, RestAuth, local_addresses, pick_relay_ip};
 use tokio::net::{TcpStream, UdpSocket};
 
 /// Realm of the embedded relay's credentials.
@@ -43,8 +43,8 @@ pub fn start(s: &Settings, listen: SocketAddr) -> anyhow::Result<Option<TurnRela
     if !cfg.enabled(other_turn_configured(s)) {
         return Ok(None);
     }
-    let local = addrs::local_addresses().context("listing the host's addresses for TURN")?;
-    let relay_ip = addrs::pick_relay_ip(listen.ip(), &local);
+    let local = local_addresses().context("listing the host's addresses for TURN")?;
+    let relay_ip = pick_relay_ip(listen.ip(), &local);
     let auth = match &cfg.secret {
         Some(secret) => RestAuth::new(secret.as_bytes().to_vec(), REALM),
         None => RestAuth::random(REALM),

@@ -1,10 +1,12 @@
 //! The tokio side of the relay: a UDP listener loop, a handler for one TCP connection the host
 //! demultiplexed to TURN, one task per relay socket, and the lifetime ticker. All protocol
-//! decisions are the sans-IO [`Server`]'s; this module only moves bytes and owns sockets.
+//! decisions are the sans-IO [`Server`]'s; this module only moves bytes and owns sockets. It
+//! also lists the host's own addresses: the only peers the relay may send to (so it is never an
+//! open relay), one of which carries the relay sockets.
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
@@ -16,7 +18,7 @@ use tokio::task::AbortHandle;
 use tracing::{debug, info, warn};
 
 use crate::auth::{MintedCredentials, RestAuth};
-use crate::framing::{FramingError, MAX_FRAME, frame_len, pad_for_stream};
+use crate::framing::{FrameBuffer, FramingError, MAX_FRAME, pad_for_stream};
 use crate::server::{Now, Output, Server, ServerConfig};
 use crate::state::{ClientKey, Limits, Transport};
 
@@ -199,13 +201,12 @@ impl Relay {
             }
         });
         let idle = self.inner.config.tcp_idle_timeout;
-        let mut buf: Vec<u8> = Vec::with_capacity(4096);
+        let mut frames = FrameBuffer::default();
         let mut chunk = vec![0u8; 16_384];
         let result = loop {
-            match frame_len(&buf) {
+            match frames.next_frame() {
                 Err(e) => break Err(e.into()),
-                Ok(Some(len)) => {
-                    let frame: Vec<u8> = buf.drain(..len).collect();
+                Ok(Some(frame)) => {
                     self.client_message(key, &frame).await;
                     continue;
                 }
@@ -217,10 +218,8 @@ impl Relay {
                 Ok(Ok(0)) => break Ok(()),
                 Ok(Ok(n)) => n,
             };
-            // frame_len bounds a frame to MAX_FRAME, so the buffer never holds more than one
-            // frame plus one read.
-            debug_assert!(buf.len() < MAX_FRAME);
-            buf.extend_from_slice(&chunk[..n]);
+            debug_assert!(frames.buffered() < MAX_FRAME);
+            frames.push(&chunk[..n]);
         };
         lock(&self.inner.tcp_clients).remove(&key);
         let released = lock(&self.inner.core).client_closed(&key);
@@ -367,5 +366,63 @@ async fn expiry_ticker(inner: Weak<Inner>) {
             debug!(%relay, "TURN allocation expired");
             release(&inner, relay);
         }
+    }
+}
+
+/// Every address configured on the host's interfaces, loopback included (the host's own
+/// webrtcbin may gather loopback candidates in tests and single-machine setups).
+pub fn local_addresses() -> io::Result<Vec<IpAddr>> {
+    let mut out = Vec::new();
+    for ifa in nix::ifaddrs::getifaddrs().map_err(io::Error::from)? {
+        let Some(addr) = ifa.address else { continue };
+        let ip = if let Some(v4) = addr.as_sockaddr_in() {
+            IpAddr::V4(v4.ip())
+        } else if let Some(v6) = addr.as_sockaddr_in6() {
+            IpAddr::V6(v6.ip())
+        } else {
+            continue;
+        };
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    Ok(out)
+}
+
+/// Where relay sockets are bound: the listen address when it is a specific one, else the first
+/// non-loopback IPv4 address (what the host's webrtcbin gathers first), else loopback.
+pub fn pick_relay_ip(listen: IpAddr, local: &[IpAddr]) -> IpAddr {
+    if !listen.is_unspecified() {
+        return listen;
+    }
+    local
+        .iter()
+        .copied()
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+#[cfg(test)]
+mod addr_tests {
+    use super::*;
+
+    #[test]
+    fn loopback_is_among_local_addresses() {
+        let addrs = local_addresses().unwrap();
+        assert!(
+            addrs.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            "{addrs:?}"
+        );
+    }
+
+    #[test]
+    fn relay_ip_choice() {
+        let lan: IpAddr = "192.0.2.10".parse().unwrap();
+        let lo = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        let v6: IpAddr = "2001:db8::1".parse().unwrap();
+        let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+        assert_eq!(pick_relay_ip(lan, &[lo]), lan);
+        assert_eq!(pick_relay_ip(any, &[lo, v6, lan]), lan);
+        assert_eq!(pick_relay_ip(any, &[lo, v6]), lo);
     }
 }

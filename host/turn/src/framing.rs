@@ -54,6 +54,29 @@ pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, FramingError> {
     Ok((buf.len() >= total).then_some(total))
 }
 
+/// Reassembles frames from the reads of one stream. Holds at most one incomplete frame plus the
+/// last read, because [`frame_len`] rejects a bad lead byte at once and bounds a frame's size.
+#[derive(Debug, Default)]
+pub struct FrameBuffer {
+    buf: Vec<u8>,
+}
+
+impl FrameBuffer {
+    pub fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next complete frame (padding included), if one is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, FramingError> {
+        Ok(frame_len(&self.buf)?.map(|len| self.buf.drain(..len).collect()))
+    }
+
+    /// Bytes held, for bounds checks.
+    pub fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+}
+
 /// Pads an outgoing ChannelData message for a stream; STUN messages are already aligned.
 pub fn pad_for_stream(mut msg: Vec<u8>) -> Vec<u8> {
     let padded = msg.len().next_multiple_of(4);
@@ -110,6 +133,42 @@ mod tests {
             Err(FramingError::BadLeadByte(0xC0))
         );
         assert_eq!(frame_len(&[]), Ok(None));
+    }
+
+    #[test]
+    fn frame_buffer_reassembles_byte_by_byte() {
+        let mut stun = vec![0x00, 0x01, 0x00, 0x04];
+        stun.extend_from_slice(&[7; 16]);
+        stun.extend_from_slice(&[1, 2, 3, 4]);
+        let cd = vec![0x40, 0x00, 0x00, 0x01, 9, 0, 0, 0];
+        let stream = [stun.clone(), cd.clone(), stun.clone()].concat();
+        let mut fb = FrameBuffer::default();
+        let mut frames = Vec::new();
+        for b in &stream {
+            fb.push(std::slice::from_ref(b));
+            while let Some(f) = fb.next_frame().unwrap() {
+                frames.push(f);
+            }
+        }
+        assert_eq!(frames, vec![stun.clone(), cd, stun]);
+        assert_eq!(fb.buffered(), 0);
+    }
+
+    #[test]
+    fn frame_buffer_fails_fast_on_garbage() {
+        let mut fb = FrameBuffer::default();
+        fb.push(b"\x00\x01\x00\x00");
+        assert_eq!(fb.next_frame(), Ok(None));
+        fb.push(&[0; 16]);
+        assert!(fb.next_frame().unwrap().is_some());
+        // HTTP after TURN: 'G' is a ChannelData lead byte, so "ET" (0x4554) reads as a length
+        // and the buffer waits for 17 748 bytes, never more than MAX_FRAME.
+        fb.push(b"GET / HTTP/1.1");
+        assert_eq!(fb.next_frame(), Ok(None));
+        assert!(fb.buffered() < MAX_FRAME);
+        let mut fb = FrameBuffer::default();
+        fb.push(&[0xFF]);
+        assert_eq!(fb.next_frame(), Err(FramingError::BadLeadByte(0xFF)));
     }
 
     #[test]
