@@ -80,11 +80,13 @@ pub async fn serve_tcp(relay: &TurnRelay, stream: TcpStream) -> anyhow::Result<(
         .context("TURN TCP connection")
 }
 
-/// The decrypted stream of a TLS connection (`turns:`) whose first plaintext byte is TURN
-/// framing; `client`/`server` are the TCP connection's addresses.
+/// The decrypted stream of a TLS connection (`turns:`) whose first plaintext byte(s), already
+/// read by the caller into `initial`, are TURN framing; `client`/`server` are the TCP
+/// connection's addresses.
 pub async fn serve_stream<S>(
     relay: &TurnRelay,
     stream: S,
+    initial: &[u8],
     client: SocketAddr,
     server: SocketAddr,
 ) -> anyhow::Result<()>
@@ -93,7 +95,7 @@ where
 {
     relay
         .relay
-        .serve_stream(stream, client, server)
+        .serve_stream(stream, initial, client, server)
         .await
         .context("TURN-over-TLS connection")
 }

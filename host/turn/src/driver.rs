@@ -170,15 +170,17 @@ impl Relay {
         let server = stream.local_addr()?;
         // Relayed media is many small writes: Nagle plus delayed ACKs would add milliseconds.
         stream.set_nodelay(true)?;
-        self.serve_stream(stream, client, server).await
+        self.serve_stream(stream, &[], client, server).await
     }
 
     /// Like [`Self::serve_tcp`] for any byte stream, e.g. the decrypted side of a TLS
-    /// connection (`turns:`) on the host's HTTPS port. The caller sets TCP_NODELAY on the
-    /// underlying socket.
+    /// connection (`turns:`) on the host's HTTPS port. `initial` are bytes the caller already
+    /// read from `stream` to recognise TURN (a TLS stream cannot be peeked); they are handled
+    /// first. The caller sets TCP_NODELAY on the underlying socket.
     pub async fn serve_stream<S>(
         &self,
         stream: S,
+        initial: &[u8],
         client: SocketAddr,
         server: SocketAddr,
     ) -> Result<(), RelayError>
@@ -202,6 +204,7 @@ impl Relay {
         });
         let idle = self.inner.config.tcp_idle_timeout;
         let mut frames = FrameBuffer::default();
+        frames.push(initial);
         let mut chunk = vec![0u8; 16_384];
         let result = loop {
             match frames.next_frame() {

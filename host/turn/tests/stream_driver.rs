@@ -14,11 +14,18 @@ fn client_addr() -> SocketAddr {
     SocketAddr::from(([192, 0, 2, 7], 50_123))
 }
 
-fn start() -> (
+type Started = (
     Relay,
     DuplexStream,
     tokio::task::JoinHandle<Result<(), RelayError>>,
-) {
+);
+
+fn start() -> Started {
+    start_with(Vec::new())
+}
+
+/// `initial`: bytes the host already read to recognise TURN (the first byte after TLS).
+fn start_with(initial: Vec<u8>) -> Started {
     let host = IpAddr::from([127, 0, 0, 1]);
     let relay = Relay::start(RelayConfig::new(
         RestAuth::random("selkies"),
@@ -28,7 +35,7 @@ fn start() -> (
     let (ours, theirs) = tokio::io::duplex(4096);
     let r = relay.clone();
     let task = tokio::spawn(async move {
-        r.serve_stream(theirs, client_addr(), SocketAddr::new(host, 8443))
+        r.serve_stream(theirs, &initial, client_addr(), SocketAddr::new(host, 8443))
             .await
     });
     (relay, ours, task)
@@ -69,6 +76,20 @@ async fn split_requests_are_reassembled_and_answered() {
     let msg = Message::from_bytes(&reply).unwrap();
     assert_eq!(msg.attribute::<ErrorCode>().unwrap().code(), 401);
     assert_eq!(relay.allocations(), 0);
+}
+
+#[tokio::test]
+async fn bytes_read_by_the_demux_are_not_lost() {
+    let binding = Message::builder_request(BINDING, MessageWriteVec::new()).finish();
+    let (_relay, mut s, _task) = start_with(binding[..1].to_vec());
+    s.write_all(&binding[1..]).await.unwrap();
+    let reply = read_message(&mut s).await;
+    let msg = Message::from_bytes(&reply).unwrap();
+    assert_eq!(msg.class(), MessageClass::Success);
+    assert_eq!(
+        msg.transaction_id(),
+        Message::from_bytes(&binding).unwrap().transaction_id()
+    );
 }
 
 #[tokio::test]
