@@ -200,7 +200,22 @@ async fn run(settings: Settings) -> Result<()> {
     if settings.enable_basic_auth && settings.basic_auth_password.is_empty() {
         bail!("--enable_basic_auth=true needs a non-empty --basic_auth_password");
     }
+    let addr: SocketAddr = format!("{}:{}", bracket_v6(&settings.addr), settings.port)
+        .parse()
+        .with_context(|| format!("--addr={} is not an IP address", settings.addr))?;
+    let turn = selkies_host::turn_relay::start(&settings, addr).context("--turn_embedded")?;
+    if let Some(relay) = &turn {
+        let relay = relay.clone();
+        tokio::spawn(async move {
+            if let Err(e) = selkies_host::turn_relay::serve_udp(relay, addr).await {
+                warn!("embedded TURN relay over UDP stopped: {e:#}");
+            }
+        });
+    }
     let app = http::router(HttpState {
+        turn: turn.clone(),
+        port: settings.port,
+        https: settings.enable_https,
         auth,
         web_root: Arc::new(web_root.clone()),
         rtc,
@@ -214,9 +229,6 @@ async fn run(settings: Settings) -> Result<()> {
         }),
     });
 
-    let addr: SocketAddr = format!("{}:{}", bracket_v6(&settings.addr), settings.port)
-        .parse()
-        .with_context(|| format!("--addr={} is not an IP address", settings.addr))?;
     let tcp = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -233,7 +245,7 @@ async fn run(settings: Settings) -> Result<()> {
         max_connections_per_ip: settings.max_connections_per_ip,
         shutdown_timeout: settings.shutdown_timeout,
     };
-    server::serve(tcp, tls, app, signalling, limits, shutdown_signal()).await;
+    server::serve(tcp, tls, app, signalling, limits, turn, shutdown_signal()).await;
 
     info!("shutting down");
     video_peer.abort();

@@ -24,6 +24,7 @@ use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
+use crate::turn_relay::{self, TurnRelay};
 use crate::ws::Signalling;
 
 /// Limits of the listener (`--header_read_timeout`, `--max_connections_per_ip`,
@@ -142,6 +143,7 @@ pub async fn serve(
     app: Router,
     signalling: Arc<Signalling>,
     limits: Limits,
+    turn: Option<TurnRelay>,
     shutdown: impl Future<Output = ()>,
 ) {
     let per_ip = Arc::new(PerIp::default());
@@ -174,7 +176,19 @@ pub async fn serve(
         let app = app.clone();
         let tls = tls.clone();
         let stop = stop_rx.clone();
+        let turn = turn.clone();
         tokio::spawn(async move {
+            // One port for everything: STUN/TURN framing (first byte 0x00-0x01) goes to the
+            // embedded relay, the rest to TLS or HTTP (docs/connectivity.md).
+            if let Some(turn) = &turn
+                && first_byte_is_turn(&stream, limits.header_read_timeout).await
+            {
+                if let Err(e) = turn_relay::serve_tcp(turn, stream).await {
+                    debug!(%addr, "TURN over TCP ended: {e:#}");
+                }
+                drop(slot);
+                return;
+            }
             match tls {
                 None => {
                     serve_conn(
@@ -215,6 +229,16 @@ pub async fn serve(
             "connections still open after --shutdown_timeout; exiting anyway"
         );
     }
+}
+
+/// Waits (at most `timeout`) for the connection's first byte without consuming it. A client
+/// that says nothing is left to the HTTP path, whose header-read timeout closes it.
+async fn first_byte_is_turn(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(timeout, stream.peek(&mut byte)).await,
+        Ok(Ok(1)) if turn_relay::is_turn_first_byte(byte[0])
+    )
 }
 
 async fn serve_conn<I>(

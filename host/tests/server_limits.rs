@@ -35,6 +35,9 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     std::fs::write(root.path().join("index.html"), "<!doctype html>").expect("index");
     let signalling = Signalling::with_ws_timeout(ws_timeout);
     let app = router(HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),
@@ -55,7 +58,7 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     let (stop, stopped) = oneshot::channel::<()>();
     let sig = signalling.clone();
     let done = tokio::spawn(async move {
-        serve(tcp, None, app, sig, limits, async {
+        serve(tcp, None, app, sig, limits, None, async {
             let _ = stopped.await;
         })
         .await;
