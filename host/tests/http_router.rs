@@ -30,7 +30,6 @@ fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
     HttpState {
         turn: None,
         port: 8080,
-        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),

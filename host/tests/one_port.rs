@@ -83,7 +83,6 @@ async fn http_and_turn_share_the_port() {
     let app = router(HttpState {
         turn: Some(relay.clone()),
         port: addr.port(),
-        https: false,
         auth: None,
         web_root: Arc::new(root.path().to_path_buf()),
         rtc: Arc::new(RtcStore::stun_only("127.0.0.1", addr.port())),
