@@ -28,12 +28,13 @@ pub struct TurnRelay {
 }
 
 /// Whether the settings name another TURN source, which `--turn_embedded=auto` defers to (the
-/// same conditions under which `RtcSource` or the TURN-REST client would produce a relay). An
-/// existing `--rtc_config_json` file is a run-time fact the caller adds.
+/// same conditions under which `RtcSource` or the TURN-REST client would produce a relay), or
+/// an `--rtc_config_json` file exists (it is then served verbatim as the operator wrote it).
 pub fn other_turn_configured(s: &Settings) -> bool {
     s.turn_rest_uri.is_some()
         || (s.turn_host.is_some() && s.turn_port.is_some())
         || s.enable_cloudflare_turn
+        || s.rtc_config_json.is_file()
 }
 
 /// Starts the relay when the settings ask for it (`None` otherwise). Must run inside the tokio
