@@ -69,8 +69,9 @@ pub struct HttpState {
     pub security: Arc<Security>,
     /// The embedded TURN relay, advertised in `/turn` with fresh credentials per request.
     pub turn: Option<crate::turn_relay::TurnRelay>,
-    /// The listening port (for the relay's `turn:` URIs).
+    /// The listening port and whether it speaks TLS (for the relay's `turn:`/`turns:` URIs).
     pub port: u16,
+    pub https: bool,
 }
 
 /// The browser-facing checks (see [`crate::security`]).
@@ -254,9 +255,7 @@ fn with_embedded_relay(
         .and_then(|v| v.to_str().ok())
         .map(host_without_port)
         .unwrap_or("127.0.0.1");
-    // No `turns:` yet: TURN inside a TLS connection is not served (docs/connectivity.md); plain
-    // TURN-over-TCP works on an HTTPS port because the first byte is checked before TLS.
-    let ice = relay.ice_server(host, state.port, false, user.unwrap_or("selkies"));
+    let ice = relay.ice_server(host, state.port, state.https, user.unwrap_or("selkies"));
     let entry = serde_json::json!({
         "urls": ice.urls,
         "username": ice.username,

@@ -215,6 +215,7 @@ async fn run(settings: Settings) -> Result<()> {
     let app = http::router(HttpState {
         turn: turn.clone(),
         port: settings.port,
+        https: settings.enable_https,
         auth,
         web_root: Arc::new(web_root.clone()),
         rtc,

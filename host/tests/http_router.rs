@@ -30,6 +30,7 @@ fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
     HttpState {
         turn: None,
         port: 8080,
+        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),

@@ -37,6 +37,7 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     let app = router(HttpState {
         turn: None,
         port: 8080,
+        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),
