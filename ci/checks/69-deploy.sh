@@ -47,6 +47,29 @@ for s in deploy/containers/example/selkies-desktop deploy/containers/example/sel
 done
 say "$n Containerfiles pass hadolint; entry scripts parse (images not built: no container engine)"
 
+# The health probe of the example image against a real host (the one 10-rust or bundle-scripts built): 200
+# with the right credentials, failure with a wrong password and with nothing listening.
+hostbin="$(ls -t target/release/selkies-gstreamer target/debug/selkies-gstreamer 2>/dev/null | sed -n 1p)"
+if [ -n "$hostbin" ] && command -v Xvfb >/dev/null; then
+  Xvfb :94 -screen 0 640x480x24 -nolisten tcp >"$work/xvfb.log" 2>&1 & xpid=$!
+  for _ in $(seq 50); do [ -S /tmp/.X11-unix/X94 ] && break; sleep 0.1; done
+  DISPLAY=:94 "$hostbin" --addr=127.0.0.1 --port=18557 --enable_https=false --enable_basic_auth=true \
+    --basic_auth_user=probe --basic_auth_password=probe-pass >"$work/host.log" 2>&1 & hpid=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/18557) 2>/dev/null && break; sleep 0.2; done
+  h() { SELKIES_PORT=$1 SELKIES_BASIC_AUTH_USER=probe SELKIES_BASIC_AUTH_PASSWORD=$2 \
+    deploy/containers/example/selkies-health 2>/dev/null; }
+  rc=0
+  h 18557 probe-pass || rc=1
+  ! h 18557 wrong || rc=2
+  ! h 18558 probe-pass || rc=3
+  kill "$hpid" "$xpid" 2>/dev/null || true
+  wait "$hpid" "$xpid" 2>/dev/null || true
+  [ "$rc" = 0 ] || { tail -5 "$work/host.log" >&2; fail "selkies-health against $hostbin (case $rc)"; }
+  say "selkies-health: 200 with the credentials, failure with a wrong password or no host ($hostbin)"
+else
+  say "selkies-health not run: no host binary in target/ or no Xvfb"
+fi
+
 # --- YAML --------------------------------------------------------------------------------------
 "$venv/bin/yamllint" -s -c deploy/yamllint.yaml deploy conda-recipes || fail yamllint
 say "yamllint clean: deploy/, conda-recipes/"
