@@ -10,7 +10,11 @@ output) that a schema cannot express. Usage: check_manifests.py OVERLAY RENDERED
   existing Service, with a distinct host;
 - coturn runs on the host network; TURN-REST and coturn read the shared secret from the one
   Secret selkies-turn; the NetworkPolicies exist;
-- the gpu overlay asks for one nvidia.com/gpu per desktop, the others for none.
+- the gpu overlay asks for one nvidia.com/gpu per desktop, the others for none;
+- Pod Security: the desktops' namespace enforces "restricted" and every workload in a
+  restricted namespace meets it (non-root, RuntimeDefault seccomp, no privilege escalation, all
+  capabilities dropped, no host namespaces, only the allowed volume types); coturn, which needs
+  the host network, is alone in a namespace that allows it.
 """
 
 import sys
@@ -34,6 +38,57 @@ def secret_refs(container: dict) -> dict[str, str]:
         if ref:
             out[e["name"]] = ref["name"]
     return out
+
+
+RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral",
+                      "persistentVolumeClaim", "projected", "secret"}
+
+
+def check_restricted(w: dict) -> None:
+    """The parts of Pod Security "restricted" that these manifests can get wrong."""
+    name = f"{w['kind']} {w['metadata']['name']}"
+    pod = w["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    for host in ("hostNetwork", "hostPID", "hostIPC"):
+        if pod.get(host):
+            fail(f"{name}: {host} in a restricted namespace")
+    for v in pod.get("volumes", []):
+        kinds = set(v) - {"name"}
+        if not kinds <= RESTRICTED_VOLUMES:
+            fail(f"{name}: volume {v['name']} of type {kinds} is not allowed by restricted")
+    for c in pod.get("initContainers", []) + pod["containers"]:
+        csc = c.get("securityContext", {})
+        if not (csc.get("runAsNonRoot", psc.get("runAsNonRoot"))):
+            fail(f"{name}/{c['name']}: runAsNonRoot not set")
+        seccomp = csc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+        if seccomp not in ("RuntimeDefault", "Localhost"):
+            fail(f"{name}/{c['name']}: seccompProfile {seccomp}")
+        if csc.get("allowPrivilegeEscalation") is not False:
+            fail(f"{name}/{c['name']}: allowPrivilegeEscalation is not false")
+        if "ALL" not in csc.get("capabilities", {}).get("drop", []):
+            fail(f"{name}/{c['name']}: capabilities not dropped")
+
+
+def check_pod_security(docs: list[dict], desktops: list[dict]) -> None:
+    enforce = {d["metadata"]["name"]: d["metadata"].get("labels", {}).get("pod-security.kubernetes.io/enforce")
+               for d in by_kind(docs, "Namespace")}
+    for s in desktops:
+        ns = s["metadata"].get("namespace")
+        if enforce.get(ns) != "restricted":
+            fail(f"{s['metadata']['name']}: namespace {ns} does not enforce restricted ({enforce.get(ns)})")
+    for w in by_kind(docs, "StatefulSet") + by_kind(docs, "Deployment") + by_kind(docs, "DaemonSet"):
+        ns = w["metadata"].get("namespace")
+        if ns not in enforce:
+            fail(f"{w['kind']} {w['metadata']['name']}: namespace {ns} is not rendered")
+        if enforce[ns] == "restricted":
+            check_restricted(w)
+        elif w["metadata"]["name"] != "coturn":
+            fail(f"{w['kind']} {w['metadata']['name']}: only coturn may run outside restricted")
+    for ns, level in enforce.items():
+        others = [w for w in by_kind(docs, "DaemonSet") + by_kind(docs, "Deployment") + by_kind(docs, "StatefulSet")
+                  if w["metadata"].get("namespace") == ns and w["metadata"]["name"] != "coturn"]
+        if level != "restricted" and others:
+            fail(f"namespace {ns} ({level}) holds more than coturn")
 
 
 def check(overlay: str, docs: list[dict]) -> list[str]:
@@ -103,6 +158,7 @@ def check(overlay: str, docs: list[dict]) -> list[str]:
     for p in ("desktop-ingress", "desktop-egress", "turn-rest-ingress"):
         if p not in policies:
             fail(f"NetworkPolicy {p} missing")
+    check_pod_security(docs, desktops)
     notes.append(f"{len(desktops)} desktops ({', '.join(sorted(users))}), {len(docs)} objects")
     return notes
 
