@@ -4,6 +4,10 @@
 # .cache/ (hadolint, yamllint, kubectl with its kustomize, kubernetes-validate with the
 # Kubernetes JSON schemas); after installing, everything runs with loopback networking only.
 #  - hadolint on every Containerfile; bash -n and the files each COPY names exist;
+#  - the example image's entrypoint refuses to start without a password; its health probe
+#    against a real host; the coturn image's start script and turnserver.conf run with Debian's
+#    coturn: a client with credentials from the shared secret allocates, one with another
+#    secret cannot, and relaying to a loopback peer is refused (turnutils_uclient);
 #  - yamllint on deploy/ and conda-recipes/;
 #  - kubectl kustomize renders every overlay (the real kustomize, offline); each rendered object
 #    validates strictly (unknown fields rejected) against the Kubernetes 1.37 schemas;
@@ -11,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bundle-scripts/lib.sh
-ensure_apt python3-venv util-linux iproute2
+ensure_apt python3-venv util-linux iproute2 coturn
 say() { echo "69-deploy: $*"; }
 fail() { echo "69-deploy: FAIL: $*" >&2; exit 1; }
 
@@ -69,6 +73,31 @@ if [ -n "$hostbin" ] && command -v Xvfb >/dev/null; then
 else
   say "selkies-health not run: no host binary in target/ or no Xvfb"
 fi
+
+rc=0
+env -u SELKIES_BASIC_AUTH_PASSWORD SELKIES_ENABLE_BASIC_AUTH=true DISPLAY=:95 \
+  deploy/containers/example/selkies-desktop >"$work/nopw.log" 2>&1 || rc=$?
+[ "$rc" = 64 ] || fail "selkies-desktop without a password exited $rc, want 64: $(cat "$work/nopw.log")"
+say "selkies-desktop refuses to start without SELKIES_BASIC_AUTH_PASSWORD (exit 64)"
+
+# coturn: the start script and configuration of the image on the turnserver of Debian, loopback only.
+TURN_SHARED_SECRET=ci-shared-secret TURN_PORT=3479 TURN_MIN_PORT=50000 TURN_MAX_PORT=50010 \
+  TURN_REALM=ci.invalid COTURN_CONF=deploy/containers/coturn/turnserver.conf \
+  TURN_EXTRA_ARGS="--listening-ip=127.0.0.1 --relay-ip=127.0.0.1 --pidfile=$work/turn.pid" \
+  deploy/containers/coturn/coturn-start >"$work/coturn.log" 2>&1 & cpid=$!
+for _ in $(seq 50); do (exec 3<>/dev/tcp/127.0.0.1/3479) 2>/dev/null && break; sleep 0.1; done
+uc() { timeout 10 turnutils_uclient -p 3479 -W "$1" -r ci.invalid -n 2 -m 1 -l 100 -e 127.0.0.1 -X 127.0.0.1 \
+  >"$work/uc-$2.log" 2>&1 || true; }
+uc ci-shared-secret good
+uc another-secret bad
+kill "$cpid" 2>/dev/null || true
+wait "$cpid" 2>/dev/null || true
+! grep -q "Cannot complete Allocation" "$work/uc-good.log" || fail "coturn refused credentials signed with its secret"
+grep -q "403 (Forbidden IP)" "$work/uc-good.log" || fail "coturn relayed to a loopback peer: $(tail -3 "$work/uc-good.log")"
+grep -q "Cannot complete Allocation" "$work/uc-bad.log" || fail "coturn allocated for a foreign secret"
+TURN_SHARED_SECRET=x TURN_MIN_PORT=40000 deploy/containers/coturn/coturn-start >/dev/null 2>&1 && rc=0 || rc=$?
+[ "$rc" = 64 ] || fail "coturn-start accepted a relay range below 49152 (exit $rc)"
+say "coturn image config: shared-secret credentials allocate, a foreign secret does not, loopback peers refused"
 
 # --- YAML --------------------------------------------------------------------------------------
 "$venv/bin/yamllint" -s -c deploy/yamllint.yaml deploy conda-recipes || fail yamllint
