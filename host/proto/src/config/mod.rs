@@ -14,8 +14,8 @@ mod tests;
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
-    ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, normalize_origin,
-    parse_clipboard_mode, parse_origins,
+    CaptureMode, ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password,
+    normalize_origin, parse_clipboard_mode, parse_origins,
 };
 
 /// A configuration value that cannot be used; names the flag and the value.
