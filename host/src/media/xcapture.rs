@@ -206,6 +206,9 @@ impl CaptureThread {
             let Some(appsrc) = self.appsrc.upgrade() else {
                 return Ok(());
             };
+            // Pacing counts from the start of a capture, so fetching and pushing a frame does
+            // not lower the frame rate below --framerate.
+            let started = Instant::now();
             let Some(pts) = running_time(&appsrc) else {
                 std::thread::sleep(RETRY);
                 continue;
@@ -225,7 +228,7 @@ impl CaptureThread {
             out.make_mut().set_pts(pts);
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&out]) {
                 gst::FlowReturn::Ok => {
-                    last_push = Some(Instant::now());
+                    last_push = Some(started);
                     changed = false;
                 }
                 _ => std::thread::sleep(RETRY),
