@@ -12,6 +12,11 @@ pub struct Xvfb {
 impl Xvfb {
     /// Start Xvfb on the first free display from :80 with the given screen size.
     pub fn start(width: u32, height: u32) -> Xvfb {
+        Self::start_with(width, height, &[])
+    }
+
+    /// [`Xvfb::start`] with extra server arguments (e.g. `-extension MIT-SHM`).
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
         for n in 80..120 {
             if Path::new(&format!("/tmp/.X{n}-lock")).exists()
                 || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
@@ -28,6 +33,7 @@ impl Xvfb {
                     "tcp",
                     "-noreset",
                 ])
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
