@@ -15,10 +15,6 @@ use gstreamer::prelude::*;
 use selkies_host::media::xcapture::VideoSource;
 use selkies_proto::config::CaptureMode;
 
-/// The fixture picks the first free display number; two servers starting at once would race
-/// for it, so the tests of this file take turns.
-static ONE_XVFB_AT_A_TIME: Mutex<()> = Mutex::new(());
-
 /// BGR of the pixel at (x, y) of a BGRx buffer `width` pixels wide.
 fn pixel(buf: &gst::BufferRef, width: usize, x: usize, y: usize) -> [u8; 3] {
     let map = buf.map_readable().expect("readable");
@@ -28,7 +24,6 @@ fn pixel(buf: &gst::BufferRef, width: usize, x: usize, y: usize) -> [u8; 3] {
 
 #[test]
 fn a_painted_colour_reaches_the_pushed_frames() {
-    let _turn = ONE_XVFB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     gst::init().expect("gst init");
     let x = common::Xvfb::start(320, 240);
     let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
@@ -55,7 +50,7 @@ fn a_painted_colour_reaches_the_pushed_frames() {
         }
         gst::PadProbeReturn::Ok
     });
-    let _handle = source
+    let handle = source
         .start(&appsrc, Some(&x.display), 30)
         .expect("capture thread")
         .expect("an xshm handle");
@@ -84,6 +79,15 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     }
     pipeline.set_state(gst::State::Null).expect("stopped");
     assert!(found, "the painted colour never reached a pushed frame");
+    // The handle keeps the appsrc alive; the thread must still notice the session is over.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while handle.is_running() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        !handle.is_running(),
+        "the capture thread outlived its pipeline"
+    );
     let pts: Vec<_> = seen.lock().unwrap().iter().map(|b| b.pts()).collect();
     assert!(pts.iter().all(Option::is_some), "every frame is stamped");
     assert!(
@@ -94,7 +98,6 @@ fn a_painted_colour_reaches_the_pushed_frames() {
 
 #[test]
 fn without_mit_shm_auto_falls_back_and_xshm_refuses() {
-    let _turn = ONE_XVFB_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     gst::init().expect("gst init");
     let x = common::Xvfb::start_with(320, 240, &["-extension", "MIT-SHM"]);
     let auto = VideoSource::choose(CaptureMode::Auto, Some(&x.display)).expect("auto");

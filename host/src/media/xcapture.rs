@@ -105,6 +105,7 @@ impl VideoSource {
         let shared = Arc::new(Shared {
             fps: AtomicU32::new(fps.max(1)),
             pointer: AtomicBool::new(false),
+            running: AtomicBool::new(true),
         });
         let handle = CaptureHandle {
             appsrc: appsrc.clone(),
@@ -125,6 +126,7 @@ impl VideoSource {
                 if let Err(e) = thread.run() {
                     warn!("screen capture stopped: {e}");
                 }
+                thread.shared.running.store(false, Ordering::Relaxed);
             })
             .map_err(|e| MediaError::Capture(format!("cannot start the capture thread: {e}")))?;
         info!("damage-driven MIT-SHM capture started");
@@ -140,6 +142,7 @@ fn frame_caps(width: u16, height: u16, fps: u32) -> String {
 struct Shared {
     fps: AtomicU32,
     pointer: AtomicBool,
+    running: AtomicBool,
 }
 
 /// Run-time controls of a running capture.
@@ -159,6 +162,11 @@ impl CaptureHandle {
                 .set("framerate", gst::Fraction::new(fps as i32, 1));
             self.appsrc.set_property("caps", &caps);
         }
+    }
+
+    /// Whether the capture thread still runs (it stops once its pipeline has been stopped).
+    pub fn is_running(&self) -> bool {
+        self.shared.running.load(Ordering::Relaxed)
     }
 
     /// Whether the pointer is drawn into the frames.
@@ -183,6 +191,7 @@ impl CaptureThread {
         let mut frame = self.full_frame()?;
         let mut last_push: Option<Instant> = None;
         let mut changed = false;
+        let mut played = false;
         loop {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
             let interval = Duration::from_secs(1) / fps;
@@ -210,6 +219,10 @@ impl CaptureThread {
             // not lower the frame rate below --framerate.
             let started = Instant::now();
             let Some(pts) = running_time(&appsrc) else {
+                if played && appsrc.current_state() == gst::State::Null {
+                    // The session ended but a handle keeps the element alive: stop capturing.
+                    return Ok(());
+                }
                 std::thread::sleep(RETRY);
                 continue;
             };
@@ -228,9 +241,11 @@ impl CaptureThread {
             out.make_mut().set_pts(pts);
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&out]) {
                 gst::FlowReturn::Ok => {
+                    played = true;
                     last_push = Some(started);
                     changed = false;
                 }
+                _ if played && appsrc.current_state() == gst::State::Null => return Ok(()),
                 _ => std::thread::sleep(RETRY),
             }
         }
