@@ -1,5 +1,5 @@
-//! Building the two host pipelines (docs/protocol.md §5): the video pipeline (ximagesrc → convert
-//! → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
+//! Building the two host pipelines (docs/protocol.md §5): the video pipeline (screen source of
+//! `xcapture.rs` → convert → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
 //! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
 
 use std::sync::Arc;
