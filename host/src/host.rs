@@ -35,6 +35,8 @@ pub struct StaticSettings {
     pub uinput_mouse_socket: Option<PathBuf>,
     /// `--playout_delay_ms`; None: the header extension is not sent.
     pub playout_delay_ms: Option<u32>,
+    /// `--capture`: the screen capture of video sessions.
+    pub capture: selkies_proto::config::CaptureMode,
 }
 
 /// Settings the client can change at run time.

@@ -168,6 +168,7 @@ async fn run(settings: Settings) -> Result<()> {
                 .then(|| settings.webrtc_statistics_dir.clone()),
             uinput_mouse_socket: settings.uinput_mouse_socket.clone(),
             playout_delay_ms: settings.playout_delay_ms,
+            capture: settings.capture,
         },
         LiveSettings {
             framerate: settings.framerate,

@@ -361,6 +361,8 @@ pub struct StartPlan {
     pub audio: AudioParams,
     /// `--playout_delay_ms`: the playout-delay header extension's value (None: not sent).
     pub playout_delay_ms: Option<u32>,
+    /// `--capture`.
+    pub capture: selkies_proto::config::CaptureMode,
     pub metrics: selkies_telemetry::Metrics,
 }
 
@@ -388,6 +390,7 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 plan.gpu_id,
                 None,
                 plan.damage.as_ref(),
+                plan.capture,
             )?;
             if let Some(ms) = plan.playout_delay_ms {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
@@ -438,6 +441,7 @@ async fn start(
         encoder,
         rates: host.rates(),
         gpu_id: host.settings.gpu_id,
+        capture: host.settings.capture,
         damage: host.damage.clone(),
         ice: host.rtc.webrtcbin_servers(),
         video_fec_percent: host.settings.video_packetloss_percent as u32,

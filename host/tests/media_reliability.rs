@@ -3,7 +3,7 @@
 //! another encoder are fitted at load, an answer refusing the offered codec is never applied
 //! (webrtcbin used to abort the process), sessions start on the blocking pool, and a panicking
 //! peer task is restarted with its hub registration intact.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 mod common;
 
@@ -19,6 +19,7 @@ use selkies_host::media::rates::RateParams;
 use selkies_host::peer::{self, Kind, Opened, StartPlan};
 use selkies_host::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
 use selkies_host::supervise;
+use selkies_proto::config::CaptureMode;
 use selkies_proto::config::JsonOverlay;
 
 fn rates(kbps: u32) -> RateParams {
@@ -54,7 +55,8 @@ fn vb_outside_the_encoder_range_is_clamped_through_the_pipeline() {
             "{encoder}: range from the param spec"
         );
         // Start-up with a huge --video_bitrate: built, not a panic.
-        let video = pipeline::build_video(&chosen, &rates(asked), 0, None, None).expect("built");
+        let video = pipeline::build_video(&chosen, &rates(asked), 0, None, None, CaptureMode::Auto)
+            .expect("built");
         assert_eq!(
             video.encoder.property::<u32>("bitrate"),
             max,
@@ -141,8 +143,15 @@ fn answer_rejecting_video(offer: &str) -> String {
 async fn an_answer_refusing_the_video_codec_is_not_applied() {
     let x = common::Xvfb::start(320, 240);
     let chosen = installed("x265enc");
-    let video =
-        pipeline::build_video(&chosen, &rates(2000), 0, Some(&x.display), None).expect("built");
+    let video = pipeline::build_video(
+        &chosen,
+        &rates(2000),
+        0,
+        Some(&x.display),
+        None,
+        CaptureMode::Auto,
+    )
+    .expect("built");
     let mut session = Session::start(
         video.pipeline.clone(),
         video.webrtc.clone(),
@@ -210,6 +219,7 @@ fn a_session_starts_on_the_blocking_pool() {
                 packetloss_percent: 0.0,
             },
             playout_delay_ms: None,
+            capture: CaptureMode::Auto,
             metrics: selkies_telemetry::Metrics::new(),
         })
         .await

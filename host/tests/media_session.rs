@@ -5,6 +5,7 @@
 
 mod common;
 
+use selkies_proto::config::CaptureMode;
 use std::time::Duration;
 
 use gstreamer as gst;
@@ -49,7 +50,8 @@ async fn offer_of(session: &mut Session) -> (String, Vec<String>) {
 
 async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'static str) {
     let chosen = pipeline::choose_encoder(encoder, 0).expect("an encoder");
-    let video = pipeline::build_video(&chosen, &rates(), 0, Some(display), None).expect("pipeline");
+    let video = pipeline::build_video(&chosen, &rates(), 0, Some(display), None, CaptureMode::Auto)
+        .expect("pipeline");
     let mut session = Session::start(
         video.pipeline.clone(),
         video.webrtc.clone(),

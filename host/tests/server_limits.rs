@@ -2,7 +2,8 @@
 //! (`selkies_host::server`): cross-site WebSocket upgrades, failed-login flood, slow headers,
 //! per-IP connection cap, shutdown with open connections, dead signalling peers, and the
 //! one-viewer rule with our client's takeover token.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::SocketAddr;
 use std::sync::Arc;

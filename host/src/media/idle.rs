@@ -1,4 +1,6 @@
-//! Idle-desktop frame gating: when the X screen has not changed, captured frames are dropped
+//! Idle-desktop frame gating for the clock-ticked `ximagesrc` source (`--capture=ximagesrc`, or
+//! no MIT-SHM; the damage-driven capture of `xcapture.rs` captures only on change and reuses
+//! [`FrameGate::keepalive`]): when the X screen has not changed, captured frames are dropped
 //! before conversion and encoding, so a static desktop costs almost no CPU. A frame still passes
 //! shortly after every change (the capture may have raced the damage event) and at a keep-alive
 //! interval (loss recovery and keyframe requests need frames to work with).

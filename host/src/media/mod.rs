@@ -3,7 +3,7 @@
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
-//! per-frame stage timings ([`stage_timing`]).
+//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]).
 
 pub mod audio_source;
 pub mod catalogue;
@@ -14,3 +14,4 @@ pub mod playout_delay;
 pub mod props;
 pub mod rates;
 pub mod stage_timing;
+pub mod xcapture;

@@ -1,5 +1,5 @@
-//! Building the two host pipelines (docs/protocol.md §5): the video pipeline (ximagesrc → convert
-//! → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
+//! Building the two host pipelines (docs/protocol.md §5): the video pipeline (screen source of
+//! `xcapture.rs` → convert → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
 //! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
 
 use std::sync::Arc;
@@ -13,6 +13,8 @@ use super::audio_source;
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
 use super::props;
 use super::rates::RateParams;
+use super::xcapture::{CaptureHandle, VideoSource};
+use selkies_proto::config::CaptureMode;
 use selkies_x11::damage::DamageWatch;
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +29,8 @@ pub enum MediaError {
     },
     #[error("pipeline element '{0}' is missing")]
     MissingElement(&'static str),
+    #[error("screen capture: {0}")]
+    Capture(String),
 }
 
 use gstreamer::glib;
@@ -236,6 +240,8 @@ pub struct VideoPipeline {
     pub pipeline: gst::Pipeline,
     pub webrtc: gst::Element,
     pub source: gst::Element,
+    /// The damage-driven capture feeding `source` (an appsrc); None with ximagesrc.
+    pub capture: Option<CaptureHandle>,
     /// True while ximagesrc draws the pointer: frames then change without X damage, so the
     /// idle gate must let every frame through.
     pub pointer_drawn: Arc<AtomicBool>,
@@ -284,12 +290,13 @@ pub fn build_video(
     gpu_id: u32,
     display: Option<&str>,
     damage: Option<&DamageWatch>,
+    capture: CaptureMode,
 ) -> Result<VideoPipeline, MediaError> {
     let threads = rates.render(catalogue::Value::Threads);
+    let video_source = VideoSource::choose(capture, display)?;
     let desc = format!(
         "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
-         ximagesrc name=x11 show-pointer=false remote=true blocksize=16384 use-damage=false \
-         ! capsfilter name=fpscaps caps=video/x-raw,framerate={fps}/1 \
+         {source} \
          ! {upload} \
          ! queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream \
          ! {factory} name=encoder \
@@ -297,7 +304,7 @@ pub fn build_video(
          ! {pay} name=pay \
          ! capsfilter name=rtpcaps caps=\"{rtp_caps}\" \
          ! webrtc.",
-        fps = rates.framerate.max(1),
+        source = video_source.launch_fragment(rates.framerate.max(1)),
         upload = upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
         factory = chosen.factory,
         enc_caps = encoder_caps(chosen),
@@ -312,12 +319,15 @@ pub fn build_video(
         .downcast::<gst::Pipeline>()
         .map_err(|_| MediaError::MissingElement("pipeline"))?;
     let source = by_name(&pipeline, "x11")?;
-    if let Some(display) = display {
-        source.set_property("display-name", display);
-    }
+    let capture = video_source.start(&source, display, rates.framerate.max(1))?;
     let pointer_drawn = Arc::new(AtomicBool::new(false));
-    if let Some(damage) = damage {
-        super::idle::install(&source, damage.clone(), pointer_drawn.clone());
+    if capture.is_none() {
+        if let Some(display) = display {
+            source.set_property("display-name", display);
+        }
+        if let Some(damage) = damage {
+            super::idle::install(&source, damage.clone(), pointer_drawn.clone());
+        }
     }
     let encoder = by_name(&pipeline, "encoder")?;
     apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
@@ -331,6 +341,7 @@ pub fn build_video(
     Ok(VideoPipeline {
         webrtc: by_name(&pipeline, "webrtc")?,
         source,
+        capture,
         pointer_drawn,
         fps_caps: by_name(&pipeline, "fpscaps")?,
         encoder,
@@ -362,17 +373,26 @@ impl VideoPipeline {
         apply_encoder_props(&self.encoder, self.chosen.spec, rates, |v| {
             v.depends_on_framerate()
         });
-        props::set(
-            &self.fps_caps,
-            "caps",
-            &format!("video/x-raw,framerate={}/1", rates.framerate.max(1)),
-        );
+        match &self.capture {
+            Some(capture) => capture.set_framerate(rates.framerate),
+            None => {
+                props::set(
+                    &self.fps_caps,
+                    "caps",
+                    &format!("video/x-raw,framerate={}/1", rates.framerate.max(1)),
+                );
+            }
+        }
     }
 
-    /// Whether ximagesrc draws the pointer into the frames.
+    /// Whether the capture draws the pointer into the frames.
     pub fn set_pointer_visible(&self, visible: bool) {
         self.pointer_drawn
             .store(visible, std::sync::atomic::Ordering::Relaxed);
+        if let Some(capture) = &self.capture {
+            capture.set_pointer_drawn(visible);
+            return;
+        }
         props::set(
             &self.source,
             "show-pointer",

@@ -1,6 +1,6 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself.
 
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -10,44 +10,48 @@ pub struct Xvfb {
 }
 
 impl Xvfb {
-    /// Start Xvfb on the first free display from :80 with the given screen size.
+    /// Start Xvfb with the given screen size on a display number Xvfb picks itself.
     pub fn start(width: u32, height: u32) -> Xvfb {
-        for n in 80..120 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
-                continue;
+        Self::start_with(width, height, &[])
+    }
+
+    /// [`Xvfb::start`] with extra server arguments (e.g. `-extension MIT-SHM`).
+    ///
+    /// `-displayfd`: Xvfb chooses a free display and prints its number once it accepts
+    /// connections, so parallel tests (and other test runs on the machine) never race for a
+    /// number, and lock files left by killed servers do not exhaust a fixed range.
+    pub fn start_with(width: u32, height: u32, extra: &[&str]) -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                &format!("{width}x{height}x24"),
+                "-nolisten",
+                "tcp",
+                "-noreset",
+            ])
+            .args(extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (ci/install-deps)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        let read = BufReader::new(stdout).read_line(&mut line);
+        match (read, line.trim().parse::<u32>()) {
+            (Ok(_), Ok(n)) => Xvfb {
+                child,
+                display: format!(":{n}"),
+            },
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("Xvfb did not start (printed {line:?})");
             }
-            let mut child = Command::new("Xvfb")
-                .arg(format!(":{n}"))
-                .args([
-                    "-screen",
-                    "0",
-                    &format!("{width}x{height}x24"),
-                    "-nolisten",
-                    "tcp",
-                    "-noreset",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("Xvfb must be installed (ci/install-deps)");
-            let socket = format!("/tmp/.X11-unix/X{n}");
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if Path::new(&socket).exists() {
-                    return Xvfb {
-                        child,
-                        display: format!(":{n}"),
-                    };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("Xvfb :{n} did not start");
         }
-        panic!("no free X display number");
     }
 }
 
@@ -62,6 +66,18 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
+        // SIGTERM first: Xvfb then removes its lock file and socket, which SIGKILL leaves behind.
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill(2) on our own child, not yet reaped, so the pid cannot be reused.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

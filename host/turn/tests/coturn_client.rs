@@ -3,6 +3,7 @@
 //! host does) and bounces messages off `turnutils_peer`, coturn's UDP echo peer. Also checks that
 //! the relay is not an open relay: a peer on 127.0.0.2, not on the allow-list, is refused.
 //! coturn comes from ci/install-deps.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::{IpAddr, SocketAddr};
 use std::process::{Child, Command, Stdio};

@@ -2,6 +2,7 @@
 //! oversized attributes, wrong and expired credentials, and a thousand allocations from one
 //! client must give errors or silence, never a panic, and the table must stay within its bounds.
 //! Deterministic (a fixed-seed xorshift) so a failure reproduces.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;

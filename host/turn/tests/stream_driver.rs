@@ -1,6 +1,7 @@
 //! The stream driver on a non-TCP byte stream (what the host hands over after TLS): requests
 //! split across writes are reassembled, replies come back framed, and bytes that are neither
 //! STUN nor ChannelData end the connection with a framing error instead of being buffered.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
 use std::net::{IpAddr, SocketAddr};
 

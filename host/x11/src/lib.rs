@@ -9,7 +9,7 @@
 //!
 //! The pure parts (keymap model, planner, keyboard and mouse state machines) are public so the
 //! rest of the host and the tests can reason about them without an X server.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)] // allowed only in shm_segment, the MIT-SHM memory
 #![warn(missing_docs)]
 
 pub mod clipboard;
@@ -19,6 +19,7 @@ pub mod cvt;
 pub mod damage;
 pub mod dpi;
 mod error;
+pub mod frame_rows;
 mod injector;
 pub mod keyboard;
 pub mod keymap;
@@ -26,6 +27,8 @@ pub mod keysym;
 pub mod mouse;
 pub mod planner;
 pub mod resize;
+pub mod shm_capture;
+mod shm_segment;
 
 use std::sync::mpsc;
 use std::time::Duration;

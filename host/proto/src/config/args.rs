@@ -314,6 +314,15 @@ pub struct Args {
     )]
     pub playout_delay_ms: String,
 
+    /// Screen capture: auto = damage-driven MIT-SHM capture, falling back to ximagesrc where the X server lacks MIT-SHM or DAMAGE; xshm = that capture only; ximagesrc = GStreamer's clock-ticked ximagesrc (the previous default)
+    #[arg(
+        long = "capture",
+        env = "SELKIES_CAPTURE",
+        default_value = "auto",
+        value_name = "auto|xshm|ximagesrc"
+    )]
+    pub capture: String,
+
     /// Expected video packet loss (%); > 0 enables ULP-FEC/RED
     #[arg(
         long = "video_packetloss_percent",

@@ -15,8 +15,8 @@ mod turn_embedded;
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
-    ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, normalize_origin,
-    parse_clipboard_mode, parse_origins,
+    CaptureMode, ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password,
+    normalize_origin, parse_clipboard_mode, parse_origins,
 };
 pub use turn_embedded::{EmbeddedTurn, EmbeddedTurnMode};
 

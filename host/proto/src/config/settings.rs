@@ -32,6 +32,29 @@ impl ClipboardMode {
     }
 }
 
+/// `--capture`: which screen capture feeds the video pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaptureMode {
+    /// Damage-driven MIT-SHM capture where the X server allows it, else `ximagesrc`.
+    Auto,
+    /// Damage-driven MIT-SHM capture only (a session fails to start without it).
+    Xshm,
+    /// GStreamer's `ximagesrc`, ticking at the frame rate.
+    Ximagesrc,
+}
+
+impl std::str::FromStr for CaptureMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" => Ok(Self::Auto),
+            "xshm" => Ok(Self::Xshm),
+            "ximagesrc" => Ok(Self::Ximagesrc),
+            _ => Err(()),
+        }
+    }
+}
+
 /// `--turn_protocol`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TurnProtocol {
@@ -136,6 +159,8 @@ pub struct Settings {
     pub congestion_control: bool,
     /// Milliseconds for the playout-delay header extension; `None` for `-1` (not sent).
     pub playout_delay_ms: Option<u32>,
+    /// `--capture`.
+    pub capture: CaptureMode,
     pub video_packetloss_percent: f64,
     /// bit/s.
     pub audio_bitrate: u32,
@@ -369,6 +394,10 @@ impl Settings {
             keyframe_distance,
             congestion_control: boolean("congestion_control", &a.congestion_control)?,
             playout_delay_ms: playout_delay(&a.playout_delay_ms)?,
+            capture: a
+                .capture
+                .parse()
+                .map_err(|_| invalid("capture", &a.capture, "must be auto, xshm or ximagesrc"))?,
             video_packetloss_percent: percent(
                 "video_packetloss_percent",
                 &a.video_packetloss_percent,

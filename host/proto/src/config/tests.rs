@@ -445,3 +445,13 @@ fn persist_all_applies_a_burst_in_order() {
     let o = JsonOverlay::load(&path).expect("read").expect("exists");
     assert_eq!((o.video_bitrate, o.framerate), (Some(3000), Some(30)));
 }
+
+#[test]
+fn capture_defaults_to_auto_and_rejects_unknown_sources() {
+    let mode = |a: &[&str]| resolve(a).expect("ok").capture;
+    assert_eq!(mode(&[]), CaptureMode::Auto);
+    assert_eq!(mode(&["--capture=XimageSrc"]), CaptureMode::Ximagesrc);
+    assert_eq!(mode(&["--capture=xshm"]), CaptureMode::Xshm);
+    let e = resolve(&["--capture=v4l2"]).expect_err("unknown source");
+    assert!(e.to_string().contains("capture"), "{e}");
+}

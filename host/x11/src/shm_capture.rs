@@ -1,0 +1,238 @@
+//! Damage-driven screen capture through MIT-SHM: one connection watches the root window with
+//! DAMAGE, collects the damaged rectangles through an XFIXES region, and fetches only the
+//! damaged row bands ([`crate::frame_rows`]) into a shared segment, from where they are copied
+//! into the caller's persistent frame. The caller owns timing (coalescing, frame rate,
+//! keep-alive); this type only waits, reports and copies.
+
+use std::time::Duration;
+
+use x11rb::connection::{Connection, RequestConnection as _};
+use x11rb::protocol::Event;
+use x11rb::protocol::damage::{self, ConnectionExt as _, ReportLevel};
+use x11rb::protocol::shm::{self, ConnectionExt as _};
+use x11rb::protocol::xfixes::{self, ConnectionExt as _};
+use x11rb::protocol::xproto::{
+    ChangeWindowAttributesAux, ConnectionExt as _, EventMask, ImageFormat, ImageOrder, Window,
+};
+use x11rb::rust_connection::RustConnection;
+
+use crate::X11Error;
+use crate::frame_rows::{self, PointerImage, Rect};
+use crate::shm_segment::{ShmSegment, wait_readable};
+
+/// What [`ShmCapture::wait`] saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Waited {
+    /// The screen changed; [`ShmCapture::capture_damage`] fetches the changes.
+    pub damaged: bool,
+    /// The root window changed size; reopen the capture.
+    pub resized: bool,
+}
+
+/// A capture of the root window of one display.
+pub struct ShmCapture {
+    conn: RustConnection,
+    root: Window,
+    width: u16,
+    height: u16,
+    segment: ShmSegment,
+    seg: shm::Seg,
+    damage: damage::Damage,
+    parts: xfixes::Region,
+}
+
+impl std::fmt::Debug for ShmCapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShmCapture")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Bands closer than this many rows are fetched as one (a round trip costs more than the rows).
+const MERGE_GAP_ROWS: u16 = 32;
+
+impl ShmCapture {
+    /// Open a capture of `display` (or `$DISPLAY`). Fails with [`X11Error::MissingExtension`]
+    /// when MIT-SHM, DAMAGE or XFIXES is missing or unusable (a remote X server cannot share
+    /// memory with us), and when the root is not 24/32-bit little-endian BGRx.
+    pub fn open(display: Option<&str>) -> Result<Self, X11Error> {
+        let (conn, screen, root) = crate::conn::connect(display)?;
+        for (name, ext) in [
+            ("MIT-SHM", shm::X11_EXTENSION_NAME),
+            ("DAMAGE", damage::X11_EXTENSION_NAME),
+            ("XFIXES", xfixes::X11_EXTENSION_NAME),
+        ] {
+            if conn.extension_information(ext)?.is_none() {
+                return Err(X11Error::MissingExtension(name));
+            }
+        }
+        let setup = conn.setup();
+        let scr = setup.roots.get(screen).ok_or(X11Error::NoScreen(screen))?;
+        let bpp32 = setup
+            .pixmap_formats
+            .iter()
+            .any(|f| f.depth == scr.root_depth && f.bits_per_pixel == 32);
+        if !(scr.root_depth == 24 || scr.root_depth == 32)
+            || !bpp32
+            || setup.image_byte_order != ImageOrder::LSB_FIRST
+        {
+            return Err(X11Error::MissingExtension("32-bit BGRx root visual"));
+        }
+        conn.shm_query_version()?.reply()?;
+        conn.damage_query_version(1, 1)?.reply()?;
+        conn.xfixes_query_version(5, 0)?.reply()?;
+        let geometry = conn.get_geometry(root)?.reply()?;
+        let (width, height) = (geometry.width, geometry.height);
+
+        let len = usize::from(width) * usize::from(height) * 4;
+        let mut segment = ShmSegment::new(len).map_err(X11Error::Thread)?;
+        let seg = conn.generate_id()?;
+        // A server that cannot see our segment (remote, another IPC namespace) refuses here.
+        if conn.shm_attach(seg, segment.id(), false)?.check().is_err() {
+            return Err(X11Error::MissingExtension(
+                "MIT-SHM (segment not attachable)",
+            ));
+        }
+        segment.remove_id();
+
+        let damage = conn.generate_id()?;
+        conn.damage_create(damage, root, ReportLevel::NON_EMPTY)?;
+        let parts = conn.generate_id()?;
+        conn.xfixes_create_region(parts, &[])?;
+        conn.change_window_attributes(
+            root,
+            &ChangeWindowAttributesAux::new().event_mask(EventMask::STRUCTURE_NOTIFY),
+        )?;
+        conn.get_input_focus()?.reply()?;
+        Ok(Self {
+            conn,
+            root,
+            width,
+            height,
+            segment,
+            seg,
+            damage,
+            parts,
+        })
+    }
+
+    /// Screen width in pixels.
+    pub fn width(&self) -> u16 {
+        self.width
+    }
+
+    /// Screen height in pixels.
+    pub fn height(&self) -> u16 {
+        self.height
+    }
+
+    /// Bytes of one BGRx frame.
+    pub fn frame_len(&self) -> usize {
+        usize::from(self.width) * usize::from(self.height) * 4
+    }
+
+    /// Wait up to `timeout` for damage or a resize; returns at once when events are queued.
+    pub fn wait(&mut self, timeout: Duration) -> Result<Waited, X11Error> {
+        let mut seen = self.drain()?;
+        if seen == Waited::default()
+            && wait_readable(self.conn.stream(), timeout).map_err(X11Error::Thread)?
+        {
+            seen = self.drain()?;
+        }
+        Ok(seen)
+    }
+
+    fn drain(&mut self) -> Result<Waited, X11Error> {
+        let mut seen = Waited::default();
+        while let Some(event) = self.conn.poll_for_event()? {
+            match event {
+                Event::DamageNotify(_) => seen.damaged = true,
+                Event::ConfigureNotify(c) if c.window == self.root => {
+                    seen.resized |= c.width != self.width || c.height != self.height;
+                }
+                _ => {}
+            }
+        }
+        Ok(seen)
+    }
+
+    /// Fetch the whole screen into `frame` (`frame_len()` bytes) and clear pending damage.
+    pub fn capture_full(&mut self, frame: &mut [u8]) -> Result<usize, X11Error> {
+        self.conn
+            .damage_subtract(self.damage, x11rb::NONE, x11rb::NONE)?;
+        let whole = 0..self.height;
+        self.fetch(frame, std::slice::from_ref(&whole))
+    }
+
+    /// Take the damage accumulated since the last call and fetch its rows into `frame`.
+    /// Returns the number of rows copied (0: the damage was off-screen or already fetched).
+    pub fn capture_damage(&mut self, frame: &mut [u8]) -> Result<usize, X11Error> {
+        // Moving the damage into `parts` also re-arms the NON_EMPTY report.
+        self.conn
+            .damage_subtract(self.damage, x11rb::NONE, self.parts)?;
+        let region = self.conn.xfixes_fetch_region(self.parts)?.reply()?;
+        let rects: Vec<Rect> = region
+            .rectangles
+            .iter()
+            .map(|r| Rect {
+                x: r.x,
+                y: r.y,
+                width: r.width,
+                height: r.height,
+            })
+            .collect();
+        let bands = frame_rows::row_bands(&rects, self.height, MERGE_GAP_ROWS);
+        self.fetch(frame, &bands)
+    }
+
+    fn fetch(
+        &mut self,
+        frame: &mut [u8],
+        bands: &[std::ops::Range<u16>],
+    ) -> Result<usize, X11Error> {
+        let stride = usize::from(self.width) * 4;
+        let mut rows = 0;
+        for band in bands {
+            self.conn
+                .shm_get_image(
+                    self.root,
+                    0,
+                    band.start as i16,
+                    self.width,
+                    band.end - band.start,
+                    !0,
+                    ImageFormat::Z_PIXMAP.into(),
+                    self.seg,
+                    0,
+                )?
+                .reply()?;
+            if frame_rows::copy_band(frame, self.segment.bytes(), stride, band.clone()) > 0 {
+                rows += usize::from(band.end - band.start);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// The pointer's current image and place, for drawing it into frames.
+    pub fn pointer(&self) -> Result<PointerImage, X11Error> {
+        let c = self.conn.xfixes_get_cursor_image()?.reply()?;
+        Ok(PointerImage {
+            x: i32::from(c.x) - i32::from(c.xhot),
+            y: i32::from(c.y) - i32::from(c.yhot),
+            width: c.width,
+            height: c.height,
+            pixels: c.cursor_image,
+        })
+    }
+}
+
+impl Drop for ShmCapture {
+    fn drop(&mut self) {
+        let _ = self.conn.shm_detach(self.seg);
+        let _ = self.conn.damage_destroy(self.damage);
+        let _ = self.conn.xfixes_destroy_region(self.parts);
+        let _ = self.conn.flush();
+    }
+}

@@ -1,0 +1,97 @@
+//! The OS side of MIT-SHM capture: a System V shared-memory segment the X server writes screen
+//! rows into, and waiting on the connection's socket with a timeout. The only unsafe code of the
+//! crate lives here, behind a safe interface.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::time::Duration;
+
+/// A private segment, attached in this process; detached and removed on drop.
+#[derive(Debug)]
+pub(crate) struct ShmSegment {
+    id: libc::c_int,
+    ptr: *mut u8,
+    len: usize,
+    removed: bool,
+}
+
+// SAFETY: the mapping is plain memory owned by this value; it moves between threads with it.
+unsafe impl Send for ShmSegment {}
+
+impl ShmSegment {
+    pub(crate) fn new(len: usize) -> io::Result<Self> {
+        // SAFETY: shmget has no memory-safety preconditions.
+        let id = unsafe { libc::shmget(libc::IPC_PRIVATE, len, libc::IPC_CREAT | 0o600) };
+        if id < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: attaching a segment we just created, at an address the kernel chooses.
+        let ptr = unsafe { libc::shmat(id, std::ptr::null(), 0) };
+        if ptr as isize == -1 {
+            let err = io::Error::last_os_error();
+            // SAFETY: removing the id we created; nothing is attached.
+            unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+            return Err(err);
+        }
+        Ok(Self {
+            id,
+            ptr: ptr.cast(),
+            len,
+            removed: false,
+        })
+    }
+
+    pub(crate) fn id(&self) -> u32 {
+        self.id as u32
+    }
+
+    /// Mark the segment for removal once every attachment is gone. Call it after the X server
+    /// has attached, so a crash of either side cannot leak it.
+    pub(crate) fn remove_id(&mut self) {
+        if !self.removed {
+            // SAFETY: IPC_RMID on our own segment id.
+            unsafe { libc::shmctl(self.id, libc::IPC_RMID, std::ptr::null_mut()) };
+            self.removed = true;
+        }
+    }
+
+    /// The segment's bytes. The server writes them only while a `ShmGetImage` is in flight, and
+    /// callers read only after that request's reply.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: `ptr` maps `len` bytes for as long as `self` lives.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    }
+}
+
+impl Drop for ShmSegment {
+    fn drop(&mut self) {
+        self.remove_id();
+        // SAFETY: detaching the address shmat returned; no slices of it outlive `self`.
+        unsafe { libc::shmdt(self.ptr.cast()) };
+    }
+}
+
+/// Wait until `fd` is readable or `timeout` passes; true when readable.
+pub(crate) fn wait_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one valid pollfd for the duration of the call.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    match n {
+        n if n < 0 => {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                Ok(false)
+            } else {
+                Err(err)
+            }
+        }
+        0 => Ok(false),
+        _ => Ok(true),
+    }
+}
