@@ -74,7 +74,7 @@ async fn serve(addr: SocketAddr, config: ServiceConfig) -> Result<()> {
         %addr,
         turn = %format!("{}:{}", config.turn_host, config.turn_port),
         stun = %format!("{}:{}", config.stun_host, config.stun_port),
-        protocol = config.default_protocol.as_str(),
+        protocol = %config.default_protocol.as_str(),
         tls = config.default_tls,
         "selkies-turn-rest listening"
     );

@@ -47,7 +47,7 @@ async fn grant(
         text_headers(&headers),
     );
     let grant = Grant::resolve(&config, &inputs);
-    debug!(user = %grant.user, protocol = grant.protocol.as_str(), tls = grant.tls, "credential granted");
+    debug!(user = %grant.user, protocol = %grant.protocol.as_str(), tls = grant.tls, "credential granted");
     let body = grant.rtc_config(&config, now_unix()).to_json_pretty();
     (
         StatusCode::OK,
