@@ -10,12 +10,11 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { Env, sleep, waitFor, workspaceBinary } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_TURN_HTTP_PORT ?? 18090);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -57,21 +56,9 @@ const RECORD_PCS = () => {
 let browser = null;
 let served = [];
 
-/** $SELKIES_TURN_REST_BIN, else the newest of target/{debug,release}/selkies-turn-rest. */
-function turnRestBinary() {
-  if (process.env.SELKIES_TURN_REST_BIN) return process.env.SELKIES_TURN_REST_BIN;
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-  const found = ['debug', 'release']
-    .map((p) => join(root, 'target', p, 'selkies-turn-rest'))
-    .filter((p) => existsSync(p))
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (found.length === 0) throw new Error('no selkies-turn-rest: build it with cargo build -p selkies-turn-rest');
-  return found[0];
-}
-
 /** selkies-turn-rest on 127.0.0.1:REST_PORT for coturn's secret; resolves once it answers. */
 async function startTurnRest(name, secret) {
-  env.spawn(name, turnRestBinary(), [`--port=${REST_PORT}`, '--bind=127.0.0.1'], {
+  env.spawn(name, workspaceBinary('selkies-turn-rest', 'SELKIES_TURN_REST_BIN', 'selkies-turn-rest'), [`--port=${REST_PORT}`, '--bind=127.0.0.1'], {
     TURN_SHARED_SECRET: secret, TURN_HOST: '127.0.0.1', TURN_PORT: String(TURN_PORT), TURN_PROTOCOL: 'udp', TURN_TLS: 'false', RUST_LOG: 'debug',
   });
   const up = await waitFor(async () => {

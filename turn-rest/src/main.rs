@@ -11,6 +11,7 @@ use clap::Parser;
 use selkies_turn_rest::config::ServiceConfig;
 use selkies_turn_rest::service;
 use tracing::info;
+use tracing_subscriber::filter::LevelFilter;
 
 /// Hands out time-limited TURN credentials (coturn `use-auth-secret`) as an RTC config JSON.
 ///
@@ -47,11 +48,15 @@ fn main() -> ExitCode {
     }
 }
 
+/// `RUST_LOG` is one level (`error` … `trace`, default `info`): per-module directives would
+/// need tracing-subscriber's regex-based filter, which doubles the binary in the tarball.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
     tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
