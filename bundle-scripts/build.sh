@@ -8,7 +8,7 @@
 # --no-host        skip building the host (GStreamer-only bundle, for fast relocation checks)
 # --rav1e          also build gst-plugin-rav1e (rav1enc); slow, see docs/bundle.md
 # --no-rs-plugins  skip gst-plugin-rtp (rtpav1pay, rtpgccbwe)
-# --require-all    fail when host, launcher or web client is missing (release builds)
+# --require-all    fail when host, TURN-REST service, launcher or web client is missing (release builds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . bundle-scripts/lib.sh
@@ -38,6 +38,13 @@ if [ "$build_host" = 1 ]; then
   else
     warn "selkies-host did not build; the tarball will not contain the host"
   fi
+fi
+
+step "TURN-REST service"
+if cargo build --release -j "$jobs" -p selkies-turn-rest --bin selkies-turn-rest >&2; then
+  args+=(--turn-rest target/release/selkies-turn-rest)
+else
+  warn "selkies-turn-rest did not build; the tarball will not contain it"
 fi
 
 step "launcher (static) and probe helper"

@@ -20,6 +20,8 @@ use crate::stage::{self, Stage};
 pub struct Inputs {
     pub version: String,
     pub host: Option<PathBuf>,
+    /// `selkies-turn-rest` (dynamic, runs through the loader like the host).
+    pub turn_rest: Option<PathBuf>,
     pub launcher: Option<PathBuf>,
     pub interposer: Option<PathBuf>,
     /// The launcher's dlopen-capable probe helper (dynamic, runs through the loader).
@@ -125,7 +127,10 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
         plugins.push(name);
     }
 
-    step(3, "workspace binaries: host, launcher, interposer");
+    step(
+        3,
+        "workspace binaries: host, TURN-REST service, launcher, interposer",
+    );
     let host = match &inputs.host {
         Some(h) => {
             let dest = stage.copy_file(h, "libexec/selkies-gstreamer")?;
@@ -137,6 +142,17 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
             None
         }
     };
+    let turn_rest = match &inputs.turn_rest {
+        Some(t) => {
+            let dest = stage.copy_file(t, layout::TURN_REST)?;
+            roots.push(root_of("selkies-turn-rest", &dest)?);
+            Some(layout::TURN_REST)
+        }
+        None => {
+            tracing::warn!("no selkies-turn-rest binary: the tarball has no TURN-REST service");
+            None
+        }
+    };
     match &inputs.launcher {
         Some(l) => {
             stage.copy_file(l, layout::LAUNCHER)?;
@@ -144,7 +160,13 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
             // `bin/gst-plugin-scanner` through it (docs/launcher.md).
             // `bin/selkies-gstreamer` runs the host with the bundle environment but without the
             // launcher's services (Xvfb, PulseAudio): for `--help` and checks.
-            for tool in spec::TOOLS.iter().map(|t| t.dest).chain(host) {
+            // `bin/selkies-turn-rest` likewise runs the TURN-REST service.
+            for tool in spec::TOOLS
+                .iter()
+                .map(|t| t.dest)
+                .chain(host)
+                .chain(turn_rest)
+            {
                 let name = tool.rsplit('/').next().unwrap_or(tool);
                 stage.symlink(&format!("../{}", layout::LAUNCHER), &format!("bin/{name}"))?;
             }

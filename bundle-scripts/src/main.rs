@@ -32,6 +32,9 @@ struct Cli {
     /// Host binary (default: target/release/selkies-gstreamer when it exists).
     #[arg(long)]
     host: Option<PathBuf>,
+    /// TURN-REST service (default: target/release/selkies-turn-rest when it exists).
+    #[arg(long)]
+    turn_rest: Option<PathBuf>,
     /// Launcher binary, static or GLIBC ≤ 2.17.
     #[arg(long)]
     launcher: Option<PathBuf>,
@@ -53,7 +56,7 @@ struct Cli {
     /// Licence of a local build as NAME=FILE (repeatable).
     #[arg(long = "licence", value_parser = parse_licence)]
     licences: Vec<(String, PathBuf)>,
-    /// Fail instead of warning when the host, launcher or web client is missing.
+    /// Fail instead of warning when the host, TURN-REST service, launcher or web client is missing.
     #[arg(long)]
     require_all: bool,
     /// Compressed-size budget in MB (10^6 bytes); exceeding it fails the build.
@@ -97,6 +100,11 @@ fn main() -> Result<()> {
     let inputs = assemble::Inputs {
         version: cli.bundle_version.clone(),
         host: input(cli.host, "target/release/selkies-gstreamer", "host")?,
+        turn_rest: input(
+            cli.turn_rest,
+            "target/release/selkies-turn-rest",
+            "TURN-REST service",
+        )?,
         launcher: input(cli.launcher, "", "launcher")?,
         interposer: input(
             cli.interposer,
@@ -112,15 +120,21 @@ fn main() -> Result<()> {
         override_libs: cli.override_libs,
         extra_plugins: cli.extra_plugins,
         licences: cli.licences,
-        docs: ["README.md", "docs/configuration.md", "docs/bundle.md"]
-            .iter()
-            .map(PathBuf::from)
-            .filter(|p| p.exists())
-            .collect(),
+        docs: [
+            "README.md",
+            "docs/configuration.md",
+            "docs/bundle.md",
+            "docs/turn-rest.md",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.exists())
+        .collect(),
     };
     if cli.require_all {
         for (what, present) in [
             ("host binary", inputs.host.is_some()),
+            ("TURN-REST service", inputs.turn_rest.is_some()),
             ("launcher", inputs.launcher.is_some()),
             ("web client", inputs.web.is_some()),
         ] {

@@ -16,6 +16,8 @@ pub mod layout {
     pub const GIO_MODULES: &str = "lib/gio/modules";
     pub const GCONV: &str = "lib/gconv";
     pub const PROBE_HELPER: &str = "libexec/selkies-gpu-probe";
+    /// The TURN-REST credential service (docs/turn-rest.md); `bin/selkies-turn-rest` runs it.
+    pub const TURN_REST: &str = "libexec/selkies-turn-rest";
     pub const INTERPOSER: &str = "lib/selkies_joystick_interposer.so";
     pub const WEB: &str = "share/selkies-web";
     pub const DOC: &str = "share/doc";

@@ -83,6 +83,14 @@ run_checks() {
       fail "[$label] selkies-gstreamer --help"
     say "[$label] host: $(sed -n 1p "$work/host-help.txt")"
   fi
+  if [ -e "$dir/libexec/selkies-turn-rest" ]; then
+    # Loads under the bundled loader and, with no settings, refuses to start (exit 2).
+    local rc=0
+    bundle_chroot "$root" -- "$rel/bin/selkies-turn-rest" >"$work/turn-rest.txt" 2>&1 || rc=$?
+    { [ "$rc" = 2 ] && grep -q 'TURN_SHARED_SECRET is not set' "$work/turn-rest.txt"; } ||
+      fail "[$label] selkies-turn-rest without settings: exit $rc, $(cat "$work/turn-rest.txt")"
+    say "[$label] selkies-turn-rest: $(head -c 80 "$work/turn-rest.txt")…"
+  fi
   t0=$(ms)
   bundle_chroot "$root" -- "$rel/bin/gst-inspect-1.0" webrtcbin >/dev/null || fail "[$label] gst-inspect webrtcbin"
   t1=$(ms)

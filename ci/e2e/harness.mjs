@@ -26,15 +26,20 @@ export async function waitFor(fn, timeoutMs, intervalMs = 100) {
   return v;
 }
 
-/** The host binary: $SELKIES_HOST_BIN, else the newest of target/{debug,release}/selkies-gstreamer. */
-export function hostBinary() {
-  if (process.env.SELKIES_HOST_BIN) return process.env.SELKIES_HOST_BIN;
+/** A workspace binary: $`envVar`, else the newest of target/{debug,release}/`name`. */
+export function workspaceBinary(name, envVar, pkg) {
+  if (process.env[envVar]) return process.env[envVar];
   const found = ['debug', 'release']
-    .map((p) => join(ROOT, 'target', p, 'selkies-gstreamer'))
+    .map((p) => join(ROOT, 'target', p, name))
     .filter((p) => existsSync(p))
     .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  if (found.length === 0) throw new Error('no host binary: build it with cargo build -p selkies-host');
+  if (found.length === 0) throw new Error(`no ${name}: build it with cargo build -p ${pkg}`);
   return found[0];
+}
+
+/** The host binary: $SELKIES_HOST_BIN, else the newest of target/{debug,release}/selkies-gstreamer. */
+export function hostBinary() {
+  return workspaceBinary('selkies-gstreamer', 'SELKIES_HOST_BIN', 'selkies-host');
 }
 
 export class Env {

@@ -3,9 +3,11 @@
 // answer is rewritten to `iceTransportPolicy: "relay"`, which the client hands to
 // RTCPeerConnection unchanged). Cases: shared-secret (HMAC) credentials, static long-term
 // credentials, TURN over TCP, an `--rtc_config_json` file, and a wrong secret that must not
-// connect. The relay in use is cross-checked against coturn's own log. Last, the host's own
-// embedded relay (no coturn, no TURN flags): the page keeps only its `?transport=tcp` URI, so
-// the browser reaches the host through nothing but TURN-over-TCP on the HTTP port.
+// connect; and credentials from our TURN-REST service (selkies-turn-rest, with coturn in
+// `use-auth-secret` mode) fetched by the host through `--turn_rest_uri`. The relay in use is
+// cross-checked against coturn's own log. Last, the host's own embedded relay (no coturn, no
+// TURN flags): the page keeps only its `?transport=tcp` URI, so the browser reaches the host
+// through nothing but TURN-over-TCP on the HTTP port.
 // Run through ci/checks/80-turn.sh (root, loopback-only network namespace).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -14,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Browser, withE2eFlag } from './browser.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { Env, sleep, waitFor, workspaceBinary } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_TURN_HTTP_PORT ?? 18090);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -24,6 +26,8 @@ const SECRET = 'e2e-turn-secret';
 const AUTH_USER = 'e2e-user';
 // The user the host asks credentials for its own webrtcbin (--turn_rest_username).
 const HOST_USER = 'e2e-host';
+const REST_PORT = Number(process.env.E2E_TURN_REST_PORT ?? 18008);
+const REST_URI = `http://127.0.0.1:${REST_PORT}/`;
 // What every case gives the host: no Basic auth (the page's /turn fetch is re-issued by the
 // test), STUN on coturn itself, H.264, and an rtc_config_json path that does not exist unless
 // the case writes it (the default /tmp/rtc.json could exist on the machine and win).
@@ -53,6 +57,22 @@ const RECORD_PCS = () => {
 
 let browser = null;
 let served = [];
+
+/** selkies-turn-rest on 127.0.0.1:REST_PORT for coturn's secret; resolves once it answers. */
+async function startTurnRest(name, secret) {
+  env.spawn(name, workspaceBinary('selkies-turn-rest', 'SELKIES_TURN_REST_BIN', 'selkies-turn-rest'), [`--port=${REST_PORT}`, '--bind=127.0.0.1'], {
+    TURN_SHARED_SECRET: secret, TURN_HOST: '127.0.0.1', TURN_PORT: String(TURN_PORT), TURN_PROTOCOL: 'udp', TURN_TLS: 'false', RUST_LOG: 'debug',
+  });
+  const up = await waitFor(async () => {
+    if (!env.alive(name)) return 'dead';
+    try {
+      return (await fetch(REST_URI)).ok ? 'up' : false;
+    } catch {
+      return false;
+    }
+  }, 10000, 100);
+  if (up !== 'up') throw new Error(`selkies-turn-rest did not answer (${up}):\n${env.tail(name)}`);
+}
 
 /** coturn in the foreground, logging to the case log; resolves once it answers a STUN binding. */
 async function startTurn(name, authArgs) {
@@ -195,7 +215,7 @@ async function withDiagnostics(turnName, body) {
   }
 }
 
-describe('TURN relay through coturn', { timeout: 150000 }, () => {
+describe('TURN relay through coturn', { timeout: 200000 }, () => {
   before(async () => {
     await env.startX();
     await env.startAudio();
@@ -205,7 +225,7 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
     await browser?.close();
     browser = null;
     await env.stop('host');
-    for (const n of ['turn-hmac', 'turn-static', 'turn-tcp', 'turn-file', 'turn-wrong']) await env.stop(n);
+    for (const n of ['turn-hmac', 'turn-static', 'turn-tcp', 'turn-file', 'turn-wrong', 'turn-rest', 'turn-rest-service']) await env.stop(n);
   });
 
   after(async () => {
@@ -281,6 +301,40 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
       writeFileSync(file, second);
       const reread = await waitFor(async () => (await (await fetch(`${ORIGIN}/turn`)).text()) === second, 8000, 250);
       assert.ok(reread, '/turn did not serve the rewritten file within 8 s');
+    }));
+
+  test('TURN-REST: selkies-turn-rest credentials, fetched by the host via --turn_rest_uri, relay the stream', (t) =>
+    withDiagnostics('turn-rest', async () => {
+      await startTurn('turn-rest', ['--use-auth-secret', `--static-auth-secret=${SECRET}`]);
+      await startTurnRest('turn-rest-service', SECRET);
+      // The service on its own: the legacy inputs and the JSON answer.
+      const direct = await fetch(`${REST_URI}?service=turn`, { headers: { 'x-auth-user': 'Probe:User', 'x-turn-protocol': 'tcp', 'x-turn-tls': 'false' } });
+      assert.equal(direct.status, 200);
+      assert.match(direct.headers.get('content-type') ?? '', /^application\/json/);
+      const probe = (await direct.json()).iceServers;
+      assert.deepEqual(probe[0].urls, [`stun:127.0.0.1:${TURN_PORT}`], 'STUN on the TURN host, nothing public');
+      assert.deepEqual(probe[1].urls, [`turn:127.0.0.1:${TURN_PORT}?transport=tcp`]);
+      assert.match(probe[1].username, /^\d+:probe-user$/);
+      assert.equal(probe[1].credential, createHmac('sha1', SECRET).update(probe[1].username).digest('base64'));
+
+      await env.startHost(PORT, [...BASE, `--turn_rest_uri=${REST_URI}`, `--turn_rest_username=${HOST_USER}`, `--rtc_config_json=${NO_FILE}`]);
+      await openRelayOnly();
+      const fps = await assertRelayStreaming(t, 'turn-rest');
+      t.diagnostic(`relayed H.264 decoded at ${fps.toFixed(1)} fps with TURN-REST credentials`);
+
+      // The host serves the service's document: the user is the host's own (legacy behaviour).
+      const turn = JSON.parse(served[0].body).iceServers.find((s) => s.username);
+      assert.deepEqual([turn.urls].flat(), [`turn:127.0.0.1:${TURN_PORT}?transport=udp`]);
+      const m = /^(\d+):(.+)$/.exec(turn.username);
+      assert.ok(m && m[2] === HOST_USER, `username from the service: ${turn.username}`);
+      const ttl = Number(m[1]) - Date.now() / 1000;
+      assert.ok(ttl > 86400 - 120 && ttl <= 86400 + 5, `expiry ${m[1]} is ~24 h ahead (${ttl.toFixed(0)} s)`);
+      assert.equal(turn.credential, createHmac('sha1', SECRET).update(turn.username).digest('base64'));
+      const line = await waitFor(() => allocatedFor('turn-rest', turn.username), 3000);
+      assert.ok(line, `coturn logged no allocation for ${turn.username}`);
+      t.diagnostic(`coturn: ${line.trim()}`);
+      // The service saw the host's request with the host's headers.
+      assert.match(env.tail('turn-rest-service', 1000), new RegExp(`credential granted user=${HOST_USER} protocol=udp tls=false`));
     }));
 
   test('a wrong shared secret does not connect through the relay', (t) =>

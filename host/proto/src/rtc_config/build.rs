@@ -23,7 +23,8 @@ pub struct TurnServer {
 }
 
 impl TurnServer {
-    fn url(&self) -> String {
+    /// `turn[s]:<host>:<port>?transport=<udp|tcp>`, the browser-facing TURN URL.
+    pub fn url(&self) -> String {
         let scheme = if self.tls { "turns" } else { "turn" };
         format!(
             "{scheme}:{}:{}?transport={}",
@@ -65,12 +66,20 @@ fn hmac_sha1(key: &[u8], msg: &[u8]) -> [u8; 20] {
 /// The legacy STUN list rule: `stun:<turn>`; prepend `stun:<stun>` if it differs from the TURN
 /// endpoint; append Google's STUN unless the STUN server already is exactly Google's.
 pub fn stun_urls(stun_host: &str, stun_port: u16, turn: &TurnServer) -> Vec<String> {
+    let mut urls = own_stun_urls(stun_host, stun_port, turn);
+    if (stun_host, stun_port) != GOOGLE_STUN {
+        urls.push(format!("stun:{}:{}", GOOGLE_STUN.0, GOOGLE_STUN.1));
+    }
+    urls
+}
+
+/// The legacy STUN list without the public fallback: `stun:<turn>`, preceded by `stun:<stun>`
+/// when that is another endpoint. The TURN-REST service uses it so that nothing it serves points
+/// at a third party the operator did not name.
+pub fn own_stun_urls(stun_host: &str, stun_port: u16, turn: &TurnServer) -> Vec<String> {
     let mut urls = vec![format!("stun:{}:{}", turn.host, turn.port)];
     if stun_host != turn.host || stun_port != turn.port {
         urls.insert(0, format!("stun:{stun_host}:{stun_port}"));
-    }
-    if (stun_host, stun_port) != GOOGLE_STUN {
-        urls.push(format!("stun:{}:{}", GOOGLE_STUN.0, GOOGLE_STUN.1));
     }
     urls
 }
@@ -97,9 +106,24 @@ pub fn static_turn_config(
     username: &str,
     password: &str,
 ) -> RtcConfig {
+    turn_config(
+        stun_urls(stun_host, stun_port, turn),
+        turn,
+        username,
+        password,
+    )
+}
+
+/// The two-entry TURN document: the given STUN list, then the TURN URL with its credentials.
+pub fn turn_config(
+    stun_urls: Vec<String>,
+    turn: &TurnServer,
+    username: &str,
+    password: &str,
+) -> RtcConfig {
     RtcConfig::with_servers(vec![
         IceServer {
-            urls: stun_urls(stun_host, stun_port, turn),
+            urls: stun_urls,
             username: None,
             credential: None,
         },
@@ -111,6 +135,12 @@ pub fn static_turn_config(
     ])
 }
 
+/// The time-limited TURN username `<now + 24h>:<user>` (coturn's REST-API scheme: the expiry
+/// comes first, and coturn refuses the credential once it has passed).
+pub fn hmac_username(user: &str, now_unix: u64) -> String {
+    format!("{}:{user}", now_unix.saturating_add(DEFAULT_LIFETIME_SECS))
+}
+
 /// TURN with time-limited HMAC credentials: username `<now + 24h>:<user>`.
 pub fn hmac_turn_config(
     turn: &TurnServer,
@@ -120,7 +150,7 @@ pub fn hmac_turn_config(
     user: &str,
     now_unix: u64,
 ) -> RtcConfig {
-    let username = format!("{}:{user}", now_unix + DEFAULT_LIFETIME_SECS);
+    let username = hmac_username(user, now_unix);
     let credential = hmac_credential(shared_secret, &username);
     static_turn_config(turn, stun_host, stun_port, &username, &credential)
 }

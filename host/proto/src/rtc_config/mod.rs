@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use build::{
     DEFAULT_LIFETIME_SECS, GOOGLE_STUN, RtcSource, TurnServer, hmac_credential, hmac_turn_config,
-    static_turn_config, stun_only_config, stun_urls,
+    hmac_username, own_stun_urls, static_turn_config, stun_only_config, stun_urls, turn_config,
 };
 pub use webrtcbin::{WebrtcbinServers, webrtcbin_servers};
 

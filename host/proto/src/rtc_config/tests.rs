@@ -48,6 +48,20 @@ fn stun_list_rule() {
 }
 
 #[test]
+fn own_stun_list_has_no_public_fallback() {
+    let t = turn("turn.example.org", 3478, TurnProtocol::Udp, false);
+    assert_eq!(
+        own_stun_urls("turn.example.org", 3478, &t),
+        ["stun:turn.example.org:3478"]
+    );
+    assert_eq!(
+        own_stun_urls("stun.example.org", 19302, &t),
+        ["stun:stun.example.org:19302", "stun:turn.example.org:3478"]
+    );
+    assert_eq!(hmac_username("u", 1_700_000_000), "1700086400:u");
+}
+
+#[test]
 fn hmac_config_json_matches_python_indent_2() {
     let t = turn("turn.example.org", 3478, TurnProtocol::Tcp, false);
     let cfg = hmac_turn_config(
