@@ -71,7 +71,7 @@ impl Controller {
             live.video_kbps,
             live.audio_bps,
             live.resize,
-            self.video.chosen.spec.name,
+            self.video.chosen.spec.name(),
             self.host.desktop.last_cursor().as_ref(),
         )
     }
@@ -92,7 +92,7 @@ impl Controller {
             }
             .to_json(),
         ];
-        if self.video.chosen.spec.name.starts_with("nv") {
+        if self.video.chosen.spec.encoder.is_nvidia() {
             let gpu = self.host.settings.gpu_id;
             if let Ok(Some(g)) =
                 tokio::task::spawn_blocking(move || selkies_telemetry::gpu_stats(gpu)).await
@@ -186,7 +186,7 @@ impl Controller {
                     let (lo, hi) = self.video.chosen.kbps_range();
                     self.complain(format!(
                         "vb,{asked} outside {lo}-{hi} kbit/s for {}; using {kbps}",
-                        self.video.chosen.spec.name
+                        self.video.chosen.spec.name()
                     ));
                 }
                 self.host.persist(OverlaySetting::VideoBitrate(kbps));

@@ -198,7 +198,7 @@ impl Host {
     pub fn session_encoder(&self, decodes: Option<&[Codec]>) -> Result<ChosenEncoder, MediaError> {
         let refused = lock(&self.refused).clone();
         let takes = |c: Codec| browser_takes(c, decodes, &refused);
-        if takes(self.encoder.spec.codec) {
+        if takes(self.encoder.spec.codec()) {
             return Ok(self.encoder.clone());
         }
         let unusable: Vec<Codec> = ALL_CODECS.into_iter().filter(|c| !takes(*c)).collect();
@@ -208,7 +208,8 @@ impl Host {
         {
             return Ok(chosen.clone());
         }
-        let chosen = choose_encoder_accepting(self.encoder.spec.name, self.settings.gpu_id, takes)?;
+        let chosen =
+            choose_encoder_accepting(self.encoder.spec.encoder, self.settings.gpu_id, takes)?;
         *cached = Some((unusable, chosen.clone()));
         Ok(chosen)
     }

@@ -12,7 +12,7 @@
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
-//! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
+//! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.

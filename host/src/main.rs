@@ -98,9 +98,9 @@ async fn wait_for_app(settings: &Settings) {
 
 async fn run(settings: Settings) -> Result<()> {
     wait_for_app(&settings).await;
-    let chosen = pipeline::choose_encoder(settings.encoder.as_str(), settings.gpu_id)
+    let chosen = pipeline::choose_encoder(settings.encoder, settings.gpu_id)
         .context("no video encoder can run on this machine")?;
-    info!(encoder = chosen.spec.name, element = %chosen.factory, "video encoder");
+    info!(encoder = chosen.spec.name(), element = %chosen.factory, "video encoder");
     let warm = chosen.clone();
     tokio::task::spawn_blocking(move || pipeline::warm_up(&warm));
 
@@ -126,7 +126,7 @@ async fn run(settings: Settings) -> Result<()> {
         }
     };
     let metrics = selkies_telemetry::Metrics::new();
-    metrics.set_encoder(chosen.spec.name);
+    metrics.set_encoder(chosen.spec.name());
     metrics.set_video_bitrate_kbps(settings.video_bitrate);
     metrics.set_audio_bitrate_bps(settings.audio_bitrate);
     metrics.set_framerate(settings.framerate);

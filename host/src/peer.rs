@@ -263,7 +263,7 @@ async fn on_signal(
                 }
                 let next = host
                     .session_encoder(None)
-                    .map(|e| e.spec.name)
+                    .map(|e| e.spec.name())
                     .unwrap_or("none");
                 warn!(
                     peer = kind.uid(),
@@ -454,7 +454,7 @@ async fn start(
             session,
             audio: None,
             recovery: None,
-            codec: Some(video.chosen.spec.codec),
+            codec: Some(video.chosen.spec.codec()),
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
             browser_gone: false,
@@ -494,7 +494,7 @@ async fn on_session_event(
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
             // The audio offer has no video section; the video codec then changes nothing.
-            let codec = a.codec.unwrap_or(host.encoder.spec.codec);
+            let codec = a.codec.unwrap_or(host.encoder.spec.codec());
             let framerate = host.live().framerate;
             let munged = offer::munge(&text, codec, framerate, kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.

@@ -2,6 +2,8 @@
 //! the audio session carries on with silence (its peer connection and the video are untouched)
 //! and captures from PulseAudio again by itself once a daemon answers on the same socket.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;

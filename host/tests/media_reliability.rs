@@ -4,6 +4,8 @@
 //! (webrtcbin used to abort the process), sessions start on the blocking pool, and a panicking
 //! peer task is restarted with its hub registration intact.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 mod common;
 
 use std::sync::Arc;
@@ -32,9 +34,11 @@ fn rates(kbps: u32) -> RateParams {
 
 fn installed(factory: &str) -> pipeline::ChosenEncoder {
     gst::init().expect("gst init");
-    let chosen = pipeline::choose_encoder(factory, 0).expect("an encoder");
+    let chosen =
+        pipeline::choose_encoder(factory.parse().expect("known encoder"), 0).expect("an encoder");
     assert_eq!(
-        chosen.spec.name, factory,
+        chosen.spec.name(),
+        factory,
         "{factory} is installed (ci/install-deps)"
     );
     chosen
@@ -208,6 +212,8 @@ fn a_session_starts_on_the_blocking_pool() {
                 channels: 2,
                 packetloss_percent: 0.0,
             },
+            playout_delay_ms: None,
+            metrics: selkies_telemetry::Metrics::new(),
         })
         .await
         .expect("audio session opens");
@@ -256,9 +262,10 @@ fn a_browser_without_h265_gets_the_h264_fallback() {
     // What Chromium lists in its HELLO: no H265.
     let chromium = [Codec::Vp8, Codec::Vp9, Codec::H264, Codec::Av1];
     let takes = |c| browser_takes(c, Some(&chromium), &[]);
-    assert!(!takes(x265.spec.codec));
-    let chosen = pipeline::choose_encoder_accepting("x265enc", 0, takes).expect("a fallback");
-    assert_eq!(chosen.spec.name, "x264enc");
+    assert!(!takes(x265.spec.codec()));
+    let chosen =
+        pipeline::choose_encoder_accepting(x265.spec.encoder, 0, takes).expect("a fallback");
+    assert_eq!(chosen.spec.name(), "x264enc");
     // A client that lists nothing: H.265 until an answer refused it.
     assert!(browser_takes(Codec::H265, None, &[]));
     assert!(!browser_takes(Codec::H265, None, &[Codec::H265]));

@@ -1,6 +1,8 @@
 //! TURN-REST unreachable at start: the host keeps running with the settings' configuration
 //! (STUN only when no TURN server is configured) instead of failing or serving nothing.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use clap::Parser;
 use selkies_host::rtc::RtcStore;
 use selkies_proto::config::{Args, HostFacts, Settings};

@@ -3,6 +3,8 @@
 //! per-IP connection cap, shutdown with open connections, dead signalling peers, and the
 //! one-viewer rule with our client's takeover token.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;

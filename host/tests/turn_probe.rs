@@ -2,6 +2,8 @@
 //! probe over UDP and TCP; once it is stopped the probe reports it unreachable.
 //! Skipped (with a message) where coturn's `turnserver` is not installed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+
 use std::process::{Command, Stdio};
 use std::time::Duration;
 

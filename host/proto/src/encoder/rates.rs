@@ -2,7 +2,7 @@
 //! values (docs/protocol.md §5.3): effective bitrate under FEC, GOP length, VBV sizes, threads.
 //! Pure: unit-tested with the worked examples of docs/protocol.md §5.3 and §12.
 
-use super::catalogue::Value;
+use super::registry::Value;
 
 /// Everything a rate-dependent property value is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
