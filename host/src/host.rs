@@ -24,7 +24,8 @@ use crate::ws::Signalling;
 #[derive(Debug, Clone)]
 pub struct StaticSettings {
     pub gpu_id: u32,
-    pub keyframe_distance: f64,
+    /// GOP length in seconds; None: infinite.
+    pub keyframe_distance: Option<f64>,
     pub video_packetloss_percent: f64,
     pub audio_channels: u32,
     pub audio_packetloss_percent: f64,
@@ -89,14 +90,7 @@ pub struct Host {
     pub settings: StaticSettings,
     live: Mutex<LiveSettings>,
     pub encoder: ChosenEncoder,
-    pub signalling: Arc<Signalling>,
-    pub rtc: Arc<RtcStore>,
-    pub input: Option<selkies_x11::InputHandle>,
-    pub gamepads: Option<selkies_gamepad::GamepadService>,
-    /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
-    pub damage: Option<selkies_x11::damage::DamageWatch>,
-    pub desktop: Desktop,
-    pub metrics: selkies_telemetry::Metrics,
+    pub services: Services,
     /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
     audio_encoder: Mutex<Option<gst::Element>>,
     /// Started with the first change (on the runtime); owns every write of `--json_config`.
@@ -114,6 +108,7 @@ pub struct Services {
     pub rtc: Arc<RtcStore>,
     pub input: Option<selkies_x11::InputHandle>,
     pub gamepads: Option<selkies_gamepad::GamepadService>,
+    /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
     pub damage: Option<selkies_x11::damage::DamageWatch>,
     pub desktop: Desktop,
     pub metrics: selkies_telemetry::Metrics,
@@ -134,13 +129,7 @@ impl Host {
             live: Mutex::new(live.fit_to(&encoder)),
             settings,
             encoder,
-            signalling: services.signalling,
-            rtc: services.rtc,
-            input: services.input,
-            gamepads: services.gamepads,
-            damage: services.damage,
-            desktop: services.desktop,
-            metrics: services.metrics,
+            services,
             audio_encoder: Mutex::new(None),
             overlay: OnceLock::new(),
             refused: Mutex::new(Vec::new()),
@@ -215,7 +204,7 @@ impl Host {
     }
 
     pub async fn gamepad(&self, msg: GamepadMessage) {
-        match &self.gamepads {
+        match &self.services.gamepads {
             Some(g) => g.handle(msg).await,
             None => tracing::debug!("gamepad message ignored: gamepad service not running"),
         }

@@ -16,6 +16,7 @@
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
+//! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
 //! - [`telemetry`]: CPU/memory numbers for the client.
@@ -34,6 +35,7 @@ pub mod rtc;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod startup;
 pub mod supervise;
 pub mod telemetry;
 pub mod tls;

@@ -72,10 +72,10 @@ struct PeerIo {
 
 /// Run one host peer forever, restarted when it panics.
 pub async fn run(host: Arc<Host>, kind: Kind) {
-    let (peer, inbox) = host.signalling.register_local(kind.uid());
+    let (peer, inbox) = host.services.signalling.register_local(kind.uid());
     // Desktop changes (clipboard, cursor) travel on the video connection's data channel.
     let desktop = match kind {
-        Kind::Video => host.desktop.take_events(),
+        Kind::Video => host.services.desktop.take_events(),
         Kind::Audio => None,
     };
     let mut io = PeerIo {
@@ -142,7 +142,7 @@ async fn serve(io: &mut PeerIo) {
                     continue;
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
-                let msgs = host.desktop.messages_for(ev);
+                let msgs = host.services.desktop.messages_for(ev);
                 if let Some(a) = active.as_ref().filter(|a| a.dc_open) {
                     for m in msgs {
                         a.session.send_data(&m);
@@ -191,10 +191,10 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         Kind::Audio => host.set_audio_encoder(None),
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
-            host.metrics.set_connected_clients(0);
+            host.services.metrics.set_connected_clients(0);
             let host = host.clone();
             tokio::spawn(async move {
-                if let Some(g) = &host.gamepads {
+                if let Some(g) = &host.services.gamepads {
                     g.shutdown().await;
                 }
             });
@@ -438,8 +438,8 @@ async fn start(
         encoder,
         rates: host.rates(),
         gpu_id: host.settings.gpu_id,
-        damage: host.damage.clone(),
-        ice: host.rtc.webrtcbin_servers(),
+        damage: host.services.damage.clone(),
+        ice: host.services.rtc.webrtcbin_servers(),
         video_fec_percent: host.settings.video_packetloss_percent as u32,
         audio: AudioParams {
             bitrate_bps: host.live().audio_bps,
@@ -447,7 +447,7 @@ async fn start(
             packetloss_percent: host.settings.audio_packetloss_percent,
         },
         playout_delay_ms: host.settings.playout_delay_ms,
-        metrics: host.metrics.clone(),
+        metrics: host.services.metrics.clone(),
     };
     match open(plan).await? {
         Opened::Video(video, session) => Ok(Active {
@@ -507,7 +507,7 @@ async fn on_session_event(
         }
         SessionEvent::DataChannelOpen => {
             a.dc_open = true;
-            host.metrics.set_connected_clients(1);
+            host.services.metrics.set_connected_clients(1);
             if let Some(c) = a.controller.as_mut() {
                 for m in c.on_open() {
                     a.session.send_data(&m);

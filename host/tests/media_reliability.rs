@@ -26,7 +26,7 @@ fn rates(kbps: u32) -> RateParams {
     RateParams {
         video_kbps: kbps,
         framerate: 30,
-        keyframe_distance: -1.0,
+        keyframe_distance: None,
         packetloss_percent: 0.0,
         cpus: 2,
     }

@@ -18,7 +18,7 @@ fn rates() -> RateParams {
     RateParams {
         video_kbps: 2000,
         framerate: 30,
-        keyframe_distance: -1.0,
+        keyframe_distance: None,
         packetloss_percent: 0.0,
         cpus: 2,
     }
