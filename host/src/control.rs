@@ -278,7 +278,7 @@ impl Controller {
         if let Some(csv) = &self.stats_csv {
             let csv = csv.clone();
             tokio::task::spawn_blocking(move || {
-                let mut csv = csv.lock().unwrap_or_else(|e| e.into_inner());
+                let mut csv = crate::sync::lock(&csv);
                 if let Err(e) = csv.write_flat(kind, &flat) {
                     warn!("statistics CSV: {e}");
                 }

@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::sync::lock;
 use base64::Engine;
 use selkies_proto::config::{ClipboardMode, Settings};
 use selkies_proto::protocol::clipboard::{MAX_BYTES, clipboard_messages};
@@ -27,10 +28,6 @@ pub struct Desktop {
     clipboard: Option<ClipboardHandle>,
     events: Mutex<Option<mpsc::UnboundedReceiver<DesktopEvent>>>,
     last_cursor: Mutex<Option<CursorMessage>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Desktop {

@@ -18,6 +18,7 @@ use crate::media::props;
 use crate::media::rates::RateParams;
 use crate::persist::OverlayWriter;
 use crate::rtc::RtcStore;
+use crate::sync::lock;
 use crate::ws::Signalling;
 
 /// Settings fixed at start-up that the sessions need.
@@ -112,10 +113,6 @@ pub struct Services {
     pub damage: Option<selkies_x11::damage::DamageWatch>,
     pub desktop: Desktop,
     pub metrics: selkies_telemetry::Metrics,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Host {

@@ -12,6 +12,7 @@
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
+//! - [`sync`]: the one lock-recovery helper for poisoned std locks.
 //! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
@@ -37,6 +38,7 @@ pub mod server;
 pub mod session;
 pub mod startup;
 pub mod supervise;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 pub mod turn_probe;
