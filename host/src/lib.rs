@@ -6,7 +6,7 @@
 //! - [`security`]: Origin policy, failed-login limiter, security headers.
 //! - [`tls`]: rustls configuration and a concurrent-handshake listener for `--enable_https`.
 //! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
-//! - [`rest_client`]: minimal HTTP GET for TURN-REST.
+//! - [`rest_client`]: the TURN-REST GET (hyper's HTTP/1.1 client over TCP or rustls).
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
