@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
+use selkies_proto::signalling::{Envelope, HelloMeta};
 use tracing::{debug, error, info, warn};
 
 use tokio::sync::mpsc;
@@ -226,14 +226,14 @@ async fn on_signal(
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
-        let meta = decode_meta(meta.trim());
+        let meta = HelloMeta::decode(meta);
         if kind == Kind::Video
             && host.live().resize
             && let Some(meta) = &meta
         {
             fit_to_browser(meta).await;
         }
-        let decodes = meta.as_ref().and_then(browser_codecs);
+        let decodes = meta.and_then(|m| m.codecs);
         *active = Some(start(host.clone(), kind, decodes).await?);
         return Ok(());
     }
@@ -248,12 +248,8 @@ async fn on_signal(
         );
         return Ok(());
     };
-    let msg: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| PeerError::Signalling(format!("unparsable JSON: {e}")))?;
-    if let Some(sdp) = msg.get("sdp") {
-        let sdp_type = sdp.get("type").and_then(|t| t.as_str()).unwrap_or("");
-        let body = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or("");
-        match a.session.set_answer(sdp_type, body) {
+    match Envelope::parse(text).map_err(|e| PeerError::Signalling(e.to_string()))? {
+        Envelope::Sdp(sdp) => match a.session.set_answer(sdp.kind, &sdp.sdp) {
             Err(SessionError::Refused { media, codec }) => {
                 if let Some(c) = a
                     .codec
@@ -275,19 +271,15 @@ async fn on_signal(
                 ));
                 return Err(SessionError::Refused { media, codec }.into());
             }
-            other => other?,
+            other => {
+                other?;
+                debug!(peer = kind.uid(), "answer applied");
+            }
+        },
+        Envelope::Ice(ice) => {
+            let mline = ice.sdp_mline_index.unwrap_or(0);
+            a.session.add_ice_candidate(mline, &ice.candidate);
         }
-        debug!(peer = kind.uid(), "answer applied");
-    } else if let Some(ice) = msg.get("ice") {
-        let candidate = ice.get("candidate").and_then(|c| c.as_str()).unwrap_or("");
-        let mline = ice
-            .get("sdpMLineIndex")
-            .and_then(|m| m.as_u64())
-            .and_then(|m| u32::try_from(m).ok())
-            .unwrap_or(0);
-        a.session.add_ice_candidate(mline, candidate);
-    } else {
-        return Err(PeerError::Signalling("JSON without sdp or ice".into()));
     }
     Ok(())
 }
@@ -306,43 +298,15 @@ pub fn transport_closed(error: &str) -> bool {
     .any(|t| error.contains(t))
 }
 
-/// The browser's HELLO metadata (base64 JSON), when it sent any.
-fn decode_meta(meta_b64: &str) -> Option<serde_json::Value> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(meta_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-}
-
-/// `"codecs": ["H264", "VP8", …]` of the HELLO metadata: the video codecs the browser decodes
-/// (RTCRtpReceiver capabilities). None when the client does not say (the legacy client).
-pub fn browser_codecs(meta: &serde_json::Value) -> Option<Vec<Codec>> {
-    let list = meta.get("codecs")?.as_array()?;
-    let all = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
-    let names: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
-    Some(
-        all.into_iter()
-            .filter(|c| {
-                names.iter().any(|n| {
-                    let n = n.strip_prefix("video/").unwrap_or(n);
-                    n.eq_ignore_ascii_case(c.encoding_name())
-                })
-            })
-            .collect(),
-    )
-}
-
 /// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
 /// (§3.4 step 6), before the pipeline starts capturing.
-async fn fit_to_browser(meta: &serde_json::Value) {
-    let (res, scale) = crate::desktop::parse_meta(meta);
-    if let Some((w, h)) = res
+async fn fit_to_browser(meta: &HelloMeta) {
+    if let Some((w, h)) = meta.res
         && let Err(e) = crate::desktop::resize(w, h).await
     {
         warn!("fitting the screen to the browser: {e}");
     }
-    if let Some(scale) = scale
+    if let Some(scale) = meta.scale
         && let Err(e) = crate::desktop::set_scale(scale).await
     {
         debug!("browser's scale not applied: {e}");
@@ -498,12 +462,12 @@ async fn on_session_event(
             let framerate = host.live().framerate;
             let munged = offer::munge(&text, codec, framerate, kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
-            peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
+            peer.send(Envelope::offer(munged).to_json());
             info!(peer = kind.uid(), "offer sent");
             a.session.set_local_offer(&offer);
         }
         SessionEvent::IceCandidate { mline, candidate } => {
-            peer.send(json!({"ice": {"candidate": candidate, "sdpMLineIndex": mline}}).to_string());
+            peer.send(Envelope::candidate(candidate, mline).to_json());
         }
         SessionEvent::DataChannelOpen => {
             a.dc_open = true;
@@ -567,17 +531,5 @@ mod tests {
         assert!(!transport_closed(
             "/GstPipeline:pipeline0/GstX264Enc:encoder: Internal data stream error."
         ));
-    }
-
-    #[test]
-    fn codecs_from_the_hello_metadata() {
-        let meta = serde_json::json!({"res": "1x1", "codecs": ["VP8", "video/h264", "AV1X"]});
-        assert_eq!(browser_codecs(&meta), Some(vec![Codec::H264, Codec::Vp8]));
-        assert_eq!(browser_codecs(&serde_json::json!({"res": "1x1"})), None);
-        assert_eq!(
-            browser_codecs(&serde_json::json!({"codecs": "H264"})),
-            None,
-            "not a list"
-        );
     }
 }

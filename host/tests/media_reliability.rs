@@ -174,7 +174,10 @@ async fn an_answer_refusing_the_video_codec_is_not_applied() {
     };
     assert!(offer.contains("H265/90000"), "{offer}");
     let answer = answer_rejecting_video(&offer);
-    match session.set_answer("answer", &answer) {
+    match session.set_answer(
+        selkies_proto::signalling::envelope::SdpType::Answer,
+        &answer,
+    ) {
         Err(SessionError::Refused { media, codec }) => {
             assert_eq!((media.as_str(), codec.as_str()), ("video", "H265"));
         }
