@@ -13,9 +13,7 @@ impl Xvfb {
     /// Start Xvfb on the first free display from :80 with the given screen size.
     pub fn start(width: u32, height: u32) -> Xvfb {
         for n in 80..120 {
-            if Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                || Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            {
+            if display_in_use(n) {
                 continue;
             }
             let mut child = Command::new("Xvfb")
@@ -51,6 +49,18 @@ impl Xvfb {
     }
 }
 
+/// A display is in use while the process named in its lock file lives; a lock left by a killed
+/// server is stale, and Xvfb replaces it itself.
+fn display_in_use(n: u32) -> bool {
+    match std::fs::read_to_string(format!("/tmp/.X{n}-lock")) {
+        Ok(text) => match text.trim().parse::<u32>() {
+            Ok(pid) => Path::new(&format!("/proc/{pid}")).exists(),
+            Err(_) => true,
+        },
+        Err(_) => Path::new(&format!("/tmp/.X11-unix/X{n}")).exists(),
+    }
+}
+
 impl Xvfb {
     /// Kill the server now (fault tests); dropping it afterwards is harmless.
     #[allow(dead_code)]
@@ -61,7 +71,19 @@ impl Xvfb {
 }
 
 impl Drop for Xvfb {
+    /// SIGTERM first, so the server removes its lock file and socket; SIGKILL after a second.
     fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            // SAFETY: signals our own child process.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(1) {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
