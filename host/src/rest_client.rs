@@ -240,23 +240,11 @@ mod tests {
 
     #[tokio::test]
     async fn fetches_from_a_local_server_with_headers() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let server = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.expect("accept");
-            let mut buf = vec![0u8; 4096];
-            let n = s.read(&mut buf).await.expect("read");
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let body = r#"{"iceServers":[{"urls":["stun:127.0.0.1:3478"]}]}"#;
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(resp.as_bytes()).await.expect("write");
-            req
-        });
+        let (port, server) = one_shot(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 49\r\n\r\n\
+              {\"iceServers\":[{\"urls\":[\"stun:127.0.0.1:3478\"]}]}",
+        )
+        .await;
         let (raw, cfg) = fetch_rtc_config(
             &format!("http://127.0.0.1:{port}/turn?ignored=1"),
             &RestRequest {

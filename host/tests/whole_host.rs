@@ -12,7 +12,6 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use gstreamer as gst;
@@ -88,20 +87,13 @@ impl Running {
     }
 }
 
-fn hello(token: Option<&str>) -> String {
-    let mut meta = serde_json::json!({ "res": "1280x720", "scale": 1 });
-    if let Some(t) = token {
-        meta["token"] = t.into();
-    }
-    let b64 = base64::engine::general_purpose::STANDARD.encode(meta.to_string());
-    format!("HELLO 1 {b64}")
-}
-
 async fn connect(addr: SocketAddr, token: Option<&str>) -> Ws {
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
         .await
         .expect("ws");
-    ws.send(Message::text(hello(token))).await.expect("HELLO");
+    ws.send(Message::text(common::hello(token)))
+        .await
+        .expect("HELLO");
     ws
 }
 
