@@ -22,6 +22,16 @@ const FLAGS = [
   '--autoplay-policy=no-user-gesture-required',
 ];
 
+/**
+ * `path` with the client's test flag (`?e2e=1`): without it the client installs no `window.__e2e`
+ * (web/src/e2e.ts), so every page the harness opens carries it.
+ */
+export function withE2eFlag(path) {
+  const hash = path.indexOf('#');
+  const [base, frag] = hash < 0 ? [path, ''] : [path.slice(0, hash), path.slice(hash)];
+  return `${base}${base.includes('?') ? '&' : '?'}e2e=1${frag}`;
+}
+
 export class Browser {
   constructor(ctx, page, profile, origin) {
     this.ctx = ctx;
@@ -82,9 +92,12 @@ export class Browser {
     return this.console.slice(-n).join('\n');
   }
 
-  /** Loads the client and waits for the first presented video frame; returns its time (ms). */
+  /**
+   * Loads the client (with the test flag) and waits for the first presented video frame; returns
+   * its time (ms).
+   */
   async open(path = '/', timeoutMs = 20000) {
-    const res = await this.page.goto(`${this.origin}${path}`);
+    const res = await this.page.goto(`${this.origin}${withE2eFlag(path)}`);
     if (!res || res.status() !== 200) throw new Error(`page load: HTTP ${res?.status()}`);
     await this.page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: timeoutMs });
     return this.page.evaluate(() => window.__e2e.firstFrameMs);

@@ -3,7 +3,9 @@
 // answer is rewritten to `iceTransportPolicy: "relay"`, which the client hands to
 // RTCPeerConnection unchanged). Cases: shared-secret (HMAC) credentials, static long-term
 // credentials, TURN over TCP, an `--rtc_config_json` file, and a wrong secret that must not
-// connect. The relay in use is cross-checked against coturn's own log.
+// connect. The relay in use is cross-checked against coturn's own log. Last, the host's own
+// embedded relay (no coturn, no TURN flags): the page keeps only its `?transport=tcp` URI, so
+// the browser reaches the host through nothing but TURN-over-TCP on the HTTP port.
 // Run through ci/checks/80-turn.sh (root, loopback-only network namespace).
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -11,7 +13,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { Browser } from './browser.mjs';
+import { Browser, withE2eFlag } from './browser.mjs';
 import { Env, sleep, waitFor } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_TURN_HTTP_PORT ?? 18090);
@@ -89,7 +91,7 @@ function stunBinding() {
  * reach), re-issues the page's `/turn` with the auth-user header, records the host's body and
  * hands the page the same JSON with `iceTransportPolicy: "relay"`.
  */
-async function openRelayOnly() {
+async function openRelayOnly(rewrite = (cfg) => cfg) {
   browser = await Browser.launch(ORIGIN, { context: { serviceWorkers: 'block' } });
   served = [];
   await browser.page.addInitScript(RECORD_PCS);
@@ -104,9 +106,9 @@ async function openRelayOnly() {
       await route.fulfill({ response: resp, body });
       return;
     }
-    await route.fulfill({ response: resp, body: JSON.stringify({ ...cfg, iceTransportPolicy: 'relay' }), contentType: 'application/json' });
+    await route.fulfill({ response: resp, body: JSON.stringify({ ...rewrite(cfg), iceTransportPolicy: 'relay' }), contentType: 'application/json' });
   });
-  const res = await browser.page.goto(`${ORIGIN}/`);
+  const res = await browser.page.goto(`${ORIGIN}${withE2eFlag('/')}`);
   assert.equal(res?.status(), 200, 'page load');
   // The client asks for /turn after the load event, before it opens the signalling sockets.
   assert.ok(await waitFor(() => served.length > 0, 10000), 'the page never asked for /turn');
@@ -159,6 +161,7 @@ async function assertRelayStreaming(t, turnName) {
     assert.equal(p.localType, 'relay', `selected local candidate: ${JSON.stringify(p)}`);
   }
   assert.ok(report.gathered.length > 0 && report.gathered.every((c) => c === 'relay'), `gathered candidate types: ${report.gathered}`);
+  if (turnName === null) return m.fps;
   const relays = relayAddresses(turnName);
   for (const p of report.peers) assert.ok(relays.has(p.localAddr), `${p.localAddr} is not among coturn's relay addresses ${[...relays]}`);
   return m.fps;
@@ -298,5 +301,24 @@ describe('TURN relay through coturn', { timeout: 150000 }, () => {
       const refused = env.tail('turn-wrong', 100000).split('\n').find((l) => l.includes(`user <${user}>`) && /Cannot find credentials|error 401|Unauthorized/i.test(l));
       assert.ok(refused, `coturn logged no refusal for ${user}`);
       t.diagnostic(`coturn: ${refused.trim()}`);
+    }));
+
+  test("embedded relay: relay-only over TCP to the host's own HTTP port", (t) =>
+    withDiagnostics('host', async () => {
+      await env.startHost(PORT, [...BASE, `--rtc_config_json=${NO_FILE}`]);
+      const tcpOnly = (cfg) => ({
+        ...cfg,
+        iceServers: cfg.iceServers
+          .map((s) => ({ ...s, urls: [s.urls].flat().filter((u) => u.startsWith('turn:') && u.endsWith('?transport=tcp')) }))
+          .filter((s) => s.urls.length > 0),
+      });
+      await openRelayOnly(tcpOnly);
+      const ours = JSON.parse(served[0].body).iceServers.find((s) => [s.urls].flat().some((u) => u === `turn:127.0.0.1:${PORT}?transport=tcp`));
+      assert.ok(ours, `/turn advertises the embedded relay on the HTTP port: ${served[0].body}`);
+      assert.match(ours.username, /^\d+:/, 'TURN-REST style username <expiry>:<user>');
+      const fps = await assertRelayStreaming(t, null);
+      const peers = (await peerReport()).peers;
+      assert.deepEqual(peers.map((p) => p.relayProtocol), peers.map(() => 'tcp'), 'relay reached over TCP');
+      t.diagnostic(`through the embedded relay over TCP on port ${PORT}: ${fps.toFixed(1)} fps`);
     }));
 });

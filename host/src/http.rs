@@ -67,6 +67,11 @@ pub struct HttpState {
     /// Header whose value names the TURN user in shared-secret mode (`x-auth-user`).
     pub turn_user_header: Arc<str>,
     pub security: Arc<Security>,
+    /// The embedded TURN relay, advertised in `/turn` with fresh credentials per request.
+    pub turn: Option<crate::turn_relay::TurnRelay>,
+    /// The listening port and whether it speaks TLS (for the relay's `turn:`/`turns:` URIs).
+    pub port: u16,
+    pub https: bool,
 }
 
 /// The browser-facing checks (see [`crate::security`]).
@@ -216,6 +221,10 @@ fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok());
     match state.rtc.json_for(user) {
         Some(json) => {
+            let json = match &state.turn {
+                Some(relay) => with_embedded_relay(&json, relay, state, headers, user),
+                None => json,
+            };
             let mut resp = json.into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -227,6 +236,44 @@ fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
         }
         None => not_found(),
     }
+}
+
+/// Adds the embedded relay to the `iceServers` of `json`, addressed by the host name the
+/// browser used (the `Host` header), so it works behind NAT and port mappings alike.
+fn with_embedded_relay(
+    json: &str,
+    relay: &crate::turn_relay::TurnRelay,
+    state: &HttpState,
+    headers: &HeaderMap,
+    user: Option<&str>,
+) -> String {
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(json) else {
+        return json.to_owned();
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(host_without_port)
+        .unwrap_or("127.0.0.1");
+    let ice = relay.ice_server(host, state.port, state.https, user.unwrap_or("selkies"));
+    let entry = serde_json::json!({
+        "urls": ice.urls,
+        "username": ice.username,
+        "credential": ice.credential,
+    });
+    match doc.get_mut("iceServers").and_then(|v| v.as_array_mut()) {
+        Some(list) => list.push(entry),
+        None => doc["iceServers"] = serde_json::json!([entry]),
+    }
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|_| json.to_owned())
+}
+
+/// `host[:port]` or `[v6][:port]` → the host part (brackets kept for IPv6, as URIs need them).
+fn host_without_port(h: &str) -> &str {
+    if let Some(end) = h.find(']') {
+        return &h[..=end];
+    }
+    h.rsplit_once(':').map_or(h, |(host, _)| host)
 }
 
 fn not_found() -> Response {

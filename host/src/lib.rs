@@ -42,5 +42,6 @@ pub mod sync;
 pub mod telemetry;
 pub mod tls;
 pub mod turn_probe;
+pub mod turn_relay;
 pub mod uinput_mouse;
 pub mod ws;

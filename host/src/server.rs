@@ -17,13 +17,14 @@ use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, info, warn};
 
+use crate::turn_relay::{self, TurnRelay};
 use crate::ws::Signalling;
 
 /// Limits of the listener (`--header_read_timeout`, `--max_connections_per_ip`,
@@ -89,9 +90,12 @@ impl Drop for Slot {
 
 /// A connection's byte stream carrying its per-IP slot: the slot lives as long as the socket,
 /// also after an upgrade hands the socket to a WebSocket task.
+/// `pending` is a first byte already read to decide TURN vs HTTP under TLS (a TLS stream
+/// cannot be peeked); it is handed out before the rest.
 struct SlotIo<I> {
     io: I,
     _slot: Slot,
+    pending: Option<u8>,
 }
 
 impl<I: AsyncRead + Unpin> AsyncRead for SlotIo<I> {
@@ -100,7 +104,15 @@ impl<I: AsyncRead + Unpin> AsyncRead for SlotIo<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().io).poll_read(cx, buf)
+        let me = self.get_mut();
+        if let Some(b) = me.pending
+            && buf.remaining() > 0
+        {
+            buf.put_slice(&[b]);
+            me.pending = None;
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut me.io).poll_read(cx, buf)
     }
 }
 
@@ -142,6 +154,7 @@ pub async fn serve(
     app: Router,
     signalling: Arc<Signalling>,
     limits: Limits,
+    turn: Option<TurnRelay>,
     shutdown: impl Future<Output = ()>,
 ) {
     let per_ip = Arc::new(PerIp::default());
@@ -174,13 +187,26 @@ pub async fn serve(
         let app = app.clone();
         let tls = tls.clone();
         let stop = stop_rx.clone();
+        let turn = turn.clone();
         tokio::spawn(async move {
+            // One port for everything: STUN/TURN framing (first byte 0x00-0x01) goes to the
+            // embedded relay, the rest to TLS or HTTP (docs/connectivity.md).
+            if let Some(turn) = &turn
+                && first_byte_is_turn(&stream, limits.header_read_timeout).await
+            {
+                if let Err(e) = turn_relay::serve_tcp(turn, stream).await {
+                    debug!(%addr, "TURN over TCP ended: {e:#}");
+                }
+                drop(slot);
+                return;
+            }
             match tls {
                 None => {
                     serve_conn(
                         SlotIo {
                             io: stream,
                             _slot: slot,
+                            pending: None,
                         },
                         addr,
                         app,
@@ -190,10 +216,40 @@ pub async fn serve(
                     .await
                 }
                 Some(acceptor) => {
+                    let local = stream.local_addr();
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        Ok(Ok(s)) => {
-                            serve_conn(SlotIo { io: s, _slot: slot }, addr, app, limits, stop).await
+                        Ok(Ok(mut s)) => {
+                            let mut pending = None;
+                            if let (Some(turn), Ok(local)) = (&turn, local) {
+                                let mut b = [0u8; 1];
+                                match tokio::time::timeout(
+                                    limits.header_read_timeout,
+                                    s.read(&mut b),
+                                )
+                                .await
+                                {
+                                    Ok(Ok(1)) if turn_relay::is_turn_first_byte(b[0]) => {
+                                        // `turns:`: TURN inside TLS on the same port.
+                                        if let Err(e) =
+                                            turn_relay::serve_stream(turn, s, &b, addr, local).await
+                                        {
+                                            debug!(%addr, "TURN over TLS ended: {e:#}");
+                                        }
+                                        drop(slot);
+                                        return;
+                                    }
+                                    Ok(Ok(1)) => pending = Some(b[0]),
+                                    // Closed, failed or silent past the header-read timeout.
+                                    _ => return,
+                                }
+                            }
+                            let io = SlotIo {
+                                io: s,
+                                _slot: slot,
+                                pending,
+                            };
+                            serve_conn(io, addr, app, limits, stop).await
                         }
                         Ok(Err(e)) => debug!(%addr, "TLS handshake failed: {e}"),
                         Err(_) => debug!(%addr, "TLS handshake timed out"),
@@ -215,6 +271,16 @@ pub async fn serve(
             "connections still open after --shutdown_timeout; exiting anyway"
         );
     }
+}
+
+/// Waits (at most `timeout`) for the connection's first byte without consuming it. A client
+/// that says nothing is left to the HTTP path, whose header-read timeout closes it.
+async fn first_byte_is_turn(stream: &tokio::net::TcpStream, timeout: Duration) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(timeout, stream.peek(&mut byte)).await,
+        Ok(Ok(1)) if turn_relay::is_turn_first_byte(byte[0])
+    )
 }
 
 async fn serve_conn<I>(

@@ -1,6 +1,6 @@
 //! Assembling a whole host from its [`Settings`]: the encoder choice, the RTC configuration,
 //! the signalling hub and the host's two peers, input, damage tracking, metrics, gamepads,
-//! desktop services and the HTTP listener, in that order; [`Started::serve`] stops them in
+//! desktop services, the embedded TURN relay and the HTTP listener, in that order; [`Started::serve`] stops them in
 //! reverse order. The binary calls [`run`] with its signal handler; integration tests call
 //! [`start`] with `--port=0` and their own shutdown.
 
@@ -23,6 +23,7 @@ use crate::rtc::RtcStore;
 use crate::security::OriginPolicy;
 use crate::server::{self, Limits};
 use crate::tls::{self, TlsError};
+use crate::turn_relay::{self, TurnRelay};
 use crate::ws::Signalling;
 
 /// Why a host could not start.
@@ -42,6 +43,8 @@ pub enum StartError {
     },
     #[error("--enable_https: {0}")]
     Tls(#[from] TlsError),
+    #[error("--turn_embedded: {0}")]
+    Turn(String),
 }
 
 /// The web client: the flag/env if given, else next to the binary (tarball layout
@@ -176,7 +179,21 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
         user: settings.basic_auth_user.clone(),
         password: settings.basic_auth_password.clone(),
     });
+    let listen = socket_addr("--addr", &settings.addr, settings.port)?;
+    let turn =
+        turn_relay::start(&settings, listen).map_err(|e| StartError::Turn(format!("{e:#}")))?;
+    if let Some(relay) = &turn {
+        let relay = relay.clone();
+        tokio::spawn(async move {
+            if let Err(e) = turn_relay::serve_udp(relay, listen).await {
+                warn!("embedded TURN relay over UDP stopped: {e:#}");
+            }
+        });
+    }
     let app = http::router(HttpState {
+        turn: turn.clone(),
+        port: settings.port,
+        https: settings.enable_https,
         auth,
         web_root: Arc::new(web_root.clone()),
         rtc,
@@ -196,13 +213,16 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
     } else {
         None
     };
-    let addr = socket_addr("--addr", &settings.addr, settings.port)?;
-    let tcp = tokio::net::TcpListener::bind(addr)
+    let tcp = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|source| StartError::Listen { addr, source })?;
-    let addr = tcp
-        .local_addr()
-        .map_err(|source| StartError::Listen { addr, source })?;
+        .map_err(|source| StartError::Listen {
+            addr: listen,
+            source,
+        })?;
+    let addr = tcp.local_addr().map_err(|source| StartError::Listen {
+        addr: listen,
+        source,
+    })?;
     announce(&settings, addr, &web_root);
     let limits = Limits {
         header_read_timeout: settings.header_read_timeout,
@@ -216,6 +236,7 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
         tls,
         app,
         limits,
+        turn,
         peers: [video_peer, audio_peer],
     })
 }
@@ -229,6 +250,7 @@ pub struct Started {
     tls: Option<Arc<rustls::ServerConfig>>,
     app: axum::Router,
     limits: Limits,
+    turn: Option<TurnRelay>,
     peers: [tokio::task::JoinHandle<()>; 2],
 }
 
@@ -242,6 +264,7 @@ impl Started {
             self.app,
             signalling,
             self.limits,
+            self.turn,
             shutdown,
         )
         .await;

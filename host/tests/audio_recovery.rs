@@ -1,8 +1,7 @@
 //! PulseAudio dying mid-stream, with a real PulseAudio daemon started and killed by the test:
 //! the audio session carries on with silence (its peer connection and the video are untouched)
 //! and captures from PulseAudio again by itself once a daemon answers on the same socket.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

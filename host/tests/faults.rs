@@ -1,8 +1,7 @@
 //! Faults of the parts the host depends on, against the real binary (docs/reliability.md,
 //! "Media and peers"): the X server killed under a running host ends it with our own log line
 //! and exit status 75; a missing encoder element falls back with one log line.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -28,6 +28,9 @@ fn web_root() -> tempfile::TempDir {
 
 fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
     HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),

@@ -51,6 +51,9 @@ async fn health_over_tls() {
     let addr = tcp.local_addr().expect("addr");
     let listener = TlsListener::new(tcp, config).expect("listener");
     let app = router(HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
         auth: None,
         web_root: Arc::new(dir.path().to_path_buf()),
         rtc: Arc::new(RtcStore::stun_only("stun.l.google.com", 19302)),

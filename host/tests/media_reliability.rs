@@ -3,8 +3,7 @@
 //! another encoder are fitted at load, an answer refusing the offered codec is never applied
 //! (webrtcbin used to abort the process), sessions start on the blocking pool, and a panicking
 //! peer task is restarted with its hub registration intact.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,7 +1,6 @@
 //! TURN-REST unreachable at start: the host keeps running with the settings' configuration
 //! (STUN only when no TURN server is configured) instead of failing or serving nothing.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use clap::Parser;
 use selkies_host::rtc::RtcStore;

@@ -2,8 +2,7 @@
 //! (`selkies_host::server`): cross-site WebSocket upgrades, failed-login flood, slow headers,
 //! per-IP connection cap, shutdown with open connections, dead signalling peers, and the
 //! one-viewer rule with our client's takeover token.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[allow(dead_code)] // the Xvfb fixture is not used here
 mod common;
@@ -38,6 +37,9 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     std::fs::write(root.path().join("index.html"), "<!doctype html>").expect("index");
     let signalling = Signalling::with_ws_timeout(ws_timeout);
     let app = router(HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),
@@ -58,7 +60,7 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     let (stop, stopped) = oneshot::channel::<()>();
     let sig = signalling.clone();
     let done = tokio::spawn(async move {
-        serve(tcp, None, app, sig, limits, async {
+        serve(tcp, None, app, sig, limits, None, async {
             let _ = stopped.await;
         })
         .await;

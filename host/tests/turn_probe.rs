@@ -1,8 +1,7 @@
 //! The start-up TURN check against Debian's coturn: a running server answers the STUN Binding
 //! probe over UDP and TCP; once it is stopped the probe reports it unreachable.
 //! Skipped (with a message) where coturn's `turnserver` is not installed.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::{Command, Stdio};
 use std::time::Duration;

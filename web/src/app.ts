@@ -41,7 +41,8 @@ export class App {
   private readonly app = appName(window.location.pathname);
   private readonly store = new SettingsStore(storage(), this.app);
   private readonly logs = new LogBuffer(500, this.store.bool('debug') ?? false);
-  private readonly hooks: E2eHooks;
+  /** Test instrumentation: null unless the page was opened with `?e2e=1`. */
+  private readonly hooks: E2eHooks | null;
   private readonly session: Session;
   private readonly input: InputCapture;
   private readonly drawer: Drawer;
@@ -64,7 +65,7 @@ export class App {
   constructor() {
     document.title = `Selkies - ${this.app}`;
     const send = (text: string): boolean => this.session?.send(text) ?? false;
-    this.hooks = installE2eHooks(this.video, send);
+    this.hooks = installE2eHooks(window, this.video, send);
     this.drawer = new Drawer(
       {
         videoBitrate: (kbps) => this.choose('videoBitRate', kbps, msg.videoBitrate(kbps)),
@@ -143,7 +144,7 @@ export class App {
       status: (on, detail) => this.drawer.setClipboardStatus(on, detail),
       log: (t) => this.logs.add('status', t),
       received: (text) => {
-        this.hooks.clipboardText = text;
+        if (this.hooks) this.hooks.clipboardText = text;
       },
     });
     this.gamepads = new GamepadPoller(

@@ -1,5 +1,8 @@
-//! `window.__e2e`: what the end-to-end tests and the latency benchmark read from the page
-//! (docs/testing.md §6). It observes the session; nothing in the client depends on it.
+//! `window.__e2e`: what the end-to-end tests and the latency benchmark read from the page. It
+//! exists only when the page was opened with the test flag `?e2e=1` (the ci/e2e harness and
+//! ci/bench-e2e add it; docs/testing.md §6): a production page installs nothing on `window`, keeps no history of the
+//! messages it sent (keystrokes, clipboard text) and runs no frame-sampling loop. It observes the
+//! session; nothing in the client depends on it.
 
 import type { PcSnapshot } from './stats.ts';
 
@@ -51,8 +54,29 @@ type RvfcVideo = HTMLVideoElement & {
   requestVideoFrameCallback?: (cb: (now: number, meta: FrameMeta) => void) => number;
 };
 
-/** Installs `window.__e2e` and the rVFC loop that feeds it. */
-export function installE2eHooks(video: HTMLVideoElement, send: (text: string) => boolean): E2eHooks {
+/** The query parameter that turns the test instrumentation on (`?e2e=1`). */
+export const E2E_FLAG = 'e2e';
+
+/** Whether the page's query string (`location.search`) asks for the test instrumentation. */
+export function e2eRequested(search: string): boolean {
+  return new URLSearchParams(search).get(E2E_FLAG) === '1';
+}
+
+/** Where the hooks go: the page's window (an interface so that tests can pass a plain object). */
+export interface HookTarget {
+  location: { search: string };
+}
+
+/**
+ * Installs `window.__e2e` and the rVFC loop that feeds it when the page asked for them
+ * (`?e2e=1`); otherwise installs nothing and returns null.
+ */
+export function installE2eHooks(
+  win: HookTarget,
+  video: HTMLVideoElement,
+  send: (text: string) => boolean,
+): E2eHooks | null {
+  if (!e2eRequested(win.location.search)) return null;
   const canvas = document.createElement('canvas');
   canvas.width = 8;
   canvas.height = 8;
@@ -117,6 +141,13 @@ export function installE2eHooks(video: HTMLVideoElement, send: (text: string) =>
     v.requestVideoFrameCallback?.(onFrame);
   };
   v.requestVideoFrameCallback?.(onFrame);
-  (window as unknown as { __e2e: E2eHooks }).__e2e = hooks;
+  (win as unknown as { __e2e: E2eHooks }).__e2e = hooks;
   return hooks;
+}
+
+/** Keeps the last 2000 sent messages (each cut to 300 characters) for the tests to read. */
+export function recordSent(hooks: E2eHooks, text: string): void {
+  const sent = hooks.sent;
+  sent.push(text.length > 300 ? `${text.slice(0, 300)}…(${text.length})` : text);
+  if (sent.length > 2000) sent.splice(0, sent.length - 2000);
 }

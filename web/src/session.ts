@@ -4,7 +4,7 @@
 //! connection tears both peers down and starts over after a short delay, forever, without
 //! ever reloading the page (the legacy client's reload loop is deliberately not reproduced).
 
-import type { E2eHooks } from './e2e.ts';
+import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
@@ -77,7 +77,8 @@ export class Session {
     private readonly videoEl: HTMLVideoElement,
     private readonly audioEl: HTMLAudioElement,
     private readonly ui: SessionUi,
-    private readonly hooks: E2eHooks,
+    /** The test hooks, null unless the page was opened with `?e2e=1`. */
+    private readonly hooks: E2eHooks | null,
     private readonly onHostMessage: (m: msg.HostMessage) => void,
   ) {
     this.watchFrames();
@@ -93,9 +94,7 @@ export class Session {
       console.warn(`data channel: cannot send ${text.length} bytes`, e);
       return false;
     }
-    const sent = this.hooks.sent;
-    sent.push(text.length > 300 ? `${text.slice(0, 300)}…(${text.length})` : text);
-    if (sent.length > 2000) sent.splice(0, sent.length - 2000);
+    if (this.hooks) recordSent(this.hooks, text);
     return true;
   }
 
@@ -160,9 +159,11 @@ export class Session {
     this.video = this.audio = null;
     this.prevVideo = null;
     this.prevAudio = null;
-    this.hooks.stats = { video: null, audio: null };
-    this.hooks.dataChannelState = 'closed';
-    this.hooks.connectionState = 'closed';
+    if (this.hooks) {
+      this.hooks.stats = { video: null, audio: null };
+      this.hooks.dataChannelState = 'closed';
+      this.hooks.connectionState = 'closed';
+    }
     this.ui.connected(false);
   }
 
@@ -173,7 +174,7 @@ export class Session {
     if (wasOpen) this.attempt = 0;
     const delay = RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] ?? 3000;
     this.attempt++;
-    this.hooks.reconnects++;
+    if (this.hooks) this.hooks.reconnects++;
     this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
     this.retryTimer = setTimeout(() => void this.start(), delay);
   }
@@ -193,7 +194,7 @@ export class Session {
   private attachChannel(dc: RTCDataChannel): void {
     this.dc = dc;
     const update = (): void => {
-      this.hooks.dataChannelState = dc.readyState;
+      if (this.hooks) this.hooks.dataChannelState = dc.readyState;
     };
     update();
     dc.onopen = () => {
@@ -210,7 +211,7 @@ export class Session {
         console.warn('data channel: not a host message', ev.data.slice(0, 200));
         return;
       }
-      this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
+      if (this.hooks) this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
       if (m.type === 'ping') this.send(msg.pong(Date.now()));
       this.onHostMessage(m);
     };
@@ -219,7 +220,7 @@ export class Session {
   private stateChanged(): void {
     const v = this.video?.pc.connectionState ?? 'closed';
     const a = this.audio?.pc.connectionState ?? 'closed';
-    this.hooks.connectionState = `video ${v}, audio ${a}`;
+    if (this.hooks) this.hooks.connectionState = `video ${v}, audio ${a}`;
     const up = v === 'connected';
     this.ui.connected(up);
     if (up) {
@@ -253,7 +254,7 @@ export class Session {
     const aReports = Array.from(as.values() as Iterable<Record<string, unknown>>);
     const v = snapshot(vReports);
     const a = snapshot(aReports);
-    this.hooks.stats = { video: v, audio: a };
+    if (this.hooks) this.hooks.stats = { video: v, audio: a };
     const bothUp = vpc.connectionState === 'connected' && apc.connectionState === 'connected';
     if (bothUp) this.upload(vReports, aReports);
     if (!v.video) return;
@@ -270,7 +271,7 @@ export class Session {
     // The host's capture rate, not the decoded rate: idle gating sends few frames of a static
     // screen, and half a 250 ms gap is not what a change waits for.
     const g2g = glassToGlass(this.captureFps ?? r.fps, rttOrHost, this.displayDelay.take(), r);
-    this.hooks.glassToGlassMs = g2g.totalMs;
+    if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;
     this.ui.stats({
       video: v,
       audio: a,

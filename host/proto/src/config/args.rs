@@ -197,6 +197,49 @@ pub struct Args {
     )]
     pub cloudflare_turn_api_token: String,
 
+    /// Embedded TURN relay on the host's own port: auto (on when no other TURN is configured), true or false
+    #[arg(
+        long = "turn_embedded",
+        env = "SELKIES_TURN_EMBEDDED",
+        default_value = "auto",
+        value_name = "MODE",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub turn_embedded: String,
+
+    /// Address advertised in embedded-TURN URIs instead of the host the browser used (NAT 1:1, Kubernetes hostPort)
+    #[arg(
+        long = "turn_embedded_external_ip",
+        env = "SELKIES_TURN_EMBEDDED_EXTERNAL_IP",
+        default_value = ""
+    )]
+    pub turn_embedded_external_ip: String,
+
+    /// Relay ports of the embedded TURN relay, LOW-HIGH; empty for ephemeral ports
+    #[arg(
+        long = "turn_embedded_ports",
+        env = "SELKIES_TURN_EMBEDDED_PORTS",
+        default_value = ""
+    )]
+    pub turn_embedded_ports: String,
+
+    /// Lifetime in seconds of embedded-TURN credentials minted per request
+    #[arg(
+        long = "turn_embedded_ttl",
+        env = "SELKIES_TURN_EMBEDDED_TTL",
+        default_value = "600"
+    )]
+    pub turn_embedded_ttl: String,
+
+    /// TURN-REST secret of the embedded relay; empty for a random per-process secret
+    #[arg(
+        long = "turn_embedded_secret",
+        env = "SELKIES_TURN_EMBEDDED_SECRET",
+        default_value = ""
+    )]
+    pub turn_embedded_secret: String,
+
     /// Wait for --app_ready_file to exist before starting
     #[arg(long = "app_wait_ready", env = "SELKIES_APP_WAIT_READY", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub app_wait_ready: String,

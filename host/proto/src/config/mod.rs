@@ -10,6 +10,7 @@ mod overlay;
 mod settings;
 #[cfg(test)]
 mod tests;
+mod turn_embedded;
 
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
@@ -17,6 +18,7 @@ pub use settings::{
     ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password, normalize_origin,
     parse_clipboard_mode, parse_origins,
 };
+pub use turn_embedded::{EmbeddedTurn, EmbeddedTurnMode};
 
 /// A configuration value that cannot be used; names the flag and the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

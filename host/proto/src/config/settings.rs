@@ -120,6 +120,7 @@ pub struct Settings {
     pub enable_cloudflare_turn: bool,
     pub cloudflare_turn_token_id: Option<String>,
     pub cloudflare_turn_api_token: Option<String>,
+    pub turn_embedded: super::EmbeddedTurn,
     pub app_wait_ready: bool,
     pub app_ready_file: PathBuf,
     pub uinput_mouse_socket: Option<PathBuf>,
@@ -166,7 +167,7 @@ pub struct Settings {
     pub warnings: Vec<String>,
 }
 
-fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
+pub(super) fn invalid(flag: &'static str, value: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         flag,
         value: value.to_owned(),
@@ -352,6 +353,7 @@ impl Settings {
             enable_cloudflare_turn: boolean("enable_cloudflare_turn", &a.enable_cloudflare_turn)?,
             cloudflare_turn_token_id: non_empty(&a.cloudflare_turn_token_id),
             cloudflare_turn_api_token: non_empty(&a.cloudflare_turn_api_token),
+            turn_embedded: super::EmbeddedTurn::from_args(&a)?,
             app_wait_ready: boolean("app_wait_ready", &a.app_wait_ready)?,
             app_ready_file: PathBuf::from(&a.app_ready_file),
             uinput_mouse_socket: non_empty(&a.uinput_mouse_socket).map(PathBuf::from),
