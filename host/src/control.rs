@@ -40,7 +40,7 @@ pub struct Controller {
 
 impl Controller {
     pub fn new(host: Arc<Host>, video: VideoPipeline) -> Self {
-        host.metrics.reset_connection();
+        host.services.metrics.reset_connection();
         let stats_csv = host
             .settings
             .webrtc_statistics_dir
@@ -71,8 +71,8 @@ impl Controller {
             live.video_kbps,
             live.audio_bps,
             live.resize,
-            self.video.chosen.spec.name,
-            self.host.desktop.last_cursor().as_ref(),
+            self.video.chosen.spec.name(),
+            self.host.services.desktop.last_cursor().as_ref(),
         )
     }
 
@@ -92,12 +92,15 @@ impl Controller {
             }
             .to_json(),
         ];
-        if self.video.chosen.spec.name.starts_with("nv") {
+        if self.video.chosen.spec.encoder.is_nvidia() {
             let gpu = self.host.settings.gpu_id;
             if let Ok(Some(g)) =
                 tokio::task::spawn_blocking(move || selkies_telemetry::gpu_stats(gpu)).await
             {
-                self.host.metrics.set_gpu_utilization(g.load * 100.0);
+                self.host
+                    .services
+                    .metrics
+                    .set_gpu_utilization(g.load * 100.0);
                 out.push(
                     ServerMessage::GpuStats {
                         load: g.load,
@@ -141,7 +144,7 @@ impl Controller {
     }
 
     fn input(&self, cmd: InputCommand) {
-        if let Some(input) = &self.host.input
+        if let Some(input) = &self.host.services.input
             && let Err(e) = input.send(cmd)
         {
             debug!("input not injected: {e}");
@@ -186,11 +189,11 @@ impl Controller {
                     let (lo, hi) = self.video.chosen.kbps_range();
                     self.complain(format!(
                         "vb,{asked} outside {lo}-{hi} kbit/s for {}; using {kbps}",
-                        self.video.chosen.spec.name
+                        self.video.chosen.spec.name()
                     ));
                 }
                 self.host.persist(OverlaySetting::VideoBitrate(kbps));
-                self.host.metrics.set_video_bitrate_kbps(kbps);
+                self.host.services.metrics.set_video_bitrate_kbps(kbps);
                 info!(kbps, "video bitrate changed");
                 return vec![ServerMessage::video_bitrate_status(kbps).to_json()];
             }
@@ -204,14 +207,14 @@ impl Controller {
                 self.host.update_live(|l| l.audio_bps = bps);
                 self.host.set_audio_bitrate(bps);
                 self.host.persist(OverlaySetting::AudioBitrate(bps));
-                self.host.metrics.set_audio_bitrate_bps(bps);
+                self.host.services.metrics.set_audio_bitrate_bps(bps);
             }
             ClientMessage::Framerate { fps } => {
                 let fps = fps.clamp(1, 240);
                 let rates = self.host.update_live(|l| l.framerate = fps);
                 self.video.set_framerate(&rates);
                 self.host.persist(OverlaySetting::Framerate(fps));
-                self.host.metrics.set_framerate(fps);
+                self.host.services.metrics.set_framerate(fps);
                 info!(fps, "framerate changed");
             }
             ClientMessage::SetResize {
@@ -237,14 +240,14 @@ impl Controller {
                     self.complain(e);
                 }
             }
-            ClientMessage::ClipboardRead => self.host.desktop.request_clipboard(),
-            ClientMessage::ClipboardWrite(text) => self.host.desktop.write_clipboard(text),
+            ClientMessage::ClipboardRead => self.host.services.desktop.request_clipboard(),
+            ClientMessage::ClipboardWrite(text) => self.host.services.desktop.write_clipboard(text),
             ClientMessage::ClipboardPart {
                 index,
                 count,
                 bytes,
             } => match self.clipboard_parts.push(index, count, &bytes) {
-                Ok(Some(text)) => self.host.desktop.write_clipboard(text),
+                Ok(Some(text)) => self.host.services.desktop.write_clipboard(text),
                 Ok(None) => {}
                 Err(e) => self.complain(format!("clipboard from the browser dropped: {e}")),
             },
@@ -256,8 +259,8 @@ impl Controller {
                 }
             }
             ClientMessage::Gamepad(msg) => self.host.gamepad(msg).await,
-            ClientMessage::ClientFps(fps) => self.host.metrics.set_fps(fps),
-            ClientMessage::ClientLatency(ms) => self.host.metrics.set_latency(ms),
+            ClientMessage::ClientFps(fps) => self.host.services.metrics.set_fps(fps),
+            ClientMessage::ClientLatency(ms) => self.host.services.metrics.set_latency(ms),
             ClientMessage::StatsVideo(v) => self.client_stats(StatsKind::Video, v),
             ClientMessage::StatsAudio(v) => self.client_stats(StatsKind::Audio, v),
         }
@@ -265,7 +268,7 @@ impl Controller {
     }
 
     fn client_stats(&self, kind: StatsKind, stats: serde_json::Value) {
-        let flat = match self.host.metrics.observe_stats(kind, &stats) {
+        let flat = match self.host.services.metrics.observe_stats(kind, &stats) {
             Ok(flat) => flat,
             Err(e) => {
                 debug!("client statistics ignored: {e}");
@@ -275,7 +278,7 @@ impl Controller {
         if let Some(csv) = &self.stats_csv {
             let csv = csv.clone();
             tokio::task::spawn_blocking(move || {
-                let mut csv = csv.lock().unwrap_or_else(|e| e.into_inner());
+                let mut csv = crate::sync::lock(&csv);
                 if let Err(e) = csv.write_flat(kind, &flat) {
                     warn!("statistics CSV: {e}");
                 }

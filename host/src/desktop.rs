@@ -5,6 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use crate::sync::lock;
 use base64::Engine;
 use selkies_proto::config::{ClipboardMode, Settings};
 use selkies_proto::protocol::clipboard::{MAX_BYTES, clipboard_messages};
@@ -27,10 +28,6 @@ pub struct Desktop {
     clipboard: Option<ClipboardHandle>,
     events: Mutex<Option<mpsc::UnboundedReceiver<DesktopEvent>>>,
     last_cursor: Mutex<Option<CursorMessage>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Desktop {
@@ -296,21 +293,6 @@ pub async fn set_scale(ratio: f64) -> Result<(), String> {
     Ok(())
 }
 
-/// The browser's HELLO metadata: `{"res": "WxH", "scale": <ratio>}`.
-pub fn parse_meta(meta: &serde_json::Value) -> (Option<(u32, u32)>, Option<f64>) {
-    let res = meta
-        .get("res")
-        .and_then(|r| r.as_str())
-        .and_then(|r| r.split_once('x'))
-        .and_then(|(w, h)| Some((w.trim().parse().ok()?, h.trim().parse().ok()?)))
-        .filter(|(w, h): &(u32, u32)| *w > 0 && *h > 0);
-    let scale = meta
-        .get("scale")
-        .and_then(|s| s.as_f64())
-        .filter(|s| s.is_finite());
-    (res, scale)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -335,14 +317,5 @@ mod tests {
             ..img
         };
         assert_eq!(cursor_message(&hidden).override_.as_deref(), Some("none"));
-    }
-
-    #[test]
-    fn hello_meta() {
-        let meta = serde_json::json!({"res": "1920x1080", "scale": 1.5});
-        assert_eq!(parse_meta(&meta), (Some((1920, 1080)), Some(1.5)));
-        let bad = serde_json::json!({"res": "0x1080", "scale": "big"});
-        assert_eq!(parse_meta(&bad), (None, None));
-        assert_eq!(parse_meta(&serde_json::json!(null)), (None, None));
     }
 }

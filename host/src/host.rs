@@ -18,13 +18,15 @@ use crate::media::props;
 use crate::media::rates::RateParams;
 use crate::persist::OverlayWriter;
 use crate::rtc::RtcStore;
+use crate::sync::lock;
 use crate::ws::Signalling;
 
 /// Settings fixed at start-up that the sessions need.
 #[derive(Debug, Clone)]
 pub struct StaticSettings {
     pub gpu_id: u32,
-    pub keyframe_distance: f64,
+    /// GOP length in seconds; None: infinite.
+    pub keyframe_distance: Option<f64>,
     pub video_packetloss_percent: f64,
     pub audio_channels: u32,
     pub audio_packetloss_percent: f64,
@@ -91,14 +93,7 @@ pub struct Host {
     pub settings: StaticSettings,
     live: Mutex<LiveSettings>,
     pub encoder: ChosenEncoder,
-    pub signalling: Arc<Signalling>,
-    pub rtc: Arc<RtcStore>,
-    pub input: Option<selkies_x11::InputHandle>,
-    pub gamepads: Option<selkies_gamepad::GamepadService>,
-    /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
-    pub damage: Option<selkies_x11::damage::DamageWatch>,
-    pub desktop: Desktop,
-    pub metrics: selkies_telemetry::Metrics,
+    pub services: Services,
     /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
     audio_encoder: Mutex<Option<gst::Element>>,
     /// Started with the first change (on the runtime); owns every write of `--json_config`.
@@ -116,13 +111,10 @@ pub struct Services {
     pub rtc: Arc<RtcStore>,
     pub input: Option<selkies_x11::InputHandle>,
     pub gamepads: Option<selkies_gamepad::GamepadService>,
+    /// Screen-change tracking for idle-frame gating; None when the server lacks DAMAGE.
     pub damage: Option<selkies_x11::damage::DamageWatch>,
     pub desktop: Desktop,
     pub metrics: selkies_telemetry::Metrics,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Host {
@@ -136,13 +128,7 @@ impl Host {
             live: Mutex::new(live.fit_to(&encoder)),
             settings,
             encoder,
-            signalling: services.signalling,
-            rtc: services.rtc,
-            input: services.input,
-            gamepads: services.gamepads,
-            damage: services.damage,
-            desktop: services.desktop,
-            metrics: services.metrics,
+            services,
             audio_encoder: Mutex::new(None),
             overlay: OnceLock::new(),
             refused: Mutex::new(Vec::new()),
@@ -200,7 +186,7 @@ impl Host {
     pub fn session_encoder(&self, decodes: Option<&[Codec]>) -> Result<ChosenEncoder, MediaError> {
         let refused = lock(&self.refused).clone();
         let takes = |c: Codec| browser_takes(c, decodes, &refused);
-        if takes(self.encoder.spec.codec) {
+        if takes(self.encoder.spec.codec()) {
             return Ok(self.encoder.clone());
         }
         let unusable: Vec<Codec> = ALL_CODECS.into_iter().filter(|c| !takes(*c)).collect();
@@ -210,13 +196,14 @@ impl Host {
         {
             return Ok(chosen.clone());
         }
-        let chosen = choose_encoder_accepting(self.encoder.spec.name, self.settings.gpu_id, takes)?;
+        let chosen =
+            choose_encoder_accepting(self.encoder.spec.encoder, self.settings.gpu_id, takes)?;
         *cached = Some((unusable, chosen.clone()));
         Ok(chosen)
     }
 
     pub async fn gamepad(&self, msg: GamepadMessage) {
-        match &self.gamepads {
+        match &self.services.gamepads {
             Some(g) => g.handle(msg).await,
             None => tracing::debug!("gamepad message ignored: gamepad service not running"),
         }

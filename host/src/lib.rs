@@ -6,16 +6,18 @@
 //! - [`security`]: Origin policy, failed-login limiter, security headers.
 //! - [`tls`]: rustls configuration and a concurrent-handshake listener for `--enable_https`.
 //! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
-//! - [`rest_client`]: minimal HTTP GET for TURN-REST.
+//! - [`rest_client`]: the TURN-REST GET (hyper's HTTP/1.1 client over TCP or rustls).
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
-//! - [`media`]: encoder catalogue, rate formulas, pipeline construction.
+//! - [`sync`]: the one lock-recovery helper for poisoned std locks.
+//! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
+//! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
 //! - [`telemetry`]: CPU/memory numbers for the client.
@@ -34,7 +36,9 @@ pub mod rtc;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod startup;
 pub mod supervise;
+pub mod sync;
 pub mod telemetry;
 pub mod tls;
 pub mod turn_probe;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
+use selkies_proto::signalling::{Envelope, HelloMeta};
 use tracing::{debug, error, info, warn};
 
 use tokio::sync::mpsc;
@@ -72,10 +72,10 @@ struct PeerIo {
 
 /// Run one host peer forever, restarted when it panics.
 pub async fn run(host: Arc<Host>, kind: Kind) {
-    let (peer, inbox) = host.signalling.register_local(kind.uid());
+    let (peer, inbox) = host.services.signalling.register_local(kind.uid());
     // Desktop changes (clipboard, cursor) travel on the video connection's data channel.
     let desktop = match kind {
-        Kind::Video => host.desktop.take_events(),
+        Kind::Video => host.services.desktop.take_events(),
         Kind::Audio => None,
     };
     let mut io = PeerIo {
@@ -142,7 +142,7 @@ async fn serve(io: &mut PeerIo) {
                     continue;
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
-                let msgs = host.desktop.messages_for(ev);
+                let msgs = host.services.desktop.messages_for(ev);
                 if let Some(a) = active.as_ref().filter(|a| a.dc_open) {
                     for m in msgs {
                         a.session.send_data(&m);
@@ -191,10 +191,10 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         Kind::Audio => host.set_audio_encoder(None),
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
-            host.metrics.set_connected_clients(0);
+            host.services.metrics.set_connected_clients(0);
             let host = host.clone();
             tokio::spawn(async move {
-                if let Some(g) = &host.gamepads {
+                if let Some(g) = &host.services.gamepads {
                     g.shutdown().await;
                 }
             });
@@ -226,14 +226,14 @@ async fn on_signal(
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
-        let meta = decode_meta(meta.trim());
+        let meta = HelloMeta::decode(meta);
         if kind == Kind::Video
             && host.live().resize
             && let Some(meta) = &meta
         {
             fit_to_browser(meta).await;
         }
-        let decodes = meta.as_ref().and_then(browser_codecs);
+        let decodes = meta.and_then(|m| m.codecs);
         *active = Some(start(host.clone(), kind, decodes).await?);
         return Ok(());
     }
@@ -248,12 +248,8 @@ async fn on_signal(
         );
         return Ok(());
     };
-    let msg: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| PeerError::Signalling(format!("unparsable JSON: {e}")))?;
-    if let Some(sdp) = msg.get("sdp") {
-        let sdp_type = sdp.get("type").and_then(|t| t.as_str()).unwrap_or("");
-        let body = sdp.get("sdp").and_then(|t| t.as_str()).unwrap_or("");
-        match a.session.set_answer(sdp_type, body) {
+    match Envelope::parse(text).map_err(|e| PeerError::Signalling(e.to_string()))? {
+        Envelope::Sdp(sdp) => match a.session.set_answer(sdp.kind, &sdp.sdp) {
             Err(SessionError::Refused { media, codec }) => {
                 if let Some(c) = a
                     .codec
@@ -263,7 +259,7 @@ async fn on_signal(
                 }
                 let next = host
                     .session_encoder(None)
-                    .map(|e| e.spec.name)
+                    .map(|e| e.spec.name())
                     .unwrap_or("none");
                 warn!(
                     peer = kind.uid(),
@@ -275,19 +271,15 @@ async fn on_signal(
                 ));
                 return Err(SessionError::Refused { media, codec }.into());
             }
-            other => other?,
+            other => {
+                other?;
+                debug!(peer = kind.uid(), "answer applied");
+            }
+        },
+        Envelope::Ice(ice) => {
+            let mline = ice.sdp_mline_index.unwrap_or(0);
+            a.session.add_ice_candidate(mline, &ice.candidate);
         }
-        debug!(peer = kind.uid(), "answer applied");
-    } else if let Some(ice) = msg.get("ice") {
-        let candidate = ice.get("candidate").and_then(|c| c.as_str()).unwrap_or("");
-        let mline = ice
-            .get("sdpMLineIndex")
-            .and_then(|m| m.as_u64())
-            .and_then(|m| u32::try_from(m).ok())
-            .unwrap_or(0);
-        a.session.add_ice_candidate(mline, candidate);
-    } else {
-        return Err(PeerError::Signalling("JSON without sdp or ice".into()));
     }
     Ok(())
 }
@@ -306,43 +298,15 @@ pub fn transport_closed(error: &str) -> bool {
     .any(|t| error.contains(t))
 }
 
-/// The browser's HELLO metadata (base64 JSON), when it sent any.
-fn decode_meta(meta_b64: &str) -> Option<serde_json::Value> {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD
-        .decode(meta_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-}
-
-/// `"codecs": ["H264", "VP8", …]` of the HELLO metadata: the video codecs the browser decodes
-/// (RTCRtpReceiver capabilities). None when the client does not say (the legacy client).
-pub fn browser_codecs(meta: &serde_json::Value) -> Option<Vec<Codec>> {
-    let list = meta.get("codecs")?.as_array()?;
-    let all = [Codec::H264, Codec::H265, Codec::Vp8, Codec::Vp9, Codec::Av1];
-    let names: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
-    Some(
-        all.into_iter()
-            .filter(|c| {
-                names.iter().any(|n| {
-                    let n = n.strip_prefix("video/").unwrap_or(n);
-                    n.eq_ignore_ascii_case(c.encoding_name())
-                })
-            })
-            .collect(),
-    )
-}
-
 /// With remote resize on, size the screen and DPI to the browser named in its HELLO metadata
 /// (§3.4 step 6), before the pipeline starts capturing.
-async fn fit_to_browser(meta: &serde_json::Value) {
-    let (res, scale) = crate::desktop::parse_meta(meta);
-    if let Some((w, h)) = res
+async fn fit_to_browser(meta: &HelloMeta) {
+    if let Some((w, h)) = meta.res
         && let Err(e) = crate::desktop::resize(w, h).await
     {
         warn!("fitting the screen to the browser: {e}");
     }
-    if let Some(scale) = scale
+    if let Some(scale) = meta.scale
         && let Err(e) = crate::desktop::set_scale(scale).await
     {
         debug!("browser's scale not applied: {e}");
@@ -442,8 +406,8 @@ async fn start(
         rates: host.rates(),
         gpu_id: host.settings.gpu_id,
         capture: host.settings.capture,
-        damage: host.damage.clone(),
-        ice: host.rtc.webrtcbin_servers(),
+        damage: host.services.damage.clone(),
+        ice: host.services.rtc.webrtcbin_servers(),
         video_fec_percent: host.settings.video_packetloss_percent as u32,
         audio: AudioParams {
             bitrate_bps: host.live().audio_bps,
@@ -451,14 +415,14 @@ async fn start(
             packetloss_percent: host.settings.audio_packetloss_percent,
         },
         playout_delay_ms: host.settings.playout_delay_ms,
-        metrics: host.metrics.clone(),
+        metrics: host.services.metrics.clone(),
     };
     match open(plan).await? {
         Opened::Video(video, session) => Ok(Active {
             session,
             audio: None,
             recovery: None,
-            codec: Some(video.chosen.spec.codec),
+            codec: Some(video.chosen.spec.codec()),
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
             browser_gone: false,
@@ -498,20 +462,20 @@ async fn on_session_event(
                 .as_text()
                 .map_err(|e| PeerError::Signalling(format!("offer to text: {e}")))?;
             // The audio offer has no video section; the video codec then changes nothing.
-            let codec = a.codec.unwrap_or(host.encoder.spec.codec);
+            let codec = a.codec.unwrap_or(host.encoder.spec.codec());
             let framerate = host.live().framerate;
             let munged = offer::munge(&text, codec, framerate, kind.msid());
             // Send before setting the local description so no candidate overtakes the offer.
-            peer.send(json!({"sdp": {"type": "offer", "sdp": munged}}).to_string());
+            peer.send(Envelope::offer(munged).to_json());
             info!(peer = kind.uid(), "offer sent");
             a.session.set_local_offer(&offer);
         }
         SessionEvent::IceCandidate { mline, candidate } => {
-            peer.send(json!({"ice": {"candidate": candidate, "sdpMLineIndex": mline}}).to_string());
+            peer.send(Envelope::candidate(candidate, mline).to_json());
         }
         SessionEvent::DataChannelOpen => {
             a.dc_open = true;
-            host.metrics.set_connected_clients(1);
+            host.services.metrics.set_connected_clients(1);
             if let Some(c) = a.controller.as_mut() {
                 for m in c.on_open() {
                     a.session.send_data(&m);
@@ -571,17 +535,5 @@ mod tests {
         assert!(!transport_closed(
             "/GstPipeline:pipeline0/GstX264Enc:encoder: Internal data stream error."
         ));
-    }
-
-    #[test]
-    fn codecs_from_the_hello_metadata() {
-        let meta = serde_json::json!({"res": "1x1", "codecs": ["VP8", "video/h264", "AV1X"]});
-        assert_eq!(browser_codecs(&meta), Some(vec![Codec::H264, Codec::Vp8]));
-        assert_eq!(browser_codecs(&serde_json::json!({"res": "1x1"})), None);
-        assert_eq!(
-            browser_codecs(&serde_json::json!({"codecs": "H264"})),
-            None,
-            "not a list"
-        );
     }
 }

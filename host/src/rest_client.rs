@@ -1,13 +1,19 @@
-//! A minimal HTTP/1.1 GET client for the TURN-REST service (docs/protocol.md §8.1): the host
-//! sends the configured user/protocol/TLS headers to the URI's path (query dropped, like legacy)
-//! and expects the RTC config JSON back. Plain HTTP and HTTPS (rustls, system CA bundle).
+//! The HTTP GET of the TURN-REST service (docs/protocol.md §8.1): the host sends the configured
+//! user/protocol/TLS headers to the URI's path (query dropped, like legacy) and expects the RTC
+//! config JSON back. HTTP/1.1 framing (chunked bodies included) is hyper's client; this module
+//! only picks the transport: plain TCP, or rustls with the system CA bundle for `https://`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::Request;
+use hyper::body::Bytes;
+use hyper::header::{ACCEPT, HOST, HeaderName, HeaderValue};
+use hyper_util::rt::TokioIo;
 use rustls::pki_types::ServerName;
 use selkies_proto::rtc_config::RtcConfig;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +28,8 @@ pub enum RestError {
     Timeout,
     #[error("TURN-REST answered {0}")]
     Status(String),
+    #[error("TURN-REST HTTP: {0}")]
+    Http(String),
     #[error("TURN-REST response is malformed: {0}")]
     Malformed(&'static str),
     #[error("TURN-REST JSON is not an RTC config: {0}")]
@@ -34,53 +42,39 @@ pub struct RestRequest {
     pub headers: Vec<(String, String)>,
 }
 
+#[derive(Debug)]
 struct Target {
     tls: bool,
+    /// Without the brackets of an IPv6 literal.
     host: String,
     port: u16,
+    /// The `Host` header: the URI's authority as written.
+    authority: String,
     path: String,
 }
 
 fn parse_uri(uri: &str) -> Result<Target, RestError> {
     let bad = || RestError::BadUri(uri.to_string());
-    let (tls, rest) = if let Some(r) = uri.strip_prefix("https://") {
-        (true, r)
-    } else if let Some(r) = uri.strip_prefix("http://") {
-        (false, r)
-    } else {
-        return Err(bad());
+    let parsed: hyper::Uri = uri.parse().map_err(|_| bad())?;
+    let tls = match parsed.scheme_str() {
+        Some("https") => true,
+        Some("http") => false,
+        _ => return Err(bad()),
     };
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, "/"),
-    };
-    let path = path.split(['?', '#']).next().unwrap_or("/");
-    let default_port = if tls { 443 } else { 80 };
-    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-        let (h, after) = v6.split_once(']').ok_or_else(bad)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => p.parse().map_err(|_| bad())?,
-            None => default_port,
-        };
-        (h.to_string(), port)
-    } else {
-        match authority.rsplit_once(':') {
-            Some((h, p)) => (h.to_string(), p.parse().map_err(|_| bad())?),
-            None => (authority.to_string(), default_port),
-        }
-    };
+    let authority = parsed.authority().ok_or_else(bad)?;
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
     if host.is_empty() {
         return Err(bad());
     }
     Ok(Target {
         tls,
-        host,
-        port,
-        path: if path.is_empty() {
-            "/".into()
-        } else {
-            path.into()
-        },
+        host: host.to_owned(),
+        port: authority.port_u16().unwrap_or(if tls { 443 } else { 80 }),
+        authority: authority.as_str().to_owned(),
+        path: parsed.path().to_owned(),
     })
 }
 
@@ -104,22 +98,7 @@ pub async fn fetch_rtc_config(
 
 async fn get(target: &Target, req: &RestRequest) -> Result<String, RestError> {
     let tcp = TcpStream::connect((target.host.as_str(), target.port)).await?;
-    let host_header = if target.host.contains(':') {
-        format!("[{}]", target.host)
-    } else {
-        target.host.clone()
-    };
-    let mut head = format!(
-        "GET {} HTTP/1.1\r\nHost: {host_header}\r\nConnection: close\r\nAccept: application/json\r\n",
-        target.path
-    );
-    for (k, v) in &req.headers {
-        if !k.is_empty() && !k.contains(['\r', '\n', ':']) && !v.contains(['\r', '\n']) {
-            head.push_str(&format!("{k}: {v}\r\n"));
-        }
-    }
-    head.push_str("\r\n");
-    let raw = if target.tls {
+    if target.tls {
         let mut roots = rustls::RootCertStore::empty();
         for cert in rustls_native_certs::load_native_certs().certs {
             let _ = roots.add(cert);
@@ -135,89 +114,60 @@ async fn get(target: &Target, req: &RestRequest) -> Result<String, RestError> {
         let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await?;
-        exchange(stream, head.as_bytes()).await?
+        exchange(stream, target, req).await
     } else {
-        exchange(tcp, head.as_bytes()).await?
-    };
-    parse_response(&raw)
+        exchange(tcp, target, req).await
+    }
 }
 
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
-    mut s: S,
-    request: &[u8],
-) -> Result<Vec<u8>, RestError> {
-    s.write_all(request).await?;
-    let mut out = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        let n = s.read(&mut buf).await?;
-        if n == 0 {
-            break;
+/// One GET over `stream` with hyper's HTTP/1.1 client; the body is capped at 1 MiB.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    target: &Target,
+    req: &RestRequest,
+) -> Result<String, RestError> {
+    let http = |e: hyper::Error| RestError::Http(e.to_string());
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(http)?;
+    let driver = tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!("TURN-REST connection: {e}");
         }
-        out.extend_from_slice(&buf[..n]);
-        if out.len() > LIMIT {
-            return Err(RestError::Malformed("response larger than 1 MiB"));
-        }
-    }
-    Ok(out)
-}
-
-/// Status check, header split and chunked decoding of a complete response.
-fn parse_response(raw: &[u8]) -> Result<String, RestError> {
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or(RestError::Malformed("no header terminator"))?;
-    let head = std::str::from_utf8(&raw[..split]).map_err(|_| RestError::Malformed("headers"))?;
-    let body = &raw[split + 4..];
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let code: u16 = status_line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .ok_or(RestError::Malformed("status line"))?;
-    if code >= 400 {
-        return Err(RestError::Status(status_line.to_string()));
-    }
-    let chunked = lines.any(|l| {
-        let l = l.to_ascii_lowercase();
-        l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
-    let body = if chunked {
-        dechunk(body)?
-    } else {
-        body.to_vec()
-    };
-    String::from_utf8(body).map_err(|_| RestError::Malformed("body is not UTF-8"))
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, RestError> {
-    let mut out = Vec::new();
-    loop {
-        let eol = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or(RestError::Malformed("chunk size line"))?;
-        let size_text =
-            std::str::from_utf8(&data[..eol]).map_err(|_| RestError::Malformed("chunk size"))?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .map_err(|_| RestError::Malformed("chunk size"))?;
-        data = &data[eol + 2..];
-        if size == 0 {
-            return Ok(out);
+    let mut request = Request::get(target.path.as_str())
+        .header(HOST, target.authority.as_str())
+        .header(ACCEPT, "application/json")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| RestError::Http(e.to_string()))?;
+    for (k, v) in &req.headers {
+        // A header that is not valid HTTP is skipped, as the legacy host's client did.
+        if let (Ok(k), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            request.headers_mut().append(k, v);
         }
-        if data.len() < size {
-            return Err(RestError::Malformed("truncated chunk"));
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or_default();
     }
+    let response = sender.send_request(request).await.map_err(http)?;
+    let status = response.status();
+    if status.is_client_error() || status.is_server_error() {
+        driver.abort();
+        return Err(RestError::Status(status.to_string()));
+    }
+    let body = Limited::new(response.into_body(), LIMIT)
+        .collect()
+        .await
+        .map_err(|_| RestError::Malformed("response larger than 1 MiB or cut short"))?
+        .to_bytes();
+    driver.abort();
+    String::from_utf8(body.to_vec()).map_err(|_| RestError::Malformed("body is not UTF-8"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[test]
     fn uri_parsing_drops_the_query() {
@@ -229,28 +179,14 @@ mod tests {
         );
         let t = parse_uri("http://[::1]/").expect("uri");
         assert_eq!((t.host.as_str(), t.port), ("::1", 80));
+        assert_eq!(t.authority, "[::1]");
+        assert_eq!(parse_uri("http://h").expect("uri").path, "/");
         assert!(parse_uri("ftp://x").is_err());
         assert!(parse_uri("http://:80/").is_err());
     }
 
-    #[test]
-    fn responses_and_chunks() {
-        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
-        assert_eq!(parse_response(ok).expect("ok"), "{}");
-        let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{\"\r\n3\r\na\":\r\n0\r\n\r\n";
-        assert_eq!(parse_response(chunked).expect("ok"), "{\"a\":");
-        assert!(matches!(
-            parse_response(b"HTTP/1.1 503 Busy\r\n\r\n"),
-            Err(RestError::Status(_))
-        ));
-        assert!(parse_response(b"garbage").is_err());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
-        );
-    }
-
-    #[tokio::test]
-    async fn fetches_from_a_local_server_with_headers() {
+    /// Serves `response` verbatim to one connection and returns the request it read.
+    async fn one_shot(response: &'static [u8]) -> (u16, tokio::task::JoinHandle<String>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -259,15 +195,56 @@ mod tests {
             let (mut s, _) = listener.accept().await.expect("accept");
             let mut buf = vec![0u8; 4096];
             let n = s.read(&mut buf).await.expect("read");
-            let req = String::from_utf8_lossy(&buf[..n]).to_string();
-            let body = r#"{"iceServers":[{"urls":["stun:127.0.0.1:3478"]}]}"#;
-            let resp = format!(
-                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            );
-            s.write_all(resp.as_bytes()).await.expect("write");
-            req
+            s.write_all(response).await.expect("write");
+            let _ = s.shutdown().await;
+            String::from_utf8_lossy(&buf[..n]).to_string()
         });
+        (port, server)
+    }
+
+    fn no_headers() -> RestRequest {
+        RestRequest { headers: vec![] }
+    }
+
+    #[tokio::test]
+    async fn responses_and_chunks() {
+        let (port, _) = one_shot(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n\
+              14\r\n{\"iceServers\":[{\"url\r\n1d\r\ns\":[\"stun:127.0.0.1:3478\"]}]}\r\n0\r\n\r\n",
+        )
+        .await;
+        let (raw, cfg) = fetch_rtc_config(&format!("http://127.0.0.1:{port}/"), &no_headers())
+            .await
+            .expect("chunked body");
+        assert_eq!(raw, r#"{"iceServers":[{"urls":["stun:127.0.0.1:3478"]}]}"#);
+        assert_eq!(cfg.ice_servers.len(), 1);
+        let (port, _) = one_shot(b"HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n").await;
+        assert!(matches!(
+            fetch_rtc_config(&format!("http://127.0.0.1:{port}/"), &no_headers()).await,
+            Err(RestError::Status(_))
+        ));
+        let (port, _) = one_shot(b"garbage").await;
+        assert!(
+            fetch_rtc_config(&format!("http://127.0.0.1:{port}/"), &no_headers())
+                .await
+                .is_err()
+        );
+        let (port, _) =
+            one_shot(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").await;
+        assert!(
+            fetch_rtc_config(&format!("http://127.0.0.1:{port}/"), &no_headers())
+                .await
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn fetches_from_a_local_server_with_headers() {
+        let (port, server) = one_shot(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 49\r\n\r\n\
+              {\"iceServers\":[{\"urls\":[\"stun:127.0.0.1:3478\"]}]}",
+        )
+        .await;
         let (raw, cfg) = fetch_rtc_config(
             &format!("http://127.0.0.1:{port}/turn?ignored=1"),
             &RestRequest {

@@ -52,11 +52,11 @@ impl RtcStore {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Current> {
-        self.current.read().unwrap_or_else(|e| e.into_inner())
+        crate::sync::read(&self.current)
     }
 
     fn replace(&self, current: Current) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = current;
+        *crate::sync::write(&self.current) = current;
     }
 
     /// Pick the source by the legacy precedence and start the watchers it needs.

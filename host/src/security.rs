@@ -67,7 +67,7 @@ pub struct LoginLimiter {
 
 impl LoginLimiter {
     fn table(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Vec<Instant>>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+        crate::sync::lock(&self.failures)
     }
 
     /// `Some(retry_after)` when `ip` has used up its failures in the window.

@@ -63,7 +63,7 @@ struct Slot {
 
 impl PerIp {
     fn acquire(self: &Arc<Self>, ip: IpAddr, max: Option<u32>) -> Option<Slot> {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = crate::sync::lock(&self.open);
         let n = open.entry(ip).or_insert(0);
         if max.is_some_and(|m| *n >= m) {
             return None;
@@ -78,7 +78,7 @@ impl PerIp {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut open = self.table.open.lock().unwrap_or_else(|e| e.into_inner());
+        let mut open = crate::sync::lock(&self.table.open);
         if let Some(n) = open.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {

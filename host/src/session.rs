@@ -3,6 +3,7 @@
 //! errors). Signal handlers only forward events to the owning task through a channel; they
 //! never block and hold only weak references to GStreamer objects.
 
+use selkies_proto::signalling::envelope::SdpType;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -130,10 +131,10 @@ impl Session {
     }
 
     /// Apply the browser's answer.
-    pub fn set_answer(&self, sdp_type: &str, sdp: &str) -> Result<(), SessionError> {
-        if sdp_type != "answer" {
+    pub fn set_answer(&self, sdp_type: SdpType, sdp: &str) -> Result<(), SessionError> {
+        if sdp_type != SdpType::Answer {
             return Err(SessionError::BadAnswer(format!(
-                "type is '{sdp_type}', the host only accepts answers"
+                "type is '{sdp_type:?}', the host only accepts answers"
             )));
         }
         let msg = gst_sdp::SDPMessage::parse_buffer(sdp.as_bytes())

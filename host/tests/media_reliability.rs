@@ -26,7 +26,7 @@ fn rates(kbps: u32) -> RateParams {
     RateParams {
         video_kbps: kbps,
         framerate: 30,
-        keyframe_distance: -1.0,
+        keyframe_distance: None,
         packetloss_percent: 0.0,
         cpus: 2,
     }
@@ -34,9 +34,11 @@ fn rates(kbps: u32) -> RateParams {
 
 fn installed(factory: &str) -> pipeline::ChosenEncoder {
     gst::init().expect("gst init");
-    let chosen = pipeline::choose_encoder(factory, 0).expect("an encoder");
+    let chosen =
+        pipeline::choose_encoder(factory.parse().expect("known encoder"), 0).expect("an encoder");
     assert_eq!(
-        chosen.spec.name, factory,
+        chosen.spec.name(),
+        factory,
         "{factory} is installed (ci/install-deps)"
     );
     chosen
@@ -180,7 +182,10 @@ async fn an_answer_refusing_the_video_codec_is_not_applied() {
     };
     assert!(offer.contains("H265/90000"), "{offer}");
     let answer = answer_rejecting_video(&offer);
-    match session.set_answer("answer", &answer) {
+    match session.set_answer(
+        selkies_proto::signalling::envelope::SdpType::Answer,
+        &answer,
+    ) {
         Err(SessionError::Refused { media, codec }) => {
             assert_eq!((media.as_str(), codec.as_str()), ("video", "H265"));
         }
@@ -269,9 +274,10 @@ fn a_browser_without_h265_gets_the_h264_fallback() {
     // What Chromium lists in its HELLO: no H265.
     let chromium = [Codec::Vp8, Codec::Vp9, Codec::H264, Codec::Av1];
     let takes = |c| browser_takes(c, Some(&chromium), &[]);
-    assert!(!takes(x265.spec.codec));
-    let chosen = pipeline::choose_encoder_accepting("x265enc", 0, takes).expect("a fallback");
-    assert_eq!(chosen.spec.name, "x264enc");
+    assert!(!takes(x265.spec.codec()));
+    let chosen =
+        pipeline::choose_encoder_accepting(x265.spec.encoder, 0, takes).expect("a fallback");
+    assert_eq!(chosen.spec.name(), "x264enc");
     // A client that lists nothing: H.265 until an answer refused it.
     assert!(browser_takes(Codec::H265, None, &[]));
     assert!(!browser_takes(Codec::H265, None, &[Codec::H265]));

@@ -12,14 +12,14 @@ use gstreamer as gst;
 use selkies_host::media::pipeline::{self, AudioParams};
 use selkies_host::media::rates::RateParams;
 use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
-use selkies_proto::encoder::VideoCodec;
+use selkies_proto::encoder::{Encoder, VideoCodec};
 use selkies_proto::sdp::{ensure_msid, munge_offer};
 
 fn rates() -> RateParams {
     RateParams {
         video_kbps: 2000,
         framerate: 30,
-        keyframe_distance: -1.0,
+        keyframe_distance: None,
         packetloss_percent: 0.0,
         cpus: 2,
     }
@@ -49,7 +49,8 @@ async fn offer_of(session: &mut Session) -> (String, Vec<String>) {
 }
 
 async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'static str) {
-    let chosen = pipeline::choose_encoder(encoder, 0).expect("an encoder");
+    let chosen =
+        pipeline::choose_encoder(encoder.parse().expect("known encoder"), 0).expect("an encoder");
     let video = pipeline::build_video(&chosen, &rates(), 0, Some(display), None, CaptureMode::Auto)
         .expect("pipeline");
     let mut session = Session::start(
@@ -65,7 +66,7 @@ async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'st
     )
     .expect("session starts");
     let (sdp, cands) = offer_of(&mut session).await;
-    (sdp, cands, chosen.spec.name)
+    (sdp, cands, chosen.spec.name())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,15 +102,16 @@ async fn video_offers_for_h264_and_vp8() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_hardware_encoder_falls_back_to_an_installed_one() {
     gst::init().expect("gst init");
-    let chosen = pipeline::choose_encoder("nvh264enc", 0).expect("fallback");
+    let chosen = pipeline::choose_encoder(Encoder::Nvh264enc, 0).expect("fallback");
     assert!(gst::ElementFactory::find(&chosen.factory).is_some());
     if gst::ElementFactory::find("nvcudah264enc").is_none()
         && gst::ElementFactory::find("nvh264enc").is_none()
         && gst::ElementFactory::find("vah264enc").is_none()
     {
-        assert_eq!(chosen.spec.name, "x264enc");
+        assert_eq!(chosen.spec.name(), "x264enc");
     }
-    assert!(pipeline::choose_encoder("no-such-encoder", 0).is_ok());
+    // An unknown name no longer reaches the pipeline: the typed `--encoder` rejects it.
+    assert!("no-such-encoder".parse::<Encoder>().is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

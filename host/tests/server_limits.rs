@@ -5,11 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+#[allow(dead_code)] // the Xvfb fixture is not used here
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine;
 use futures::{SinkExt, StreamExt};
 use selkies_host::http::{BasicAuth, HttpState, Security, router};
 use selkies_host::rtc::RtcStore;
@@ -226,15 +228,6 @@ async fn shutdown_tells_websockets_and_does_not_wait_for_half_sent_requests() {
     }
 }
 
-fn hello(token: Option<&str>) -> String {
-    let mut meta = serde_json::json!({ "res": "1280x720", "scale": 1 });
-    if let Some(t) = token {
-        meta["token"] = t.into();
-    }
-    let b64 = base64::engine::general_purpose::STANDARD.encode(meta.to_string());
-    format!("HELLO 1 {b64}")
-}
-
 async fn next_session_ok(inbox: &mut tokio::sync::mpsc::UnboundedReceiver<LocalEvent>) {
     loop {
         match tokio::time::timeout(Duration::from_secs(20), inbox.recv()).await {
@@ -276,7 +269,9 @@ async fn dead_viewer_is_dropped_and_the_next_client_is_served() {
         let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
             .expect("ws");
-        ws.send(Message::text(hello(None))).await.expect("send");
+        ws.send(Message::text(common::hello(None)))
+            .await
+            .expect("send");
         // The first text frame decides: `HELLO` (served) or `ERROR … busy` (refused).
         let mut refused = true;
         while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await
@@ -306,7 +301,7 @@ async fn same_client_takes_over_and_others_are_refused() {
         .await
         .expect("ws");
     first
-        .send(Message::text(hello(Some(token))))
+        .send(Message::text(common::hello(Some(token))))
         .await
         .expect("send");
     next_session_ok(&mut inbox).await;
@@ -317,7 +312,10 @@ async fn same_client_takes_over_and_others_are_refused() {
         format!("http://{}", host.addr).parse().expect("hv"),
     );
     let (mut other, _) = tokio_tungstenite::connect_async(req).await.expect("ws");
-    other.send(Message::text(hello(None))).await.expect("send");
+    other
+        .send(Message::text(common::hello(None)))
+        .await
+        .expect("send");
     let mut got_error = false;
     while let Some(Ok(msg)) = other.next().await {
         if let Message::Text(t) = msg {
@@ -330,7 +328,7 @@ async fn same_client_takes_over_and_others_are_refused() {
         .await
         .expect("ws");
     second
-        .send(Message::text(hello(Some(token))))
+        .send(Message::text(common::hello(Some(token))))
         .await
         .expect("send");
     next_session_ok(&mut inbox).await;

@@ -193,7 +193,7 @@ mod tests {
         assert_eq!(json["glibc"]["host"]["minor"], 31);
         assert_eq!(
             json["encoders"].as_array().map(Vec::len),
-            Some(crate::probe::ENCODERS.len())
+            Some(selkies_proto::encoder::Encoder::ALL.len())
         );
         let text = r.to_text();
         assert!(

@@ -3,7 +3,8 @@
 //!
 //! Module map:
 //! - [`config`]: legacy flags/env (`Args`), typed `Settings`, the `--json_config` overlay.
-//! - [`encoder`]: the 15 legacy encoder names and their codecs.
+//! - [`encoder`]: the 15 legacy encoder names, their codecs and the encoder registry (elements,
+//!   properties, rate formulas, fallback order, launcher preference).
 //! - [`rtc_config`]: the `/turn` JSON (STUN, static and HMAC TURN credentials), parsing of
 //!   user-provided RTC JSON, conversion to webrtcbin server URIs.
 //! - [`signalling`]: the legacy HELLO/SESSION/ROOM signalling server as a state machine.

@@ -75,7 +75,7 @@ pub fn install(source: &gst::Element, damage: DamageWatch, bypass: Arc<AtomicBoo
     let last_pass: Mutex<Option<Instant>> = Mutex::new(None);
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
         let now = Instant::now();
-        let mut last = last_pass.lock().unwrap_or_else(|e| e.into_inner());
+        let mut last = crate::sync::lock(&last_pass);
         if bypass.load(Ordering::Relaxed) || gate.pass(now, damage.last_damage(), *last) {
             *last = Some(now);
             gst::PadProbeReturn::Ok

@@ -1,4 +1,5 @@
-//! Media: the encoder catalogue ([`catalogue`]), the legacy rate formulas ([`rates`]), the
+//! Media: the GStreamer caps and payloaders of each codec ([`catalogue`]; the encoders
+//! themselves are `selkies_proto::encoder::registry`), the legacy rate formulas ([`rates`]), the
 //! construction of the video and audio pipelines ([`pipeline`]), the audio source that
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
@@ -12,6 +13,6 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
-pub mod rates;
+pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod xcapture;

@@ -1,6 +1,6 @@
 //! Building the two host pipelines (docs/protocol.md §5): the video pipeline (screen source of
 //! `xcapture.rs` → convert → encoder → payloader → webrtcbin) and the audio pipeline (pulsesrc → opusenc → payloader →
-//! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the catalogue.
+//! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the registry.
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -15,6 +15,8 @@ use super::props;
 use super::rates::RateParams;
 use super::xcapture::{CaptureHandle, VideoSource};
 use selkies_proto::config::CaptureMode;
+use selkies_proto::encoder::Encoder;
+use selkies_proto::encoder::registry::{fallback_order, va_device_prefix};
 use selkies_x11::damage::DamageWatch;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,106 +37,67 @@ pub enum MediaError {
 
 use gstreamer::glib;
 
-/// The encoder that will actually run: its catalogue entry and the element factory chosen.
+/// The encoder that will actually run: its registry entry and the element factory chosen.
 #[derive(Debug, Clone)]
 pub struct ChosenEncoder {
     pub spec: &'static EncoderSpec,
     pub factory: String,
 }
 
-/// Element factory names to try for `spec`, device-specific names first when `gpu_id` > 0.
-fn element_candidates(spec: &EncoderSpec, gpu_id: u32) -> Vec<String> {
-    let mut out = Vec::new();
-    if gpu_id > 0 {
-        for el in spec.elements {
-            match spec.upload {
-                Upload::Cuda => {
-                    if let Some(rest) = el.strip_prefix("nvcuda") {
-                        // nvcudah264enc → nvcudah264device1enc
-                        let codec = rest.trim_end_matches("enc");
-                        out.push(format!("nvcuda{codec}device{gpu_id}enc"));
-                    } else if let Some(rest) = el.strip_prefix("nv") {
-                        let codec = rest.trim_end_matches("enc");
-                        out.push(format!("nv{codec}device{gpu_id}enc"));
-                    }
-                }
-                Upload::Va => {
-                    if let Some(rest) = el.strip_prefix("va") {
-                        out.push(format!("varenderD{}{rest}", 128 + gpu_id));
-                    }
-                }
-                Upload::System(_) => {}
-            }
-        }
-    }
-    out.extend(spec.elements.iter().map(|s| s.to_string()));
-    out
-}
-
-/// Elements besides the encoder that `spec` needs, so a half-installed stack is skipped early.
-fn companions(spec: &EncoderSpec) -> &'static [&'static str] {
-    match (spec.upload, spec.codec) {
-        (Upload::Cuda, Codec::Av1) => &["cudaupload", "cudaconvert", "rtpav1pay"],
-        (Upload::Cuda, _) => &["cudaupload", "cudaconvert"],
-        (Upload::Va, Codec::Av1) => &["vapostproc", "rtpav1pay"],
-        (Upload::Va, _) => &["vapostproc"],
-        (Upload::System(_), Codec::Av1) => &["videoconvert", "rtpav1pay"],
-        (Upload::System(_), _) => &["videoconvert"],
-    }
-}
-
-/// Pick the requested encoder, or fall down the catalogue's order with a log line saying why.
-pub fn choose_encoder(requested: &str, gpu_id: u32) -> Result<ChosenEncoder, MediaError> {
+/// Pick the requested encoder, or fall down the registry's order with a log line saying why.
+pub fn choose_encoder(requested: Encoder, gpu_id: u32) -> Result<ChosenEncoder, MediaError> {
     choose_encoder_accepting(requested, gpu_id, |_| true)
 }
 
 /// [`choose_encoder`] among the encoders whose codec `accept`s (what the browser decodes).
 pub fn choose_encoder_accepting(
-    requested: &str,
+    requested: Encoder,
     gpu_id: u32,
     accept: impl Fn(Codec) -> bool,
 ) -> Result<ChosenEncoder, MediaError> {
     let mut reasons = Vec::new();
-    if catalogue::spec(requested).is_none() {
-        reasons.push(format!("'{requested}' is not a known encoder"));
-    }
-    for spec in catalogue::fallback_order(requested) {
-        if !accept(spec.codec) {
-            let reason = format!("the browser does not decode {}", spec.codec.encoding_name());
+    for spec in fallback_order(requested).into_iter().map(Encoder::spec) {
+        if !accept(spec.codec()) {
+            let reason = format!(
+                "the browser does not decode {}",
+                spec.codec().encoding_name()
+            );
             if !reasons.contains(&reason) {
                 reasons.push(reason);
             }
             continue;
         }
-        let missing: Vec<&str> = companions(spec)
+        let missing: Vec<&str> = spec
+            .companions()
             .iter()
             .copied()
             .filter(|e| gst::ElementFactory::find(e).is_none())
             .collect();
-        let factory = element_candidates(spec, gpu_id)
+        let factory = spec
+            .element_candidates(gpu_id)
             .into_iter()
             .find(|e| gst::ElementFactory::find(e).is_some());
         match factory {
             Some(factory) if missing.is_empty() => {
-                if spec.name != requested {
+                if spec.encoder != requested {
                     warn!(
-                        requested,
-                        chosen = spec.name,
+                        requested = requested.as_str(),
+                        chosen = spec.name(),
                         "encoder fallback: {}; using {}",
                         reasons.join("; "),
-                        spec.name
+                        spec.name()
                     );
                 }
                 return Ok(ChosenEncoder { spec, factory });
             }
             Some(_) => reasons.push(format!(
                 "{} needs element(s) {} which are not installed",
-                spec.name,
+                spec.name(),
                 missing.join(", ")
             )),
             None => reasons.push(format!(
                 "{} has no element ({} not found)",
-                spec.name,
+                spec.name(),
                 spec.elements.join("/")
             )),
         }
@@ -148,7 +111,7 @@ pub fn set_prop(element: &gst::Element, name: &str, text: &str) {
     props::set(element, name, text);
 }
 
-/// Apply the catalogue properties selected by `filter` to the encoder.
+/// Apply the registry properties selected by `filter` to the encoder.
 pub fn apply_encoder_props(
     encoder: &gst::Element,
     spec: &EncoderSpec,
@@ -167,10 +130,8 @@ impl ChosenEncoder {
         let mut lo = 1u32;
         let mut hi = u32::MAX;
         for (name, value) in self.spec.props {
-            let per_kbps = match value {
-                catalogue::Value::Kbps => 1.0,
-                catalogue::Value::Bps => 1000.0,
-                _ => continue,
+            let Some(per_kbps) = value.bits_per_kbit() else {
+                continue;
             };
             if let Some((min, max)) = props::factory_range(&self.factory, name) {
                 lo = lo.max((min / per_kbps).ceil().clamp(1.0, f64::from(u32::MAX)) as u32);
@@ -193,7 +154,7 @@ impl ChosenEncoder {
         let fitted = kbps.clamp(lo, hi);
         if fitted != kbps {
             warn!(
-                encoder = self.spec.name,
+                encoder = self.spec.name(),
                 asked = kbps,
                 set = fitted,
                 "{origin}: video bitrate outside what the encoder accepts ({lo}-{hi} kbit/s); clamped"
@@ -261,21 +222,12 @@ fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String {
         ),
         Upload::Va => {
             let post = if gpu_id > 0 {
-                format!("varenderD{}postproc", 128 + gpu_id)
+                format!("{}postproc", va_device_prefix(gpu_id))
             } else {
                 "vapostproc".to_string()
             };
             format!("{post} scale-method=fast qos=true ! video/x-raw(memory:VAMemory),format=NV12")
         }
-    }
-}
-
-fn encoder_caps(chosen: &ChosenEncoder) -> &'static str {
-    // openh264 only produces (constrained) baseline; forcing main would fail negotiation.
-    if chosen.spec.name == "openh264enc" {
-        "video/x-h264,stream-format=byte-stream,alignment=au"
-    } else {
-        chosen.spec.codec.encoder_caps()
     }
 }
 
@@ -307,9 +259,9 @@ pub fn build_video(
         source = video_source.launch_fragment(rates.framerate.max(1)),
         upload = upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
         factory = chosen.factory,
-        enc_caps = encoder_caps(chosen),
-        pay = chosen.spec.codec.payloader(),
-        rtp_caps = chosen.spec.codec.rtp_caps(),
+        enc_caps = catalogue::encoder_caps(chosen.spec),
+        pay = chosen.spec.codec().payloader(),
+        rtp_caps = chosen.spec.codec().rtp_caps(),
     );
     let pipeline = gst::parse::launch(&desc)
         .map_err(|source| MediaError::Build {
@@ -332,7 +284,7 @@ pub fn build_video(
     let encoder = by_name(&pipeline, "encoder")?;
     apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
     info!(
-        encoder = chosen.spec.name,
+        encoder = chosen.spec.name(),
         element = %chosen.factory,
         kbps = rates.effective_kbps(),
         fps = rates.framerate,
@@ -405,7 +357,7 @@ impl VideoPipeline {
     /// SDP would otherwise only learn from the first buffer's caps.
     pub fn rtp_caps(&self) -> Option<gst::Caps> {
         let mut caps = capsfilter_caps(&self.pipeline, "rtpcaps")?;
-        if self.chosen.spec.codec == Codec::H264 {
+        if self.chosen.spec.codec() == Codec::H264 {
             caps.make_mut().set("packetization-mode", "1");
         }
         Some(caps)
@@ -487,47 +439,4 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         capturing: Arc::new(AtomicBool::new(live)),
         pipeline,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn device_specific_candidates_come_first() {
-        let nv = catalogue::spec("nvh264enc").expect("in catalogue");
-        assert_eq!(
-            element_candidates(nv, 1),
-            vec![
-                "nvcudah264device1enc",
-                "nvh264device1enc",
-                "nvcudah264enc",
-                "nvh264enc"
-            ]
-        );
-        let va = catalogue::spec("vah264enc").expect("in catalogue");
-        assert_eq!(element_candidates(va, 2)[0], "varenderD130h264enc");
-        let sw = catalogue::spec("x264enc").expect("in catalogue");
-        assert_eq!(element_candidates(sw, 3), vec!["x264enc"]);
-    }
-
-    #[test]
-    fn fallback_prefers_same_codec_then_software() {
-        let names: Vec<_> = catalogue::fallback_order("nvh265enc")
-            .iter()
-            .map(|s| s.name)
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                "nvh265enc",
-                "vah265enc",
-                "x265enc",
-                "x264enc",
-                "openh264enc",
-                "vp8enc",
-                "vp9enc"
-            ]
-        );
-    }
 }

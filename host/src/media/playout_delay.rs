@@ -123,11 +123,7 @@ mod imp {
             _output: &gst::BufferRef,
             data: &mut [u8],
         ) -> Result<usize, gst::LoggableError> {
-            let body = self
-                .delay
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .encode();
+            let body = crate::sync::lock(&self.delay).encode();
             let Some(dst) = data.get_mut(..super::SIZE) else {
                 return Err(gst::loggable_error!(
                     gst::CAT_RUST,
@@ -161,10 +157,7 @@ glib::wrapper! {
 impl PlayoutDelayExt {
     pub fn new(delay: PlayoutDelay) -> Self {
         let ext: Self = glib::Object::new();
-        *imp::Ext::from_obj(&ext)
-            .delay
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = delay;
+        *crate::sync::lock(&imp::Ext::from_obj(&ext).delay) = delay;
         ext.set_id(EXTMAP_ID);
         ext
     }

@@ -13,6 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::sync::lock;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_telemetry::Metrics;
@@ -103,10 +104,6 @@ fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
     let pts = buffer.pts()?;
     let age = now.nseconds() as f64 - pts.nseconds() as f64;
     Some(age / 1e6)
-}
-
-fn lock(m: &Mutex<Stages>) -> std::sync::MutexGuard<'_, Stages> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Probes the encoder's sink pad and the payloader's sink pad of the video pipeline.

@@ -1,4 +1,7 @@
-//! Test fixtures: a private Xvfb server started and stopped by the test itself.
+//! Test fixtures: a private Xvfb server started and stopped by the test itself, and the HELLO
+//! frame of a browser.
+
+use base64::Engine;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -81,4 +84,16 @@ impl Drop for Xvfb {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A browser's `HELLO 1 <meta>` (docs/protocol.md §3.2), with our client's takeover token when
+/// given (docs/security.md).
+#[allow(dead_code)]
+pub fn hello(token: Option<&str>) -> String {
+    let mut meta = serde_json::json!({ "res": "1280x720", "scale": 1 });
+    if let Some(t) = token {
+        meta["token"] = t.into();
+    }
+    let b64 = base64::engine::general_purpose::STANDARD.encode(meta.to_string());
+    format!("HELLO 1 {b64}")
 }

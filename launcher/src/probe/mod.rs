@@ -1,4 +1,5 @@
-//! The GPU/encoder probe: report types, the encoder catalogue, the default-encoder rule and the
+//! The GPU/encoder probe: report types, the encoder rows (rated from the host's encoder registry,
+//! `selkies_proto::encoder::registry`), the default-encoder rule and the
 //! human-readable rendering. Pure: the facts come from [`devices`] (files under /dev, /sys,
 //! /proc) and from the dlopen probes in [`nvidia`] and [`va`], which only ever run inside the
 //! dynamic `selkies-gpu-probe` helper (see docs/launcher.md "Probes").
@@ -7,6 +8,8 @@ pub mod devices;
 pub mod nvidia;
 pub mod va;
 
+use selkies_proto::encoder::Encoder;
+use selkies_proto::encoder::registry::{LAUNCHER_PREFERENCE, REGISTRY};
 use serde::{Deserialize, Serialize};
 
 /// Everything known about the machine's GPUs.
@@ -84,34 +87,8 @@ pub struct VaNodeReport {
     pub encode_low_power: Vec<String>,
 }
 
-/// How the encoder rows below are backed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Nvenc,
-    Va,
-    Software,
-}
-
-/// The host's encoder names (`--encoder` enum, docs/protocol.md §2), the GStreamer plugin
-/// file that provides each, the backend and the codec.
-pub const ENCODERS: &[(&str, &str, Backend, &str)] = &[
-    ("nvh264enc", "nvcodec", Backend::Nvenc, "h264"),
-    ("nvh265enc", "nvcodec", Backend::Nvenc, "h265"),
-    ("nvav1enc", "nvcodec", Backend::Nvenc, "av1"),
-    ("vah264enc", "va", Backend::Va, "h264"),
-    ("vah265enc", "va", Backend::Va, "h265"),
-    ("vavp9enc", "va", Backend::Va, "vp9"),
-    ("vaav1enc", "va", Backend::Va, "av1"),
-    ("x264enc", "x264", Backend::Software, "h264"),
-    ("openh264enc", "openh264", Backend::Software, "h264"),
-    ("x265enc", "x265", Backend::Software, "h265"),
-    ("vp8enc", "vpx", Backend::Software, "vp8"),
-    ("vp9enc", "vpx", Backend::Software, "vp9"),
-    ("svtav1enc", "svtav1", Backend::Software, "av1"),
-    ("av1enc", "aom", Backend::Software, "av1"),
-    ("rav1enc", "rav1e", Backend::Software, "av1"),
-];
+/// How an encoder row is backed: the registry's hardware family.
+pub use selkies_proto::encoder::registry::Family as Backend;
 
 /// Plugin names from the file names in `lib/gstreamer-1.0` (`libgstx264.so` → `x264`).
 pub fn plugin_names<I: IntoIterator<Item = String>>(file_names: I) -> Vec<String> {
@@ -198,13 +175,15 @@ pub struct EncoderRow {
     pub note: String,
 }
 
-/// Rates every encoder of the catalogue against the GPUs and the bundle's plugins.
+/// Rates every encoder of the registry against the GPUs and the bundle's plugins.
 pub fn encoder_rows(gpu: &GpuReport, plugins: &[String]) -> Vec<EncoderRow> {
     let nv = gpu.nvidia.usable();
     let va_codecs = gpu.va.encode_codecs();
-    ENCODERS
+    REGISTRY
         .iter()
-        .map(|&(name, plugin, backend, codec)| {
+        .map(|spec| {
+            let (name, plugin, backend) = (spec.name(), spec.plugin, spec.family());
+            let codec = spec.codec().short_name();
             let plugin_present = plugins.iter().any(|p| p == plugin);
             let hw: Result<(), String> = match backend {
                 Backend::Software => Ok(()),
@@ -233,12 +212,11 @@ pub fn encoder_rows(gpu: &GpuReport, plugins: &[String]) -> Vec<EncoderRow> {
         .collect()
 }
 
-/// The default when the user named no encoder: NVENC > VA-API > x264enc, H.264 first (every
-/// browser decodes it), then the other software encoders the bundle has.
+/// The default when the user named no encoder: the first usable one of the registry's
+/// [`LAUNCHER_PREFERENCE`].
 pub fn choose_default(rows: &[EncoderRow]) -> (&'static str, String) {
-    const ORDER: &[&str] = &["nvh264enc", "vah264enc", "x264enc", "openh264enc", "vp8enc"];
-    for name in ORDER {
-        if let Some(row) = rows.iter().find(|r| r.name == *name && r.usable) {
+    for encoder in LAUNCHER_PREFERENCE {
+        if let Some(row) = rows.iter().find(|r| r.name == encoder.as_str() && r.usable) {
             let why = match row.backend {
                 Backend::Nvenc => "NVIDIA GPU with NVENC",
                 Backend::Va => "VA-API H.264 encode on a render node",
@@ -248,7 +226,7 @@ pub fn choose_default(rows: &[EncoderRow]) -> (&'static str, String) {
         }
     }
     (
-        "x264enc",
+        Encoder::X264enc.as_str(),
         "no encoder plugin found in the bundle; x264enc is the host's default".to_owned(),
     )
 }

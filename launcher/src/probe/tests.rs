@@ -1,4 +1,4 @@
-//! Encoder catalogue and default-choice vectors.
+//! Encoder rows and default-choice vectors.
 
 use super::*;
 

@@ -22,10 +22,12 @@
 //!   the old socket is closed with [`CLOSE_TAKEN_OVER`] so that tab stops reconnecting. The
 //!   token is removed from the meta before it is forwarded in `SESSION_OK`.
 
+pub mod envelope;
 mod hub;
 #[cfg(test)]
 mod tests;
 
+pub use envelope::{Envelope, HelloMeta};
 pub use hub::Hub;
 
 /// The glue's identifier for one WebSocket (or in-process) connection.

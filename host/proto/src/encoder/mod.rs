@@ -1,7 +1,11 @@
-//! The 15 legacy `--encoder` names (docs/protocol.md §1) and the codec each produces.
+//! The 15 legacy `--encoder` names (docs/protocol.md §1), the codec each produces, and the
+//! [`registry`] of everything else known about them (elements, properties, fallback order,
+//! launcher preference) with the [`rates`] formulas their properties are computed from.
 //!
-//! Only names and classification live here; element construction belongs to the host's media
-//! module.
+//! GStreamer-free: the host's media module instantiates what the registry names.
+
+pub mod rates;
+pub mod registry;
 
 use std::fmt;
 use std::str::FromStr;
@@ -25,6 +29,17 @@ impl VideoCodec {
             VideoCodec::Vp8 => "VP8",
             VideoCodec::Vp9 => "VP9",
             VideoCodec::Av1 => "AV1",
+        }
+    }
+
+    /// Lower-case name, as the launcher's report and the VA/NVENC probes spell codecs.
+    pub fn short_name(self) -> &'static str {
+        match self {
+            VideoCodec::H264 => "h264",
+            VideoCodec::H265 => "h265",
+            VideoCodec::Vp8 => "vp8",
+            VideoCodec::Vp9 => "vp9",
+            VideoCodec::Av1 => "av1",
         }
     }
 }
@@ -107,14 +122,24 @@ impl Encoder {
         }
     }
 
+    /// Everything the registry knows about this encoder.
+    pub fn spec(self) -> &'static registry::EncoderSpec {
+        // REGISTRY is in declaration order (unit-tested), so the discriminant is the index.
+        &registry::REGISTRY[self as usize]
+    }
+
+    pub fn family(self) -> registry::Family {
+        self.spec().family()
+    }
+
     /// NVENC encoders (the only ones for which the legacy host sends `gpu_stats`).
     pub fn is_nvidia(self) -> bool {
-        self.as_str().starts_with("nv")
+        self.family() == registry::Family::Nvenc
     }
 
     /// VA-API encoders.
     pub fn is_vaapi(self) -> bool {
-        self.as_str().starts_with("va")
+        self.family() == registry::Family::Va
     }
 }
 

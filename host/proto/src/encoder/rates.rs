@@ -2,7 +2,7 @@
 //! values (docs/protocol.md §5.3): effective bitrate under FEC, GOP length, VBV sizes, threads.
 //! Pure: unit-tested with the worked examples of docs/protocol.md §5.3 and §12.
 
-use super::catalogue::Value;
+use super::registry::Value;
 
 /// Everything a rate-dependent property value is computed from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -10,8 +10,8 @@ pub struct RateParams {
     /// Requested video bitrate, kbit/s.
     pub video_kbps: u32,
     pub framerate: u32,
-    /// GOP length in seconds; -1 (any negative) means an infinite GOP.
-    pub keyframe_distance: f64,
+    /// GOP length in seconds; None: an infinite GOP (the legacy `--keyframe_distance=-1`).
+    pub keyframe_distance: Option<f64>,
     /// Expected packet loss, percent; > 0 reserves bandwidth for ULP-FEC.
     pub packetloss_percent: f64,
     pub cpus: u32,
@@ -28,16 +28,13 @@ impl RateParams {
     }
 
     fn infinite_gop(&self) -> bool {
-        self.keyframe_distance < 0.0
+        self.keyframe_distance.is_none()
     }
 
     /// GOP length in frames, or None for an infinite GOP.
     pub fn gop_frames(&self) -> Option<u32> {
-        if self.infinite_gop() {
-            None
-        } else {
-            Some(((f64::from(self.fps()) * self.keyframe_distance) as u32).max(60))
-        }
+        self.keyframe_distance
+            .map(|seconds| ((f64::from(self.fps()) * seconds) as u32).max(60))
     }
 
     /// k: the VBV multiplier; a finite GOP needs room for keyframes.
@@ -88,11 +85,13 @@ pub fn available_cpus() -> u32 {
 mod tests {
     use super::*;
 
+    /// `kd` < 0 is the legacy spelling of an infinite GOP, kept so the vectors read like
+    /// docs/protocol.md §5.3.
     fn params(kbps: u32, fps: u32, kd: f64, loss: f64) -> RateParams {
         RateParams {
             video_kbps: kbps,
             framerate: fps,
-            keyframe_distance: kd,
+            keyframe_distance: (kd >= 0.0).then_some(kd),
             packetloss_percent: loss,
             cpus: 2,
         }
