@@ -22,7 +22,7 @@ use gstreamer::prelude::*;
 use selkies_proto::config::CaptureMode;
 use selkies_x11::frame_rows;
 use selkies_x11::shm_capture::ShmCapture;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::idle::FrameGate;
 use super::pipeline::MediaError;
@@ -192,6 +192,7 @@ impl CaptureThread {
         let mut last_push: Option<Instant> = None;
         let mut changed = false;
         let mut played = false;
+        let mut recovered: Option<Instant> = None;
         loop {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
             let interval = Duration::from_secs(1) / fps;
@@ -227,11 +228,24 @@ impl CaptureThread {
                 continue;
             };
             if changed {
-                let buf = frame.make_mut();
-                let mut map = buf.map_writable().map_err(|e| e.to_string())?;
-                self.capture
-                    .capture_damage(map.as_mut_slice())
-                    .map_err(|e| e.to_string())?;
+                let fetched = {
+                    let buf = frame.make_mut();
+                    let mut map = buf.map_writable().map_err(|e| e.to_string())?;
+                    self.capture.capture_damage(map.as_mut_slice())
+                };
+                if let Err(e) = fetched {
+                    // A RandR resize can land between the damage report and the fetch, before
+                    // its ConfigureNotify is read: the fetch of the old size then fails
+                    // (BadMatch). Reopen at the new size once; fail only if that recurs at once.
+                    if recovered.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                        return Err(e.to_string());
+                    }
+                    debug!("capture fetch failed ({e}); reopening at the current screen size");
+                    recovered = Some(Instant::now());
+                    self.reopen()?;
+                    frame = self.full_frame()?;
+                    continue;
+                }
             }
             let mut out = if pointer {
                 self.with_pointer(&frame)
