@@ -24,6 +24,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("rtc_config", rtc_config),
     ("sdp", sdp),
     ("interposer_wire", interposer_wire),
+    ("turn", turn),
 ];
 
 /// One browser → host data-channel message (`kd,65`, `m,…`, `cw,…`, `_stats_video,[…]`…).
@@ -213,4 +214,39 @@ mod tests {
             assert!(n > 0, "{name}: empty corpus");
         }
     }
+}
+
+/// The embedded TURN relay's wire input: the bytes of one TCP stream, cut into frames by the
+/// stream framing (STUN with its length, ChannelData padded to 4), every frame handed to the
+/// sans-IO server as a client message, and the raw bytes also as a datagram from a peer. The
+/// nonce is random per run, so this mostly exercises the pre-authentication surface: parsing,
+/// fingerprint/integrity checks and the error answers an unauthenticated client gets.
+pub fn turn(data: &[u8]) {
+    use selkies_turn::framing::FrameBuffer;
+    use selkies_turn::{ClientKey, Limits, Now, RestAuth, Server, ServerConfig, Transport};
+    use std::net::SocketAddr;
+
+    let mut server = Server::new(ServerConfig {
+        auth: RestAuth::new(b"fuzz".to_vec(), "selkies"),
+        limits: Limits::default(),
+        allowed_peers: vec![[127, 0, 0, 1].into()],
+    });
+    let now = Now {
+        mono: std::time::Instant::now(),
+        unix: 1_700_000_000,
+    };
+    let key = ClientKey {
+        transport: Transport::Tcp,
+        client: SocketAddr::from(([127, 0, 0, 9], 40000)),
+        server: SocketAddr::from(([127, 0, 0, 1], 8080)),
+    };
+    let mut bind = |_: &ClientKey| Some(SocketAddr::from(([127, 0, 0, 1], 50000)));
+    let mut frames = FrameBuffer::default();
+    frames.push(data);
+    while let Ok(Some(frame)) = frames.next_frame() {
+        let _ = server.handle_client(key.clone(), &frame, now, &mut bind);
+    }
+    let _ = server.handle_client(key.clone(), data, now, &mut bind);
+    let relay = SocketAddr::from(([127, 0, 0, 1], 50000));
+    let _ = server.handle_peer(relay, SocketAddr::from(([127, 0, 0, 1], 5000)), data, now);
 }
