@@ -1,5 +1,9 @@
 # Shared helpers for the bundle scripts (sourced, not executed).
 
+# The Debian mirror comes from this machine's apt sources (debian_mirror, debian_security_mirror).
+# shellcheck source=bundle-scripts/debian-mirror.sh
+. "$(dirname "${BASH_SOURCE[0]}")/debian-mirror.sh"
+
 # Installs missing Debian packages; a no-op when all are present (CI runs as root).
 ensure_apt() {
   local missing=() p
@@ -20,11 +24,14 @@ apt_src() {
   dir="$(realpath -m "${SELKIES_BUNDLE_CACHE:-.cache/bundle}/apt-src")"
   if [ ! -f "$dir/sources.list" ]; then
     mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" "$dir/parts"
-    cat >"$dir/sources.list" <<LIST
-deb-src http://deb.debian.org/debian bookworm main
-deb-src http://deb.debian.org/debian bookworm-updates main
-deb-src http://deb.debian.org/debian-security bookworm-security main
-LIST
+    local mirror security
+    mirror="$(debian_mirror bookworm)" || return 1
+    security="$(debian_security_mirror bookworm)"
+    {
+      echo "deb-src $mirror bookworm main"
+      echo "deb-src $mirror bookworm-updates main"
+      [ -z "$security" ] || echo "deb-src $security bookworm-security main"
+    } >"$dir/sources.list"
   fi
   apt-get -o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=$dir/parts" \
     -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" "$@"
