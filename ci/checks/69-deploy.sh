@@ -11,7 +11,8 @@
 #  - yamllint on deploy/ and conda-recipes/;
 #  - kubectl kustomize renders every overlay (the real kustomize, offline); each rendered object
 #    validates strictly (unknown fields rejected) against the Kubernetes 1.37 schemas;
-#  - deploy/tools/check_manifests.py: the rules of docs/deploy.md on the rendered objects.
+#  - deploy/tools/check_manifests.py: the rules of docs/deploy.md on the rendered objects;
+#  - unit tests of deploy/tools/containerfile.py and bundle-scripts/debian-mirror.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bundle-scripts/lib.sh
@@ -50,6 +51,11 @@ for s in deploy/containers/example/selkies-desktop deploy/containers/example/sel
   [ -x "$s" ] || fail "$s is not executable"
 done
 say "$n Containerfiles pass hadolint; entry scripts parse (images not built: no container engine)"
+# The parser ci/test-example-root applies the example Containerfile with, and the mirror lookup
+# of the root scripts (both pure; the slow root test itself is ci/test-example-root).
+python3 -m unittest discover -s deploy/tools -p "test_*.py" 2>&1 | tail -1 | grep -qx OK || fail "deploy/tools unit tests"
+bundle-scripts/test-debian-mirror.sh >/dev/null || fail "bundle-scripts/test-debian-mirror.sh"
+say "containerfile.py and debian-mirror.sh unit tests pass"
 
 # The health probe of the example image against a real host (the one 10-rust or bundle-scripts built): 200
 # with the right credentials, failure with a wrong password and with nothing listening.
