@@ -40,13 +40,14 @@ roots_base() {
   echo "$base"
 }
 
-# roots_mount_image ROOT_DIR LOWER: makes ROOT_DIR a writable view of LOWER (overlayfs with the
-# upper layer beside ROOT_DIR; a full copy where overlayfs is refused). Call it inside a private
-# mount namespace so the mount goes away with the caller.
+# roots_mount_image DIR LOWER [SCRATCH]: makes DIR a writable view of LOWER (overlayfs whose
+# upper layer is SCRATCH.upper, default beside DIR — it must not itself be on an overlay; a full
+# copy where overlayfs is refused). Call it inside a private mount namespace so the mount goes
+# away with the caller.
 roots_mount_image() {
-  local dir=$1 lower=$2
-  mkdir -p "$dir" "$dir.upper" "$dir.work"
-  if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$dir.upper,workdir=$dir.work" "$dir" 2>/dev/null; then
+  local dir=$1 lower=$2 scratch=${3:-$1}
+  mkdir -p "$dir" "$scratch.upper" "$scratch.work"
+  if ! mount -t overlay overlay -o "lowerdir=$lower,upperdir=$scratch.upper,workdir=$scratch.work" "$dir" 2>/dev/null; then
     echo "roots: overlayfs refused; copying $lower" >&2
     cp -a "$lower/." "$dir/"
   fi
