@@ -11,6 +11,7 @@
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
+//! - [`ice_report`]: the connectivity report: webrtcbin stats → selected pair, logged and stored.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`sync`]: the one lock-recovery helper for poisoned std locks.
 //! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
@@ -27,6 +28,7 @@ pub mod control;
 pub mod desktop;
 pub mod host;
 pub mod http;
+pub mod ice_report;
 pub mod log_limit;
 pub mod media;
 pub mod peer;

@@ -191,7 +191,11 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             }
         });
     }
+    if let Some(relay) = &turn {
+        metrics.connectivity().set_relay_resolver(relay.resolver());
+    }
     let app = http::router(HttpState {
+        connectivity: metrics.connectivity().clone(),
         turn: turn.clone(),
         port: settings.port,
         https: settings.enable_https,

@@ -9,9 +9,11 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub mod connectivity;
 pub mod estimate;
 pub mod exposition;
 pub mod flatten;
+pub mod ice_board;
 pub mod localtime;
 pub mod metrics;
 pub mod nvml;
@@ -19,7 +21,9 @@ pub mod process;
 pub mod server;
 pub mod stats_csv;
 
+pub use connectivity::{Connectivity, selected_pair};
 pub use estimate::{VideoReceiverStats, VideoStatsTracker};
+pub use ice_board::{ConnectivityBoard, PeerConnectivity};
 pub use flatten::{FlatStats, flatten_stats};
 pub use metrics::Metrics;
 pub use nvml::{GpuStats, Nvml, NvmlError, gpu_stats};
