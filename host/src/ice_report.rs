@@ -68,7 +68,12 @@ pub fn on_stats(board: &ConnectivityBoard, peer: &str, stats: &Value) {
         .map_or(0.0, |d| d.as_secs_f64());
     let (entry, change) = board.update(peer, report, now);
     match change {
-        Change::First => info!(peer, path = entry.path, "peer connection got through: {}", entry.report),
+        Change::First => info!(
+            peer,
+            path = entry.path,
+            "peer connection got through: {}",
+            entry.report
+        ),
         Change::Switched { from } => info!(
             peer,
             path = entry.path,
@@ -123,7 +128,10 @@ mod tests {
         let json = structure_to_json(&stats);
         assert_eq!(json["ice-candidate-pair_t"]["type"], "candidate-pair");
         assert_eq!(json["ice-candidate-local_1"]["port"], 4000);
-        assert_eq!(json["rtp-remote-inbound-stream-stats_1"]["is-remote"], false);
+        assert_eq!(
+            json["rtp-remote-inbound-stream-stats_1"]["is-remote"],
+            false
+        );
         let c = selected_pair(&json).expect("a selected pair");
         assert_eq!(c.remote.endpoint(), "10.0.0.2:5000");
         assert_eq!(c.rtt_ms, Some(4.0));

@@ -540,11 +540,9 @@ async fn on_session_event(
             return Err(PeerError::Left);
         }
         SessionEvent::Latency => a.session.on_latency(),
-        SessionEvent::Stats(stats) => crate::ice_report::on_stats(
-            host.services.metrics.connectivity(),
-            kind.label(),
-            &stats,
-        ),
+        SessionEvent::Stats(stats) => {
+            crate::ice_report::on_stats(host.services.metrics.connectivity(), kind.label(), &stats)
+        }
         SessionEvent::Error(e) => return Err(PeerError::Signalling(e)),
     }
     Ok(())

@@ -233,10 +233,7 @@ impl<'a> Stat<'a> {
                 .filter(|p| (0.0..=65535.0).contains(p))
                 .map_or(0, |p| p as u16),
             relay_protocol: self.str("relayprotocol").map(Transport::parse),
-            url: self
-                .str("url")
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned),
+            url: self.str("url").filter(|u| !u.is_empty()).map(str::to_owned),
         }
     }
 }
@@ -253,10 +250,7 @@ fn stats(report: &Value) -> Vec<(String, Stat<'_>)> {
         .filter_map(|(key, v)| {
             let obj = v.as_object()?;
             let stat = Stat::new(obj);
-            let id = stat
-                .str("id")
-                .map(str::to_owned)
-                .or_else(|| key.cloned())?;
+            let id = stat.str("id").map(str::to_owned).or_else(|| key.cloned())?;
             Some((id, stat))
         })
         .collect()
@@ -274,7 +268,9 @@ pub fn selected_pair(report: &Value) -> Option<Connectivity> {
     let pairs: Vec<(&str, &Stat<'_>)> = all
         .iter()
         .filter(|(_, s)| s.kind() == "candidate-pair")
-        .filter(|(_, s)| s.str("localcandidateid").is_some() && s.str("remotecandidateid").is_some())
+        .filter(|(_, s)| {
+            s.str("localcandidateid").is_some() && s.str("remotecandidateid").is_some()
+        })
         .map(|(id, s)| (id.as_str(), s))
         .collect();
     let named = all
@@ -341,7 +337,13 @@ fn relay_of(local: &Candidate, remote: &Candidate) -> Option<Relay> {
 
 /// Bytes of the pair, else the sum over the RTP streams (webrtcbin counts per stream).
 fn bytes(pair: &Stat<'_>, all: &[(String, Stat<'_>)]) -> (u64, u64) {
-    let count = |v: f64| if v.is_finite() && v > 0.0 { v as u64 } else { 0 };
+    let count = |v: f64| {
+        if v.is_finite() && v > 0.0 {
+            v as u64
+        } else {
+            0
+        }
+    };
     if let (Some(s), Some(r)) = (pair.num("bytessent"), pair.num("bytesreceived")) {
         return (count(s), count(r));
     }

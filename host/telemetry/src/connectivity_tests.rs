@@ -88,7 +88,10 @@ fn browser_report_uses_the_transports_selected_pair() {
 fn nominated_pair_without_a_transport_stat() {
     let mut report = chromium_relayed_local();
     report.as_array_mut().expect("array").remove(0);
-    assert_eq!(selected_pair(&report).map(|c| c.pair_id), Some("CP2".into()));
+    assert_eq!(
+        selected_pair(&report).map(|c| c.pair_id),
+        Some("CP2".into())
+    );
 }
 
 #[test]

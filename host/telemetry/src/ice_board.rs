@@ -252,7 +252,10 @@ mod tests {
         let mut e = Exposition::new();
         board.write(&mut e);
         let text = e.finish();
-        assert!(text.contains("# TYPE selkies_ice_selected_pair_info gauge"), "{text}");
+        assert!(
+            text.contains("# TYPE selkies_ice_selected_pair_info gauge"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "selkies_ice_selected_pair_info{peer=\"video\",path=\"relayed\",local_type=\"host\",\
@@ -262,7 +265,13 @@ mod tests {
             ),
             "{text}"
         );
-        assert!(text.contains("selkies_ice_rtt_ms{peer=\"video\"} 2.0"), "{text}");
-        assert!(text.contains("selkies_ice_pair_changes{peer=\"video\"} 0.0"), "{text}");
+        assert!(
+            text.contains("selkies_ice_rtt_ms{peer=\"video\"} 2.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("selkies_ice_pair_changes{peer=\"video\"} 0.0"),
+            "{text}"
+        );
     }
 }
