@@ -18,12 +18,14 @@
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
+//! - [`config_io`]: what settings resolution needs from the machine (env, files, randomness).
 //! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 //! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
+pub mod config_io;
 pub mod control;
 pub mod desktop;
 pub mod host;

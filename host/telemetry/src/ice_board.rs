@@ -39,7 +39,7 @@ pub enum Change {
     /// The connection's first selected pair.
     First,
     /// Another pair than before (ICE restart, a better pair nominated, a relay fallback).
-    Switched { from: Connectivity },
+    Switched { from: Box<Connectivity> },
     /// Same pair, counters refreshed.
     Same,
 }
@@ -89,7 +89,7 @@ impl ConnectivityBoard {
             }
             Some(old) => (
                 Change::Switched {
-                    from: old.report.clone(),
+                    from: Box::new(old.report.clone()),
                 },
                 now_unix,
                 old.changes + 1,
@@ -158,7 +158,8 @@ impl ConnectivityBoard {
             ];
             e.sample(info, labels.iter().map(|(k, v)| (*k, v.as_str())), 1.0);
         }
-        let gauges: [(&str, &str, fn(&PeerConnectivity) -> Option<f64>); 4] = [
+        type Value = fn(&PeerConnectivity) -> Option<f64>;
+        let gauges: [(&str, &str, Value); 4] = [
             (
                 "selkies_ice_rtt_ms",
                 "Round-trip time of the selected ICE candidate pair in ms, as the host measures it",
