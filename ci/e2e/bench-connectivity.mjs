@@ -6,17 +6,14 @@
 // also says which path the page's selected pair actually took. 1920x1080@30, x264enc, our
 // client. Run through ci/bench-connectivity (root). Results: docs/benchmarks.md.
 import { Browser, FLAGS } from './browser.mjs';
-import { Env, sleep } from './harness.mjs';
+import { colourTrial } from './g2g.mjs';
+import { Env, reportFailure, sleep } from './harness.mjs';
 import { BrowserNetns, HOST_IP } from './netns.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18097);
 const ORIGIN = `http://${HOST_IP}:${PORT}`;
 const LOADS = Number(process.env.BENCH_LOADS ?? 3);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
-const SX = 40;
-const SY = 40;
-const COLOURS = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255]];
-const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
@@ -55,15 +52,9 @@ async function measure(label) {
   await sleep(500);
   const g2g = [];
   for (let i = 0; i < TRIALS; i++) {
-    const c = COLOURS[i % COLOURS.length];
-    await browser.e2e(([x, y, rgb]) => {
-      window.__pending = window.__e2e.waitForColour(x, y, rgb, 40, 3000);
-    }, [SX, SY, c]);
     // From before xsetroot starts: on a loaded machine its return can come after the frame.
-    const t0 = Date.now();
-    await env.x('xsetroot', '-solid', hex(c));
-    const hit = await browser.e2e(() => window.__pending);
-    if (hit) g2g.push(hit.detectedAt - t0);
+    const { hit, spawnedAt } = await colourTrial(env, browser, i);
+    if (hit) g2g.push(hit.detectedAt - spawnedAt);
     await sleep(150 + Math.random() * 100);
   }
   const video = await browser.measureVideo(2000);
@@ -94,10 +85,7 @@ try {
   console.log('');
   for (const r of results) console.log(`${r.label}: selected pair ${pathText(r.path)}; colour changes seen ${r.g2g.length}/${TRIALS}; ${r.fps.toFixed(1)} fps decoded`);
 } catch (e) {
-  console.error(String(e?.stack ?? e));
-  console.error('--- host log (tail) ---\n' + env.tail('host', 40));
-  if (browser) console.error('--- browser console ---\n' + browser.consoleTail(30));
-  process.exitCode = 1;
+  reportFailure(e, env, browser);
 } finally {
   await browser?.close();
   await env.stopAll();

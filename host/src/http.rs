@@ -228,14 +228,7 @@ fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
                 Some(relay) => with_embedded_relay(&json, relay, state, headers, user),
                 None => json,
             };
-            let mut resp = json.into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            resp
+            fresh_json(json)
         }
         None => not_found(),
     }
@@ -244,8 +237,12 @@ fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
 /// `{"peers": [...]}`: the selected candidate pair of each connected peer
 /// (docs/connectivity.md, "Connectivity report"). Behind Basic auth like every route here.
 fn connectivity(state: &HttpState) -> Response {
-    let body = serde_json::json!({ "peers": state.connectivity.snapshot() });
-    let mut resp = body.to_string().into_response();
+    fresh_json(serde_json::json!({ "peers": state.connectivity.snapshot() }).to_string())
+}
+
+/// A JSON body that must never be cached (credentials, live state).
+fn fresh_json(body: String) -> Response {
+    let mut resp = body.into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

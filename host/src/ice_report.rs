@@ -91,30 +91,40 @@ mod tests {
     #[test]
     fn a_stats_structure_becomes_json_the_parser_reads() {
         gst::init().expect("gstreamer");
-        let local = gst::Structure::builder("ice-candidate-local_1")
-            .field("type", gstreamer_webrtc::WebRTCStatsType::LocalCandidate)
-            .field("id", "ice-candidate-local_1")
-            .field("address", "10.0.0.1")
-            .field("port", 4000u32)
-            .field("candidate-type", "host")
-            .field("protocol", "udp")
-            .build();
-        let remote = gst::Structure::builder("ice-candidate-remote_1")
-            .field("type", gstreamer_webrtc::WebRTCStatsType::RemoteCandidate)
-            .field("id", "ice-candidate-remote_1")
-            .field("address", "10.0.0.2")
-            .field("port", 5000u32)
-            .field("candidate-type", "relay")
-            .field("protocol", "udp")
-            .build();
+        use gstreamer_webrtc::WebRTCStatsType as T;
+        // As webrtcbin 1.22 writes a candidate (gstwebrtcstats.c).
+        let candidate = |kind: T, id: &str, address: &str, port: u32, ctype: &str| {
+            gst::Structure::builder(id)
+                .field("type", kind)
+                .field("id", id)
+                .field("address", address)
+                .field("port", port)
+                .field("candidate-type", ctype)
+                .field("protocol", "udp")
+                .build()
+        };
+        let local = candidate(
+            T::LocalCandidate,
+            "ice-candidate-local_1",
+            "10.0.0.1",
+            4000,
+            "host",
+        );
+        let remote = candidate(
+            T::RemoteCandidate,
+            "ice-candidate-remote_1",
+            "10.0.0.2",
+            5000,
+            "relay",
+        );
         let pair = gst::Structure::builder("ice-candidate-pair_t")
-            .field("type", gstreamer_webrtc::WebRTCStatsType::CandidatePair)
+            .field("type", T::CandidatePair)
             .field("id", "ice-candidate-pair_t")
             .field("local-candidate-id", "ice-candidate-local_1")
             .field("remote-candidate-id", "ice-candidate-remote_1")
             .build();
         let rtp = gst::Structure::builder("rtp-remote-inbound-stream-stats_1")
-            .field("type", gstreamer_webrtc::WebRTCStatsType::RemoteInboundRtp)
+            .field("type", T::RemoteInboundRtp)
             .field("round-trip-time", 0.004f64)
             .field("fraction-lost", 0.5f32)
             .field("is-remote", false)
