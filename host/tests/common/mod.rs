@@ -5,6 +5,7 @@ use base64::Engine;
 
 #[path = "../../x11/tests/common/xvfb.rs"]
 mod xvfb;
+#[allow(unused_imports)] // not every test binary starts an X server
 pub use xvfb::Xvfb;
 
 /// A browser's `HELLO 1 <meta>` (docs/protocol.md §3.2), with our client's takeover token when
