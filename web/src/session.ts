@@ -254,6 +254,9 @@ export class Session {
     for (const r of vpc.getReceivers()) zeroJitterBuffer(r);
     for (const r of apc.getReceivers()) zeroJitterBuffer(r);
     const [vs, as] = await Promise.all([vpc.getStats(), apc.getStats()]);
+    // The session may have been torn down or restarted while the stats were gathered: these
+    // reports then belong to closed peers and must not reach the UI or the host.
+    if (this.video?.pc !== vpc || this.audio?.pc !== apc) return;
     const vReports = Array.from(vs.values() as Iterable<Record<string, unknown>>);
     const aReports = Array.from(as.values() as Iterable<Record<string, unknown>>);
     const v = snapshot(vReports);
