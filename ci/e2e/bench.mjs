@@ -3,7 +3,8 @@
 // and on a static desktop; host and Xvfb CPU/RSS and the browser's video statistics over 20 s at
 // 1080p30. Run through ci/bench-e2e (root, loopback-only network namespace).
 import { Browser } from './browser.mjs';
-import { Env, sleep } from './harness.mjs';
+import { colourTrial } from './g2g.mjs';
+import { Env, reportFailure, sleep } from './harness.mjs';
 import { parsePrometheus } from './prom.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18081);
@@ -15,12 +16,6 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 20);
 // Extra host flags, space-separated (e.g. `--playout_delay_ms=-1` for the before/after).
 const EXTRA = (process.env.BENCH_HOST_FLAGS ?? '').split(' ').filter(Boolean);
-// Sample point: top-left of the root window, clear of xclock (which sits at the top right).
-const SX = 40;
-const SY = 40;
-const COLOURS = [[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0], [0, 255, 255], [255, 0, 255]];
-
-const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
@@ -56,14 +51,7 @@ try {
     await sleep(500);
     const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [] };
     for (let i = 0; i < TRIALS; i++) {
-      const c = COLOURS[i % COLOURS.length];
-      await browser.e2e(([x, y, rgb]) => {
-        window.__pending = window.__e2e.waitForColour(x, y, rgb, 40, 3000);
-      }, [SX, SY, c]);
-      const t0 = Date.now();
-      await env.x('xsetroot', '-solid', hex(c));
-      const t1 = Date.now();
-      const hit = await browser.e2e(() => window.__pending);
+      const { hit, spawnedAt: t0, returnedAt: t1 } = await colourTrial(env, browser, i);
       if (hit) {
         r.fromReturn.push(hit.detectedAt - t1);
         r.fromSpawn.push(hit.detectedAt - t0);
@@ -169,10 +157,7 @@ try {
   console.log(`host RSS 3 s after the browser left: ${(idleRss / 2 ** 20).toFixed(1)} MiB`);
   console.log(`decoded: ${video.fps.toFixed(1)} fps, ${video.last?.frameWidth}x${video.last?.frameHeight} ${video.last?.codec}`);
 } catch (e) {
-  console.error(String(e?.stack ?? e));
-  console.error('--- host log (tail) ---\n' + env.tail('host', 40));
-  if (browser) console.error('--- browser console ---\n' + browser.consoleTail(30));
-  process.exitCode = 1;
+  reportFailure(e, env, browser);
 } finally {
   await browser?.close();
   await env.stopAll();

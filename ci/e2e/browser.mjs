@@ -11,7 +11,7 @@ const require = createRequire(join(ROOT, 'web', 'package.json'));
 const { chromium } = require('playwright-core');
 
 export const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
-const FLAGS = [
+export const FLAGS = [
   '--disable-gpu',
   '--disable-quic',
   '--no-first-run',

@@ -209,3 +209,11 @@ export class Env {
     return { cpuSeconds: ticks / 100, rssBytes: rssPages * 4096 };
   }
 }
+
+/** A script's failure: the error, the host log's tail and the page console, exit status 1. */
+export function reportFailure(e, env, browser) {
+  console.error(String(e?.stack ?? e));
+  console.error('--- host log (tail) ---\n' + env.tail('host', 40));
+  if (browser) console.error('--- browser console ---\n' + browser.consoleTail(30));
+  process.exitCode = 1;
+}

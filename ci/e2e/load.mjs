@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import http from 'node:http';
 import { Browser } from './browser.mjs';
-import { Env, sleep } from './harness.mjs';
+import { Env, sleep, reportFailure } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18091);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -182,10 +182,7 @@ try {
   console.log(`SIGTERM with a half-sent request, an idle WebSocket and the browser connected: ${stopResult} (--shutdown_timeout=3)`);
   console.log(`per-IP cap: ${cappedUp}/100 connections from one address still open at t=3 s (--max_connections_per_ip=64)`);
 } catch (e) {
-  console.error(String(e?.stack ?? e));
-  console.error('--- host log (tail) ---\n' + env.tail('host', 40));
-  if (browser) console.error('--- browser console ---\n' + browser.consoleTail(30));
-  process.exitCode = 1;
+  reportFailure(e, env, browser);
 } finally {
   await browser?.close();
   await env.stopAll();

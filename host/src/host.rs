@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gstreamer as gst;
-use selkies_proto::config::OverlaySetting;
+use selkies_proto::config::{OverlaySetting, Settings};
 use selkies_proto::gamepad::GamepadMessage;
 use tracing::warn;
 
@@ -21,24 +21,38 @@ use crate::rtc::RtcStore;
 use crate::sync::lock;
 use crate::ws::Signalling;
 
-/// Settings fixed at start-up that the sessions need.
+/// Settings fixed at start-up that the sessions need: the resolved [`Settings`] themselves,
+/// shared and read through `Deref` (`host.settings.gpu_id`), plus what start-up derives from
+/// them. Nothing is copied field by field, so a new flag is visible here as soon as `Settings`
+/// has it.
 #[derive(Debug, Clone)]
 pub struct StaticSettings {
-    pub gpu_id: u32,
-    /// GOP length in seconds; None: infinite.
-    pub keyframe_distance: Option<f64>,
-    pub video_packetloss_percent: f64,
-    pub audio_channels: u32,
-    pub audio_packetloss_percent: f64,
-    pub json_config: PathBuf,
+    settings: Arc<Settings>,
     pub cpus: u32,
-    /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on.
+    /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on (shadows the plain
+    /// directory of `Settings`).
     pub webrtc_statistics_dir: Option<PathBuf>,
-    pub uinput_mouse_socket: Option<PathBuf>,
-    /// `--playout_delay_ms`; None: the header extension is not sent.
-    pub playout_delay_ms: Option<u32>,
-    /// `--capture`: the screen capture of video sessions.
-    pub capture: selkies_proto::config::CaptureMode,
+}
+
+impl StaticSettings {
+    pub fn new(settings: Arc<Settings>, cpus: u32) -> Self {
+        let webrtc_statistics_dir = settings
+            .enable_webrtc_statistics
+            .then(|| settings.webrtc_statistics_dir.clone());
+        Self {
+            settings,
+            cpus,
+            webrtc_statistics_dir,
+        }
+    }
+}
+
+impl std::ops::Deref for StaticSettings {
+    type Target = Settings;
+
+    fn deref(&self) -> &Settings {
+        &self.settings
+    }
 }
 
 /// Settings the client can change at run time.

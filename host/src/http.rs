@@ -1,7 +1,7 @@
 //! The HTTP(S) surface on one port (docs/security.md): Basic auth on every route (the
 //! WebSocket upgrade included, failed logins rate-limited per IP), the signalling WebSocket on
 //! `/ws` and on any path ending in `/signalling[/]` (same-origin pages only), `/health`,
-//! `/turn`, and static files from the web root; security headers on every response.
+//! `/turn`, `/connectivity` (how each peer connection got through), and static files from the web root; security headers on every response.
 
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
@@ -72,6 +72,8 @@ pub struct HttpState {
     /// The listening port and whether it speaks TLS (for the relay's `turn:`/`turns:` URIs).
     pub port: u16,
     pub https: bool,
+    /// The peers' selected candidate pairs, served on `/connectivity`.
+    pub connectivity: selkies_telemetry::ConnectivityBoard,
 }
 
 /// The browser-facing checks (see [`crate::security`]).
@@ -189,6 +191,7 @@ async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
     match path.as_str() {
         "/health" | "/health/" => (StatusCode::OK, "OK\n").into_response(),
         "/turn" | "/turn/" => turn(&state, req.headers()),
+        "/connectivity" | "/connectivity/" => connectivity(&state),
         _ if req.method() == Method::GET || req.method() == Method::HEAD => {
             static_file(&state.web_root, &path).await
         }
@@ -225,17 +228,28 @@ fn turn(state: &HttpState, headers: &HeaderMap) -> Response {
                 Some(relay) => with_embedded_relay(&json, relay, state, headers, user),
                 None => json,
             };
-            let mut resp = json.into_response();
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            resp
+            fresh_json(json)
         }
         None => not_found(),
     }
+}
+
+/// `{"peers": [...]}`: the selected candidate pair of each connected peer
+/// (docs/connectivity.md, "Connectivity report"). Behind Basic auth like every route here.
+fn connectivity(state: &HttpState) -> Response {
+    fresh_json(serde_json::json!({ "peers": state.connectivity.snapshot() }).to_string())
+}
+
+/// A JSON body that must never be cached (credentials, live state).
+fn fresh_json(body: String) -> Response {
+    let mut resp = body.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
 }
 
 /// Adds the embedded relay to the `iceServers` of `json`, addressed by the host name the

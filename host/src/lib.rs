@@ -11,22 +11,26 @@
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
+//! - [`ice_report`]: the connectivity report: webrtcbin stats → selected pair, logged and stored.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`sync`]: the one lock-recovery helper for poisoned std locks.
 //! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
+//! - [`config_io`]: what settings resolution needs from the machine (env, files, randomness).
 //! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 //! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
+pub mod config_io;
 pub mod control;
 pub mod desktop;
 pub mod host;
 pub mod http;
+pub mod ice_report;
 pub mod log_limit;
 pub mod media;
 pub mod peer;

@@ -5,12 +5,13 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use selkies_proto::config::{Args, Settings};
+use selkies_proto::config::Args;
 use tracing::warn;
 
 fn main() -> Result<()> {
     limit_malloc_arenas();
-    let settings = Settings::resolve(Args::parse_from_env()).context("invalid configuration")?;
+    let settings = selkies_host::config_io::resolve(Args::parse_from_env())
+        .context("invalid configuration")?;
     init_logging(settings.debug);
     for w in &settings.warnings {
         warn!("{w}");

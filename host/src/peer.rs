@@ -37,6 +37,14 @@ impl Kind {
         }
     }
 
+    /// Name of this connection in the connectivity report and its log lines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Video => "video",
+            Kind::Audio => "audio",
+        }
+    }
+
     /// Stream id of this connection's track (one per track: docs/testing.md G6).
     pub fn msid(self) -> &'static str {
         match self {
@@ -101,6 +109,9 @@ async fn serve(io: &mut PeerIo) {
     let mut active: Option<Active> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    // Statistics for the connectivity report: the selected pair can change at any time.
+    let mut ice_tick = tokio::time::interval(ICE_STATS_PERIOD);
+    ice_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         let dc_open = active.as_ref().is_some_and(|a| a.dc_open);
         tokio::select! {
@@ -136,6 +147,11 @@ async fn serve(io: &mut PeerIo) {
                     }
                 }
             }
+            _ = ice_tick.tick(), if active.is_some() => {
+                if let Some(a) = active.as_ref() {
+                    a.session.request_stats();
+                }
+            }
             ev = next_desktop_event(desktop) => {
                 let Some(ev) = ev else {
                     *desktop = None;
@@ -153,6 +169,9 @@ async fn serve(io: &mut PeerIo) {
     }
     stop(host, kind, &mut active);
 }
+
+/// How often a connected peer reads webrtcbin's statistics for the connectivity report.
+const ICE_STATS_PERIOD: Duration = Duration::from_secs(2);
 
 async fn next_desktop_event(
     rx: &mut Option<mpsc::UnboundedReceiver<DesktopEvent>>,
@@ -174,6 +193,7 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
     let Some(mut old) = active.take() else {
         return;
     };
+    host.services.metrics.connectivity().clear(kind.label());
     if let Some(r) = old.recovery.take() {
         r.abort();
     }
@@ -497,6 +517,9 @@ async fn on_session_event(
             if ["Disconnected", "Failed", "Closed"].contains(&state.as_str()) {
                 a.browser_gone = true;
             }
+            if state == "Connected" {
+                a.session.request_stats();
+            }
             info!(state, "peer connection state");
         }
         SessionEvent::SourceLost(e) => {
@@ -517,6 +540,9 @@ async fn on_session_event(
             return Err(PeerError::Left);
         }
         SessionEvent::Latency => a.session.on_latency(),
+        SessionEvent::Stats(stats) => {
+            crate::ice_report::on_stats(host.services.metrics.connectivity(), kind.label(), &stats)
+        }
         SessionEvent::Error(e) => return Err(PeerError::Signalling(e)),
     }
     Ok(())

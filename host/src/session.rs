@@ -31,6 +31,8 @@ pub enum SessionEvent {
     Latency,
     /// The audio source failed (PulseAudio went away); the session carries on without it.
     SourceLost(String),
+    /// webrtcbin's statistics as JSON, asked for by [`Session::request_stats`].
+    Stats(serde_json::Value),
     Error(String),
 }
 
@@ -80,6 +82,8 @@ pub struct Session {
     pub events: mpsc::UnboundedReceiver<SessionEvent>,
     /// Set once the pipeline has been sent to NULL.
     stopped: AtomicBool,
+    /// For replies that arrive later (statistics).
+    tx: mpsc::UnboundedSender<SessionEvent>,
 }
 
 /// Options that differ between the video and the audio connection.
@@ -127,6 +131,7 @@ impl Session {
             data_channel,
             events,
             stopped: AtomicBool::new(false),
+            tx,
         })
     }
 
@@ -171,6 +176,14 @@ impl Session {
         {
             debug!("data channel send failed: {e}");
         }
+    }
+
+    /// Ask webrtcbin for its statistics; they arrive as [`SessionEvent::Stats`].
+    pub fn request_stats(&self) {
+        let tx = self.tx.clone();
+        crate::ice_report::request(&self.webrtc, move |stats| {
+            let _ = tx.send(SessionEvent::Stats(stats));
+        });
     }
 
     /// Keep webrtcbin at zero latency and redistribute the pipeline latency, as the legacy host

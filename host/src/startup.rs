@@ -137,21 +137,7 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
         return Err(StartError::EmptyPassword);
     }
     let host = Arc::new(Host::new(
-        StaticSettings {
-            gpu_id: settings.gpu_id,
-            keyframe_distance: settings.keyframe_distance,
-            video_packetloss_percent: settings.video_packetloss_percent,
-            audio_channels: settings.audio_channels,
-            audio_packetloss_percent: settings.audio_packetloss_percent,
-            json_config: settings.json_config.clone(),
-            cpus: rates::available_cpus(),
-            webrtc_statistics_dir: settings
-                .enable_webrtc_statistics
-                .then(|| settings.webrtc_statistics_dir.clone()),
-            uinput_mouse_socket: settings.uinput_mouse_socket.clone(),
-            playout_delay_ms: settings.playout_delay_ms,
-            capture: settings.capture,
-        },
+        StaticSettings::new(Arc::new(settings.clone()), rates::available_cpus()),
         LiveSettings {
             framerate: settings.framerate,
             video_kbps: settings.video_bitrate,
@@ -191,7 +177,11 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             }
         });
     }
+    if let Some(relay) = &turn {
+        metrics.connectivity().set_relay_resolver(relay.resolver());
+    }
     let app = http::router(HttpState {
+        connectivity: metrics.connectivity().clone(),
         turn: turn.clone(),
         port: settings.port,
         https: settings.enable_https,

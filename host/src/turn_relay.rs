@@ -125,6 +125,18 @@ impl TurnRelay {
         }
     }
 
+    /// The connectivity report's lookup: which transport a browser whose relay candidate is
+    /// `relayed` used to reach this relay (None: not one of our allocations).
+    pub fn resolver(&self) -> selkies_telemetry::ice_board::RelayResolver {
+        let relay = self.relay.clone();
+        std::sync::Arc::new(move |relayed| {
+            relay.client_of(relayed).map(|key| match key.transport {
+                selkies_turn::Transport::Udp => selkies_telemetry::connectivity::Transport::Udp,
+                selkies_turn::Transport::Tcp => selkies_telemetry::connectivity::Transport::Tcp,
+            })
+        })
+    }
+
     /// Live allocations, for metrics.
     pub fn allocations(&self) -> usize {
         self.relay.allocations()

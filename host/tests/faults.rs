@@ -18,7 +18,7 @@ fn free_port() -> u16 {
 #[test]
 fn x_server_killed_exits_75_with_our_own_line_and_fallback_said_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut x = common::Xvfb::start(640, 480);
+    let mut x = common::Xvfb::sized(640, 480);
     let mut host = Command::new(env!("CARGO_BIN_EXE_selkies-gstreamer"))
         .args([
             "--addr=127.0.0.1",

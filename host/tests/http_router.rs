@@ -31,6 +31,7 @@ fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
         turn: None,
         port: 8080,
         https: false,
+        connectivity: Default::default(),
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),

@@ -54,6 +54,7 @@ async fn health_over_tls() {
         turn: None,
         port: 8080,
         https: false,
+        connectivity: Default::default(),
         auth: None,
         web_root: Arc::new(dir.path().to_path_buf()),
         rtc: Arc::new(RtcStore::stun_only("stun.l.google.com", 19302)),

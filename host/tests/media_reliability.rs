@@ -143,7 +143,7 @@ fn answer_rejecting_video(offer: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_refusing_the_video_codec_is_not_applied() {
-    let x = common::Xvfb::start(320, 240);
+    let x = common::Xvfb::sized(320, 240);
     let chosen = installed("x265enc");
     let video = pipeline::build_video(
         &chosen,

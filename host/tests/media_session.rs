@@ -72,7 +72,7 @@ async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn video_offers_for_h264_and_vp8() {
     gst::init().expect("gst init");
-    let x = common::Xvfb::start(640, 480);
+    let x = common::Xvfb::sized(640, 480);
 
     let (sdp, candidates, name) = video_offer("x264enc", &x.display).await;
     assert_eq!(name, "x264enc");

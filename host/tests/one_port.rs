@@ -93,6 +93,7 @@ async fn start(tls: Option<Arc<rustls::ServerConfig>>, root: &std::path::Path) -
         turn: Some(relay.clone()),
         port: addr.port(),
         https,
+        connectivity: Default::default(),
         auth: None,
         web_root: Arc::new(root.to_path_buf()),
         rtc: Arc::new(RtcStore::stun_only("127.0.0.1", addr.port())),

@@ -41,6 +41,7 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
         turn: None,
         port: 8080,
         https: false,
+        connectivity: Default::default(),
         auth: auth.then(|| BasicAuth {
             user: "user".into(),
             password: "mypasswd".into(),

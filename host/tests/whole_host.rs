@@ -144,7 +144,7 @@ fn wait_for_file(path: &Path, needle: &str) -> String {
 #[test]
 fn whole_host_scenarios() {
     gst::init().expect("gst init");
-    let x = common::Xvfb::start(1280, 720);
+    let x = common::Xvfb::sized(1280, 720);
     // SAFETY: the only test of this binary sets it before starting a host.
     unsafe { std::env::set_var("DISPLAY", &x.display) };
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -25,7 +25,7 @@ fn pixel(buf: &gst::BufferRef, width: usize, x: usize, y: usize) -> [u8; 3] {
 #[test]
 fn a_painted_colour_reaches_the_pushed_frames() {
     gst::init().expect("gst init");
-    let x = common::Xvfb::start(320, 240);
+    let x = common::Xvfb::sized(320, 240);
     let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
     assert!(matches!(source, VideoSource::Xshm(_)));
     let desc = format!(

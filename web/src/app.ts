@@ -49,6 +49,7 @@ export class App {
   private readonly clipboard: ClipboardSync;
   private readonly gamepads: GamepadPoller;
   private osk: OnScreenKeyboard | null = null;
+  private touch: TouchInput | null = null;
 
   private videoKbps: number | null = this.store.number('videoBitRate');
   private resizeRemote = this.store.bool('resizeRemote') ?? true;
@@ -160,7 +161,8 @@ export class App {
     this.input.attach();
     const map = (x: number, y: number) =>
       toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
-    new TouchInput(this.video, (t) => void this.session.send(t), map).attach();
+    this.touch = new TouchInput(this.video, (t) => void this.session.send(t), map);
+    this.touch.attach();
     if (isTouchDevice()) {
       this.osk = new OnScreenKeyboard(el('osk-button'), el('osk-input'), (t) => void this.session.send(t));
       this.osk.attach();

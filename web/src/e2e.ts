@@ -4,6 +4,7 @@
 //! messages it sent (keystrokes, clipboard text) and runs no frame-sampling loop. It observes the
 //! session; nothing in the client depends on it.
 
+import type { SelectedPath } from './connectivity.ts';
 import type { PcSnapshot } from './stats.ts';
 
 export interface ColourHit {
@@ -33,6 +34,8 @@ export interface E2eHooks {
   clipboardText: string | null;
   /** The latest getStats digest of both peer connections. */
   stats: { video: PcSnapshot | null; audio: PcSnapshot | null };
+  /** The selected candidate pair of each peer connection, as the drawer shows it. */
+  connectivity: { video: SelectedPath | null; audio: SelectedPath | null };
   /** Colour of the remote-frame pixel (x, y) in the frame currently shown. */
   sampleColour(x: number, y: number): [number, number, number] | null;
   /** Resolves on the first presented frame whose pixel (x, y) is within `tol` of `rgb`. */
@@ -103,6 +106,7 @@ export function installE2eHooks(
     glassToGlassMs: null,
     clipboardText: null,
     stats: { video: null, audio: null },
+    connectivity: { video: null, audio: null },
     sampleColour: pixel,
     waitForColour(x, y, rgb, tol, timeoutMs) {
       return new Promise((resolve) => {

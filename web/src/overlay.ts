@@ -3,6 +3,7 @@
 //! figure says whether it is measured or assumed: the host's capture and encode times are not
 //! visible to the browser.
 
+import { pathText } from './connectivity.ts';
 import type { StatsSample } from './session.ts';
 
 export interface Context {
@@ -27,6 +28,7 @@ export function overlayText(s: StatsSample, ctx: Context): string {
     `lost ${(v?.packetsLost ?? 0) + (s.audio.audio?.packetsLost ?? 0)} pkts · dropped ${v?.framesDropped ?? 0} frames · freezes ${v?.freezeCount ?? 0} · NACK ${v?.nackCount ?? 0} · PLI ${v?.pliCount ?? 0}`,
     `audio ${s.audio.audio?.codec || '-'} ${s.audioRates.kbps.toFixed(0)} kbit/s · jitter buffer ${s.audioRates.jitterMs.toFixed(1)} ms`,
   ];
+  if (s.paths) lines.push(`path video ${pathText(s.paths.video)} · audio ${pathText(s.paths.audio)}`);
   return lines.join('\n');
 }
 
@@ -41,6 +43,12 @@ export function statusRows(s: StatsSample | null, ctx: Context): Array<[string, 
   rows.push(
     ['Connection state', s.connectionState],
     ['Connection type', vt === at ? vt : `${vt} / ${at}`],
+    ...(s.paths
+      ? ([
+          ['Video path', pathText(s.paths.video)],
+          ['Audio path', pathText(s.paths.audio)],
+        ] as Array<[string, string]>)
+      : []),
     ['Packets received', String((v?.packetsReceived ?? 0) + (a?.packetsReceived ?? 0))],
     ['Packets lost', String((v?.packetsLost ?? 0) + (a?.packetsLost ?? 0))],
     ['Bytes received', mb((v?.bytesReceived ?? 0) + (a?.bytesReceived ?? 0))],

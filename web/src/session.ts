@@ -4,6 +4,7 @@
 //! connection tears both peers down and starts over after a short delay, forever, without
 //! ever reloading the page (the legacy client's reload loop is deliberately not reproduced).
 
+import { selectedPath, type SelectedPath } from './connectivity.ts';
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
@@ -30,6 +31,8 @@ export interface StatsSample {
   latencyMs: number;
   g2g: GlassToGlass;
   connectionState: string;
+  /** How each peer connection got through (selected candidate pair). */
+  paths?: { video: SelectedPath | null; audio: SelectedPath | null };
 }
 
 export interface SessionUi {
@@ -161,6 +164,7 @@ export class Session {
     this.prevAudio = null;
     if (this.hooks) {
       this.hooks.stats = { video: null, audio: null };
+      this.hooks.connectivity = { video: null, audio: null };
       this.hooks.dataChannelState = 'closed';
       this.hooks.connectionState = 'closed';
     }
@@ -250,11 +254,18 @@ export class Session {
     for (const r of vpc.getReceivers()) zeroJitterBuffer(r);
     for (const r of apc.getReceivers()) zeroJitterBuffer(r);
     const [vs, as] = await Promise.all([vpc.getStats(), apc.getStats()]);
+    // The session may have been torn down or restarted while the stats were gathered: these
+    // reports then belong to closed peers and must not reach the UI or the host.
+    if (this.video?.pc !== vpc || this.audio?.pc !== apc) return;
     const vReports = Array.from(vs.values() as Iterable<Record<string, unknown>>);
     const aReports = Array.from(as.values() as Iterable<Record<string, unknown>>);
     const v = snapshot(vReports);
     const a = snapshot(aReports);
-    if (this.hooks) this.hooks.stats = { video: v, audio: a };
+    const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
+    if (this.hooks) {
+      this.hooks.stats = { video: v, audio: a };
+      this.hooks.connectivity = paths;
+    }
     const bothUp = vpc.connectionState === 'connected' && apc.connectionState === 'connected';
     if (bothUp) this.upload(vReports, aReports);
     if (!v.video) return;
@@ -280,6 +291,7 @@ export class Session {
       latencyMs: lat,
       g2g,
       connectionState: vpc.connectionState,
+      paths,
     });
     if (++this.tick % 5 === 0) {
       if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));

@@ -15,23 +15,45 @@ export function isTouchDevice(): boolean {
   return navigator.maxTouchPoints > 0 || window.matchMedia?.('(pointer: coarse)').matches === true;
 }
 
+const TOUCH_EVENTS = ['touchstart', 'touchmove', 'touchend', 'touchcancel'] as const;
+
 export class TouchInput {
   private readonly gestures = new GestureRecognizer();
   private mask = 0;
   private last = { x: 0, y: 0 };
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The listener while attached; null when detached. */
+  private listener: ((e: Event) => void) | null = null;
 
   constructor(
-    private readonly video: HTMLVideoElement,
+    private readonly video: Pick<EventTarget, 'addEventListener' | 'removeEventListener'>,
     private readonly send: Send,
     private readonly toRemote: ToRemote,
   ) {}
 
   attach(): void {
-    const opts = { passive: false };
-    for (const type of ['touchstart', 'touchmove', 'touchend', 'touchcancel']) {
-      this.video.addEventListener(type, (e) => this.onTouch(e as TouchEvent), opts);
+    if (this.listener) return;
+    const listener = (e: Event): void => this.onTouch(e as TouchEvent);
+    this.listener = listener;
+    for (const type of TOUCH_EVENTS) this.video.addEventListener(type, listener, { passive: false });
+  }
+
+  /** Stops listening, drops a pending long-press timer and releases what a gesture holds. */
+  detach(): void {
+    const listener = this.listener;
+    if (!listener) return;
+    this.listener = null;
+    for (const type of TOUCH_EVENTS) this.video.removeEventListener(type, listener);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.mask !== 0) {
+      this.mask = 0;
+      this.send(msg.mouseAbs(this.last.x, this.last.y, 0));
     }
+  }
+
+  get attached(): boolean {
+    return this.listener !== null;
   }
 
   private onTouch(e: TouchEvent): void {

@@ -11,6 +11,7 @@
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
 //! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
+//! - [`uinput_event`]: the msgpack datagrams of the `--uinput_mouse_socket` helper.
 
 pub mod config;
 pub mod encoder;
@@ -19,3 +20,4 @@ pub mod protocol;
 pub mod rtc_config;
 pub mod sdp;
 pub mod signalling;
+pub mod uinput_event;

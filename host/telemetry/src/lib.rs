@@ -2,25 +2,31 @@
 //! WebRTC statistics CSV files (§9.2) fed by the client's `_stats_video`/`_stats_audio`, and
 //! NVIDIA GPU statistics through NVML loaded at run time (`gpu_stats`, §4.2).
 //!
-//! Pure logic (flattening, exposition text, column merging, receiver deltas, /proc parsing) lives
-//! in its own modules, unit-tested; I/O is confined to `server`, `stats_csv`'s file handling,
-//! `nvml` and `process::ProcessStats::read`. See docs/metrics.md.
+//! Pure logic (flattening, exposition text, column merging, receiver deltas, /proc parsing, the
+//! selected ICE pair of a stats report) lives in its own modules, unit-tested; I/O is confined to
+//! `server`, `stats_csv`'s file handling, `nvml` and `process::ProcessStats::read`. See
+//! docs/metrics.md and docs/connectivity.md.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+pub mod connectivity;
 pub mod estimate;
 pub mod exposition;
 pub mod flatten;
+pub mod ice_board;
 pub mod localtime;
 pub mod metrics;
 pub mod nvml;
 pub mod process;
 pub mod server;
 pub mod stats_csv;
+pub mod system;
 
+pub use connectivity::{Connectivity, selected_pair};
 pub use estimate::{VideoReceiverStats, VideoStatsTracker};
 pub use flatten::{FlatStats, flatten_stats};
+pub use ice_board::{ConnectivityBoard, PeerConnectivity};
 pub use metrics::Metrics;
 pub use nvml::{GpuStats, Nvml, NvmlError, gpu_stats};
 pub use server::{router, serve, serve_listener};

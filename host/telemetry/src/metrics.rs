@@ -15,6 +15,7 @@ use crate::TelemetryError;
 use crate::estimate::{VideoReceiverStats, VideoStatsTracker};
 use crate::exposition::{Exposition, Histogram, MetricType, sanitize_label_name};
 use crate::flatten::{FlatStats, flatten_stats};
+use crate::ice_board::ConnectivityBoard;
 use crate::process::ProcessStats;
 use crate::stats_csv::StatsKind;
 
@@ -43,6 +44,7 @@ struct State {
 #[derive(Clone)]
 pub struct Metrics {
     state: Arc<Mutex<State>>,
+    connectivity: ConnectivityBoard,
 }
 
 impl Default for Metrics {
@@ -84,7 +86,13 @@ impl Metrics {
                 receiver: VideoReceiverStats::default(),
                 tracker: VideoStatsTracker::new(),
             })),
+            connectivity: ConnectivityBoard::default(),
         }
+    }
+
+    /// The peers' connectivity reports (rendered as the `selkies_ice_*` families).
+    pub fn connectivity(&self) -> &ConnectivityBoard {
+        &self.connectivity
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -199,6 +207,7 @@ impl Metrics {
             );
             self.render_ours(&s, &mut e);
         }
+        self.connectivity.write(&mut e);
         process.write(&mut e);
         e.finish()
     }

@@ -137,6 +137,18 @@ impl Relay {
         lock(&self.inner.core).table().len()
     }
 
+    /// The client (5-tuple) of the allocation relayed at `relayed`: how a relayed browser
+    /// reached the relay, for the host's connectivity report. IPv4-mapped addresses match
+    /// their IPv4 form.
+    pub fn client_of(&self, relayed: SocketAddr) -> Option<ClientKey> {
+        let canonical = SocketAddr::new(relayed.ip().to_canonical(), relayed.port());
+        let core = lock(&self.inner.core);
+        core.table()
+            .client_of(relayed)
+            .or_else(|| core.table().client_of(canonical))
+            .copied()
+    }
+
     /// Serves TURN-over-UDP on `socket` until it fails.
     pub async fn serve_udp(&self, socket: UdpSocket) -> Result<(), RelayError> {
         enlarge_buffers(&socket);

@@ -127,6 +127,11 @@ impl Table {
         self.allocations.get(key)
     }
 
+    /// The client that holds the allocation relayed at `relay`, if any.
+    pub fn client_of(&self, relay: SocketAddr) -> Option<&ClientKey> {
+        self.by_relay.get(&relay)
+    }
+
     /// The relay is not an open relay: only the host's own addresses are reachable.
     pub fn peer_allowed(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();

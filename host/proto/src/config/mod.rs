@@ -15,8 +15,8 @@ mod turn_embedded;
 pub use args::Args;
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
-    CaptureMode, ClipboardMode, HostFacts, Settings, TurnProtocol, generate_password,
-    normalize_origin, parse_clipboard_mode, parse_origins,
+    CaptureMode, ClipboardMode, HostFacts, OverlayInput, RANDOM_BYTES, Settings, TurnProtocol,
+    normalize_origin, parse_clipboard_mode, parse_origins, password_from_random,
 };
 pub use turn_embedded::{EmbeddedTurn, EmbeddedTurnMode};
 

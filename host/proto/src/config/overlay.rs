@@ -93,6 +93,12 @@ fn boolean(v: &Value) -> Option<bool> {
 }
 
 impl JsonOverlay {
+    /// Parses the text of a `--json_config` file (read by the caller): `Ok(None)` when it is
+    /// empty; `path` only names the file in errors.
+    pub fn parse(path: &Path, text: &str) -> Result<Option<Self>, OverlayError> {
+        Ok(parse_object(path, text)?.map(|map| JsonOverlay::from_map(&map)))
+    }
+
     /// Reads `path`; `Ok(None)` when it does not exist or is empty.
     pub fn load(path: &Path) -> Result<Option<Self>, OverlayError> {
         match read_object(path)? {
@@ -198,10 +204,14 @@ fn read_object(path: &Path) -> Result<Option<Map<String, Value>>, OverlayError> 
             });
         }
     };
+    parse_object(path, &text)
+}
+
+fn parse_object(path: &Path, text: &str) -> Result<Option<Map<String, Value>>, OverlayError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
-    match serde_json::from_str(&text) {
+    match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(Some(map)),
         Ok(_) => Err(OverlayError::NotObject {
             path: path.to_owned(),

@@ -1,5 +1,7 @@
-//! Typed settings: [`Settings::resolve`] validates the raw [`Args`] strings, applies the JSON
+//! Typed settings: [`Settings::resolve_with`] validates the raw [`Args`] strings, applies the JSON
 //! overlay and our deliberate defaults (generated Basic-auth password, no public TURN relay).
+//! Pure: the machine's facts, the overlay file's text and the random bytes of a generated
+//! password come in through [`HostFacts`], gathered by the host (`selkies_host::config_io`).
 
 use std::path::PathBuf;
 
@@ -81,7 +83,22 @@ impl TurnProtocol {
     }
 }
 
-/// Machine facts that some legacy defaults depend on; injected so resolution is testable.
+/// What the caller read of the `--json_config` file named by the arguments.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum OverlayInput {
+    /// Not read (tests that do not care): no overlay.
+    #[default]
+    NotRead,
+    /// The file does not exist: no overlay.
+    Missing,
+    /// The file's text.
+    Text(String),
+    /// The file exists but could not be read: a warning, no overlay.
+    Unreadable(String),
+}
+
+/// Machine facts that some legacy defaults depend on, the `--json_config` file's text and the
+/// randomness of a generated password; injected so resolution is pure and testable.
 #[derive(Debug, Clone, Default)]
 pub struct HostFacts {
     /// `$USER`.
@@ -90,22 +107,16 @@ pub struct HostFacts {
     pub hostname: String,
     /// `$XCURSOR_SIZE`.
     pub xcursor_size: Option<String>,
+    /// The `--json_config` file as read by the caller.
+    pub overlay: OverlayInput,
+    /// Random bytes for a generated Basic-auth password ([`RANDOM_BYTES`] are plenty). Empty:
+    /// no password is generated, and the host refuses to start with Basic auth and no password.
+    pub random: Vec<u8>,
 }
 
-impl HostFacts {
-    /// Reads `$USER`, `$XCURSOR_SIZE` and the kernel host name.
-    pub fn from_system() -> Self {
-        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .or_else(|_| std::env::var("HOSTNAME"))
-            .unwrap_or_else(|_| "localhost".to_owned());
-        HostFacts {
-            user: std::env::var("USER").ok(),
-            hostname,
-            xcursor_size: std::env::var("XCURSOR_SIZE").ok(),
-        }
-    }
-}
+/// How many random bytes [`HostFacts::random`] should carry: 16 characters need 16 bytes below
+/// 248; 64 bytes fall short of that with a probability under 10^-40.
+pub const RANDOM_BYTES: usize = 64;
 
 /// Every host setting, typed. Field names follow the legacy flags.
 #[derive(Debug, Clone, PartialEq)]
@@ -296,12 +307,8 @@ pub fn parse_clipboard_mode(v: &str) -> Option<ClipboardMode> {
 }
 
 impl Settings {
-    /// Validates `args` against this machine's facts and applies the `--json_config` overlay.
-    pub fn resolve(args: Args) -> Result<Settings, ConfigError> {
-        Settings::resolve_with(args, &HostFacts::from_system())
-    }
-
-    /// [`Settings::resolve`] with injected machine facts.
+    /// Validates `args` against the machine's `facts` and applies the `--json_config` overlay
+    /// whose text `facts` carries.
     pub fn resolve_with(args: Args, facts: &HostFacts) -> Result<Settings, ConfigError> {
         let a = args;
         let keyframe_distance: f64 = number("keyframe_distance", &a.keyframe_distance)?;
@@ -333,7 +340,12 @@ impl Settings {
         let enable_basic_auth = boolean("enable_basic_auth", &a.enable_basic_auth)?;
         let password_generated = enable_basic_auth && a.basic_auth_password.is_empty();
         let basic_auth_password = if password_generated {
-            generate_password()?
+            match facts.random.as_slice() {
+                [] => String::new(),
+                bytes => password_from_random(bytes).ok_or_else(|| {
+                    ConfigError::Random(format!("{} random bytes are too few", bytes.len()))
+                })?,
+            }
         } else {
             a.basic_auth_password.clone()
         };
@@ -442,7 +454,18 @@ impl Settings {
             debug: a.debug,
             warnings: Vec::new(),
         };
-        match JsonOverlay::load(&s.json_config) {
+        let parsed = match &facts.overlay {
+            OverlayInput::NotRead | OverlayInput::Missing => Ok(None),
+            OverlayInput::Text(text) => JsonOverlay::parse(&s.json_config, text),
+            OverlayInput::Unreadable(e) => {
+                s.warnings.push(format!(
+                    "ignoring --json_config: {}: {e}",
+                    s.json_config.display()
+                ));
+                Ok(None)
+            }
+        };
+        match parsed {
             Ok(Some(overlay)) => overlay.apply(&mut s),
             Ok(None) => {}
             Err(e) => s.warnings.push(format!("ignoring --json_config: {e}")),
@@ -456,20 +479,17 @@ impl Settings {
     }
 }
 
-/// 16 characters from `[A-Za-z0-9]`, uniformly (rejection sampling avoids modulo bias).
-pub fn generate_password() -> Result<String, ConfigError> {
+/// 16 characters from `[A-Za-z0-9]`, uniformly, from `random` (rejection sampling avoids
+/// modulo bias); `None` when too few of the bytes are usable.
+pub fn password_from_random(random: &[u8]) -> Option<String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     const LEN: usize = 16;
-    let mut out = String::with_capacity(LEN);
-    let mut buf = [0u8; 64];
-    while out.len() < LEN {
-        getrandom::fill(&mut buf).map_err(|e| ConfigError::Random(e.to_string()))?;
-        for b in buf {
-            // 248 = 4 × 62: bytes at or above it would bias the first characters.
-            if b < 248 && out.len() < LEN {
-                out.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
-            }
-        }
-    }
-    Ok(out)
+    let out: String = random
+        .iter()
+        // 248 = 4 × 62: bytes at or above it would bias the first characters.
+        .filter(|b| **b < 248)
+        .take(LEN)
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    (out.len() == LEN).then_some(out)
 }

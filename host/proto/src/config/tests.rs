@@ -12,7 +12,20 @@ fn facts() -> HostFacts {
         user: Some("alice".into()),
         hostname: "box:1".into(),
         xcursor_size: None,
+        overlay: OverlayInput::NotRead,
+        random: (0..RANDOM_BYTES).map(|i| (i * 37 % 256) as u8).collect(),
     }
+}
+
+/// [`facts`] with the overlay file at `path` read, as the host reads it.
+fn facts_for(path: &Path) -> HostFacts {
+    let mut f = facts();
+    f.overlay = match std::fs::read_to_string(path) {
+        Ok(text) => OverlayInput::Text(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => OverlayInput::Missing,
+        Err(e) => OverlayInput::Unreadable(e.to_string()),
+    };
+    f
 }
 
 /// A per-test scratch directory (no tempfile dependency); removed on drop.
@@ -180,8 +193,31 @@ fn given_password_and_machine_defaults() {
     let s = Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f).expect("ok");
     assert_eq!(s.cursor_size, Some(48));
     assert_eq!(s.basic_auth_user, "");
-    let a = generate_password().expect("random");
-    assert_ne!(a, generate_password().expect("random"));
+    // The password comes from the random bytes given, uniformly over the 62 characters.
+    let bytes = [
+        0, 61, 62, 247, 248, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+    ];
+    let a = password_from_random(&bytes).expect("16 usable bytes");
+    assert_eq!(a, "A9A9BCDEFGHIJKLM");
+    assert_eq!(password_from_random(&[255; 64]), None);
+    assert_eq!(password_from_random(&[1; 15]), None);
+    // No random bytes: no password is made up (start-up then refuses Basic auth without one).
+    let mut f = facts();
+    f.random.clear();
+    let s = Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f).expect("ok");
+    assert!(s.password_generated && s.basic_auth_password.is_empty());
+    f.random = vec![1; 3];
+    assert!(matches!(
+        Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f),
+        Err(ConfigError::Random(_))
+    ));
+    let mut f = facts();
+    f.overlay = OverlayInput::Unreadable("permission denied".into());
+    let s = Settings::resolve_with(args(&[], Path::new("/x.json")), &f).expect("ok");
+    assert_eq!(
+        s.warnings,
+        ["ignoring --json_config: /x.json: permission denied"]
+    );
 }
 
 #[test]
@@ -226,7 +262,8 @@ fn overlay_overrides_five_keys_and_warns_on_bad_values() {
             "enable_resize": "True", "encoder": "VP8ENC", "other": 1}"#,
     )
     .expect("write");
-    let s = Settings::resolve_with(args(&["--framerate=90"], &path), &facts()).expect("ok");
+    let s =
+        Settings::resolve_with(args(&["--framerate=90"], &path), &facts_for(&path)).expect("ok");
     assert_eq!(
         (s.framerate, s.video_bitrate, s.audio_bitrate),
         (30, 4000, 64000)
@@ -236,17 +273,19 @@ fn overlay_overrides_five_keys_and_warns_on_bad_values() {
     assert!(s.warnings.is_empty());
 
     std::fs::write(&path, r#"{"framerate": -3, "encoder": "h264"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
     assert_eq!((s.framerate, s.encoder), (60, Encoder::X264enc));
     assert_eq!(s.warnings.len(), 2);
 
     std::fs::write(&path, "{not json").expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("corrupt is a warning");
+    let s =
+        Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("corrupt is a warning");
     assert_eq!(s.warnings.len(), 1);
     assert!(s.warnings[0].contains("not valid JSON"), "{:?}", s.warnings);
 
     std::fs::write(&path, "").expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("empty is no overlay");
+    let s =
+        Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("empty is no overlay");
     assert!(s.warnings.is_empty());
 }
 
@@ -398,13 +437,13 @@ fn overlay_sets_allowed_origins() {
         r#"{"allowed_origins": ["https://a.example", "http://b:81"]}"#,
     )
     .expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
     assert_eq!(s.allowed_origins, ["https://a.example", "http://b:81"]);
     std::fs::write(&path, r#"{"allowed_origins": "https://c.example"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
     assert_eq!(s.allowed_origins, ["https://c.example"]);
     std::fs::write(&path, r#"{"allowed_origins": 5}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("resolve");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
     assert!(s.allowed_origins.is_empty());
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
 }

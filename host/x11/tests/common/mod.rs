@@ -4,9 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a subset
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use x11rb::connection::Connection;
 use x11rb::protocol::Event;
@@ -15,71 +13,8 @@ use x11rb::protocol::xproto::{
 };
 use x11rb::rust_connection::RustConnection;
 
-/// A private Xvfb, killed on drop.
-pub struct Xvfb {
-    child: Child,
-    pub display: String,
-}
-
-impl Xvfb {
-    /// A 1920x1080 screen.
-    pub fn start() -> Self {
-        Self::with_size("1920x1080")
-    }
-
-    /// Starts `Xvfb -screen 0 <size>x24`; returns once it accepts connections.
-    pub fn with_size(size: &str) -> Self {
-        let mut child = Command::new("Xvfb")
-            // -displayfd: Xvfb picks a free display and prints its number when ready, so
-            // parallel tests never race for a number. -noreset: a probe disconnecting must not
-            // regenerate the server (that would drop our resources and RandR modes).
-            .args([
-                "-displayfd",
-                "1",
-                "-screen",
-                "0",
-                &format!("{size}x24"),
-                "-nolisten",
-                "tcp",
-                "-noreset",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb must be installed (apt install xvfb)");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read Xvfb's display number");
-        let number: u32 = line.trim().parse().expect("Xvfb printed a display number");
-        Self {
-            child,
-            display: format!(":{number}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        // SIGTERM lets Xvfb remove its lock file and socket; SIGKILL would leave them behind.
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill(2) on our own child's pid; it has not been reaped yet, so the pid
-            // cannot have been reused.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+mod xvfb;
+pub use xvfb::Xvfb;
 
 /// A client watching input the way an application would.
 pub struct Observer {
