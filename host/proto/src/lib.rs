@@ -11,6 +11,7 @@
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
 //! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
+//! - [`ws_stream`]: the WebSocket transport's request, media frame header and send-queue policy.
 
 pub mod config;
 pub mod encoder;
@@ -19,3 +20,4 @@ pub mod protocol;
 pub mod rtc_config;
 pub mod sdp;
 pub mod signalling;
+pub mod ws_stream;
