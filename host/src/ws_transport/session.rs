@@ -15,6 +15,7 @@ use gstreamer::prelude::*;
 use selkies_proto::ws_stream::{
     Codec, FlowConfig, FlowControl, FrameError, FrameHeader, StreamId, StreamRequest,
 };
+use selkies_proto::ws_stream::request::KEYFRAME_REQUEST;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -301,6 +302,9 @@ async fn serve(
             msg = l.stream.next() => {
                 deadline = tokio::time::Instant::now() + l.ws_timeout;
                 match msg {
+                    Some(Ok(Message::Text(text))) if text.as_str() == KEYFRAME_REQUEST => {
+                        ws_pipeline::force_keyframe(&p.video.webrtc);
+                    }
                     Some(Ok(Message::Text(text))) => {
                         for r in controller.on_message(text.as_str()).await {
                             queue.push(Message::Text(r.into()));
@@ -319,7 +323,13 @@ async fn serve(
                     Some(Ok(Message::Close(_))) | None => return "closed by the client".into(),
                     Some(Ok(_)) => {}
                     Some(Err(e)) => {
-                        let why = format!("message refused: {e}");
+                        // axum hides tungstenite's error type: its text tells a message over
+                        // the size limit from a connection that just went away.
+                        let text = e.to_string();
+                        if !text.contains("Space limit exceeded") {
+                            return format!("socket error: {text}");
+                        }
+                        let why = format!("message too big: {text}");
                         warn!("WebSocket streaming: closing the connection: {why}");
                         return close(CLOSE_TOO_BIG, &why);
                     }

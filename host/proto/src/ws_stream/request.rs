@@ -8,6 +8,10 @@ use crate::signalling::HelloMeta;
 /// The first word of the request.
 pub const REQUEST: &str = "WSSTREAM";
 
+/// A text message only a streaming socket accepts: the client's decoder lost its reference
+/// frames and needs a keyframe (the WebRTC path's PLI).
+pub const KEYFRAME_REQUEST: &str = "_ws_keyframe";
+
 /// `--transport`: how a browser gets the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Transport {
