@@ -180,9 +180,13 @@ describe('WebSocket transport on loopback', { timeout: 180000 }, () => {
       const sysctls = ['tcp_rmem', 'tcp_wmem'].map((k) => [`/proc/sys/net/ipv4/${k}`, readFileSync(`/proc/sys/net/ipv4/${k}`, 'utf8')]);
       for (const [p] of sysctls) writeFileSync(p, '4096 65536 131072');
       const ws = await rawStream();
-      for (const [p, v] of sysctls) writeFileSync(p, v);
-      ws.text('vb,50000');
-      await waitFor(() => videoFrames(ws).length > 30, 20000, 100);
+      // Few, large frames: the encoder's per-frame budget is bitrate / frame rate.
+      ws.text('_arg_fps,10');
+      ws.text('vb,80000');
+      await waitFor(() => videoFrames(ws).length > 10, 20000, 100);
+      const b0 = ws.bytes;
+      await sleep(2000);
+      t.diagnostic(`slow consumer: stream at ${(((ws.bytes - b0) * 8) / 2e6).toFixed(1)} Mbit/s before pausing`);
       const keepAlive = setInterval(() => ws.text('kr'), 1000);
       const rssBefore = hostRssKb();
       const logFrom = env.tail('host', 1000000).length;
@@ -202,6 +206,7 @@ describe('WebSocket transport on loopback', { timeout: 180000 }, () => {
       const lowered = /WebSocket congestion: video bitrate lowered/.test(log);
       t.diagnostic(`slow consumer: host RSS ${(rssBefore / 1024).toFixed(1)} MiB before, ${(rssMax / 1024).toFixed(1)} MiB max while not reading (+${((rssMax - rssBefore) / 1024).toFixed(1)} MiB), ${(rssAfter / 1024).toFixed(1)} MiB after; congestion response: ${lowered}`);
       ws.destroy();
+      for (const [p, v] of sysctls) writeFileSync(p, v);
       await env.stop('snow');
       await sleep(500);
       const summary = env.tail('host', 200).split('\n').filter((l) => /WebSocket streaming stopped/.test(l)).pop();
