@@ -20,6 +20,8 @@ const PASSWORD = 'mypasswd';
 const AUTH = ['--enable_basic_auth=true', `--basic_auth_user=${USER}`, `--basic_auth_password=${PASSWORD}`, '--enable_resize=false'];
 const AUTH_HEADER = { Authorization: `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}` };
 const XEV = { x: 200, y: 200, w: 600, h: 400 };
+// web/src/transport.ts FALLBACK_MS.
+const FALLBACK_MS = Number(/FALLBACK_MS = (\d+)/.exec(readFileSync(new URL('../../web/src/transport.ts', import.meta.url), 'utf8'))?.[1] ?? 0);
 
 const env = new Env();
 let browser = null;
@@ -65,7 +67,9 @@ async function rawStream() {
 
 const videoFrames = (ws) => ws.frames.filter((f) => f.op === OP.binary && f.payload[0] === 0);
 
-describe('WebSocket transport on loopback', { timeout: 180000 }, () => {
+const PROXY = process.env.WS_PROXY_ORIGIN ?? null;
+
+describe('WebSocket transport on loopback', { timeout: 180000, skip: PROXY !== null }, () => {
   before(async () => {
     await env.startX();
     await env.startAudio();
@@ -77,6 +81,28 @@ describe('WebSocket transport on loopback', { timeout: 180000 }, () => {
     await browser?.close();
     await env.stopAll();
   });
+
+  test('auto on a healthy network stays on WebRTC (ICE connect times printed)', (t) =>
+    withDiagnostics(async () => {
+      // Forced WebRTC first, to measure how long ICE takes here without a fallback in the way.
+      const times = [];
+      for (const path of ['/?transport=webrtc', '/?transport=webrtc', '/?transport=webrtc', '/']) {
+        browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
+        await browser.open(path, 30000);
+        const ice = await waitFor(() => browser.e2e(() => window.__e2e.iceConnectedMs ?? null), 15000, 50);
+        times.push(ice);
+        if (path === '/') {
+          // Past the fallback deadline: still WebRTC.
+          const left = await browser.e2e((f) => Math.max(0, f - performance.now()), FALLBACK_MS);
+          await sleep(left + 500);
+          assert.equal(await browser.e2e(() => window.__e2e.transport), 'webrtc', 'a healthy network fell back');
+        }
+        await browser.close();
+        browser = null;
+      }
+      t.diagnostic(`WebRTC connected ${times.join(', ')} ms after the page started (last one in auto mode)`);
+      assert.ok(times.every((v) => typeof v === 'number'), `ICE did not connect: ${times}`);
+    }));
 
   test('?transport=websocket: 1920x1080 H.264 and Opus decoded with WebCodecs, data messages both ways', (t) =>
     withDiagnostics(async () => {
@@ -215,5 +241,61 @@ describe('WebSocket transport on loopback', { timeout: 180000 }, () => {
       assert.ok(resumedKey, 'a keyframe after reading again');
       // The queue's bound is 6 MiB (docs/connectivity.md): allow the allocator's slack on top.
       assert.ok(rssMax - rssBefore < 48 * 1024, `host RSS grew ${((rssMax - rssBefore) / 1024).toFixed(1)} MiB`);
+    }));
+});
+
+/** Shared by the proxy case: the stream decodes over the WebSocket (fps printed). */
+async function wsStreams(t, label) {
+  const size = await browser.e2e(() => `${window.__e2e.frameWidth}x${window.__e2e.frameHeight}`);
+  assert.equal(size, '1920x1080', 'presented frame size');
+  const n0 = await browser.e2e(() => window.__e2e.ws?.framesDecoded ?? 0);
+  const t0 = Date.now();
+  await sleep(5000);
+  const w = await browser.e2e(() => window.__e2e.ws);
+  const fps = ((w.framesDecoded - n0) * 1000) / (Date.now() - t0);
+  t.diagnostic(`${label}: ${fps.toFixed(1)} fps decoded over 5 s (1920x1080), ${w.decodeErrors} decoder errors`);
+  assert.ok(w.framesDecoded > n0, 'frames keep being decoded');
+  const audio = await waitFor(() => browser.e2e(() => ((window.__e2e.ws?.audioFramesDecoded ?? 0) > 50 ? window.__e2e.ws : null)), 10000, 250);
+  assert.ok(audio, 'Opus packets decoded');
+  return fps;
+}
+
+describe('WebSocket transport behind nginx, with nothing but its port reachable', { timeout: 180000, skip: PROXY === null }, () => {
+  before(async () => {
+    await env.startX();
+    await env.startAudio();
+    env.startXev('xev', XEV.x, XEV.y, XEV.w, XEV.h);
+    // Listening on every address of the host's namespace: nginx, in its own namespace, is the
+    // only way in; nothing routes between the browser's namespace and this one.
+    await env.startHost(PORT, ['--encoder=x264enc', '--addr=0.0.0.0', `--json_config=${env.dir}/selkies_config.json`, ...AUTH]);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await env.stopAll();
+  });
+
+  test('auto: ICE fails, the page falls back to the WebSocket; video, audio, keyboard and clipboard work', (t) =>
+    withDiagnostics(async () => {
+      browser = await Browser.launch(PROXY, { credentials: { username: USER, password: PASSWORD } });
+      const first = await browser.open('/', 30000);
+      const h = await browser.e2e(() => ({ transport: window.__e2e.transport, fallbackMs: window.__e2e.fallbackMs, ice: window.__e2e.iceConnectedMs }));
+      t.diagnostic(`behind nginx: fell back after ${h.fallbackMs} ms, first frame ${first.toFixed(0)} ms after navigation start`);
+      assert.equal(h.transport, 'websocket', 'the page switched to the WebSocket');
+      assert.equal(h.ice, undefined, 'ICE connected although nothing but the proxy is reachable');
+      assert.equal(browser.navigations, 1, 'the page reloaded');
+      await wsStreams(t, 'behind nginx');
+      await browser.page.mouse.move(330, 270);
+      await sleep(300);
+      const from = env.xevOutput('xev').length;
+      for (const ch of 'proxy') await browser.page.keyboard.press(ch);
+      const typed = await waitFor(() => (typedText(parseXev(env.xevOutput('xev').slice(from))) === 'proxy' ? 'proxy' : null), 5000);
+      assert.equal(typed ?? typedText(parseXev(env.xevOutput('xev').slice(from))), 'proxy', 'keyboard through nginx');
+      const fromX = 'X → nginx → page ✓';
+      await xclip(['-i'], fromX);
+      assert.equal(await waitFor(() => browser.e2e((s) => (window.__e2e.clipboardText === s ? s : null), fromX), 5000, 200), fromX, 'X → page');
+      const fromPage = 'page → nginx → X ✓';
+      await browser.e2e((m) => window.__e2e.send(m), `cw,${Buffer.from(fromPage).toString('base64')}`);
+      assert.equal(await waitFor(async () => ((await xclip(['-o'])) === fromPage ? fromPage : null), 5000, 250), fromPage, 'page → X');
     }));
 });

@@ -230,9 +230,12 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         r.abort();
     }
     host.set_audio_encoder(None);
-    // Give the writer a moment to deliver a close frame, then stop it.
-    let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
-    writer.abort();
+    // Give the writer a moment to deliver a close frame, then stop it (a finished handle may
+    // already have been polled to completion by the loop: never poll it again).
+    if !writer.is_finished() {
+        let _ = tokio::time::timeout(Duration::from_secs(1), &mut writer).await;
+        writer.abort();
+    }
     let (v, a) = (p.video.pipeline.clone(), p.audio.pipeline.clone());
     drop(p);
     tokio::task::spawn_blocking(move || {
