@@ -246,8 +246,8 @@ describe('WebSocket transport on loopback', { timeout: 180000, skip: PROXY !== n
 
 /** Shared by the proxy case: the stream decodes over the WebSocket (fps printed). */
 async function wsStreams(t, label) {
-  const size = await browser.e2e(() => `${window.__e2e.frameWidth}x${window.__e2e.frameHeight}`);
-  assert.equal(size, '1920x1080', 'presented frame size');
+  const size = await waitFor(() => browser.e2e(() => (window.__e2e.frameWidth === 1920 ? `${window.__e2e.frameWidth}x${window.__e2e.frameHeight}` : null)), 10000, 100);
+  assert.equal(size ?? (await browser.e2e(() => `${window.__e2e.frameWidth}x${window.__e2e.frameHeight}`)), '1920x1080', 'presented frame size');
   const n0 = await browser.e2e(() => window.__e2e.ws?.framesDecoded ?? 0);
   const t0 = Date.now();
   await sleep(5000);
@@ -278,9 +278,11 @@ describe('WebSocket transport behind nginx, with nothing but its port reachable'
   test('auto: ICE fails, the page falls back to the WebSocket; video, audio, keyboard and clipboard work', (t) =>
     withDiagnostics(async () => {
       browser = await Browser.launch(PROXY, { credentials: { username: USER, password: PASSWORD } });
-      const first = await browser.open('/', 30000);
+      await browser.open('/', 30000);
+      // The first frame of the WebSocket stream (the page may have shown WebRTC's placeholder).
+      const first = await waitFor(() => browser.e2e(() => (window.__e2e.ws?.framesDecoded ? performance.now() : null)), 15000, 20);
       const h = await browser.e2e(() => ({ transport: window.__e2e.transport, fallbackMs: window.__e2e.fallbackMs, ice: window.__e2e.iceConnectedMs }));
-      t.diagnostic(`behind nginx: fell back after ${h.fallbackMs} ms, first frame ${first.toFixed(0)} ms after navigation start`);
+      t.diagnostic(`behind nginx: fell back after ${h.fallbackMs} ms, first decoded WebSocket frame ${first?.toFixed(0)} ms after navigation start`);
       assert.equal(h.transport, 'websocket', 'the page switched to the WebSocket');
       assert.equal(h.ice, undefined, 'ICE connected although nothing but the proxy is reachable');
       assert.equal(browser.navigations, 1, 'the page reloaded');

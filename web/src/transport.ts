@@ -16,7 +16,7 @@ export type TransportMode = 'auto' | 'webrtc' | 'websocket';
  * measured ICE connect times on a healthy LAN (docs/connectivity.md "Two transports"): well
  * above the slowest seen, so a healthy network never falls back.
  */
-export const FALLBACK_MS = 8000;
+export const FALLBACK_MS = 6000;
 
 /** The mode: the URL's `transport` parameter, else the host's advertised one, else `auto`. */
 export function chooseTransport(search: string, advertised: string | null): TransportMode {
