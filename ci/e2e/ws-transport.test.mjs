@@ -58,11 +58,22 @@ function hostRssKb() {
   return m ? Number(m[1]) : 0;
 }
 
-/** A raw streaming socket (WSSTREAM sent) and its media frames as they arrive. */
+/** The raw clients' takeover token: each replaces the previous one, like a reloaded page. */
+const RAW_REQUEST = `WSSTREAM ${Buffer.from(JSON.stringify({ token: 'raw-client-token-0001' })).toString('base64')}`;
+
+/**
+ * A raw streaming socket (WSSTREAM sent) and its media frames as they arrive. While a browser's
+ * session is still ending the host answers 1013 (another browser streams): try again.
+ */
 async function rawStream() {
-  const ws = await RawWs.open('127.0.0.1', PORT, '/ws', AUTH_HEADER);
-  ws.text('WSSTREAM');
-  return ws;
+  const end = Date.now() + 10000;
+  for (;;) {
+    const ws = await RawWs.open('127.0.0.1', PORT, '/ws', AUTH_HEADER);
+    ws.text(RAW_REQUEST);
+    await sleep(300);
+    if (ws.close?.code !== 1013 || Date.now() > end) return ws;
+    ws.destroy();
+  }
 }
 
 const videoFrames = (ws) => ws.frames.filter((f) => f.op === OP.binary && f.payload[0] === 0);

@@ -24,13 +24,18 @@ use crate::sync::lock;
 pub const CLOSE_REPLACED: u16 = 4001;
 /// Close code for a request the host does not serve (policy violation).
 pub const CLOSE_POLICY: u16 = 1008;
+/// Close code while another browser streams (try again later).
+pub const CLOSE_BUSY: u16 = 1013;
 
 /// The live streaming session's handles.
 struct Slot {
     id: u64,
+    token: Option<String>,
     kick: Option<oneshot::Sender<()>>,
     desktop: mpsc::UnboundedSender<String>,
 }
+
+type Claimed = (u64, oneshot::Receiver<()>, mpsc::UnboundedReceiver<String>);
 
 /// Per-host state of the WebSocket transport, kept by the signalling server.
 pub struct WsStreaming {
@@ -69,22 +74,31 @@ impl WsStreaming {
         }
     }
 
-    /// Take the slot for a new session, kicking the one before.
-    fn claim(&self) -> (u64, oneshot::Receiver<()>, mpsc::UnboundedReceiver<String>) {
+    /// Take the slot for a new session: the same browser (its takeover token) replaces the one
+    /// streaming; anyone else is refused while it lives, as the signalling hub does.
+    fn claim(&self, token: Option<String>) -> Option<Claimed> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = oneshot::channel();
         let (desktop, desktop_rx) = mpsc::unbounded_channel();
-        let old = lock(&self.active).replace(Slot {
+        let mut active = lock(&self.active);
+        if let Some(live) = active.as_ref()
+            && (token.is_none() || live.token != token)
+        {
+            return None;
+        }
+        let old = active.replace(Slot {
             id,
+            token,
             kick: Some(kick),
             desktop,
         });
+        drop(active);
         if let Some(mut old) = old
             && let Some(k) = old.kick.take()
         {
             let _ = k.send(());
         }
-        (id, kicked, desktop_rx)
+        Some((id, kicked, desktop_rx))
     }
 
     fn release(&self, id: u64) {
@@ -123,7 +137,16 @@ pub async fn serve(mut socket: WebSocket, streaming: Option<Arc<WsStreaming>>, r
     let Some(host) = streaming.host.upgrade() else {
         return;
     };
-    let (id, kicked, desktop) = streaming.claim();
+    let Some((id, kicked, desktop)) = streaming.claim(req.token.clone()) else {
+        info!("WebSocket streaming refused: another browser is streaming");
+        let _ = socket
+            .send(close_message(
+                CLOSE_BUSY,
+                "another browser is streaming from this host",
+            ))
+            .await;
+        return;
+    };
     info!(
         session = id,
         "browser connected over the WebSocket transport"

@@ -12,10 +12,10 @@ use axum::extract::ws::{Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use gstreamer as gst;
 use gstreamer::prelude::*;
+use selkies_proto::ws_stream::request::KEYFRAME_REQUEST;
 use selkies_proto::ws_stream::{
     Codec, FlowConfig, FlowControl, FrameError, FrameHeader, StreamId, StreamRequest,
 };
-use selkies_proto::ws_stream::request::KEYFRAME_REQUEST;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 

@@ -3,6 +3,8 @@
 //! `HELLO` carries (`res`, `scale`, `codecs`). The legacy client never sends it, so legacy
 //! sessions are unchanged.
 
+use base64::Engine;
+
 use crate::signalling::HelloMeta;
 
 /// The first word of the request.
@@ -56,6 +58,9 @@ impl std::str::FromStr for Transport {
 pub struct StreamRequest {
     /// The browser's metadata; empty when it sent none or it was not base64 JSON.
     pub meta: HelloMeta,
+    /// The browser's takeover token (as in a HELLO): a newer socket with the same token
+    /// replaces a live one; any other is refused while one streams.
+    pub token: Option<String>,
 }
 
 impl StreamRequest {
@@ -65,20 +70,32 @@ impl StreamRequest {
         if !(rest.is_empty() || rest.starts_with(' ')) {
             return None;
         }
-        let rest = rest.trim();
-        let meta = if rest.is_empty() {
-            HelloMeta::default()
-        } else {
-            HelloMeta::decode(rest).unwrap_or_default()
+        let value = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+        let Some(value) = value else {
+            return Some(Self::default());
         };
-        Some(Self { meta })
+        let token = value
+            .get("token")
+            .and_then(|t| t.as_str())
+            .filter(|t| {
+                (16..=128).contains(&t.len())
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            })
+            .map(str::to_owned);
+        Some(Self {
+            meta: HelloMeta::from_value(&value),
+            token,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
 
     #[test]
     fn transport_names() {
@@ -96,6 +113,16 @@ mod tests {
             .encode(r#"{"res":"1920x1080","scale":1,"codecs":["H264"]}"#);
         let r = StreamRequest::parse(&format!("WSSTREAM {b64}")).expect("request");
         assert_eq!(r.meta.res, Some((1920, 1080)));
+        assert_eq!(r.token, None);
+        let b64 = base64::engine::general_purpose::STANDARD
+            .encode(r#"{"token":"0123456789abcdef0123"}"#);
+        let r = StreamRequest::parse(&format!("WSSTREAM {b64}")).expect("request");
+        assert_eq!(r.token.as_deref(), Some("0123456789abcdef0123"));
+        let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"token":"short"}"#);
+        assert_eq!(
+            StreamRequest::parse(&format!("WSSTREAM {b64}")).map(|r| r.token),
+            Some(None)
+        );
         assert_eq!(
             StreamRequest::parse("WSSTREAM"),
             Some(StreamRequest::default())
