@@ -114,8 +114,8 @@ mod tests {
         let r = StreamRequest::parse(&format!("WSSTREAM {b64}")).expect("request");
         assert_eq!(r.meta.res, Some((1920, 1080)));
         assert_eq!(r.token, None);
-        let b64 = base64::engine::general_purpose::STANDARD
-            .encode(r#"{"token":"0123456789abcdef0123"}"#);
+        let b64 =
+            base64::engine::general_purpose::STANDARD.encode(r#"{"token":"0123456789abcdef0123"}"#);
         let r = StreamRequest::parse(&format!("WSSTREAM {b64}")).expect("request");
         assert_eq!(r.token.as_deref(), Some("0123456789abcdef0123"));
         let b64 = base64::engine::general_purpose::STANDARD.encode(r#"{"token":"short"}"#);
