@@ -268,7 +268,21 @@ export class WsSession {
     if (first) return;
     const captureToDecode = v.takeDelay();
     const rtt = this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null;
-    const g2g = glassToGlass(this.captureFps ?? r.fps, rtt, captureToDecode, r);
+    // The frames carry their capture time, so capture → decoded is measured (host encode, queue,
+    // network, decode; same clock on one machine, else skewed by the clocks' offset) instead of
+    // the WebRTC estimate's parts; half a frame interval waits for the capture, one 60 Hz refresh
+    // at most for the display.
+    const fps = this.captureFps ?? r.fps;
+    const g2g =
+      captureToDecode === null
+        ? glassToGlass(fps, rtt, null, r)
+        : {
+            captureMs: fps > 0 ? 500 / fps : 0,
+            encodeMs: 0,
+            networkMs: captureToDecode,
+            receiveToDisplayMs: 1000 / 60 / 2,
+            totalMs: (fps > 0 ? 500 / fps : 0) + captureToDecode + 1000 / 60 / 2,
+          };
     if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;
     const lat = captureToDecode ?? (rtt ?? 0) * 1000;
     this.ui.stats({ video, audio, videoRates: r, audioRates: ar, latencyMs: lat, g2g, connectionState: 'connected (websocket)' });
