@@ -14,6 +14,8 @@ const ENCODER = process.env.BENCH_ENCODER ?? 'x264enc';
 const LOADS = Number(process.env.BENCH_LOADS ?? 3);
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 20);
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 20);
+// The page to open: `/?transport=websocket` measures the WebSocket transport (docs/connectivity.md).
+const PAGE = process.env.BENCH_PAGE ?? '/';
 // Extra host flags, space-separated (e.g. `--playout_delay_ms=-1` for the before/after).
 const EXTRA = (process.env.BENCH_HOST_FLAGS ?? '').split(' ').filter(Boolean);
 const pct = (xs, p) => {
@@ -34,7 +36,7 @@ try {
   const loads = [];
   for (let i = 0; i < LOADS; i++) {
     browser = await Browser.launch(ORIGIN);
-    loads.push(await browser.open('/', 30000));
+    loads.push(await browser.open(PAGE, 30000));
     if (i < LOADS - 1) {
       await browser.close();
       browser = null;

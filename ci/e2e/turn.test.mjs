@@ -128,7 +128,8 @@ async function openRelayOnly(rewrite = (cfg) => cfg) {
     }
     await route.fulfill({ response: resp, body: JSON.stringify({ ...rewrite(cfg), iceTransportPolicy: 'relay' }), contentType: 'application/json' });
   });
-  const res = await browser.page.goto(`${ORIGIN}${withE2eFlag('/')}`);
+  // WebRTC only: these cases are about ICE through the relay, not the WebSocket fallback.
+  const res = await browser.page.goto(`${ORIGIN}${withE2eFlag('/?transport=webrtc')}`);
   assert.equal(res?.status(), 200, 'page load');
   // The client asks for /turn after the load event, before it opens the signalling sockets.
   assert.ok(await waitFor(() => served.length > 0, 10000), 'the page never asked for /turn');

@@ -192,6 +192,7 @@ async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
         "/health" | "/health/" => (StatusCode::OK, "OK\n").into_response(),
         "/turn" | "/turn/" => turn(&state, req.headers()),
         "/connectivity" | "/connectivity/" => connectivity(&state),
+        "/transport" | "/transport/" => crate::ws_transport::advertise(&state.signalling),
         _ if req.method() == Method::GET || req.method() == Method::HEAD => {
             static_file(&state.web_root, &path).await
         }

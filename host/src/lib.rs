@@ -6,6 +6,7 @@
 //! - [`security`]: Origin policy, failed-login limiter, security headers.
 //! - [`tls`]: rustls configuration and a concurrent-handshake listener for `--enable_https`.
 //! - [`ws`]: socket glue around the pure signalling hub of `selkies_proto`.
+//! - [`ws_transport`]: streaming over the signalling WebSocket when WebRTC cannot connect.
 //! - [`rest_client`]: the TURN-REST GET (hyper's HTTP/1.1 client over TCP or rustls).
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
@@ -49,3 +50,4 @@ pub mod turn_probe;
 pub mod turn_relay;
 pub mod uinput_mouse;
 pub mod ws;
+pub mod ws_transport;

@@ -159,6 +159,11 @@ async fn serve(io: &mut PeerIo) {
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
                 let msgs = host.services.desktop.messages_for(ev);
+                // A client on the WebSocket transport gets them there.
+                let msgs = match host.services.signalling.streaming.get() {
+                    Some(ws) => ws.offer_desktop(msgs),
+                    None => msgs,
+                };
                 if let Some(a) = active.as_ref().filter(|a| a.dc_open) {
                     for m in msgs {
                         a.session.send_data(&m);

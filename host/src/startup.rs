@@ -155,6 +155,13 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             metrics: metrics.clone(),
         },
     ));
+    let _ = signalling
+        .streaming
+        .set(crate::ws_transport::WsStreaming::new(
+            &host,
+            settings.transport,
+            settings.ws_timeout,
+        ));
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));
     let audio_peer = tokio::spawn(peer::run(host.clone(), Kind::Audio));
 

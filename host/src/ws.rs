@@ -17,6 +17,7 @@ use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use axum::response::Response;
 use selkies_proto::signalling::{Action, CLOSE_GOING_AWAY, ConnId, Hub};
+use selkies_proto::ws_stream::StreamRequest;
 use tokio::sync::mpsc;
 use tracing::{debug, info};
 
@@ -64,6 +65,9 @@ pub struct Signalling {
     tx: mpsc::UnboundedSender<Command>,
     next_conn: AtomicU64,
     ws_timeout: Duration,
+    /// The WebSocket transport (`WSSTREAM` sockets leave the hub for it), set once the host
+    /// exists.
+    pub streaming: std::sync::OnceLock<Arc<crate::ws_transport::WsStreaming>>,
 }
 
 /// A host peer's handle for talking to the hub.
@@ -98,6 +102,7 @@ impl Signalling {
             tx,
             next_conn: AtomicU64::new(1),
             ws_timeout,
+            streaming: std::sync::OnceLock::new(),
         })
     }
 
@@ -240,6 +245,7 @@ async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
     ping.tick().await;
     let mut deadline = tokio::time::Instant::now() + timeout;
     let mut said_hello = false;
+    let mut stream_request = None;
     let why = loop {
         tokio::select! {
             msg = socket.recv() => {
@@ -247,6 +253,12 @@ async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
                 deadline = tokio::time::Instant::now() + timeout;
                 match msg {
                     Some(Ok(Message::Text(text))) => {
+                        if !said_hello
+                            && let Some(req) = StreamRequest::parse(text.as_str())
+                        {
+                            stream_request = Some(req);
+                            break "switched to WebSocket streaming";
+                        }
                         said_hello = true;
                         signalling.command(Command::Message {
                             conn,
@@ -283,6 +295,10 @@ async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
         }
     };
     signalling.command(Command::Disconnect { conn });
+    if let Some(req) = stream_request {
+        let streaming = signalling.streaming.get().cloned();
+        return crate::ws_transport::serve(socket, streaming, req).await;
+    }
     if why.starts_with("no ") {
         info!(conn, "signalling connection timed out: {why}");
         let close = socket.send(close_message(1008, why));

@@ -42,6 +42,16 @@ if (tests) {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  // The WebSocket transport's AudioWorklet loads as a module of its own from the page's origin.
+  await build({
+    entryPoints: [join(root, 'src', 'ws-audio-worklet.ts')],
+    outfile: join(out, 'ws-audio-worklet.js'),
+    bundle: true,
+    format: 'esm',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    minify: true,
+    logLevel: 'warning',
+  });
   cpSync(join(root, 'static'), out, { recursive: true });
   for (const size of [192, 512]) writeFileSync(join(out, `icon-${size}x${size}.png`), iconPng(size));
 

@@ -14,7 +14,8 @@ import { InputCapture } from './input.ts';
 import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
-import { Session, type StatsSample } from './session.ts';
+import type { StatsSample } from './session.ts';
+import { TransportSwitch } from './transport.ts';
 import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
 import { appName } from './signalling.ts';
 import { statsLine } from './stats.ts';
@@ -43,7 +44,7 @@ export class App {
   private readonly logs = new LogBuffer(500, this.store.bool('debug') ?? false);
   /** Test instrumentation: null unless the page was opened with `?e2e=1`. */
   private readonly hooks: E2eHooks | null;
-  private readonly session: Session;
+  private readonly session: TransportSwitch;
   private readonly input: InputCapture;
   private readonly drawer: Drawer;
   private readonly clipboard: ClipboardSync;
@@ -109,7 +110,7 @@ export class App {
       debug: this.logs.debug,
     });
 
-    this.session = new Session(
+    this.session = new TransportSwitch(
       this.video,
       el<HTMLAudioElement>('audio'),
       {

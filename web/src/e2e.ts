@@ -40,6 +40,21 @@ export interface E2eHooks {
   sampleColour(x: number, y: number): [number, number, number] | null;
   /** Resolves on the first presented frame whose pixel (x, y) is within `tol` of `rgb`. */
   waitForColour(x: number, y: number, rgb: [number, number, number], tol: number, timeoutMs: number): Promise<ColourHit | null>;
+  /** The transport carrying the stream (`webrtc` or `websocket`), once chosen. */
+  transport?: string;
+  /** ms from the start until the page switched to the WebSocket transport (auto fallback). */
+  fallbackMs?: number;
+  /** ms from the start until WebRTC first connected. */
+  iceConnectedMs?: number;
+  /** WebSocket transport counters (video and audio decoders). */
+  ws?: {
+    framesDecoded: number;
+    keyFramesDecoded: number;
+    framesDropped: number;
+    decodeErrors: number;
+    audioFramesDecoded: number;
+    audioBufferedFrames: number;
+  };
   /** Sends a raw data-channel message (tests drive the protocol directly with it). */
   send(text: string): boolean;
 }

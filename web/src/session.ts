@@ -70,6 +70,7 @@ export class Session {
   private prevVideo: InboundSnapshot | null = null;
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
+  private stopped = false;
   private readonly displayDelay = new DisplayDelay();
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
@@ -111,10 +112,20 @@ export class Session {
     return this.video?.pc.sctp?.maxMessageSize ?? 65536;
   }
 
+  /** Ends the session for good, without reconnecting (the page switched transport). */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.teardown();
+  }
+
   async start(): Promise<void> {
     this.retryTimer = null;
+    if (this.stopped) return;
     this.ui.status('Connecting…');
     const cfg = await rtcConfig();
+    if (this.stopped) return;
     const url = signallingUrl(window.location);
     let storage: Storage | null = null;
     try {
@@ -172,7 +183,7 @@ export class Session {
   }
 
   private lost(reason: string, wasOpen: boolean): void {
-    if (this.retryTimer) return;
+    if (this.retryTimer || this.stopped) return;
     this.teardown();
     // A session that was up restarts fast (host restart); repeated failures back off to 3 s.
     if (wasOpen) this.attempt = 0;
@@ -290,7 +301,7 @@ export class Session {
       audioRates: ar,
       latencyMs: lat,
       g2g,
-      connectionState: vpc.connectionState,
+      connectionState: `${vpc.connectionState} (webrtc)`,
       paths,
     });
     if (++this.tick % 5 === 0) {

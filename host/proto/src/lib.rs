@@ -12,6 +12,7 @@
 //! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
 //! - [`uinput_event`]: the msgpack datagrams of the `--uinput_mouse_socket` helper.
+//! - [`ws_stream`]: the WebSocket transport's request, media frame header and send-queue policy.
 
 pub mod config;
 pub mod encoder;
@@ -21,3 +22,4 @@ pub mod rtc_config;
 pub mod sdp;
 pub mod signalling;
 pub mod uinput_event;
+pub mod ws_stream;

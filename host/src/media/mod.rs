@@ -4,7 +4,8 @@
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
-//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]).
+//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
+//! WebSocket transport's pipelines ([`ws_pipeline`]).
 
 pub mod audio_source;
 pub mod catalogue;
@@ -15,4 +16,5 @@ pub mod playout_delay;
 pub mod props;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
+pub mod ws_pipeline;
 pub mod xcapture;

@@ -211,7 +211,7 @@ pub struct VideoPipeline {
     pub chosen: ChosenEncoder,
 }
 
-fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String {
+pub(super) fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String {
     match upload {
         Upload::System(format) => format!(
             "videoconvert name=convert n-threads={threads} qos=true ! video/x-raw,format={format}"

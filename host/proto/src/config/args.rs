@@ -323,6 +323,15 @@ pub struct Args {
     )]
     pub capture: String,
 
+    /// How browsers get the stream: auto = WebRTC, and the client falls back to streaming over the signalling WebSocket when ICE does not connect; webrtc = WebRTC only; websocket = the WebSocket only (docs/connectivity.md "Two transports")
+    #[arg(
+        long = "transport",
+        env = "SELKIES_TRANSPORT",
+        default_value = "auto",
+        value_name = "auto|webrtc|websocket"
+    )]
+    pub transport: String,
+
     /// Expected video packet loss (%); > 0 enables ULP-FEC/RED
     #[arg(
         long = "video_packetloss_percent",

@@ -69,6 +69,8 @@ pub struct JsonOverlay {
     pub encoder: Option<Encoder>,
     /// `allowed_origins`: a string (comma-separated) or an array of strings.
     pub allowed_origins: Option<Vec<String>>,
+    /// `transport`: `auto`, `webrtc` or `websocket`.
+    pub transport: Option<crate::ws_stream::Transport>,
     /// Keys present with unusable values (ignored).
     pub warnings: Vec<String>,
 }
@@ -138,6 +140,10 @@ impl JsonOverlay {
             o.encoder = v.as_str().and_then(|s| s.parse().ok());
             take("encoder", o.encoder.is_some());
         }
+        if let Some(v) = map.get("transport") {
+            o.transport = v.as_str().and_then(|s| s.parse().ok());
+            take("transport", o.transport.is_some());
+        }
         if let Some(v) = map.get("allowed_origins") {
             o.allowed_origins = origins(v);
             take("allowed_origins", o.allowed_origins.is_some());
@@ -164,6 +170,9 @@ impl JsonOverlay {
         }
         if let Some(v) = &self.allowed_origins {
             s.allowed_origins.clone_from(v);
+        }
+        if let Some(v) = self.transport {
+            s.transport = v;
         }
         s.warnings.extend(self.warnings.iter().cloned());
     }

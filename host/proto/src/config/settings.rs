@@ -172,6 +172,8 @@ pub struct Settings {
     pub playout_delay_ms: Option<u32>,
     /// `--capture`.
     pub capture: CaptureMode,
+    /// `--transport`.
+    pub transport: crate::ws_stream::Transport,
     pub video_packetloss_percent: f64,
     /// bit/s.
     pub audio_bitrate: u32,
@@ -410,6 +412,13 @@ impl Settings {
                 .capture
                 .parse()
                 .map_err(|_| invalid("capture", &a.capture, "must be auto, xshm or ximagesrc"))?,
+            transport: a.transport.parse().map_err(|_| {
+                invalid(
+                    "transport",
+                    &a.transport,
+                    "must be auto, webrtc or websocket",
+                )
+            })?,
             video_packetloss_percent: percent(
                 "video_packetloss_percent",
                 &a.video_packetloss_percent,

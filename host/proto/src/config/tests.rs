@@ -494,3 +494,21 @@ fn capture_defaults_to_auto_and_rejects_unknown_sources() {
     let e = resolve(&["--capture=v4l2"]).expect_err("unknown source");
     assert!(e.to_string().contains("capture"), "{e}");
 }
+
+#[test]
+fn transport_from_flag_env_name_and_overlay() {
+    let t = |a: &[&str]| resolve(a).expect("ok").transport;
+    use crate::ws_stream::Transport;
+    assert_eq!(t(&[]), Transport::Auto);
+    assert_eq!(t(&["--transport=websocket"]), Transport::Websocket);
+    assert_eq!(t(&["--transport", "WebRTC"]), Transport::Webrtc);
+    let e = resolve(&["--transport=quic"]).expect_err("unknown transport");
+    assert!(e.to_string().contains("transport"), "{e}");
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"transport":"websocket","framerate":30}"#).expect("json");
+    let o = JsonOverlay::from_map(&map);
+    assert_eq!(o.transport, Some(Transport::Websocket));
+    let bad: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(r#"{"transport":7}"#).expect("json");
+    assert_eq!(JsonOverlay::from_map(&bad).warnings.len(), 1);
+}

@@ -1,0 +1,140 @@
+//! Which transport carries the stream (docs/connectivity.md "Two transports"): WebRTC (the
+//! `Session`) or the WebSocket (`WsSession`). `?transport=webrtc|websocket` forces one; else the
+//! host's `GET ./transport` says (`--transport`); with `auto`, WebRTC is tried first and, when ICE
+//! has not connected within `FALLBACK_MS`, the page switches to the WebSocket without reloading.
+//! The pure choice is `chooseTransport`, unit-tested in test/transport.test.ts.
+
+import type { E2eHooks } from './e2e.ts';
+import type * as msg from './messages.ts';
+import { Session, type SessionUi } from './session.ts';
+import { WsSession } from './ws-transport.ts';
+
+export type TransportMode = 'auto' | 'webrtc' | 'websocket';
+
+/**
+ * How long `auto` waits for WebRTC to connect before it switches to the WebSocket. Chosen from
+ * measured ICE connect times on a healthy LAN (docs/connectivity.md "Two transports"): well
+ * above the slowest seen, so a healthy network never falls back.
+ */
+export const FALLBACK_MS = 6000;
+
+/** The mode: the URL's `transport` parameter, else the host's advertised one, else `auto`. */
+export function chooseTransport(search: string, advertised: string | null): TransportMode {
+  const valid = (v: string | null): v is TransportMode => v === 'auto' || v === 'webrtc' || v === 'websocket';
+  const forced = new URLSearchParams(search).get('transport');
+  if (valid(forced)) return forced;
+  return valid(advertised) ? advertised : 'auto';
+}
+
+async function advertisedTransport(): Promise<string | null> {
+  try {
+    const res = await fetch('./transport', { cache: 'no-store', credentials: 'same-origin' });
+    if (!res.ok) return null;
+    const v = (await res.json()) as { transport?: unknown };
+    return typeof v.transport === 'string' ? v.transport : null;
+  } catch {
+    return null;
+  }
+}
+
+export class TransportSwitch {
+  private rtc: Session | null = null;
+  private ws: WsSession | null = null;
+  private rtcConnected = false;
+  private startedAt = 0;
+  private captureFpsValue: number | null = null;
+  private serverLatencyValue: number | null = null;
+
+  constructor(
+    private readonly videoEl: HTMLVideoElement,
+    private readonly audioEl: HTMLAudioElement,
+    private readonly ui: SessionUi,
+    private readonly hooks: E2eHooks | null,
+    private readonly onHostMessage: (m: msg.HostMessage) => void,
+  ) {}
+
+  get captureFps(): number | null {
+    return this.captureFpsValue;
+  }
+
+  set captureFps(v: number | null) {
+    this.captureFpsValue = v;
+    if (this.rtc) this.rtc.captureFps = v;
+    if (this.ws) this.ws.captureFps = v;
+  }
+
+  get serverLatencyMs(): number | null {
+    return this.serverLatencyValue;
+  }
+
+  set serverLatencyMs(v: number | null) {
+    this.serverLatencyValue = v;
+    if (this.rtc) this.rtc.serverLatencyMs = v;
+    if (this.ws) this.ws.serverLatencyMs = v;
+  }
+
+  /** The transport in use: `webrtc` or `websocket`. */
+  get current(): 'webrtc' | 'websocket' {
+    return this.ws ? 'websocket' : 'webrtc';
+  }
+
+  send(text: string): boolean {
+    return (this.ws ?? this.rtc)?.send(text) ?? false;
+  }
+
+  restart(reason: string): void {
+    (this.ws ?? this.rtc)?.restart(reason);
+  }
+
+  maxMessageSize(): number {
+    return (this.ws ?? this.rtc)?.maxMessageSize() ?? 65536;
+  }
+
+  async start(): Promise<void> {
+    this.startedAt = performance.now();
+    const mode = chooseTransport(window.location.search, await advertisedTransport());
+    if (mode === 'websocket') {
+      this.startWs(null);
+      return;
+    }
+    const ui: SessionUi = {
+      ...this.ui,
+      connected: (yes) => {
+        if (yes && !this.rtcConnected) {
+          this.rtcConnected = true;
+          if (this.hooks) this.hooks.iceConnectedMs = Math.round(performance.now() - this.startedAt);
+        }
+        this.ui.connected(yes);
+      },
+    };
+    this.rtc = new Session(this.videoEl, this.audioEl, ui, this.hooks, this.onHostMessage);
+    this.rtc.captureFps = this.captureFpsValue;
+    this.rtc.serverLatencyMs = this.serverLatencyValue;
+    if (this.hooks) this.hooks.transport = 'webrtc';
+    void this.rtc.start();
+    if (mode === 'auto') {
+      setTimeout(() => {
+        if (!this.rtcConnected) this.startWs(`WebRTC did not connect within ${FALLBACK_MS / 1000} s`);
+      }, FALLBACK_MS);
+    }
+  }
+
+  private startWs(why: string | null): void {
+    if (this.rtc) {
+      this.rtc.stop();
+      this.rtc = null;
+    }
+    if (why) {
+      this.ui.status(`${why}; streaming over the WebSocket`);
+      console.info(`transport: ${why}; switching to the WebSocket`);
+    }
+    this.ws = new WsSession(this.videoEl, this.ui, this.hooks, this.onHostMessage);
+    this.ws.captureFps = this.captureFpsValue;
+    this.ws.serverLatencyMs = this.serverLatencyValue;
+    if (this.hooks) {
+      this.hooks.transport = 'websocket';
+      if (why) this.hooks.fallbackMs = Math.round(performance.now() - this.startedAt);
+    }
+    void this.ws.start();
+  }
+}

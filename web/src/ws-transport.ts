@@ -1,0 +1,294 @@
+//! The WebSocket transport's session (docs/protocol.md "WebSocket streaming"): one socket to the
+//! signalling URL whose first frame is `WSSTREAM <base64 JSON>`; binary messages carry the video
+//! and audio (ws-frame.ts → ws-video.ts / ws-audio.ts), text messages carry the data-channel
+//! grammar both ways. Same surface as the WebRTC `Session` (send, restart, start, stop, the
+//! stats sample every second), so the app and the transport switch (transport.ts) treat both alike.
+
+import { recordSent, type E2eHooks } from './e2e.ts';
+import * as msg from './messages.ts';
+import type { SessionUi } from './session.ts';
+import { CLOSE_TAKEN_OVER, clientToken, signallingUrl } from './signalling.ts';
+import { glassToGlass, rates, type InboundSnapshot, type PcSnapshot } from './stats.ts';
+import { WsAudio } from './ws-audio.ts';
+import { parseFrame } from './ws-frame.ts';
+import { WsVideo } from './ws-video.ts';
+
+/** Text message asking the host for a keyframe (WebSocket transport only). */
+export const KEYFRAME_REQUEST = '_ws_keyframe';
+
+const RETRY_MS = [500, 1000, 2000, 3000];
+
+/** The request line: the metadata a HELLO carries (size in device pixels, scale, codecs, token). */
+export function streamRequest(cssWidth: number, cssHeight: number, dpr: number, token: string, codecs: string[]): string {
+  const even = (v: number): number => {
+    const t = Math.trunc(v * dpr);
+    return t - (t % 2);
+  };
+  const meta = { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr, codecs, token };
+  return `WSSTREAM ${btoa(JSON.stringify(meta))}`;
+}
+
+/** The video codecs WebCodecs decodes here, by the names the host's HELLO metadata uses. */
+async function decodableCodecs(): Promise<string[]> {
+  const probes: [string, string][] = [
+    ['H264', 'avc1.42E01F'],
+    ['VP8', 'vp8'],
+    ['VP9', 'vp09.00.10.08'],
+    ['AV1', 'av01.0.08M.08'],
+  ];
+  const out: string[] = [];
+  for (const [name, codec] of probes) {
+    try {
+      if ((await VideoDecoder.isConfigSupported({ codec })).supported) out.push(name);
+    } catch {
+      // Not decodable.
+    }
+  }
+  return out;
+}
+
+function inbound(over: Partial<InboundSnapshot>): InboundSnapshot {
+  return {
+    timestamp: performance.now(),
+    bytesReceived: 0,
+    packetsReceived: 0,
+    packetsLost: 0,
+    framesDecoded: 0,
+    framesPerSecond: 0,
+    frameWidth: 0,
+    frameHeight: 0,
+    jitterBufferDelay: 0,
+    jitterBufferEmittedCount: 0,
+    totalAudioEnergy: 0,
+    totalDecodeTime: 0,
+    totalProcessingDelay: 0,
+    framesDropped: 0,
+    freezeCount: 0,
+    nackCount: 0,
+    pliCount: 0,
+    keyFramesDecoded: 0,
+    codec: '',
+    ...over,
+  };
+}
+
+export class WsSession {
+  private ws: WebSocket | null = null;
+  private video: WsVideo | null = null;
+  private audio: WsAudio | null = null;
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private statsTimer: ReturnType<typeof setInterval> | null = null;
+  private prevVideo: InboundSnapshot | null = null;
+  private prevAudio: InboundSnapshot | null = null;
+  private tick = 0;
+  private stopped = false;
+  captureFps: number | null = null;
+  serverLatencyMs: number | null = null;
+
+  constructor(
+    private readonly videoEl: HTMLVideoElement,
+    private readonly ui: SessionUi,
+    private readonly hooks: E2eHooks | null,
+    private readonly onHostMessage: (m: msg.HostMessage) => void,
+  ) {}
+
+  send(text: string): boolean {
+    if (this.ws?.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(text);
+    if (this.hooks) recordSent(this.hooks, text);
+    return true;
+  }
+
+  restart(reason: string): void {
+    this.lost(reason, true);
+  }
+
+  /** The host's limit on one message (its WebSocket frame limit is 1 MiB). */
+  maxMessageSize(): number {
+    return 1 << 19;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.teardown();
+  }
+
+  async start(): Promise<void> {
+    this.retryTimer = null;
+    if (this.stopped) return;
+    if (!WsVideo.supported()) {
+      this.ui.status('This browser cannot decode video here (WebCodecs needs HTTPS or localhost)');
+      return;
+    }
+    this.ui.status('Connecting over the WebSocket…');
+    const codecs = await decodableCodecs();
+    if (this.stopped) return;
+    let storage: Storage | null = null;
+    try {
+      storage = window.localStorage;
+    } catch {
+      // The token lives for this page only.
+    }
+    const request = streamRequest(document.body.offsetWidth, document.body.offsetHeight, window.devicePixelRatio, clientToken(storage), codecs);
+    const ws = new WebSocket(signallingUrl(window.location));
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      ws.send(request);
+      this.video = new WsVideo(this.videoEl, () => this.send(KEYFRAME_REQUEST));
+      if (WsAudio.supported()) {
+        this.audio = new WsAudio();
+        this.audio.start((resume) => this.ui.needsClick(resume)).catch((e: unknown) => console.warn('WebSocket audio not started', e));
+      }
+      if (this.hooks) {
+        this.hooks.dataChannelState = 'open';
+        this.hooks.connectionState = 'websocket open';
+      }
+      this.send(msg.KEY_RESET);
+      this.ui.channelOpen();
+      this.ui.connected(true);
+      this.ui.status('Connected (WebSocket)');
+      this.attempt = 0;
+    };
+    ws.onmessage = (ev: MessageEvent) => this.onMessage(ev.data);
+    ws.onclose = (ev: CloseEvent) => {
+      if (this.ws !== ws) return;
+      if (ev.code === CLOSE_TAKEN_OVER) {
+        this.stop();
+        this.ui.status('This session was opened in another tab or window; reload to continue here.');
+        return;
+      }
+      const why = ev.reason ? `WebSocket closed: ${ev.reason}` : 'WebSocket closed';
+      if (ev.code === 1008 && /disabled|not available/.test(ev.reason)) {
+        this.stop();
+        this.ui.status(why);
+        return;
+      }
+      this.lost(why, opened);
+    };
+    this.statsTimer = setInterval(() => this.pollStats(), 1000);
+  }
+
+  private onMessage(data: unknown): void {
+    if (typeof data === 'string') {
+      const m = msg.parseHostMessage(data);
+      if (!m) {
+        console.warn('WebSocket: not a host message', data.slice(0, 200));
+        return;
+      }
+      if (this.hooks) this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
+      if (m.type === 'ping') this.send(msg.pong(Date.now()));
+      this.onHostMessage(m);
+      return;
+    }
+    if (!(data instanceof ArrayBuffer)) return;
+    const f = parseFrame(data);
+    if ('error' in f) {
+      console.warn(`WebSocket: ${f.error}`);
+      return;
+    }
+    if (f.stream === 'video') this.video?.push(f);
+    else this.audio?.push(f);
+  }
+
+  private teardown(): void {
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    this.statsTimer = null;
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+      ws.close();
+    }
+    this.video?.close();
+    this.audio?.close();
+    this.video = this.audio = null;
+    this.prevVideo = this.prevAudio = null;
+    if (this.hooks) {
+      this.hooks.dataChannelState = 'closed';
+      this.hooks.connectionState = 'closed';
+    }
+    this.ui.connected(false);
+  }
+
+  private lost(reason: string, wasOpen: boolean): void {
+    if (this.retryTimer || this.stopped) return;
+    this.teardown();
+    if (wasOpen) this.attempt = 0;
+    const delay = RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] ?? 3000;
+    this.attempt++;
+    if (this.hooks) this.hooks.reconnects++;
+    this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.retryTimer = setTimeout(() => void this.start(), delay);
+  }
+
+  private pollStats(): void {
+    const v = this.video;
+    const a = this.audio;
+    if (!v) return;
+    const vs = inbound({
+      bytesReceived: v.bytesReceived,
+      framesDecoded: v.framesDecoded,
+      frameWidth: v.width,
+      frameHeight: v.height,
+      framesDropped: v.framesDropped,
+      keyFramesDecoded: v.keyFramesDecoded,
+      codec: v.codecName ? `${v.codecName} (WebSocket)` : 'WebSocket',
+    });
+    const as = inbound({
+      bytesReceived: a?.bytesReceived ?? 0,
+      framesDecoded: a?.framesDecoded ?? 0,
+      jitterBufferDelay: (a?.buffered ?? 0) / 48000,
+      jitterBufferEmittedCount: 1,
+      codec: 'opus (WebSocket)',
+    });
+    const video: PcSnapshot = { video: vs, audio: null, rtt: null, candidateType: 'websocket', availableIncomingBitrate: null, bytesSent: 0 };
+    const audio: PcSnapshot = { video: null, audio: as, rtt: null, candidateType: 'websocket', availableIncomingBitrate: null, bytesSent: 0 };
+    if (this.hooks) {
+      this.hooks.stats = { video, audio };
+      this.hooks.ws = {
+        framesDecoded: v.framesDecoded,
+        keyFramesDecoded: v.keyFramesDecoded,
+        framesDropped: v.framesDropped,
+        decodeErrors: v.decodeErrors,
+        audioFramesDecoded: a?.framesDecoded ?? 0,
+        audioBufferedFrames: a?.buffered ?? 0,
+      };
+    }
+    const first = this.prevVideo === null;
+    const r = rates(this.prevVideo, vs);
+    const ar = rates(this.prevAudio, as);
+    this.prevVideo = vs;
+    this.prevAudio = as;
+    if (first) return;
+    const captureToDecode = v.takeDelay();
+    const rtt = this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null;
+    // The frames carry their capture time, so capture → decoded is measured (host encode, queue,
+    // network, decode; same clock on one machine, else skewed by the clocks' offset) instead of
+    // the WebRTC estimate's parts; half a frame interval waits for the capture, one 60 Hz refresh
+    // at most for the display.
+    const fps = this.captureFps ?? r.fps;
+    const g2g =
+      captureToDecode === null
+        ? glassToGlass(fps, rtt, null, r)
+        : {
+            captureMs: fps > 0 ? 500 / fps : 0,
+            encodeMs: 0,
+            networkMs: captureToDecode,
+            receiveToDisplayMs: 1000 / 60 / 2,
+            totalMs: (fps > 0 ? 500 / fps : 0) + captureToDecode + 1000 / 60 / 2,
+          };
+    if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;
+    const lat = captureToDecode ?? (rtt ?? 0) * 1000;
+    this.ui.stats({ video, audio, videoRates: r, audioRates: ar, latencyMs: lat, g2g, connectionState: 'connected (websocket)' });
+    if (++this.tick % 5 === 0) {
+      this.send(msg.clientFps(Math.round(r.fps)));
+      this.send(msg.clientLatency(Math.round(lat)));
+    }
+  }
+}
