@@ -11,6 +11,7 @@
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
 //! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
+//! - [`sharing`]: roles, share-link tokens, the member roster and per-role input filtering.
 
 pub mod config;
 pub mod encoder;
@@ -18,4 +19,5 @@ pub mod gamepad;
 pub mod protocol;
 pub mod rtc_config;
 pub mod sdp;
+pub mod sharing;
 pub mod signalling;
