@@ -455,3 +455,20 @@ fn capture_defaults_to_auto_and_rejects_unknown_sources() {
     let e = resolve(&["--capture=v4l2"]).expect_err("unknown source");
     assert!(e.to_string().contains("capture"), "{e}");
 }
+
+#[test]
+fn sharing_flags_and_overlay_key() {
+    let s = resolve(&[]).expect("defaults");
+    assert_eq!((s.max_viewers, s.share_secret.as_deref()), (8, None));
+    let s = resolve(&["--max_viewers=0", "--share_secret=k"]).expect("ok");
+    assert_eq!((s.max_viewers, s.share_secret.as_deref()), (0, Some("k")));
+    assert!(resolve(&["--max_viewers=-1"]).is_err());
+    let dir = Scratch::new("overlay-share");
+    let path = dir.file("cfg.json");
+    std::fs::write(&path, r#"{"max_viewers": 3}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert_eq!(s.max_viewers, 3);
+    std::fs::write(&path, r#"{"max_viewers": 0}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert_eq!(s.max_viewers, 0);
+}
