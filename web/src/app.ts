@@ -15,6 +15,7 @@ import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import { Session, type StatsSample } from './session.ts';
+import { SharingDrawer } from './sharing-drawer.ts';
 import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
 import { appName } from './signalling.ts';
 import { statsLine } from './stats.ts';
@@ -158,6 +159,7 @@ export class App {
 
   start(): void {
     this.input.attach();
+    new SharingDrawer().start();
     const map = (x: number, y: number) =>
       toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
     new TouchInput(this.video, (t) => void this.session.send(t), map).attach();
