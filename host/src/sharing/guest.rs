@@ -41,6 +41,20 @@ async fn refuse(socket: &mut WebSocket, code: &str, close: u16, message: &str) {
         .send(Message::Text(Notice::error(code, message).to_json().into()))
         .await;
     let _ = socket.send(close_frame(close, message)).await;
+    drain(socket).await;
+}
+
+/// After our close frame, wait (briefly) for the browser's: closing the TCP connection first
+/// can reset it before the browser has read the close code.
+async fn drain(socket: &mut WebSocket) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(msg)) = socket.recv().await {
+            if matches!(msg, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn read_hello(socket: &mut WebSocket) -> Result<String, &'static str> {
@@ -63,6 +77,11 @@ pub async fn serve(mut socket: WebSocket, sharing: Arc<Sharing>, token: Option<S
         Err(why) => return refuse(&mut socket, "protocol", close::PROTOCOL, why).await,
     };
     let joined = match &token {
+        // Checked first so a guest who cannot be served never appears in the roster.
+        Some(_) if !sharing.fanout.streaming() => {
+            let why = "nobody streams the desktop yet (the owner is not connected); try again";
+            return refuse(&mut socket, "not_streaming", close::NOT_STREAMING, why).await;
+        }
         Some(t) => match sharing.join_guest(t, &name) {
             Ok(j) => j,
             Err(r) => return refuse(&mut socket, r.code, r.close, &r.message).await,
@@ -146,6 +165,7 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
                 }
                 Some(MemberEvent::Close { code, reason }) => {
                     let _ = socket.send(close_frame(code, &reason)).await;
+                    drain(socket).await;
                     break;
                 }
                 None => break,
