@@ -259,7 +259,10 @@ fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
         // connection carries both on one webrtcbin, see crate::sharing::fanout).
         let audio = t
             .property::<Option<gst::Caps>>("codec-preferences")
-            .and_then(|c| c.structure(0).map(|s| s.get::<&str>("media") == Ok("audio")))
+            .and_then(|c| {
+                c.structure(0)
+                    .map(|s| s.get::<&str>("media") == Ok("audio"))
+            })
             .unwrap_or(false);
         if opts.data_channel && !audio {
             t.set_property("do-nack", true);

@@ -242,7 +242,8 @@ impl Fanout {
                         .map(|_| ())
                         .map_err(|_| MediaError::MissingElement("appsrc ! webrtcbin link"))
                 })?;
-            if let Some(t) = sink.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver")
+            if let Some(t) =
+                sink.property::<Option<gst_webrtc::WebRTCRTPTransceiver>>("transceiver")
             {
                 t.set_codec_preferences(Some(&caps));
             }
@@ -270,17 +271,18 @@ impl Fanout {
             let is_fku = match &info.data {
                 Some(gst::PadProbeData::Event(ev)) => {
                     ev.type_() == gst::EventType::CustomUpstream
-                        && ev.structure().is_some_and(|s| s.name() == "GstForceKeyUnit")
+                        && ev
+                            .structure()
+                            .is_some_and(|s| s.name() == "GstForceKeyUnit")
                 }
                 _ => false,
             };
-            if !is_fku {
-                return gst::PadProbeReturn::Ok;
-            }
-            if let Some(me) = weak.upgrade() {
+            if is_fku && let Some(me) = weak.upgrade() {
                 me.request_keyframe();
             }
-            gst::PadProbeReturn::Drop
+            // The event goes on to the appsrc, which ignores it. (Dropping it here made
+            // GStreamer 1.22 unref a NULL event: a CRITICAL per request.)
+            gst::PadProbeReturn::Ok
         });
     }
 }
@@ -318,7 +320,10 @@ impl MemberMedia {
         for (m, src) in &self.srcs {
             lock(&f.tap(*m).sinks).push((self.id, src.clone()));
         }
-        info!(member = self.id, "sharing: member fed from the owner's stream");
+        info!(
+            member = self.id,
+            "sharing: member fed from the owner's stream"
+        );
         f.request_keyframe();
     }
 }

@@ -193,7 +193,9 @@ async fn start_media(sharing: &Arc<Sharing>, m: &Member) -> Result<(MemberMedia,
     let host = m.host.clone().ok_or("the host is not ready")?;
     let fanout = sharing.fanout.clone();
     if !fanout.streaming() {
-        return Err("nobody streams the desktop yet (the owner is not connected); try again".into());
+        return Err(
+            "nobody streams the desktop yet (the owner is not connected); try again".into(),
+        );
     }
     let ice = host.services.rtc.webrtcbin_servers();
     tokio::task::spawn_blocking(move || {
@@ -226,7 +228,9 @@ fn on_text(sharing: &Sharing, m: &mut Member, text: &str) -> Option<String> {
         }
         Ok(None) => {
             let Some((_, session)) = m.media.as_ref() else {
-                return Some(Notice::error("protocol", "no media session on this connection").to_json());
+                return Some(
+                    Notice::error("protocol", "no media session on this connection").to_json(),
+                );
             };
             match Envelope::parse(text) {
                 Ok(Envelope::Sdp(sdp)) => match session.set_answer(sdp.kind, &sdp.sdp) {
@@ -365,7 +369,10 @@ async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) -> V
         ClientMessage::Pong { .. } => {}
         // Settings reach here only for an owner, who changes them on the legacy connection.
         other => {
-            warn!(uid = m.uid, "sharing: {other:?} not handled on a sharing connection");
+            warn!(
+                uid = m.uid,
+                "sharing: {other:?} not handled on a sharing connection"
+            );
         }
     }
     let _ = ServerMessage::ping;

@@ -155,11 +155,17 @@ pub async fn dispatch(req: Request) -> Response {
             let n = sharing.rotate();
             json(StatusCode::OK, &serde_json::json!({"disconnected": n}))
         }
-        ("/share/api/role", true) => match sharing.set_role(Role::Owner, &param("uid"), &param("role")) {
-            Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
-            Err(r) => error(StatusCode::BAD_REQUEST, r.code, &r.message),
-        },
-        _ => error(StatusCode::NOT_FOUND, "not_found", "no such sharing endpoint"),
+        ("/share/api/role", true) => {
+            match sharing.set_role(Role::Owner, &param("uid"), &param("role")) {
+                Ok(()) => json(StatusCode::OK, &serde_json::json!({"ok": true})),
+                Err(r) => error(StatusCode::BAD_REQUEST, r.code, &r.message),
+            }
+        }
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no such sharing endpoint",
+        ),
     }
 }
 
@@ -169,13 +175,22 @@ mod tests {
 
     #[test]
     fn query_and_paths() {
-        assert_eq!(query_param(Some("a=1&share=xy.z"), "share").as_deref(), Some("xy.z"));
+        assert_eq!(
+            query_param(Some("a=1&share=xy.z"), "share").as_deref(),
+            Some("xy.z")
+        );
         assert_eq!(query_param(Some("share="), "share"), None);
         assert_eq!(query_param(None, "share"), None);
         for p in ["/", "/index.html", "/turn", "/assets/app.js"] {
             assert!(link_may_fetch(p), "{p}");
         }
-        for p in ["/ws", "/ws/", "/x/signalling", "/share/api/state", "/share/ws"] {
+        for p in [
+            "/ws",
+            "/ws/",
+            "/x/signalling",
+            "/share/api/state",
+            "/share/ws",
+        ] {
             assert!(!link_may_fetch(p), "{p}");
         }
     }

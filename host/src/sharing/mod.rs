@@ -175,8 +175,11 @@ impl Sharing {
         for uid in &uids {
             if let Some(tx) = st.members.remove(uid) {
                 let _ = tx.send(MemberEvent::Notice(
-                    Notice::error("not_streaming", "the owner left; waiting for them to return")
-                        .to_json(),
+                    Notice::error(
+                        "not_streaming",
+                        "the owner left; waiting for them to return",
+                    )
+                    .to_json(),
                 ));
                 let _ = tx.send(MemberEvent::Close {
                     code: close::NOT_STREAMING,
@@ -279,7 +282,10 @@ impl Sharing {
             message,
         };
         let role: Role = role.parse().map_err(|e| bad(format!("{e}")))?;
-        let ttl = ttl.unwrap_or(DEFAULT_TTL).min(MAX_TTL).max(Duration::from_secs(1));
+        let ttl = ttl
+            .unwrap_or(DEFAULT_TTL)
+            .min(MAX_TTL)
+            .max(Duration::from_secs(1));
         let t = ShareToken {
             link_id: random_id(),
             role,
@@ -312,7 +318,11 @@ impl Sharing {
             l.revoked = true;
         }
         let uids = st.roster.joined_with(link_id);
-        info!(link = link_id, members = uids.len(), "sharing: link revoked");
+        info!(
+            link = link_id,
+            members = uids.len(),
+            "sharing: link revoked"
+        );
         remove(&mut st, &uids, "share link revoked");
         broadcast_links(&st);
         uids.len()
@@ -378,7 +388,9 @@ impl Sharing {
         let refused = |r: Refusal| Some(Notice::error(r.code, r.message));
         match cmd {
             Command::Hello { .. } => None,
-            Command::SetRole { uid, role: to } => self.set_role(role, &uid, &to).err().and_then(refused),
+            Command::SetRole { uid, role: to } => {
+                self.set_role(role, &uid, &to).err().and_then(refused)
+            }
             Command::Mint { role: r, ttl } => match self.mint(&r, ttl.map(Duration::from_secs)) {
                 Ok(n) => Some(n),
                 Err(r) => refused(r),
@@ -424,9 +436,7 @@ impl Sharing {
 fn remove(st: &mut State, uids: &[String], why: &str) {
     for uid in uids {
         if let Some(tx) = st.members.remove(uid) {
-            let _ = tx.send(MemberEvent::Notice(
-                Notice::error("removed", why).to_json(),
-            ));
+            let _ = tx.send(MemberEvent::Notice(Notice::error("removed", why).to_json()));
             let _ = tx.send(MemberEvent::Close {
                 code: close::REMOVED,
                 reason: why.to_owned(),

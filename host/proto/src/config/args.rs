@@ -448,7 +448,11 @@ pub struct Args {
     pub max_viewers: String,
 
     /// Secret that signs share links; empty: a random one per process (links die with it)
-    #[arg(long = "share_secret", env = "SELKIES_SHARE_SECRET", default_value = "")]
+    #[arg(
+        long = "share_secret",
+        env = "SELKIES_SHARE_SECRET",
+        default_value = ""
+    )]
     pub share_secret: String,
 
     /// Seconds to wait for open connections on SIGTERM/SIGINT before exiting anyway

@@ -98,7 +98,11 @@ fn category(msg: &ClientMessage) -> Option<Category> {
         | M::Resize(_)
         | M::Scale(_) => Category::Settings,
         M::Gamepad(_) => Category::Gamepad,
-        M::Pong { .. } | M::ClientFps(_) | M::ClientLatency(_) | M::StatsVideo(_) | M::StatsAudio(_) => {
+        M::Pong { .. }
+        | M::ClientFps(_)
+        | M::ClientLatency(_)
+        | M::StatsVideo(_)
+        | M::StatsAudio(_) => {
             return None;
         }
     })

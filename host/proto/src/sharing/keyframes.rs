@@ -94,7 +94,10 @@ mod tests {
         assert!(!g.poll(ms(600)), "served once");
         assert_eq!(g.coalesced(), 3);
         assert!(!g.request(ms(700)));
-        assert!(g.request(ms(1000)), "a request after the interval goes through");
+        assert!(
+            g.request(ms(1000)),
+            "a request after the interval goes through"
+        );
         assert_eq!(g.due_at(), None);
     }
 }

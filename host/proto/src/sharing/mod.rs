@@ -113,7 +113,9 @@ mod tests {
         ] {
             assert_eq!(r.to_string().parse::<Role>(), Ok(r));
         }
-        for bad in ["", "Owner", "player", "player4", "player10", "player-1", "root"] {
+        for bad in [
+            "", "Owner", "player", "player4", "player10", "player-1", "root",
+        ] {
             assert!(bad.parse::<Role>().is_err(), "{bad}");
         }
     }

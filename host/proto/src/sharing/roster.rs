@@ -85,13 +85,14 @@ impl Roster {
 
     /// Guests (link-joined members) now connected.
     pub fn guests(&self) -> usize {
-        self.members.values().filter(|m| m.link_id.is_some()).count()
+        self.members
+            .values()
+            .filter(|m| m.link_id.is_some())
+            .count()
     }
 
     fn slot_holder(&self, slot: u8) -> Option<&Member> {
-        self.members
-            .values()
-            .find(|m| m.role == Role::Player(slot))
+        self.members.values().find(|m| m.role == Role::Player(slot))
     }
 
     /// A browser with a verified link joins in the link's role; returns its uid.
@@ -246,8 +247,14 @@ mod tests {
             r.set_role(Role::Controller, &v, Role::Controller),
             Err(RosterError::NotOwner)
         );
-        assert_eq!(r.set_role(Role::Owner, &v, Role::Owner), Err(RosterError::OwnerRole));
-        assert_eq!(r.set_role(Role::Owner, &o, Role::Viewer), Err(RosterError::IsOwner));
+        assert_eq!(
+            r.set_role(Role::Owner, &v, Role::Owner),
+            Err(RosterError::OwnerRole)
+        );
+        assert_eq!(
+            r.set_role(Role::Owner, &o, Role::Viewer),
+            Err(RosterError::IsOwner)
+        );
         assert_eq!(
             r.set_role(Role::Owner, &v, Role::Player(2)),
             Err(RosterError::SlotTaken(2))

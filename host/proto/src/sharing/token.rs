@@ -196,7 +196,10 @@ mod tests {
             "djE6YWJjMTIzOnZpZXdlcjoyMDAwMDAwMDAw.\
              4jXrv8_ojm7EuZqzrWvDJJ7y9UMlhrFIAkFUfqyfsc4"
         );
-        assert_eq!(s.verify(&t, 1_999_999_999), Ok(viewer("abc123", 2_000_000_000)));
+        assert_eq!(
+            s.verify(&t, 1_999_999_999),
+            Ok(viewer("abc123", 2_000_000_000))
+        );
     }
 
     #[test]

@@ -176,7 +176,10 @@ mod tests {
                 ttl: None
             }))
         );
-        assert_eq!(parse_command(r#"{"type":"rotate"}"#), Ok(Some(Command::Rotate)));
+        assert_eq!(
+            parse_command(r#"{"type":"rotate"}"#),
+            Ok(Some(Command::Rotate))
+        );
         assert_eq!(
             parse_command(r#"{"sdp":{"type":"answer","sdp":"v=0"}}"#),
             Ok(None)
@@ -188,7 +191,10 @@ mod tests {
             r#"{"type":"kick"}"#,
             r#"{"type":"hello","extra":1}"#,
         ] {
-            assert!(matches!(parse_command(bad), Err(CommandError::Invalid(_))), "{bad}");
+            assert!(
+                matches!(parse_command(bad), Err(CommandError::Invalid(_))),
+                "{bad}"
+            );
         }
         let long = format!(r#"{{"type":"hello","name":"{}"}}"#, "x".repeat(5000));
         assert_eq!(parse_command(&long), Err(CommandError::TooLong));
