@@ -479,3 +479,84 @@ fn broadcast_links(st: &State) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token_of(n: Notice) -> (String, String) {
+        match n {
+            Notice::Link { id, token, .. } => (id, token),
+            other => panic!("not a link: {other:?}"),
+        }
+    }
+
+    fn drain(rx: &mut mpsc::UnboundedReceiver<MemberEvent>) -> Vec<MemberEvent> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn links_admit_until_revoked_and_revocation_closes_their_members() {
+        let s = Sharing::new(2, Some("k"));
+        let (id, token) = token_of(s.mint("viewer", None).unwrap());
+        let mut a = s.join_guest(&token, "a").unwrap();
+        assert_eq!(a.role, Role::Viewer);
+        let (_, other) = token_of(s.mint("player1", Some(Duration::from_secs(60))).unwrap());
+        let b = s.join_guest(&other, "b").unwrap();
+        let full = s.join_guest(&token, "c").err().unwrap();
+        assert_eq!((full.code, full.close), ("full", close::FULL));
+        assert_eq!(s.revoke(&id), 1);
+        let events = drain(&mut a.events);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            MemberEvent::Close {
+                code: close::REMOVED,
+                ..
+            }
+        )));
+        let refused = s.join_guest(&token, "again").err().unwrap();
+        assert_eq!(refused.close, close::BAD_LINK);
+        assert_eq!(refused.message, "share link revoked");
+        assert_eq!(s.role_of(&b.uid), Some(Role::Player(1)));
+        assert_eq!(s.rotate(), 1, "rotation closes the remaining guest");
+        assert_eq!(
+            s.join_guest(&other, "b").err().unwrap().code,
+            "bad_link",
+            "old links die with the secret"
+        );
+    }
+
+    #[test]
+    fn only_the_owner_administers_and_roles_change_live() {
+        let s = Sharing::new(4, Some("k"));
+        let (_, token) = token_of(s.mint("viewer", None).unwrap());
+        let mut g = s.join_guest(&token, "g").unwrap();
+        let reply = s.command(Role::Viewer, Command::Rotate);
+        assert!(matches!(reply, Some(Notice::Error { ref code, .. }) if code == "not_owner"));
+        assert_eq!(s.drops().settings, 1);
+        assert!(s.mint("owner", None).is_err());
+        assert!(s.mint("root", None).is_err());
+        let set = Command::SetRole {
+            uid: g.uid.clone(),
+            role: "controller".into(),
+        };
+        assert_eq!(s.command(Role::Owner, set), None);
+        assert_eq!(s.role_of(&g.uid), Some(Role::Controller));
+        assert!(
+            drain(&mut g.events)
+                .iter()
+                .any(|e| matches!(e, MemberEvent::Role(Role::Controller)))
+        );
+        s.leave(&g.uid);
+        assert_eq!(s.role_of(&g.uid), None);
+    }
+
+    #[test]
+    fn forged_tokens_are_counted_as_refused_joins() {
+        let s = Sharing::new(4, None);
+        for t in ["", "x.y", "djE6YTp2aWV3ZXI6OTk5OTk5OTk5OQ.AAAA"] {
+            assert_eq!(s.join_guest(t, "").err().unwrap().close, close::BAD_LINK);
+        }
+        assert_eq!(s.state_json()["refused_joins"], 3);
+    }
+}
