@@ -22,6 +22,7 @@ use selkies_proto::sharing::KeyframeGate;
 use selkies_proto::sharing::keyframes::DEFAULT_INTERVAL;
 use tracing::{debug, info};
 
+use crate::media::catalogue::Codec;
 use crate::media::pipeline::{AudioPipeline, MediaError, VideoPipeline};
 use crate::sync::lock;
 
@@ -71,6 +72,8 @@ pub struct Fanout {
     audio: Tap,
     /// The owner's video payloader, where forced keyframe requests are sent.
     payloader: Mutex<Option<gst::Element>>,
+    /// The codec of the owner's video session.
+    codec: Mutex<Option<Codec>>,
     gate: Mutex<KeyframeGate>,
     forced: AtomicU64,
     requested: AtomicU64,
@@ -83,6 +86,7 @@ impl Fanout {
             video: Tap::default(),
             audio: Tap::default(),
             payloader: Mutex::new(None),
+            codec: Mutex::new(None),
             gate: Mutex::new(KeyframeGate::new(DEFAULT_INTERVAL)),
             forced: AtomicU64::new(0),
             requested: AtomicU64::new(0),
@@ -100,6 +104,7 @@ impl Fanout {
     /// Taps a freshly built owner video pipeline.
     pub fn attach_video(self: &Arc<Self>, video: &VideoPipeline) {
         *lock(&self.payloader) = video.pipeline.by_name("pay");
+        *lock(&self.codec) = Some(video.chosen.spec.codec());
         self.attach(Media::Video, &video.pipeline);
     }
 
@@ -155,6 +160,12 @@ impl Fanout {
             *lock(&tap.caps) = None;
         }
         *lock(&self.payloader) = None;
+        *lock(&self.codec) = None;
+    }
+
+    /// The codec of the owner's video session, while it runs.
+    pub fn codec(&self) -> Option<Codec> {
+        *lock(&self.codec)
     }
 
     /// Whether the owner's stream runs (its caps are known): members can be served.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use selkies_proto::protocol::{ClientMessage, PointerEvent, ServerMessage, parse_client_message};
+use selkies_proto::gamepad::GamepadMessage;
+use selkies_proto::protocol::{ClientMessage, PointerEvent, parse_client_message};
 use selkies_proto::sharing::wire::{Command, Notice, parse_command};
 use selkies_proto::sharing::{Role, Verdict, filter};
 use selkies_proto::signalling::Envelope;
@@ -25,8 +26,22 @@ use crate::session::{Session, SessionEvent, SessionOptions};
 
 /// Time allowed for the first frame.
 const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Ping period of the sharing socket.
+const PING_EVERY: Duration = Duration::from_secs(10);
+/// Silence after which a sharing socket is closed as dead.
+const SILENCE_LIMIT: Duration = Duration::from_secs(30);
+/// Longest wait for one send: a browser that stopped reading cannot hold the task.
+const SEND_LIMIT: Duration = Duration::from_secs(10);
 /// Stream id of a member's tracks.
 const MSID: &str = "selkies-share";
+
+/// Sends a text frame within [`SEND_LIMIT`]; false when the socket is gone or stuck.
+async fn send_text(socket: &mut WebSocket, text: String) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_LIMIT, socket.send(Message::Text(text.into()))).await,
+        Ok(Ok(()))
+    )
+}
 
 fn close_frame(code: u16, reason: &str) -> Message {
     Message::Close(Some(CloseFrame {
@@ -37,10 +52,9 @@ fn close_frame(code: u16, reason: &str) -> Message {
 
 async fn refuse(socket: &mut WebSocket, code: &str, close: u16, message: &str) {
     info!(code, "sharing: connection refused: {message}");
-    let _ = socket
-        .send(Message::Text(Notice::error(code, message).to_json().into()))
-        .await;
-    let _ = socket.send(close_frame(close, message)).await;
+    if send_text(socket, Notice::error(code, message).to_json()).await {
+        let _ = tokio::time::timeout(SEND_LIMIT, socket.send(close_frame(close, message))).await;
+    }
     drain(socket).await;
 }
 
@@ -99,6 +113,8 @@ struct Member {
     media: Option<(MemberMedia, Session)>,
     host: Option<Arc<Host>>,
     clipboard: selkies_proto::protocol::clipboard::ClipboardAssembler,
+    /// The host pad this member's gamepad created, released when it leaves or loses the role.
+    pad: Option<u8>,
 }
 
 async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, guest: bool) {
@@ -125,6 +141,7 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
         media: None,
         host: sharing.host(),
         clipboard: Default::default(),
+        pad: None,
     };
     if guest {
         match start_media(sharing, &m).await {
@@ -135,6 +152,10 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
             }
         }
     }
+    // Liveness as on `/ws`: pings every 10 s; 30 s without any frame (a pong included) is dead.
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut deadline = tokio::time::Instant::now() + SILENCE_LIMIT;
     loop {
         let session_ev = async {
             match m.media.as_mut() {
@@ -143,28 +164,46 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
             }
         };
         tokio::select! {
-            msg = socket.recv() => match msg {
-                Some(Ok(Message::Text(text))) => {
-                    if let Some(reply) = on_text(sharing, &mut m, text.as_str()) {
-                        let _ = socket.send(Message::Text(reply.into())).await;
+            msg = socket.recv() => {
+                deadline = tokio::time::Instant::now() + SILENCE_LIMIT;
+                match msg {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(reply) = on_text(sharing, &mut m, text.as_str())
+                            && !send_text(socket, reply).await
+                        {
+                            break;
+                        }
                     }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
                 }
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => {}
             },
+            _ = ping.tick() => {
+                let sent = tokio::time::timeout(SEND_LIMIT, socket.send(Message::Ping(Vec::new().into()))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    break;
+                }
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                info!(uid = m.uid, "sharing: no frame or pong for 30 s; closing");
+                break;
+            }
             ev = events.recv() => match ev {
                 Some(MemberEvent::Notice(text)) => {
-                    if socket.send(Message::Text(text.into())).await.is_err() {
+                    if !send_text(socket, text).await {
                         break;
                     }
                 }
                 Some(MemberEvent::Role(r)) => {
                     m.role = r;
+                    release_pad(&mut m).await;
                     let n = Notice::Role { role: r.to_string() }.to_json();
-                    let _ = socket.send(Message::Text(n.into())).await;
+                    if !send_text(socket, n).await {
+                        break;
+                    }
                 }
                 Some(MemberEvent::Close { code, reason }) => {
-                    let _ = socket.send(close_frame(code, &reason)).await;
+                    let _ = tokio::time::timeout(SEND_LIMIT, socket.send(close_frame(code, &reason))).await;
                     drain(socket).await;
                     break;
                 }
@@ -177,7 +216,15 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
             }
         }
     }
+    release_pad(&mut m).await;
     stop_media(&mut m);
+}
+
+/// A player that leaves (or becomes something else) takes its pad with it, as `js,d` would.
+async fn release_pad(m: &mut Member) {
+    if let (Some(index), Some(host)) = (m.pad.take(), m.host.as_ref()) {
+        host.gamepad(GamepadMessage::Disconnect { index }).await;
+    }
 }
 
 fn stop_media(m: &mut Member) {
@@ -264,33 +311,29 @@ async fn on_session_event(
             let Ok(text) = o.sdp().as_text() else {
                 return false;
             };
+            // The codec the owner's session runs (a fallback when its browser refused --encoder's).
             let (codec, fps) = match &m.host {
-                Some(h) => (h.encoder.spec.codec(), h.live().framerate),
+                Some(h) => (
+                    sharing.fanout.codec().unwrap_or(h.encoder.spec.codec()),
+                    h.live().framerate,
+                ),
                 None => return false,
             };
             let munged = offer::munge(&text, codec, fps, MSID);
-            if socket
-                .send(Message::Text(Envelope::offer(munged).to_json().into()))
-                .await
-                .is_err()
-            {
+            if !send_text(socket, Envelope::offer(munged).to_json()).await {
                 return false;
             }
             session.set_local_offer(&o);
         }
         SessionEvent::IceCandidate { mline, candidate } => {
             let json = Envelope::candidate(candidate, mline).to_json();
-            if socket.send(Message::Text(json.into())).await.is_err() {
+            if !send_text(socket, json).await {
                 return false;
             }
         }
         SessionEvent::DataChannelMessage(text) => {
             let role = sharing.role_of(&m.uid).unwrap_or(Role::Viewer);
-            for reply in on_data(sharing, m, role, &text).await {
-                if let Some((_, s)) = m.media.as_ref() {
-                    s.send_data(&reply);
-                }
-            }
+            on_data(sharing, m, role, &text).await;
         }
         SessionEvent::DataChannelOpen => debug!(uid = m.uid, "sharing: data channel open"),
         SessionEvent::DataChannelClosed => return false,
@@ -311,25 +354,25 @@ async fn on_session_event(
 }
 
 /// A data-channel message from a member, filtered by its role.
-async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) -> Vec<String> {
+async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) {
     let msg = match parse_client_message(text) {
         Ok(msg) => msg,
         Err(e) => {
             debug!(uid = m.uid, "sharing: ignoring a bad message: {e}");
-            return Vec::new();
+            return;
         }
     };
     let msg = match filter(role, msg) {
         Verdict::Pass(msg) => msg,
-        Verdict::Ignore => return Vec::new(),
+        Verdict::Ignore => return,
         Verdict::Drop(cat) => {
             sharing.count_drop(cat);
             debug!(uid = m.uid, %role, category = cat.as_str(), "sharing: message dropped by role");
-            return Vec::new();
+            return;
         }
     };
     let Some(host) = m.host.clone() else {
-        return Vec::new();
+        return;
     };
     let input = |cmd: InputCommand| {
         if let Some(i) = &host.services.input
@@ -365,7 +408,14 @@ async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) -> V
             Ok(None) => {}
             Err(e) => debug!("clipboard from a member dropped: {e}"),
         },
-        ClientMessage::Gamepad(pad) => host.gamepad(pad).await,
+        ClientMessage::Gamepad(pad) => {
+            match &pad {
+                GamepadMessage::Connect { index, .. } => m.pad = Some(*index),
+                GamepadMessage::Disconnect { .. } => m.pad = None,
+                _ => {}
+            }
+            host.gamepad(pad).await;
+        }
         ClientMessage::Pong { .. } => {}
         // Settings reach here only for an owner, who changes them on the legacy connection.
         other => {
@@ -375,6 +425,4 @@ async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) -> V
             );
         }
     }
-    let _ = ServerMessage::ping;
-    Vec::new()
 }
