@@ -129,6 +129,8 @@ pub struct Services {
     pub damage: Option<selkies_x11::damage::DamageWatch>,
     pub desktop: Desktop,
     pub metrics: selkies_telemetry::Metrics,
+    /// Desktop sharing: share links, members, the fan-out of the owner's stream.
+    pub sharing: Arc<crate::sharing::Sharing>,
 }
 
 impl Host {

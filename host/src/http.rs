@@ -93,6 +93,14 @@ async fn require_auth(State(state): State<HttpState>, req: Request, next: Next) 
     let Some(auth) = &state.auth else {
         return next.run(req).await;
     };
+    // A share link admits its holder to the client files and `/share/ws` (docs/sharing.md).
+    if req
+        .extensions()
+        .get::<crate::sharing::http::Admitted>()
+        .is_some()
+    {
+        return next.run(req).await;
+    }
     // Present when served by `crate::server`; absent in in-process tests.
     let ip = req
         .extensions()
@@ -187,6 +195,12 @@ async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
             Ok(upgrade) => ws::upgrade(upgrade, state.signalling.clone()),
             Err(rejection) => rejection.into_response(),
         };
+    }
+    if path.starts_with("/share/") {
+        if let Some(refused) = check_origin(&state, req.headers()) {
+            return refused;
+        }
+        return crate::sharing::http::dispatch(req).await;
     }
     match path.as_str() {
         "/health" | "/health/" => (StatusCode::OK, "OK\n").into_response(),

@@ -13,6 +13,7 @@
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`ice_report`]: the connectivity report: webrtcbin stats → selected pair, logged and stored.
+//! - [`sharing`]: several browsers on one desktop with roles: share links, roster, fan-out.
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`sync`]: the one lock-recovery helper for poisoned std locks.
 //! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
@@ -41,6 +42,7 @@ pub mod rtc;
 pub mod security;
 pub mod server;
 pub mod session;
+pub mod sharing;
 pub mod startup;
 pub mod supervise;
 pub mod sync;

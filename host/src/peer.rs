@@ -217,6 +217,7 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
             host.services.metrics.set_connected_clients(0);
+            host.services.sharing.owner_stopped();
             let host = host.clone();
             tokio::spawn(async move {
                 if let Some(g) = &host.services.gamepads {
@@ -442,7 +443,12 @@ async fn start(
         playout_delay_ms: host.settings.playout_delay_ms,
         metrics: host.services.metrics.clone(),
     };
-    match open(plan).await? {
+    let opened = open(plan).await?;
+    match &opened {
+        Opened::Video(video, _) => host.services.sharing.fanout.attach_video(video),
+        Opened::Audio(audio, _) => host.services.sharing.fanout.attach_audio(audio),
+    }
+    match opened {
         Opened::Video(video, session) => Ok(Active {
             session,
             audio: None,

@@ -268,7 +268,16 @@ fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
         if let Some(caps) = &opts.rtp_caps {
             t.set_codec_preferences(Some(caps));
         }
-        if opts.data_channel {
+        // Chromium refuses RTX (two SSRCs) on audio: NACK only for video (a sharing member's
+        // connection carries both on one webrtcbin, see crate::sharing::fanout).
+        let audio = t
+            .property::<Option<gst::Caps>>("codec-preferences")
+            .and_then(|c| {
+                c.structure(0)
+                    .map(|s| s.get::<&str>("media") == Ok("audio"))
+            })
+            .unwrap_or(false);
+        if opts.data_channel && !audio {
             t.set_property("do-nack", true);
             if opts.fec_percent > 0 {
                 t.set_property("fec-type", gst_webrtc::WebRTCFECType::UlpRed);

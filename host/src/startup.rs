@@ -153,6 +153,10 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             damage,
             desktop: Desktop::start(&settings),
             metrics: metrics.clone(),
+            sharing: crate::sharing::Sharing::new(
+                settings.max_viewers,
+                settings.share_secret.as_deref(),
+            ),
         },
     ));
     let _ = signalling
@@ -162,6 +166,8 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             settings.transport,
             settings.ws_timeout,
         ));
+    host.services.sharing.bind(&host);
+    tokio::spawn(host.services.sharing.clone().poll_keyframes());
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));
     let audio_peer = tokio::spawn(peer::run(host.clone(), Kind::Audio));
 
@@ -203,7 +209,11 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             // Our build writes build.json; another web root may rely on inline scripts.
             strict_csp: web_root.join("build.json").is_file(),
         }),
-    });
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        host.services.sharing.clone(),
+        crate::sharing::http::admit,
+    ));
 
     let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();
@@ -256,6 +266,12 @@ impl Started {
     /// Serve HTTP and `/ws` until `shutdown` resolves, then stop the peers and the gamepads.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) {
         let signalling = self.host.services.signalling.clone();
+        let sharing = self.host.services.sharing.clone();
+        // Sharing sockets close with the legacy ones instead of holding up the shutdown.
+        let shutdown = async move {
+            shutdown.await;
+            sharing.shutdown();
+        };
         server::serve(
             self.tcp,
             self.tls,

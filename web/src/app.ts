@@ -16,6 +16,7 @@ import * as msg from './messages.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import type { StatsSample } from './session.ts';
 import { TransportSwitch } from './transport.ts';
+import { SharingDrawer } from './sharing-drawer.ts';
 import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
 import { appName } from './signalling.ts';
 import { statsLine } from './stats.ts';
@@ -160,6 +161,7 @@ export class App {
 
   start(): void {
     this.input.attach();
+    new SharingDrawer().start();
     const map = (x: number, y: number) =>
       toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
     this.touch = new TouchInput(this.video, (t) => void this.session.send(t), map);

@@ -1,9 +1,14 @@
-//! Entry point: starts the client (app.ts) and registers the service worker (sw.js, written by
-//! the build with the build hash so an upgrade never leaves a stale client cached).
+//! Entry point: starts the client (app.ts), or the guest page (guest.ts) when the URL carries a
+//! share link, and registers the service worker (sw.js, written by the build with the build hash
+//! so an upgrade never leaves a stale client cached).
 
 import { App } from './app.ts';
+import { GuestApp } from './guest.ts';
+import { shareToken } from './sharing.ts';
 
-new App().start();
+const token = shareToken(window.location.search);
+if (token) new GuestApp(token).start();
+else new App().start();
 
 if ('serviceWorker' in navigator && window.isSecureContext) {
   window.addEventListener('load', () => {

@@ -13,6 +13,7 @@
 //! - [`sdp`]: munging of the host's SDP offer.
 //! - [`uinput_event`]: the msgpack datagrams of the `--uinput_mouse_socket` helper.
 //! - [`ws_stream`]: the WebSocket transport's request, media frame header and send-queue policy.
+//! - [`sharing`]: roles, share-link tokens, the member roster and per-role input filtering.
 
 pub mod config;
 pub mod encoder;
@@ -20,6 +21,7 @@ pub mod gamepad;
 pub mod protocol;
 pub mod rtc_config;
 pub mod sdp;
+pub mod sharing;
 pub mod signalling;
 pub mod uinput_event;
 pub mod ws_stream;

@@ -452,6 +452,18 @@ pub struct Args {
     #[arg(long = "ws_timeout", env = "SELKIES_WS_TIMEOUT", default_value = "15")]
     pub ws_timeout: String,
 
+    /// Most browsers that may join with a share link at once (docs/sharing.md); 0 disables sharing
+    #[arg(long = "max_viewers", env = "SELKIES_MAX_VIEWERS", default_value = "8")]
+    pub max_viewers: String,
+
+    /// Secret that signs share links; empty: a random one per process (links die with it)
+    #[arg(
+        long = "share_secret",
+        env = "SELKIES_SHARE_SECRET",
+        default_value = ""
+    )]
+    pub share_secret: String,
+
     /// Seconds to wait for open connections on SIGTERM/SIGINT before exiting anyway
     #[arg(
         long = "shutdown_timeout",

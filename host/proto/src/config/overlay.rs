@@ -71,6 +71,8 @@ pub struct JsonOverlay {
     pub allowed_origins: Option<Vec<String>>,
     /// `transport`: `auto`, `webrtc` or `websocket`.
     pub transport: Option<crate::ws_stream::Transport>,
+    /// `max_viewers` (0 allowed: sharing off).
+    pub max_viewers: Option<u32>,
     /// Keys present with unusable values (ignored).
     pub warnings: Vec<String>,
 }
@@ -148,6 +150,10 @@ impl JsonOverlay {
             o.allowed_origins = origins(v);
             take("allowed_origins", o.allowed_origins.is_some());
         }
+        if let Some(v) = map.get("max_viewers") {
+            o.max_viewers = positive(v).or_else(|| (v.as_u64() == Some(0)).then_some(0));
+            take("max_viewers", o.max_viewers.is_some());
+        }
         o
     }
 
@@ -173,6 +179,9 @@ impl JsonOverlay {
         }
         if let Some(v) = self.transport {
             s.transport = v;
+        }
+        if let Some(v) = self.max_viewers {
+            s.max_viewers = v;
         }
         s.warnings.extend(self.warnings.iter().cloned());
     }

@@ -199,6 +199,10 @@ pub struct Settings {
     pub max_connections_per_ip: Option<u32>,
     pub ws_timeout: std::time::Duration,
     pub shutdown_timeout: std::time::Duration,
+    /// `--max_viewers`: browsers joined with a share link at once; 0: sharing off.
+    pub max_viewers: u32,
+    /// `--share_secret`; None: a random secret per process.
+    pub share_secret: Option<String>,
     pub debug: bool,
     /// Non-fatal problems found while resolving (e.g. a corrupt `--json_config`). Resolution
     /// happens before logging is set up, so the host logs these once tracing is initialised.
@@ -459,6 +463,8 @@ impl Settings {
                 n => Some(n),
             },
             ws_timeout: seconds("ws_timeout", &a.ws_timeout)?,
+            max_viewers: number("max_viewers", &a.max_viewers)?,
+            share_secret: non_empty(&a.share_secret),
             shutdown_timeout: seconds("shutdown_timeout", &a.shutdown_timeout)?,
             debug: a.debug,
             warnings: Vec::new(),

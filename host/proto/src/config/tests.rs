@@ -512,3 +512,20 @@ fn transport_from_flag_env_name_and_overlay() {
         serde_json::from_str(r#"{"transport":7}"#).expect("json");
     assert_eq!(JsonOverlay::from_map(&bad).warnings.len(), 1);
 }
+
+#[test]
+fn sharing_flags_and_overlay_key() {
+    let s = resolve(&[]).expect("defaults");
+    assert_eq!((s.max_viewers, s.share_secret.as_deref()), (8, None));
+    let s = resolve(&["--max_viewers=0", "--share_secret=k"]).expect("ok");
+    assert_eq!((s.max_viewers, s.share_secret.as_deref()), (0, Some("k")));
+    assert!(resolve(&["--max_viewers=-1"]).is_err());
+    let dir = Scratch::new("overlay-share");
+    let path = dir.file("cfg.json");
+    std::fs::write(&path, r#"{"max_viewers": 3}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert_eq!(s.max_viewers, 3);
+    std::fs::write(&path, r#"{"max_viewers": 0}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert_eq!(s.max_viewers, 0);
+}
