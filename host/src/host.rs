@@ -39,6 +39,8 @@ pub struct StaticSettings {
     pub playout_delay_ms: Option<u32>,
     /// `--capture`: the screen capture of video sessions.
     pub capture: selkies_proto::config::CaptureMode,
+    /// `--enable_microphone`: `Some(--microphone_default_source)` when on.
+    pub microphone: Option<bool>,
 }
 
 /// Settings the client can change at run time.

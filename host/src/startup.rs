@@ -151,6 +151,10 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             uinput_mouse_socket: settings.uinput_mouse_socket.clone(),
             playout_delay_ms: settings.playout_delay_ms,
             capture: settings.capture,
+            microphone: settings
+                .intake
+                .enable_microphone
+                .then_some(settings.intake.microphone_default_source),
         },
         LiveSettings {
             framerate: settings.framerate,
@@ -169,6 +173,12 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             metrics: metrics.clone(),
         },
     ));
+    if settings.intake.enable_microphone {
+        // Now rather than at the first session, so apps see the microphone from the start; a
+        // PulseAudio that is not up yet gets another try when a browser sends its microphone.
+        let default = settings.intake.microphone_default_source;
+        let _ = tokio::task::spawn_blocking(move || crate::mic::prepare(default)).await;
+    }
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));
     let audio_peer = tokio::spawn(peer::run(host.clone(), Kind::Audio));
 
@@ -191,7 +201,8 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             }
         });
     }
-    let app = http::router(HttpState {
+    let files = crate::files::router(crate::files::FileTransfer::from_settings(&settings.intake));
+    let app = http::router_with(HttpState {
         turn: turn.clone(),
         port: settings.port,
         https: settings.enable_https,
@@ -206,7 +217,7 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             // Our build writes build.json; another web root may rely on inline scripts.
             strict_csp: web_root.join("build.json").is_file(),
         }),
-    });
+    }, files);
 
     let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();
@@ -279,6 +290,7 @@ impl Started {
         if let Some(g) = &self.host.services.gamepads {
             g.shutdown().await;
         }
+        let _ = tokio::task::spawn_blocking(crate::mic::device::teardown).await;
     }
 }
 

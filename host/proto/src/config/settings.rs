@@ -187,6 +187,8 @@ pub struct Settings {
     pub ws_timeout: std::time::Duration,
     pub shutdown_timeout: std::time::Duration,
     pub debug: bool,
+    /// Microphone and file transfer.
+    pub intake: super::IntakeSettings,
     /// Non-fatal problems found while resolving (e.g. a corrupt `--json_config`). Resolution
     /// happens before logging is set up, so the host logs these once tracing is initialised.
     pub warnings: Vec<String>,
@@ -440,12 +442,16 @@ impl Settings {
             ws_timeout: seconds("ws_timeout", &a.ws_timeout)?,
             shutdown_timeout: seconds("shutdown_timeout", &a.shutdown_timeout)?,
             debug: a.debug,
+            intake: super::IntakeSettings::from_args(&a.intake)?,
             warnings: Vec::new(),
         };
         match JsonOverlay::load(&s.json_config) {
             Ok(Some(overlay)) => overlay.apply(&mut s),
             Ok(None) => {}
             Err(e) => s.warnings.push(format!("ignoring --json_config: {e}")),
+        }
+        if let Ok(Some(map)) = super::overlay::read_object(&s.json_config) {
+            s.intake.apply_overlay(&map, &mut s.warnings);
         }
         Ok(s)
     }
