@@ -174,7 +174,10 @@ mod tests {
         assert_eq!(check_chunk(90, None, 90, 100), Ok(()));
         assert_eq!(
             check_chunk(10, Some(10), 20, 100),
-            Err(ChunkError::Offset { given: 10, have: 20 })
+            Err(ChunkError::Offset {
+                given: 10,
+                have: 20
+            })
         );
         assert_eq!(
             check_chunk(95, Some(10), 95, 100),

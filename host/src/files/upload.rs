@@ -151,7 +151,12 @@ pub async fn start(State(ft): State<Arc<FileTransfer>>, q: Query<StartQuery>) ->
     if q.size == 0 {
         return finish(&ft, &id).await;
     }
-    offset_response(StatusCode::CREATED, 0, q.size, json!({ "id": id, "name": name }))
+    offset_response(
+        StatusCode::CREATED,
+        0,
+        q.size,
+        json!({ "id": id, "name": name }),
+    )
 }
 
 /// `HEAD`/`GET /files/upload/{id}`: how many bytes the host has.
@@ -354,7 +359,10 @@ async fn finish(ft: &Arc<FileTransfer>, id: &str) -> Response {
             let _ = std::fs::remove_file(partial);
             io_failure("cannot move the upload into place", &e)
         }
-        Err(e) => io_failure("cannot move the upload into place", &std::io::Error::other(e)),
+        Err(e) => io_failure(
+            "cannot move the upload into place",
+            &std::io::Error::other(e),
+        ),
     }
 }
 

@@ -59,7 +59,9 @@ fn pactl(args: &[&str]) -> Result<String, DeviceError> {
 pub fn info_field<'a>(info: &'a str, key: &str) -> Option<&'a str> {
     info.lines().find_map(|l| {
         let (k, v) = l.split_once(':')?;
-        (k.trim() == key).then(|| v.trim()).filter(|v| !v.is_empty())
+        (k.trim() == key)
+            .then(|| v.trim())
+            .filter(|v| !v.is_empty())
     })
 }
 

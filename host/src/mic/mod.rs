@@ -26,7 +26,9 @@ pub fn prepare(make_default: bool) -> bool {
     match device::ensure(make_default) {
         Ok(()) => true,
         Err(e) => {
-            tracing::warn!("microphone: no virtual microphone ({e}); the browser's audio is dropped");
+            tracing::warn!(
+                "microphone: no virtual microphone ({e}); the browser's audio is dropped"
+            );
             false
         }
     }

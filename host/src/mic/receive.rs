@@ -102,7 +102,11 @@ mod tests {
         gst::init().unwrap();
         for pulse in [false, true] {
             let bin = gst::parse::bin_from_description(&branch(pulse), true).unwrap();
-            let names: Vec<String> = bin.children().iter().map(|e| e.name().to_string()).collect();
+            let names: Vec<String> = bin
+                .children()
+                .iter()
+                .map(|e| e.name().to_string())
+                .collect();
             assert!(names.iter().all(|n| is_mic_element(n)), "{names:?}");
         }
         let caps = rtp_caps();
