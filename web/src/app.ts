@@ -8,11 +8,13 @@ import { toRemote } from './coords.ts';
 import { Drawer } from './drawer.ts';
 import { installE2eHooks, type E2eHooks } from './e2e.ts';
 import { toggleFullscreen } from './fullscreen.ts';
+import { FilesPanel } from './files.ts';
 import { GamepadPoller } from './gamepad-poll.ts';
 import { encoderLabel, gauges, parseGpuStats, parseSystemStats, type GpuStats, type SystemStats } from './gauges.ts';
 import { InputCapture } from './input.ts';
 import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
+import { Microphone } from './mic.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import { Session, type StatsSample } from './session.ts';
 import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
@@ -166,6 +168,11 @@ export class App {
       this.osk.attach();
     }
     this.gamepads.attach();
+    const log = (t: string): void => this.logs.add('status', t);
+    const mic = new Microphone((reason) => this.session.restart(reason), log);
+    mic.attach();
+    this.session.microphone = mic;
+    new FilesPanel(log).attach();
     void this.clipboard.attach();
     this.setOverlay(this.statsOverlay);
     this.setScaleLocal(this.scaleLocal);
