@@ -159,17 +159,26 @@ fn pct(s: &str) -> String {
         .collect()
 }
 
-/// Deterministic, incompressible-looking bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
+/// Deterministic, incompressible-looking bytes for `[offset, offset + len)` of a file, so a
+/// large upload never has to be held in memory whole.
+fn pattern_at(offset: u64, len: usize) -> Vec<u8> {
+    (offset..offset + len as u64)
+        .map(|i| {
+            let mut x = (i / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            (x >> (8 * (i % 8))) as u8
         })
         .collect()
+}
+
+/// Upload size of the resume test: 64 MiB, or `SELKIES_UPLOAD_TEST_MB` (ci/bench-intake: 1024).
+fn upload_test_size() -> u64 {
+    std::env::var("SELKIES_UPLOAD_TEST_MB")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(64)
+        * MIB
 }
 
 async fn start_upload(h: &Host, name: &str, size: u64) -> Reply {
@@ -207,32 +216,43 @@ async fn upload(h: &Host, name: &str, data: &[u8]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_upload_resumes_after_a_dropped_connection() {
     let _serial = SERIAL.lock().await;
-    let h = start(true, true, Some(1024)).await;
-    let size = 64 * MIB as usize;
-    let data = pattern(size);
-    let r = start_upload(&h, "big.bin", size as u64).await;
+    let size = upload_test_size();
+    let h = start(true, true, Some(size / MIB + 1)).await;
+    let started = Instant::now();
+    let r = start_upload(&h, "big.bin", size).await;
     assert_eq!(r.status, StatusCode::CREATED);
     let id = r.json()["id"].as_str().unwrap().to_owned();
-    let chunk = 16 * MIB as usize;
-    let r = send(
-        h.addr,
-        "PUT",
-        &format!("/files/upload/{id}?offset=0"),
-        data[..chunk].to_vec(),
-        true,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(r.json()["offset"], chunk);
-
-    // The next chunk: 16 MiB announced, 5 MiB sent, then the connection drops.
+    let chunk = 16 * MIB;
+    let put = |offset: u64, end: u64| {
+        let id = id.clone();
+        async move {
+            send(
+                h.addr,
+                "PUT",
+                &format!("/files/upload/{id}?offset={offset}"),
+                pattern_at(offset, (end - offset) as usize),
+                true,
+            )
+            .await
+        }
+    };
+    // Up to the middle, then a chunk cut off by a dropped connection.
+    let middle = (size / 2 / chunk).max(1) * chunk;
+    let mut offset = 0;
+    while offset < middle {
+        let r = put(offset, offset + chunk).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+        offset += chunk;
+        assert_eq!(r.json()["offset"], offset);
+    }
+    let sent_before_drop = 5 * MIB;
     let mut s = TcpStream::connect(h.addr).await.unwrap();
     let head = format!(
-        "PUT /files/upload/{id}?offset={chunk} HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\
+        "PUT /files/upload/{id}?offset={offset} HTTP/1.1\r\nHost: x\r\nAuthorization: {AUTH}\r\n\
          Content-Length: {chunk}\r\n\r\n"
     );
     s.write_all(head.as_bytes()).await.unwrap();
-    s.write_all(&data[chunk..chunk + 5 * MIB as usize])
+    s.write_all(&pattern_at(offset, sent_before_drop as usize))
         .await
         .unwrap();
     s.flush().await.unwrap();
@@ -245,47 +265,32 @@ async fn large_upload_resumes_after_a_dropped_connection() {
         let r = send(h.addr, "HEAD", &format!("/files/upload/{id}"), vec![], true).await;
         assert_eq!(r.status, StatusCode::OK);
         let get = send(h.addr, "GET", &format!("/files/upload/{id}"), vec![], true).await;
-        let busy = get.json()["busy"] == true;
         let have: u64 = r.headers["upload-offset"]
             .to_str()
             .unwrap()
             .parse()
             .unwrap();
-        if !busy {
+        if get.json()["busy"] != true {
             break have;
         }
         assert!(Instant::now() < deadline, "upload stays busy");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     println!(
-        "after the disconnect the host holds {have} bytes (sent {} before it)",
-        chunk + 5 * MIB as usize
+        "after the disconnect the host holds {have} bytes ({} sent before it)",
+        offset + sent_before_drop
     );
-    assert!(have >= chunk as u64 && have <= (chunk + 5 * MIB as usize) as u64);
+    assert!(have >= offset && have <= offset + sent_before_drop);
 
     // A stale offset is refused with the right one.
-    let r = send(
-        h.addr,
-        "PUT",
-        &format!("/files/upload/{id}?offset=0"),
-        vec![0; 10],
-        true,
-    )
-    .await;
+    let r = put(0, 10).await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["offset"], have);
 
-    let mut offset = have as usize;
+    let mut offset = have;
     while offset < size {
         let end = (offset + chunk).min(size);
-        let r = send(
-            h.addr,
-            "PUT",
-            &format!("/files/upload/{id}?offset={offset}"),
-            data[offset..end].to_vec(),
-            true,
-        )
-        .await;
+        let r = put(offset, end).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
         offset = end;
         if offset == size {
@@ -293,8 +298,26 @@ async fn large_upload_resumes_after_a_dropped_connection() {
             assert_eq!(r.json()["name"], "big.bin");
         }
     }
-    let got = std::fs::read(h.up.join("big.bin")).unwrap();
-    assert!(got == data, "the resumed upload differs from what was sent");
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "upload of {} MiB with a resume: {secs:.1} s ({:.0} MiB/s)",
+        size / MIB,
+        (size / MIB) as f64 / secs
+    );
+    // Compare chunk by chunk.
+    let mut f = std::fs::File::open(h.up.join("big.bin")).unwrap();
+    assert_eq!(f.metadata().unwrap().len(), size);
+    let mut at = 0;
+    while at < size {
+        let n = chunk.min(size - at) as usize;
+        let mut buf = vec![0; n];
+        std::io::Read::read_exact(&mut f, &mut buf).unwrap();
+        assert!(
+            buf == pattern_at(at, n),
+            "the resumed upload differs at {at}"
+        );
+        at += n as u64;
+    }
     let leftovers: Vec<_> = std::fs::read_dir(&h.up)
         .unwrap()
         .map(|e| e.unwrap().file_name())
@@ -489,7 +512,7 @@ async fn downloads_stream_with_ranges_and_flat_memory() {
             total += data.len() as u64;
         }
         frames += 1;
-        if frames % 1024 == 0 {
+        if frames.is_multiple_of(1024) {
             peak = peak.max(rss());
         }
     }

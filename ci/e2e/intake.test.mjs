@@ -1,0 +1,254 @@
+// End-to-end: what the browser sends into the desktop (docs/microphone.md, docs/files.md).
+// Microphone: Chromium's fake capture plays a WAV (0.6 s silence, 0.4 s of 1 kHz, looped) into
+// the client, which sends it to the host; `parec` on the host's virtual source `selkies_mic`
+// records it, and the test finds 1 kHz in the recording (Goertzel) and prints the capture →
+// virtual-source latency (tone onsets seen in the page vs. in the recording). Files: an upload
+// through the drawer's picker lands byte-exact in the upload directory, the download folder is
+// listed and a file fetched through the page, and the routes refuse a request without
+// credentials. The virtual microphone is gone after the host exits.
+// Run through ci/checks/77-intake.sh (Xvfb, PulseAudio and Chromium started here).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Browser } from './browser.mjs';
+import { Env, sleep, waitFor } from './harness.mjs';
+
+const PORT = Number(process.env.E2E_PORT ?? 18190);
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const CREDS = { username: 'intake', password: 'intake-pw' };
+const RATE = 48000;
+const TONE_HZ = 1000;
+
+const env = new Env();
+const upDir = join(env.dir, 'up');
+const downDir = join(env.dir, 'down');
+let browser = null;
+
+/** 16-bit mono PCM WAV: `silenceS` of silence then `toneS` of `hz`, at half scale. */
+function toneWav(path, silenceS, toneS, hz) {
+  const n = Math.round((silenceS + toneS) * RATE);
+  const start = Math.round(silenceS * RATE);
+  const data = Buffer.alloc(n * 2);
+  for (let i = start; i < n; i++) {
+    data.writeInt16LE(Math.round(16000 * Math.sin((2 * Math.PI * hz * (i - start)) / RATE)), i * 2);
+  }
+  const h = Buffer.alloc(44);
+  h.write('RIFF', 0);
+  h.writeUInt32LE(36 + data.length, 4);
+  h.write('WAVEfmt ', 8);
+  h.writeUInt32LE(16, 16);
+  h.writeUInt16LE(1, 20);
+  h.writeUInt16LE(1, 22);
+  h.writeUInt32LE(RATE, 24);
+  h.writeUInt32LE(RATE * 2, 28);
+  h.writeUInt16LE(2, 32);
+  h.writeUInt16LE(16, 34);
+  h.write('data', 36);
+  h.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([h, data]));
+}
+
+/** Goertzel power of `hz` in `samples` (Int16 values). */
+function goertzel(samples, hz) {
+  const k = (2 * Math.cos((2 * Math.PI * hz) / RATE));
+  let s1 = 0;
+  let s2 = 0;
+  for (const x of samples) {
+    const s0 = x + k * s1 - s2;
+    s2 = s1;
+    s1 = s0;
+  }
+  return s1 * s1 + s2 * s2 - k * s1 * s2;
+}
+
+// In the page, before the client loads: tee every getUserMedia stream into an analyser that
+// records when a tone starts after silence (Date.now()), the capture side of the latency.
+function micProbe() {
+  const orig = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.__micOnsets = [];
+  navigator.mediaDevices.getUserMedia = async (c) => {
+    const stream = await orig(c);
+    const ctx = new AudioContext({ sampleRate: 48000, latencyHint: 'interactive' });
+    const src = ctx.createMediaStreamSource(stream);
+    const proc = ctx.createScriptProcessor(256, 1, 1);
+    let quiet = 0;
+    proc.onaudioprocess = (ev) => {
+      const d = ev.inputBuffer.getChannelData(0);
+      let sum = 0;
+      for (const v of d) sum += v * v;
+      const loud = Math.sqrt(sum / d.length) > 0.05;
+      if (loud && quiet > 0.3) window.__micOnsets.push(Date.now());
+      quiet = loud ? 0 : quiet + d.length / 48000;
+    };
+    src.connect(proc);
+    proc.connect(ctx.destination);
+    void ctx.resume();
+    window.__micCtx = ctx;
+    return stream;
+  };
+}
+
+async function withDiagnostics(body) {
+  try {
+    await body();
+  } catch (e) {
+    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 60)];
+    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
+    throw new Error(parts.join('\n'));
+  }
+}
+
+before(async () => {
+  mkdirSync(downDir, { recursive: true });
+  await env.startX();
+  await env.startAudio();
+  await env.startHost(PORT, [
+    '--encoder=x264enc',
+    '--enable_resize=false',
+    `--basic_auth_user=${CREDS.username}`,
+    `--basic_auth_password=${CREDS.password}`,
+    `--json_config=${join(env.dir, 'selkies.json')}`,
+    '--enable_microphone=true',
+    '--enable_file_transfer=true',
+    `--file_upload_dir=${upDir}`,
+    `--file_download_dir=${downDir}`,
+  ]);
+  const wav = join(env.dir, 'tone.wav');
+  toneWav(wav, 0.6, 0.4, TONE_HZ);
+  browser = await Browser.launch(ORIGIN, {
+    credentials: CREDS,
+    args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`],
+  });
+  await browser.page.addInitScript(micProbe);
+  await browser.open('/');
+});
+
+after(async () => {
+  await browser?.ctx.close().catch(() => {});
+  await env.stopAll();
+});
+
+test('the virtual microphone exists and is the default source', () =>
+  withDiagnostics(async () => {
+    const sources = await env.x('pactl', 'list', 'short', 'sources');
+    assert.match(sources, /\bselkies_mic\b/);
+    const info = await env.x('pactl', 'info');
+    assert.match(info, /Default Source: selkies_mic/);
+    assert.match(info, /Default Sink: vsink/, 'desktop sound still goes to the desktop sink');
+  }));
+
+test('the browser microphone reaches selkies_mic: 1 kHz found, latency printed', () =>
+  withDiagnostics(async () => {
+    await browser.e2e(() => {
+      for (const id of ['sw-mic-echo', 'sw-mic-noise']) {
+        const el = document.getElementById(id);
+        el.checked = false; // a steady tone is what noise suppression removes
+      }
+      const sw = document.getElementById('sw-mic');
+      sw.checked = true;
+      sw.dispatchEvent(new Event('change'));
+    });
+    const sending = await waitFor(
+      () => browser.e2e(() => document.getElementById('mic-status')?.textContent?.includes('sending') ?? false),
+      20000,
+      200,
+    );
+    assert.ok(sending, `microphone never sent: ${await browser.e2e(() => document.getElementById('mic-status')?.textContent)}`);
+    // Let the new audio connection settle, then record the virtual source.
+    await waitFor(() => /microphone: receiving/.test(readFileSync(env.logPath('host'), 'utf8')), 15000, 200);
+    await sleep(1000);
+    const parec = spawn('parec', ['--device=selkies_mic', '--format=s16le', `--rate=${RATE}`, '--channels=1', '--latency-msec=5', '--raw'], {
+      env: env.env(),
+    });
+    const chunks = [];
+    parec.stdout.on('data', (b) => chunks.push({ at: Date.now(), b }));
+    const pageStart = Date.now();
+    await sleep(6000);
+    parec.kill('SIGTERM');
+    const pageOnsets = (await browser.e2e(() => window.__micOnsets)).filter((t) => t >= pageStart - 1000);
+
+    const pcm = Buffer.concat(chunks.map((c) => c.b));
+    const samples = new Int16Array(pcm.buffer, pcm.byteOffset, Math.floor(pcm.length / 2));
+    assert.ok(samples.length > RATE * 4, `parec recorded only ${samples.length} samples`);
+    // Power at the tone against neighbours and the bulk of the spectrum.
+    const tone = goertzel(samples, TONE_HZ);
+    const others = [440, 700, 1300, 2000, 3000].map((f) => goertzel(samples, f));
+    const ratio = tone / Math.max(...others);
+    let peak = 0;
+    for (const s of samples) peak = Math.max(peak, Math.abs(s));
+    console.log(`# microphone: ${samples.length} samples recorded, peak ${peak}, 1 kHz / strongest other = ${ratio.toFixed(1)}`);
+    assert.ok(peak > 1000, `the recording is silent (peak ${peak})`);
+    assert.ok(ratio > 20, `1 kHz not dominant (ratio ${ratio})`);
+
+    // Onsets in the recording: the arrival time of the first loud 5 ms block after 300 ms quiet.
+    const hostOnsets = [];
+    let quiet = 0;
+    for (const { at, b } of chunks) {
+      const s = new Int16Array(b.buffer, b.byteOffset, Math.floor(b.length / 2));
+      for (let i = 0; i + 240 <= s.length; i += 240) {
+        let sum = 0;
+        for (let j = i; j < i + 240; j++) sum += s[j] * s[j];
+        const loud = Math.sqrt(sum / 240) > 1500;
+        // The block's time: the chunk's arrival less the samples after it in the chunk.
+        if (loud && quiet > 0.3) hostOnsets.push(at - ((s.length - i) / RATE) * 1000);
+        quiet = loud ? 0 : quiet + 240 / RATE;
+      }
+    }
+    const latencies = [];
+    for (const h of hostOnsets) {
+      const p = pageOnsets.filter((t) => t <= h && h - t < 900).pop();
+      if (p !== undefined) latencies.push(h - p);
+    }
+    latencies.sort((a, b) => a - b);
+    const median = latencies.length ? latencies[Math.floor(latencies.length / 2)] : NaN;
+    console.log(
+      `# microphone latency capture -> selkies_mic: median ${median.toFixed(0)} ms over ${latencies.length} onsets ` +
+        `(${latencies.map((l) => l.toFixed(0)).join(', ')}); page onsets ${pageOnsets.length}, host onsets ${hostOnsets.length}`,
+    );
+    assert.ok(hostOnsets.length >= 3, 'the tone bursts are audible in the recording');
+  }));
+
+test('files: picker upload lands byte-exact, the download folder is listed and fetched, no auth = 401', () =>
+  withDiagnostics(async () => {
+    const size = 24 * 1024 * 1024 + 123;
+    const data = Buffer.alloc(size);
+    for (let i = 0; i + 4 <= size; i += 4) data.writeUInt32LE(Math.imul(i, 2654435761) >>> 0, i);
+    await browser.page.setInputFiles('#file-picker', { name: '../../evil name ü.bin', mimeType: 'application/octet-stream', buffer: data });
+    const saved = await waitFor(
+      () => browser.e2e(() => [...document.querySelectorAll('#upload-list li')].map((l) => l.textContent).find((t) => t.includes('saved as'))),
+      60000,
+      200,
+    );
+    assert.ok(saved, 'the upload did not finish');
+    assert.match(saved, /saved as evil name ü\.bin/);
+    assert.ok(readFileSync(join(upDir, 'evil name ü.bin')).equals(data), 'uploaded bytes differ');
+
+    writeFileSync(join(downDir, 'report ü.txt'), 'hello from the host\n');
+    await browser.e2e(() => document.getElementById('btn-files-refresh').click());
+    const href = await waitFor(
+      () => browser.e2e(() => document.querySelector('#download-list a')?.getAttribute('href') ?? null),
+      10000,
+      200,
+    );
+    assert.equal(href, './files/download/report%20%C3%BC.txt');
+    const body = await browser.e2e(async (h) => (await fetch(h)).text(), href);
+    assert.equal(body, 'hello from the host\n');
+
+    for (const [method, path] of [['GET', '/files/list'], ['POST', '/files/upload?name=x&size=1'], ['GET', '/files/download/report%20%C3%BC.txt']]) {
+      const res = await fetch(`${ORIGIN}${path}`, { method });
+      assert.equal(res.status, 401, `${method} ${path} without credentials`);
+    }
+  }));
+
+test('the virtual microphone is removed when the host exits', () =>
+  withDiagnostics(async () => {
+    await browser.ctx.close();
+    browser = null;
+    await env.stop('host');
+    const sources = await env.x('pactl', 'list', 'short', 'sources');
+    assert.doesNotMatch(sources, /\bselkies_mic\b/);
+    const info = await env.x('pactl', 'info');
+    assert.match(info, /Default Source: vsink\.monitor/, 'the previous default source is back');
+  }));
