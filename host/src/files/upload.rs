@@ -184,7 +184,7 @@ pub async fn cancel(State(ft): State<Arc<FileTransfer>>, UrlPath(id): UrlPath<St
 }
 
 /// Marks the upload idle again however the chunk's handler ends, the handler future being
-/// dropped by a disconnect included.
+/// dropped by a disconnect included, once no write of it is in flight.
 struct Busy {
     ft: Arc<FileTransfer>,
     id: String,
@@ -226,10 +226,12 @@ pub async fn put_chunk(
         u.busy = true;
         (u.partial.clone(), u.size)
     };
-    let _busy = Busy {
+    // Shared with every write in flight: a write the dropped handler leaves behind keeps the
+    // upload busy until it has landed, so the offset a client is told never grows afterwards.
+    let busy = Arc::new(Busy {
         ft: ft.clone(),
         id: id.clone(),
-    };
+    });
     let have = match received(&partial).await {
         Ok(h) => h,
         Err(e) => return io_failure("cannot read the partial file", &e),
@@ -255,7 +257,7 @@ pub async fn put_chunk(
         Ok(f) => Arc::new(f),
         Err(e) => return io_failure("cannot open the partial file", &e),
     };
-    let written = receive(&ft, file, body, have, size).await;
+    let written = receive(&ft, file, body, have, size, &busy).await;
     let have = match written {
         Ok(h) => h,
         Err(Receive::TooLong) => {
@@ -272,7 +274,7 @@ pub async fn put_chunk(
         }
     };
     if have == size {
-        drop(_busy);
+        drop(busy);
         return finish(&ft, &id).await;
     }
     offset_response(StatusCode::OK, have, size, json!({}))
@@ -293,6 +295,7 @@ async fn receive(
     body: Body,
     mut have: u64,
     size: u64,
+    busy: &Arc<Busy>,
 ) -> Result<u64, Receive> {
     let mut stream = body.into_data_stream();
     let mut batch: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
@@ -317,12 +320,17 @@ async fn receive(
             let f = file.clone();
             let at = have;
             let n = data.len() as u64;
+            let held = busy.clone();
             // A positioned write: should this future be dropped, the write still lands at the
             // same place, and a resend of the same bytes there changes nothing.
-            tokio::task::spawn_blocking(move || f.write_all_at(&data, at))
-                .await
-                .map_err(|e| Receive::Io(std::io::Error::other(e)))?
-                .map_err(Receive::Io)?;
+            tokio::task::spawn_blocking(move || {
+                let written = f.write_all_at(&data, at);
+                drop(held);
+                written
+            })
+            .await
+            .map_err(|e| Receive::Io(std::io::Error::other(e)))?
+            .map_err(Receive::Io)?;
             have += n;
         }
         if end {
