@@ -39,8 +39,12 @@ fn branch(pulse: bool) -> String {
     } else {
         format!("fakesink name={ELEMENT_PREFIX}sink sync=false async=false")
     };
+    // The sink does not sync, so nothing drains a backlog faster than real time: a burst at the
+    // start, or the browser's clock running a little fast against PulseAudio's, would stay in
+    // front of the sink as latency for good. A 40 ms leaky queue (two Opus packets) caps it by
+    // dropping the oldest audio instead.
     format!(
-        "queue name={ELEMENT_PREFIX}queue leaky=downstream max-size-time=200000000 \
+        "queue name={ELEMENT_PREFIX}queue leaky=downstream max-size-time=40000000 \
          max-size-buffers=0 max-size-bytes=0 \
          ! rtpopusdepay name={ELEMENT_PREFIX}depay ! opusdec name={ELEMENT_PREFIX}dec plc=true \
          ! audioconvert name={ELEMENT_PREFIX}convert ! audioresample name={ELEMENT_PREFIX}resample \
