@@ -29,20 +29,12 @@ pub struct IntakeArgs {
     pub enable_file_transfer: String,
 
     /// Directory uploads go to [default: ~/Desktop if it exists, else ~/Downloads]
-    #[arg(
-        long = "file_upload_dir",
-        env = "SELKIES_FILE_UPLOAD_DIR",
-        default_value = ""
-    )]
-    pub file_upload_dir: String,
+    #[arg(long = "file_upload_dir", env = "SELKIES_FILE_UPLOAD_DIR")]
+    pub file_upload_dir: Option<String>,
 
     /// Directory whose files the browser may list and download [default: ~/Downloads]
-    #[arg(
-        long = "file_download_dir",
-        env = "SELKIES_FILE_DOWNLOAD_DIR",
-        default_value = ""
-    )]
-    pub file_download_dir: String,
+    #[arg(long = "file_download_dir", env = "SELKIES_FILE_DOWNLOAD_DIR")]
+    pub file_download_dir: Option<String>,
 
     /// Largest upload in MiB; 0 = unlimited
     #[arg(
@@ -96,8 +88,8 @@ fn limit(flag: &'static str, v: &str, unit: u64) -> Result<Option<u64>, ConfigEr
     }
 }
 
-fn dir(v: &str) -> Option<PathBuf> {
-    let t = v.trim();
+fn dir(v: Option<&str>) -> Option<PathBuf> {
+    let t = v?.trim();
     (!t.is_empty()).then(|| PathBuf::from(t))
 }
 
@@ -110,8 +102,8 @@ impl IntakeSettings {
                 &a.microphone_default_source,
             )?,
             enable_file_transfer: boolean("enable_file_transfer", &a.enable_file_transfer)?,
-            file_upload_dir: dir(&a.file_upload_dir),
-            file_download_dir: dir(&a.file_download_dir),
+            file_upload_dir: dir(a.file_upload_dir.as_deref()),
+            file_download_dir: dir(a.file_download_dir.as_deref()),
             file_upload_max_bytes: limit("file_upload_max_mb", &a.file_upload_max_mb, 1 << 20)?,
             file_upload_rate_bps: limit("file_upload_rate_kib", &a.file_upload_rate_kib, 1024)?,
         })
@@ -135,7 +127,7 @@ impl IntakeSettings {
             };
             // Validate each key on its own so one bad value does not discard the others.
             let mut candidate = args.clone();
-            *slot(&mut candidate, key) = t;
+            set(&mut candidate, key, t);
             match IntakeSettings::from_args(&candidate) {
                 Ok(_) => args = candidate,
                 Err(e) => warnings.push(format!("ignoring {key:?} in --json_config: {e}")),
@@ -148,11 +140,7 @@ impl IntakeSettings {
 
     /// The settings back as raw flag values (for the overlay's per-key validation).
     fn to_args(&self) -> IntakeArgs {
-        let path = |p: &Option<PathBuf>| {
-            p.as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_default()
-        };
+        let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
         IntakeArgs {
             enable_microphone: self.enable_microphone.to_string(),
             microphone_default_source: self.microphone_default_source.to_string(),
@@ -182,15 +170,15 @@ const KEYS: [&str; 7] = [
     "file_upload_rate_kib",
 ];
 
-fn slot<'a>(args: &'a mut IntakeArgs, key: &str) -> &'a mut String {
+fn set(args: &mut IntakeArgs, key: &str, value: String) {
     match key {
-        "enable_microphone" => &mut args.enable_microphone,
-        "microphone_default_source" => &mut args.microphone_default_source,
-        "enable_file_transfer" => &mut args.enable_file_transfer,
-        "file_upload_dir" => &mut args.file_upload_dir,
-        "file_download_dir" => &mut args.file_download_dir,
-        "file_upload_max_mb" => &mut args.file_upload_max_mb,
-        _ => &mut args.file_upload_rate_kib,
+        "enable_microphone" => args.enable_microphone = value,
+        "microphone_default_source" => args.microphone_default_source = value,
+        "enable_file_transfer" => args.enable_file_transfer = value,
+        "file_upload_dir" => args.file_upload_dir = Some(value),
+        "file_download_dir" => args.file_download_dir = Some(value),
+        "file_upload_max_mb" => args.file_upload_max_mb = value,
+        _ => args.file_upload_rate_kib = value,
     }
 }
 
