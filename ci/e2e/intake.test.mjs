@@ -9,6 +9,7 @@
 // Run through ci/checks/77-intake.sh (Xvfb, PulseAudio and Chromium started here).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { deflateSync } from 'node:zlib';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -91,6 +92,38 @@ function latencyFrom(chunks, pageOnsets) {
   return { hostOnsets, latencies, median };
 }
 
+/** A `w`×`h` RGB PNG of one colour (the page and X check the size and the colour). */
+function png(w, h, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const x of buf) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: w }, () => [r, g, b]).flat())]);
+  const raw = Buffer.concat(Array.from({ length: h }, () => row));
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Width and height from a PNG's IHDR. */
+const pngSize = (b) => (b.length > 24 && b.readUInt32BE(12) === 0x49484452 ? [b.readUInt32BE(16), b.readUInt32BE(20)] : null);
+
 // In the page, before the client loads: tee every getUserMedia stream into an analyser that
 // records when a tone starts after silence (Date.now()), the capture side of the latency.
 function micProbe() {
@@ -124,6 +157,10 @@ async function withDiagnostics(body) {
   } catch (e) {
     const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 60)];
     if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
+    if (browser) {
+      const log = await browser.e2e(() => document.getElementById('log-status')?.value ?? '').catch(() => '');
+      parts.push('--- client status log (tail) ---', log.split('\n').slice(-15).join('\n'));
+    }
     throw new Error(parts.join('\n'));
   }
 }
@@ -147,6 +184,7 @@ before(async () => {
   toneWav(wav, 0.6, 0.4, TONE_HZ);
   browser = await Browser.launch(ORIGIN, {
     credentials: CREDS,
+    permissions: ['clipboard-read', 'clipboard-write'],
     args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', `--use-file-for-fake-audio-capture=${wav}`],
   });
   await browser.page.addInitScript(micProbe);
@@ -266,6 +304,68 @@ test('files: picker upload lands byte-exact, the download folder is listed and f
       const res = await fetch(`${ORIGIN}${path}`, { method });
       assert.equal(res.status, 401, `${method} ${path} without credentials`);
     }
+  }));
+
+test('clipboard images: a PNG copied on the desktop reaches the page, one copied in the page reaches X', () =>
+  withDiagnostics(async () => {
+    await browser.page.bringToFront();
+    // The drawer's clipboard button (the drawer itself stays closed).
+    await browser.e2e(() => document.getElementById('btn-clipboard').click());
+    await waitFor(() => browser.e2e(() => document.getElementById('btn-clipboard').classList.contains('on')), 5000);
+    // Desktop → page: xclip owns CLIPBOARD with image/png only.
+    const fromX = png(31, 17, [200, 30, 40]);
+    const xc = spawn('xclip', ['-selection', 'clipboard', '-t', 'image/png', '-i'], { env: env.env(), stdio: ['pipe', 'ignore', 'ignore'] });
+    xc.stdin.end(fromX);
+    const got = await waitFor(
+      () =>
+        browser.e2e(async () => {
+          try {
+            for (const item of await navigator.clipboard.read()) {
+              if (!item.types.includes('image/png')) continue;
+              const bmp = await createImageBitmap(await item.getType('image/png'));
+              return [bmp.width, bmp.height];
+            }
+          } catch {
+            // not there yet
+          }
+          return null;
+        }),
+      15000,
+      300,
+    );
+    assert.deepEqual(got, [31, 17], 'the page clipboard holds the desktop image');
+
+    // Page → desktop: the page copies a PNG; the client sends it when the window gains focus.
+    const fromPage = png(23, 11, [20, 180, 60]);
+    await browser.e2e(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      await navigator.clipboard.write([new ClipboardItem({ 'image/png': new Blob([bytes], { type: 'image/png' }) })]);
+      window.dispatchEvent(new Event('focus'));
+    }, fromPage.toString('base64'));
+    const readX = async () => {
+      const c = spawn('xclip', ['-selection', 'clipboard', '-t', 'image/png', '-o'], { env: env.env(), stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = [];
+      c.stdout.on('data', (d) => out.push(d));
+      await new Promise((r) => c.on('close', r));
+      return Buffer.concat(out);
+    };
+    const onX = await waitFor(async () => {
+      const b = await readX();
+      const size = pngSize(b);
+      return size && size[0] === 23 ? size : null;
+    }, 15000, 300);
+    assert.deepEqual(onX, [23, 11], 'X CLIPBOARD holds the page image as image/png');
+    // The legacy text clipboard still works next to it.
+    await browser.e2e(() => navigator.clipboard.writeText('plain text after an image').then(() => window.dispatchEvent(new Event('focus'))));
+    const text = await waitFor(async () => {
+      const c = spawn('xclip', ['-selection', 'clipboard', '-o'], { env: env.env(), stdio: ['ignore', 'pipe', 'ignore'] });
+      const out = [];
+      c.stdout.on('data', (d) => out.push(d));
+      await new Promise((r) => c.on('close', r));
+      const t = Buffer.concat(out).toString('utf8');
+      return t === 'plain text after an image' ? t : null;
+    }, 10000, 300);
+    assert.equal(text, 'plain text after an image');
   }));
 
 test('the virtual microphone is removed when the host exits', () =>

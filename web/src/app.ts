@@ -3,6 +3,7 @@
 //! sample to the status line, the overlay and the drawer. DOM binding only; every rule it applies
 //! lives in a pure module (settings, gauges, overlay, clipboard, gamepad, touch, messages).
 
+import { ClipboardImages } from './clipboard-image.ts';
 import { ClipboardSync } from './clipboard-sync.ts';
 import { toRemote } from './coords.ts';
 import { Drawer } from './drawer.ts';
@@ -49,6 +50,7 @@ export class App {
   private readonly input: InputCapture;
   private readonly drawer: Drawer;
   private readonly clipboard: ClipboardSync;
+  private readonly clipboardImages: ClipboardImages;
   private readonly gamepads: GamepadPoller;
   private osk: OnScreenKeyboard | null = null;
 
@@ -149,6 +151,7 @@ export class App {
         if (this.hooks) this.hooks.clipboardText = text;
       },
     });
+    this.clipboardImages = new ClipboardImages(send, (t) => this.logs.add('status', t));
     this.gamepads = new GamepadPoller(
       (t) => void send(t),
       (pads) => {
@@ -174,6 +177,7 @@ export class App {
     this.session.microphone = mic;
     new FilesPanel(log).attach();
     void this.clipboard.attach();
+    this.clipboardImages.attach();
     this.setOverlay(this.statsOverlay);
     this.setScaleLocal(this.scaleLocal);
     this.video.addEventListener('resize', () => this.layoutVideo());
@@ -278,6 +282,7 @@ export class App {
     this.announced.clear();
     this.gamepads.reset();
     this.clipboard.channelOpened();
+    this.clipboardImages.channelOpened();
     // Touch has no local cursor: the host draws its own into the video (legacy forces p,1).
     if (isTouchDevice()) this.session.send(msg.pointerVisible(true));
   }
@@ -319,6 +324,9 @@ export class App {
       case 'clipboard':
       case 'clipboard_part':
         this.clipboard.hostMessage(m.type, m.data);
+        break;
+      case 'clipboard_image':
+        this.clipboardImages.hostMessage(m.data);
         break;
       case 'system_stats':
         this.system = parseSystemStats(m.data) ?? this.system;
