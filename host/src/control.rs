@@ -30,6 +30,7 @@ pub struct Controller {
     cpu: CpuSampler,
     last_ping: Option<Instant>,
     clipboard_parts: ClipboardAssembler,
+    image_parts: ClipboardAssembler,
     /// `--enable_webrtc_statistics`: this connection's CSV files.
     stats_csv: Option<Arc<Mutex<StatsCsv>>>,
     /// `--uinput_mouse_socket`: where pointer-lock (`m2`) input goes instead of XTest.
@@ -57,6 +58,7 @@ impl Controller {
             cpu: CpuSampler::default(),
             last_ping: None,
             clipboard_parts: ClipboardAssembler::default(),
+            image_parts: ClipboardAssembler::default(),
             stats_csv,
             uinput_mouse,
             complaints: Summariser::default(),
@@ -65,6 +67,8 @@ impl Controller {
 
     /// The messages sent when the channel opens, in the legacy order (§4.2).
     pub fn on_open(&mut self) -> Vec<String> {
+        // A new client: images only after it says it takes them (the legacy client never does).
+        self.host.services.desktop.set_image_opt_in(false);
         let live = self.host.live();
         initial_burst(
             live.framerate,
@@ -250,6 +254,18 @@ impl Controller {
                 Ok(Some(text)) => self.host.services.desktop.write_clipboard(text),
                 Ok(None) => {}
                 Err(e) => self.complain(format!("clipboard from the browser dropped: {e}")),
+            },
+            ClientMessage::ClipboardImageOptIn => {
+                self.host.services.desktop.set_image_opt_in(true);
+            }
+            ClientMessage::ClipboardImagePart {
+                index,
+                count,
+                bytes,
+            } => match self.image_parts.push_bytes(index, count, &bytes) {
+                Ok(Some(png)) => self.host.services.desktop.write_clipboard_png(png),
+                Ok(None) => {}
+                Err(e) => self.complain(format!("clipboard image from the browser dropped: {e}")),
             },
             ClientMessage::Pong { .. } => {
                 if let Some(sent) = self.last_ping.take() {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use crate::sync::lock;
 use base64::Engine;
 use selkies_proto::config::{ClipboardMode, Settings};
-use selkies_proto::protocol::clipboard::{MAX_BYTES, clipboard_messages};
+use selkies_proto::protocol::clipboard::{MAX_BYTES, clipboard_messages, image_messages};
 use selkies_proto::protocol::{CursorMessage, ServerMessage, SystemAction};
 use selkies_x11::{ClipboardHandle, ClipboardService, CursorImage};
 use tokio::sync::mpsc;
@@ -21,6 +21,8 @@ pub enum DesktopEvent {
     Clipboard(String),
     /// The pointer's shape changed.
     Cursor(Arc<CursorImage>),
+    /// Another X client copied a PNG image (sent only to a client that opted in).
+    ClipboardImage(Vec<u8>),
 }
 
 pub struct Desktop {
@@ -28,6 +30,8 @@ pub struct Desktop {
     clipboard: Option<ClipboardHandle>,
     events: Mutex<Option<mpsc::UnboundedReceiver<DesktopEvent>>>,
     last_cursor: Mutex<Option<CursorMessage>>,
+    /// The client on the current data channel sent `cio` (docs/protocol.md §13.3).
+    images: std::sync::atomic::AtomicBool,
 }
 
 impl Desktop {
@@ -40,12 +44,20 @@ impl Desktop {
             info!("clipboard disabled (--enable_clipboard=false)");
             None
         } else {
-            match ClipboardService::spawn(None, MAX_BYTES) {
-                Ok((handle, mut changes)) => {
-                    let tx = tx.clone();
+            match ClipboardService::spawn_with_images(None, MAX_BYTES) {
+                Ok((handle, mut changes, mut images)) => {
+                    let text_tx = tx.clone();
                     tokio::spawn(async move {
                         while let Some(text) = changes.recv().await {
-                            if tx.send(DesktopEvent::Clipboard(text)).is_err() {
+                            if text_tx.send(DesktopEvent::Clipboard(text)).is_err() {
+                                break;
+                            }
+                        }
+                    });
+                    let image_tx = tx.clone();
+                    tokio::spawn(async move {
+                        while let Some(png) = images.recv().await {
+                            if image_tx.send(DesktopEvent::ClipboardImage(png)).is_err() {
                                 break;
                             }
                         }
@@ -79,6 +91,7 @@ impl Desktop {
             clipboard,
             events: Mutex::new(Some(rx)),
             last_cursor: Mutex::new(None),
+            images: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -110,6 +123,14 @@ impl Desktop {
                     }
                 }
             }
+            DesktopEvent::ClipboardImage(png) => {
+                if !self.mode.outbound() || !self.images.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Vec::new();
+                }
+                image_messages(&png)
+                    .map(|msgs| msgs.iter().map(ServerMessage::to_json).collect())
+                    .unwrap_or_default()
+            }
             DesktopEvent::Cursor(image) => {
                 let msg = cursor_message(&image);
                 *lock(&self.last_cursor) = Some(msg.clone());
@@ -127,6 +148,23 @@ impl Desktop {
             && let Err(e) = c.set_text(text)
         {
             warn!("clipboard write failed: {e}");
+        }
+    }
+
+    /// `cio` (true) or a new data channel (false): whether clipboard images go to the browser.
+    pub fn set_image_opt_in(&self, on: bool) {
+        self.images.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// `cwip` reassembled: the browser's PNG becomes the X CLIPBOARD (when inbound is allowed).
+    pub fn write_clipboard_png(&self, png: Vec<u8>) {
+        if !self.mode.inbound() {
+            return;
+        }
+        if let Some(c) = &self.clipboard
+            && let Err(e) = c.set_png(png)
+        {
+            warn!("clipboard image write failed: {e}");
         }
     }
 

@@ -32,6 +32,8 @@ pub struct StaticSettings {
     /// `--webrtc_statistics_dir` when `--enable_webrtc_statistics` is on (shadows the plain
     /// directory of `Settings`).
     pub webrtc_statistics_dir: Option<PathBuf>,
+    /// `--enable_microphone`: `Some(--microphone_default_source)` when on.
+    pub microphone: Option<bool>,
 }
 
 impl StaticSettings {
@@ -39,10 +41,15 @@ impl StaticSettings {
         let webrtc_statistics_dir = settings
             .enable_webrtc_statistics
             .then(|| settings.webrtc_statistics_dir.clone());
+        let microphone = settings
+            .intake
+            .enable_microphone
+            .then_some(settings.intake.microphone_default_source);
         Self {
             settings,
             cpus,
             webrtc_statistics_dir,
+            microphone,
         }
     }
 }

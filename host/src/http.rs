@@ -170,7 +170,14 @@ async fn add_headers(State(state): State<HttpState>, req: Request, next: Next) -
 
 /// Build the router. Every request passes the auth layer first, like the legacy host.
 pub fn router(state: HttpState) -> Router {
+    router_with(state, crate::files::router(None))
+}
+
+/// [`router`] with the `/files` routes of file transfer (docs/files.md), behind the same
+/// auth and headers.
+pub fn router_with(state: HttpState, files: Router) -> Router {
     Router::new()
+        .nest_service(crate::files::PREFIX, files)
         .fallback(dispatch)
         .layer(middleware::from_fn_with_state(state.clone(), require_auth))
         .layer(middleware::from_fn_with_state(state.clone(), add_headers))

@@ -17,8 +17,10 @@
 //! - [`supervise`]: restarting a panicked peer task with its state intact.
 //! - [`sync`]: the one lock-recovery helper for poisoned std locks.
 //! - [`media`]: codec caps and payloaders, pipeline construction from the encoder registry.
+//! - [`mic`]: the browser's microphone into a PulseAudio virtual source.
 //! - [`control`]: what each data-channel message does.
 //! - [`log_limit`]: rate-limited, summarised warnings for what peers send.
+//! - [`files`]: file transfer routes under `/files` (resumable uploads, streamed downloads).
 //! - [`desktop`]: clipboard, cursor shapes, resize and DPI policy over `selkies_x11`.
 //! - [`config_io`]: what settings resolution needs from the machine (env, files, randomness).
 //! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
@@ -30,11 +32,13 @@
 pub mod config_io;
 pub mod control;
 pub mod desktop;
+pub mod files;
 pub mod host;
 pub mod http;
 pub mod ice_report;
 pub mod log_limit;
 pub mod media;
+pub mod mic;
 pub mod peer;
 pub mod persist;
 pub mod rest_client;

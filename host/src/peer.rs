@@ -252,6 +252,11 @@ async fn on_signal(
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
+        // Our client asks for the microphone in its metadata (docs/microphone.md).
+        let microphone = host
+            .settings
+            .microphone
+            .filter(|_| kind == Kind::Audio && crate::mic::wanted(meta));
         let meta = HelloMeta::decode(meta);
         if kind == Kind::Video
             && host.live().resize
@@ -260,7 +265,7 @@ async fn on_signal(
             fit_to_browser(meta).await;
         }
         let decodes = meta.and_then(|m| m.codecs);
-        *active = Some(start(host.clone(), kind, decodes).await?);
+        *active = Some(start(host.clone(), kind, decodes, microphone).await?);
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -354,6 +359,9 @@ pub struct StartPlan {
     /// `--capture`.
     pub capture: selkies_proto::config::CaptureMode,
     pub metrics: selkies_telemetry::Metrics,
+    /// Receive the browser's microphone on the audio connection; the value: make the virtual
+    /// microphone the default source (docs/microphone.md).
+    pub microphone: Option<bool>,
 }
 
 /// A started session and the pipeline handles the peer keeps.
@@ -400,7 +408,12 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             Ok(Opened::Video(video, session))
         }
         Kind::Audio => {
+            // Before the pipeline: the virtual microphone may change which source is captured.
+            let mic_pulse = plan.microphone.map(crate::mic::prepare);
             let audio = pipeline::build_audio(&plan.audio)?;
+            if let Some(pulse) = mic_pulse {
+                crate::mic::receive::attach(&audio.pipeline, &audio.webrtc, pulse);
+            }
             let session = Session::start(
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
@@ -421,6 +434,7 @@ async fn start(
     host: Arc<Host>,
     kind: Kind,
     decodes: Option<Vec<Codec>>,
+    microphone: Option<bool>,
 ) -> Result<Active, PeerError> {
     let encoder = match kind {
         Kind::Video => host.session_encoder(decodes.as_deref())?,
@@ -442,6 +456,7 @@ async fn start(
         },
         playout_delay_ms: host.settings.playout_delay_ms,
         metrics: host.services.metrics.clone(),
+        microphone,
     };
     let opened = open(plan).await?;
     match &opened {

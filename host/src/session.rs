@@ -459,6 +459,14 @@ fn watch_bus(pipeline: &gst::Pipeline, tx: mpsc::UnboundedSender<SessionEvent>) 
                     let _ = tx.send(SessionEvent::SourceLost(format!("{src}: {}", err.error())));
                     return gst::BusSyncReply::Drop;
                 }
+                // The microphone's branch failing (PulseAudio gone) must not end the session.
+                if err
+                    .src()
+                    .is_some_and(|s| crate::mic::receive::is_mic_element(&s.name()))
+                {
+                    warn!("microphone: {src}: {}", err.error());
+                    return gst::BusSyncReply::Drop;
+                }
                 let _ = tx.send(SessionEvent::Error(format!(
                     "{src}: {} ({:?})",
                     err.error(),

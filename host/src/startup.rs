@@ -168,6 +168,12 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
         ));
     host.services.sharing.bind(&host);
     tokio::spawn(host.services.sharing.clone().poll_keyframes());
+    if settings.intake.enable_microphone {
+        // Now rather than at the first session, so apps see the microphone from the start; a
+        // PulseAudio that is not up yet gets another try when a browser sends its microphone.
+        let default = settings.intake.microphone_default_source;
+        let _ = tokio::task::spawn_blocking(move || crate::mic::prepare(default)).await;
+    }
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));
     let audio_peer = tokio::spawn(peer::run(host.clone(), Kind::Audio));
 
@@ -214,6 +220,26 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
         host.services.sharing.clone(),
         crate::sharing::http::admit,
     ));
+    let files = crate::files::router(crate::files::FileTransfer::from_settings(&settings.intake));
+    let app = http::router_with(
+        HttpState {
+            turn: turn.clone(),
+            port: settings.port,
+            https: settings.enable_https,
+            auth,
+            web_root: Arc::new(web_root.clone()),
+            rtc,
+            signalling: signalling.clone(),
+            turn_user_header: settings.turn_rest_username_auth_header.clone().into(),
+            security: Arc::new(Security {
+                origins: OriginPolicy::new(settings.allowed_origins.clone()),
+                logins: Default::default(),
+                // Our build writes build.json; another web root may rely on inline scripts.
+                strict_csp: web_root.join("build.json").is_file(),
+            }),
+        },
+        files,
+    );
 
     let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();
@@ -292,6 +318,7 @@ impl Started {
         if let Some(g) = &self.host.services.gamepads {
             g.shutdown().await;
         }
+        let _ = tokio::task::spawn_blocking(crate::mic::device::teardown).await;
     }
 }
 

@@ -3,16 +3,19 @@
 //! sample to the status line, the overlay and the drawer. DOM binding only; every rule it applies
 //! lives in a pure module (settings, gauges, overlay, clipboard, gamepad, touch, messages).
 
+import { ClipboardImages } from './clipboard-image.ts';
 import { ClipboardSync } from './clipboard-sync.ts';
 import { toRemote } from './coords.ts';
 import { Drawer } from './drawer.ts';
 import { installE2eHooks, type E2eHooks } from './e2e.ts';
 import { toggleFullscreen } from './fullscreen.ts';
+import { FilesPanel } from './files.ts';
 import { GamepadPoller } from './gamepad-poll.ts';
 import { encoderLabel, gauges, parseGpuStats, parseSystemStats, type GpuStats, type SystemStats } from './gauges.ts';
 import { InputCapture } from './input.ts';
 import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
+import { Microphone } from './mic.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import type { StatsSample } from './session.ts';
 import { TransportSwitch } from './transport.ts';
@@ -49,6 +52,7 @@ export class App {
   private readonly input: InputCapture;
   private readonly drawer: Drawer;
   private readonly clipboard: ClipboardSync;
+  private readonly clipboardImages: ClipboardImages;
   private readonly gamepads: GamepadPoller;
   private osk: OnScreenKeyboard | null = null;
   private touch: TouchInput | null = null;
@@ -150,6 +154,7 @@ export class App {
         if (this.hooks) this.hooks.clipboardText = text;
       },
     });
+    this.clipboardImages = new ClipboardImages(send, (t) => this.logs.add('status', t));
     this.gamepads = new GamepadPoller(
       (t) => void send(t),
       (pads) => {
@@ -171,7 +176,13 @@ export class App {
       this.osk.attach();
     }
     this.gamepads.attach();
+    const log = (t: string): void => this.logs.add('status', t);
+    const mic = new Microphone((reason) => this.session.restart(reason), log);
+    mic.attach();
+    this.session.microphone = mic;
+    new FilesPanel(log).attach();
     void this.clipboard.attach();
+    this.clipboardImages.attach();
     this.setOverlay(this.statsOverlay);
     this.setScaleLocal(this.scaleLocal);
     this.video.addEventListener('resize', () => this.layoutVideo());
@@ -276,6 +287,7 @@ export class App {
     this.announced.clear();
     this.gamepads.reset();
     this.clipboard.channelOpened();
+    this.clipboardImages.channelOpened();
     // Touch has no local cursor: the host draws its own into the video (legacy forces p,1).
     if (isTouchDevice()) this.session.send(msg.pointerVisible(true));
   }
@@ -317,6 +329,9 @@ export class App {
       case 'clipboard':
       case 'clipboard_part':
         this.clipboard.hostMessage(m.type, m.data);
+        break;
+      case 'clipboard_image':
+        this.clipboardImages.hostMessage(m.data);
         break;
       case 'system_stats':
         this.system = parseSystemStats(m.data) ?? this.system;

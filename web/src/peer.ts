@@ -40,6 +40,8 @@ export class StreamPeer {
     rtcConfig: RTCConfiguration,
     hello: () => string,
     private readonly events: PeerEvents,
+    /** Runs after the offer is applied and before the answer is made (the microphone's track). */
+    private readonly beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<void>,
   ) {
     this.pc = new RTCPeerConnection(rtcConfig);
     this.pc.onicecandidate = (ev) => {
@@ -97,6 +99,7 @@ export class StreamPeer {
       const queued = this.pendingIce;
       this.pendingIce = [];
       for (const c of queued) await this.pc.addIceCandidate(c);
+      if (this.beforeAnswer) await this.beforeAnswer(this.pc, desc.sdp ?? '');
       const answer = await this.pc.createAnswer();
       answer.sdp = mungeAnswer(answer.sdp ?? '');
       await this.pc.setLocalDescription(answer);

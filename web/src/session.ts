@@ -7,6 +7,7 @@
 import { selectedPath, type SelectedPath } from './connectivity.ts';
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
+import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
@@ -74,6 +75,8 @@ export class Session {
   private readonly displayDelay = new DisplayDelay();
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
+  /** The microphone sent on the audio connection when the user turned it on. */
+  microphone: Microphone | null = null;
   /** 2 × the host's `latency_measurement`: the RTT estimate when ICE reports none. */
   serverLatencyMs: number | null = null;
 
@@ -142,6 +145,7 @@ export class Session {
         window.devicePixelRatio,
         token,
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
+        id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : undefined,
       );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
@@ -157,7 +161,8 @@ export class Session {
       },
     };
     this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
-    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events);
+    const mic = this.microphone;
+    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events, mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined);
     this.video.start();
     this.audio.start();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);

@@ -41,6 +41,7 @@ export function helloMessage(
   dpr: number,
   token?: string,
   codecs?: string[],
+  extra?: Record<string, unknown>,
 ): string {
   const even = (v: number): number => {
     const t = Math.trunc(v * dpr);
@@ -49,6 +50,8 @@ export function helloMessage(
   const meta: Record<string, unknown> = { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr };
   if (codecs) meta.codecs = codecs;
   if (token) meta.token = token;
+  // Opt-ins the legacy host ignores, e.g. `mic` (docs/microphone.md).
+  if (extra) Object.assign(meta, extra);
   return `HELLO ${peerId} ${btoa(JSON.stringify(meta))}`;
 }
 

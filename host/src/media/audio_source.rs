@@ -23,9 +23,13 @@ pub const SOURCE_CAPS: &str = "audiosrccaps";
 
 /// Source description: PulseAudio capture with the legacy host's timing (5 ms segments).
 pub fn pulse_source() -> String {
+    // With the virtual microphone as the default source, desktop audio is named explicitly.
+    let device = crate::mic::device::capture_device()
+        .map(|d| format!(" device=\"{}\"", d.replace(['"', '\\'], "")))
+        .unwrap_or_default();
     format!(
         "pulsesrc name={SOURCE} provide-clock=false do-timestamp=false buffer-time=100000 \
-         latency-time=5000"
+         latency-time=5000{device}"
     )
 }
 

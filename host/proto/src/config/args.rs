@@ -475,6 +475,10 @@ pub struct Args {
     /// Debug logging
     #[arg(long = "debug")]
     pub debug: bool,
+
+    /// Microphone and file transfer (docs/microphone.md, docs/files.md).
+    #[command(flatten)]
+    pub intake: super::intake::IntakeArgs,
 }
 
 impl Args {

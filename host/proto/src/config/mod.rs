@@ -6,6 +6,7 @@
 //! `allowed_origins`.
 
 mod args;
+mod intake;
 mod overlay;
 mod settings;
 #[cfg(test)]
@@ -13,6 +14,7 @@ mod tests;
 mod turn_embedded;
 
 pub use args::Args;
+pub use intake::{IntakeArgs, IntakeSettings};
 pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
 pub use settings::{
     CaptureMode, ClipboardMode, HostFacts, OverlayInput, RANDOM_BYTES, Settings, TurnProtocol,

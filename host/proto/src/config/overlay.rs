@@ -211,7 +211,7 @@ impl JsonOverlay {
     }
 }
 
-fn read_object(path: &Path) -> Result<Option<Map<String, Value>>, OverlayError> {
+pub(super) fn read_object(path: &Path) -> Result<Option<Map<String, Value>>, OverlayError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

@@ -204,6 +204,8 @@ pub struct Settings {
     /// `--share_secret`; None: a random secret per process.
     pub share_secret: Option<String>,
     pub debug: bool,
+    /// Microphone and file transfer.
+    pub intake: super::IntakeSettings,
     /// Non-fatal problems found while resolving (e.g. a corrupt `--json_config`). Resolution
     /// happens before logging is set up, so the host logs these once tracing is initialised.
     pub warnings: Vec<String>,
@@ -467,6 +469,7 @@ impl Settings {
             share_secret: non_empty(&a.share_secret),
             shutdown_timeout: seconds("shutdown_timeout", &a.shutdown_timeout)?,
             debug: a.debug,
+            intake: super::IntakeSettings::from_args(&a.intake)?,
             warnings: Vec::new(),
         };
         let parsed = match &facts.overlay {
@@ -484,6 +487,9 @@ impl Settings {
             Ok(Some(overlay)) => overlay.apply(&mut s),
             Ok(None) => {}
             Err(e) => s.warnings.push(format!("ignoring --json_config: {e}")),
+        }
+        if let Ok(Some(map)) = super::overlay::read_object(&s.json_config) {
+            s.intake.apply_overlay(&map, &mut s.warnings);
         }
         Ok(s)
     }

@@ -98,6 +98,15 @@ pub enum ClientMessage {
         count: u32,
         bytes: Vec<u8>,
     },
+    /// `cio`: this client takes `clipboard_image` messages (our extension, docs/protocol.md
+    /// §13.3); the legacy client never sends it, so it never gets images.
+    ClipboardImageOptIn,
+    /// `cwip,<index>,<count>,<b64>`: one slice of a PNG image for the host clipboard.
+    ClipboardImagePart {
+        index: u32,
+        count: u32,
+        bytes: Vec<u8>,
+    },
     /// `js,…`.
     Gamepad(GamepadMessage),
     /// `pong,<secs>`: client epoch seconds (the host measures latency from its own clock).
@@ -227,6 +236,27 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ProtocolError> 
                 .decode(b64)
                 .map_err(|_| ProtocolError::bad("clipboard part", b64))?;
             ClientMessage::ClipboardPart {
+                index,
+                count,
+                bytes,
+            }
+        }
+        "cio" => {
+            a.arity(0)?;
+            ClientMessage::ClipboardImageOptIn
+        }
+        "cwip" => {
+            a.arity(3)?;
+            let index: u32 = a.num(0, "part index")?;
+            let count: u32 = a.num(1, "part count")?;
+            if count == 0 || index >= count {
+                return Err(ProtocolError::bad("part index", format!("{index}/{count}")));
+            }
+            let b64 = a.get(2, "clipboard image part")?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|_| ProtocolError::bad("clipboard image part", b64))?;
+            ClientMessage::ClipboardImagePart {
                 index,
                 count,
                 bytes,

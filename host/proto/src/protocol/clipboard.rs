@@ -45,6 +45,25 @@ pub fn clipboard_messages(text: &str) -> Option<Vec<ServerMessage>> {
     )
 }
 
+/// The host → browser messages that carry a PNG image (always parts, `clipboard_image`); None
+/// when it exceeds [`MAX_BYTES`].
+pub fn image_messages(png: &[u8]) -> Option<Vec<ServerMessage>> {
+    if png.is_empty() || png.len() > MAX_BYTES {
+        return None;
+    }
+    let count = png.len().div_ceil(PART_BYTES) as u32;
+    Some(
+        png.chunks(PART_BYTES)
+            .enumerate()
+            .map(|(i, chunk)| ServerMessage::ClipboardImagePart {
+                index: i as u32,
+                count,
+                content: b64(chunk),
+            })
+            .collect(),
+    )
+}
+
 /// Why a multi-part transfer was abandoned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AssemblyError {
@@ -71,6 +90,21 @@ impl ClipboardAssembler {
         count: u32,
         bytes: &[u8],
     ) -> Result<Option<String>, AssemblyError> {
+        match self.push_bytes(index, count, bytes)? {
+            None => Ok(None),
+            Some(bytes) => String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|_| AssemblyError::NotUtf8),
+        }
+    }
+
+    /// [`ClipboardAssembler::push`] for bytes that are not text (`cwip` images).
+    pub fn push_bytes(
+        &mut self,
+        index: u32,
+        count: u32,
+        bytes: &[u8],
+    ) -> Result<Option<Vec<u8>>, AssemblyError> {
         if index == 0 {
             self.bytes.clear();
             self.expected = Some((0, count));
@@ -94,10 +128,7 @@ impl ClipboardAssembler {
             return Ok(None);
         }
         self.expected = None;
-        let bytes = std::mem::take(&mut self.bytes);
-        String::from_utf8(bytes)
-            .map(Some)
-            .map_err(|_| AssemblyError::NotUtf8)
+        Ok(Some(std::mem::take(&mut self.bytes)))
     }
 }
 
@@ -164,5 +195,36 @@ mod tests {
         assert!(parse_client_message("cwp,0,0,YQ==").is_err());
         assert!(parse_client_message("cwp,0,1,!!").is_err());
         assert!(clipboard_messages(&"x".repeat(MAX_BYTES + 1)).is_none());
+    }
+
+    #[test]
+    fn images_travel_as_parts_both_ways() {
+        let png: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        let msgs = image_messages(&png).expect("fits");
+        assert_eq!(msgs.len(), 3);
+        assert!(msgs[0].to_json().starts_with(
+            r#"{"type": "clipboard_image", "data": {"index": 0, "count": 3, "content": ""#
+        ));
+        let mut a = ClipboardAssembler::default();
+        let mut out = None;
+        for (i, chunk) in png.chunks(PART_BYTES).enumerate() {
+            let line = format!("cwip,{i},3,{}", b64(chunk));
+            let Ok(ClientMessage::ClipboardImagePart {
+                index,
+                count,
+                bytes,
+            }) = parse_client_message(&line)
+            else {
+                panic!("{line:.40} did not parse");
+            };
+            out = a.push_bytes(index, count, &bytes).expect("in order");
+        }
+        assert_eq!(out.as_deref(), Some(png.as_slice()));
+        assert_eq!(image_messages(&[]), None);
+        assert!(matches!(
+            parse_client_message("cio"),
+            Ok(ClientMessage::ClipboardImageOptIn)
+        ));
+        assert!(parse_client_message("cwip,3,3,AAAA").is_err());
     }
 }

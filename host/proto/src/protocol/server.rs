@@ -100,6 +100,13 @@ pub enum ServerMessage {
         count: u32,
         content: String,
     },
+    /// One slice of a PNG image from the host clipboard, for a client that sent `cio` (our
+    /// extension, docs/protocol.md §13.3).
+    ClipboardImagePart {
+        index: u32,
+        count: u32,
+        content: String,
+    },
     /// NVENC encoders only: load 0..1, memory in MB.
     GpuStats {
         load: f64,
@@ -168,6 +175,7 @@ impl ServerMessage {
             ServerMessage::Pipeline { .. } => "pipeline",
             ServerMessage::Clipboard { .. } => "clipboard",
             ServerMessage::ClipboardPart { .. } => "clipboard_part",
+            ServerMessage::ClipboardImagePart { .. } => "clipboard_image",
             ServerMessage::GpuStats { .. } => "gpu_stats",
             ServerMessage::SystemStats { .. } => "system_stats",
             ServerMessage::Ping { .. } => "ping",
@@ -187,6 +195,11 @@ impl ServerMessage {
                 obj(vec![("content", PyJson::Str(content.clone()))])
             }
             ServerMessage::ClipboardPart {
+                index,
+                count,
+                content,
+            }
+            | ServerMessage::ClipboardImagePart {
                 index,
                 count,
                 content,

@@ -34,6 +34,7 @@ x11rb::atom_manager! {
         TIMESTAMP,
         MULTIPLE,
         INCR,
+        IMAGE_PNG: b"image/png",
         // Our own: the property that receives conversions, the property touched to learn
         // the server time, and the ClientMessage type that wakes the thread.
         SELKIES_CLIPBOARD,
@@ -45,9 +46,18 @@ x11rb::atom_manager! {
 /// What the handle asks of the thread.
 pub(crate) enum Cmd {
     Set(String),
+    /// A PNG image from the browser (our extension, docs/protocol.md §13.3).
+    SetPng(Vec<u8>),
     Request,
     Stop,
 }
+
+/// The handle, the text changes and the image changes of [`ClipboardService::spawn_with_images`].
+pub type WithImages = (
+    ClipboardHandle,
+    UnboundedReceiver<String>,
+    UnboundedReceiver<Vec<u8>>,
+);
 
 /// Starts clipboard services.
 #[derive(Debug)]
@@ -65,11 +75,32 @@ impl ClipboardService {
         display: Option<&str>,
         max_bytes: usize,
     ) -> Result<(ClipboardHandle, UnboundedReceiver<String>), X11Error> {
+        Self::spawn_inner(display, max_bytes, None)
+    }
+
+    /// [`ClipboardService::spawn`] that also serves and reads `image/png`: images other X
+    /// clients copy (offered without any text target) arrive on the second channel, up to
+    /// `max_bytes` like text.
+    pub fn spawn_with_images(
+        display: Option<&str>,
+        max_bytes: usize,
+    ) -> Result<WithImages, X11Error> {
+        let (png_tx, png_rx) = unbounded_channel();
+        let (handle, rx) = Self::spawn_inner(display, max_bytes, Some(png_tx))?;
+        Ok((handle, rx, png_rx))
+    }
+
+    fn spawn_inner(
+        display: Option<&str>,
+        max_bytes: usize,
+        png_tx: Option<tokio::sync::mpsc::UnboundedSender<Vec<u8>>>,
+    ) -> Result<(ClipboardHandle, UnboundedReceiver<String>), X11Error> {
         let (conn, screen) = RustConnection::connect(display)?;
         let (tx, rx) = unbounded_channel();
         let (cmd_tx, cmd_rx) = mpsc::channel();
         let conn = Arc::new(conn);
-        let service = Service::new(conn.clone(), screen, max_bytes, tx, cmd_rx)?;
+        let mut service = Service::new(conn.clone(), screen, max_bytes, tx, cmd_rx)?;
+        service.png_tx = png_tx;
         let shared = Shared {
             conn,
             window: service.window(),
@@ -101,6 +132,11 @@ impl ClipboardHandle {
     /// as UTF8_STRING, TEXT or STRING (Latin-1, `?` for what it cannot hold).
     pub fn set_text(&self, text: String) -> Result<(), X11Error> {
         self.shared.send(Cmd::Set(text))
+    }
+
+    /// Owns `CLIPBOARD` with a PNG image (served as `image/png` only).
+    pub fn set_png(&self, png: Vec<u8>) -> Result<(), X11Error> {
+        self.shared.send(Cmd::SetPng(png))
     }
 
     /// Asks for the current `CLIPBOARD` text (`cr`); it arrives on the changes channel,

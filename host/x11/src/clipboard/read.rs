@@ -69,6 +69,11 @@ impl Service {
                 let time = reading.time;
                 return self.convert_to(AtomEnum::STRING.into(), time);
             }
+            // No text at all: an image, when images are handled.
+            if reading.target == u32::from(AtomEnum::STRING) && self.png_tx.is_some() {
+                let time = reading.time;
+                return self.convert_to(self.atoms.IMAGE_PNG, time);
+            }
             return self.finish(None);
         }
         let prop = e.property;
@@ -107,8 +112,29 @@ impl Service {
             .conn
             .get_property(true, self.window, prop, AtomEnum::ANY, 0, words)?
             .reply()?;
+        // Some owners (xclip -t image/png) answer any target with their one type.
+        if self.reading_png() || self.is_png(reply.type_) {
+            return self.finish_png(reply.value);
+        }
         let encoding = self.encoding_of(reply.type_);
         self.finish(Some(decode(&reply.value, encoding)))
+    }
+
+    fn is_png(&self, kind: Atom) -> bool {
+        self.png_tx.is_some() && kind == self.atoms.IMAGE_PNG
+    }
+
+    fn reading_png(&self) -> bool {
+        self.reading
+            .as_ref()
+            .is_some_and(|r| r.target == self.atoms.IMAGE_PNG)
+    }
+
+    /// Ends an image read like [`Service::finish`] ends a text one.
+    fn finish_png(&mut self, png: Vec<u8>) -> Result<(), X11Error> {
+        let forced = self.forced;
+        self.deliver_png(png, forced);
+        self.finish(None)
     }
 
     /// PropertyNotify on our window: the next INCR chunk.
@@ -164,6 +190,9 @@ impl Service {
                     self.log_too_large(self.max_bytes.saturating_add(1));
                 }
                 Ok(())
+            }
+            Incoming::Done(bytes) if self.reading_png() || self.is_png(kind) => {
+                self.finish_png(bytes)
             }
             Incoming::Done(bytes) => self.finish(Some(decode(&bytes, encoding))),
             Incoming::Skipped => self.finish(None),

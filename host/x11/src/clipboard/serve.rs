@@ -64,6 +64,37 @@ impl Service {
         let Some(owned) = &mut self.owned else {
             return Ok(false);
         };
+        if let Some(png) = owned.png.clone() {
+            // An image from the browser: no text to offer.
+            return if target == a.TARGETS {
+                let targets = [a.TARGETS, a.TIMESTAMP, a.MULTIPLE, a.IMAGE_PNG];
+                self.conn.change_property32(
+                    PropMode::REPLACE,
+                    requestor,
+                    property,
+                    AtomEnum::ATOM,
+                    &targets,
+                )?;
+                Ok(true)
+            } else if target == a.IMAGE_PNG {
+                self.send_bytes(requestor, property, a.IMAGE_PNG, png)?;
+                Ok(true)
+            } else if target == a.TIMESTAMP {
+                let since = owned.since;
+                self.conn.change_property32(
+                    PropMode::REPLACE,
+                    requestor,
+                    property,
+                    AtomEnum::INTEGER,
+                    &[since],
+                )?;
+                Ok(true)
+            } else if target == a.MULTIPLE && property != target {
+                self.convert_multiple(requestor, property)
+            } else {
+                Ok(false)
+            };
+        }
         if target == a.TARGETS {
             let targets = [
                 a.TARGETS,

@@ -31,6 +31,8 @@ pub(super) struct Owned {
     /// Lazily built Latin-1 copy for `STRING` requestors.
     pub(super) latin1: Option<Arc<[u8]>>,
     pub(super) since: Timestamp,
+    /// A PNG from the browser: then only `image/png` is offered (the text is empty).
+    pub(super) png: Option<Arc<[u8]>>,
 }
 
 pub(crate) struct Service {
@@ -50,6 +52,10 @@ pub(crate) struct Service {
     /// The text the browser side has (sent to it, or received from it).
     pub(super) last: Option<String>,
     pub(super) tx: UnboundedSender<String>,
+    /// Where images read from other owners go; `None`: images are not handled.
+    pub(super) png_tx: Option<UnboundedSender<Vec<u8>>>,
+    /// The image the browser side has, so an unchanged one is not sent again.
+    pub(super) last_png: Option<Arc<[u8]>>,
     cmds: Receiver<Cmd>,
     /// Events read while waiting for something specific, processed next.
     backlog: VecDeque<Event>,
@@ -106,6 +112,8 @@ impl Service {
             forced: false,
             last: None,
             tx,
+            png_tx: None,
+            last_png: None,
             cmds,
             backlog: VecDeque::new(),
         })
@@ -186,7 +194,8 @@ impl Service {
     fn drain_commands(&mut self) -> Result<bool, X11Error> {
         loop {
             match self.cmds.try_recv() {
-                Ok(Cmd::Set(text)) => self.own(text)?,
+                Ok(Cmd::Set(text)) => self.own(text, None)?,
+                Ok(Cmd::SetPng(png)) => self.own(String::new(), Some(Arc::from(png)))?,
                 Ok(Cmd::Request) => self.request()?,
                 // Stop comes from the drop of the state all handle clones share: the last one.
                 Ok(Cmd::Stop) | Err(TryRecvError::Disconnected) => return Ok(false),
@@ -195,7 +204,7 @@ impl Service {
         }
     }
 
-    fn own(&mut self, text: String) -> Result<(), X11Error> {
+    fn own(&mut self, text: String, png: Option<Arc<[u8]>>) -> Result<(), X11Error> {
         let since = self.server_time()?;
         self.conn
             .set_selection_owner(self.window, self.atoms.CLIPBOARD, since)?;
@@ -208,20 +217,33 @@ impl Service {
             tracing::warn!(owner, "could not take the X clipboard; text not shared");
             return Ok(());
         }
-        tracing::debug!(bytes = text.len(), "own the X clipboard");
+        tracing::debug!(
+            bytes = text.len(),
+            png = png.is_some(),
+            "own the X clipboard"
+        );
         let text: Arc<str> = Arc::from(text);
-        self.last = Some(text.to_string());
+        if png.is_some() {
+            self.last_png.clone_from(&png);
+        } else {
+            self.last = Some(text.to_string());
+        }
         self.owned = Some(Owned {
             utf8: Arc::from(text.as_bytes()),
             text,
             latin1: None,
             since,
+            png,
         });
         Ok(())
     }
 
     fn request(&mut self) -> Result<(), X11Error> {
         if let Some(owned) = &self.owned {
+            if let Some(png) = owned.png.clone() {
+                self.deliver_png(png.to_vec(), true);
+                return Ok(());
+            }
             let text = owned.text.to_string();
             self.deliver(text, true);
             return Ok(());
@@ -237,6 +259,18 @@ impl Service {
         self.last = Some(text.clone());
         if self.tx.send(text).is_err() {
             tracing::trace!("clipboard receiver dropped; change not delivered");
+        }
+    }
+
+    /// Hands an image to the host unless the browser side already has it (or `forced`).
+    pub(super) fn deliver_png(&mut self, png: Vec<u8>, forced: bool) {
+        let Some(tx) = &self.png_tx else { return };
+        if png.is_empty() || (!forced && self.last_png.as_deref() == Some(png.as_slice())) {
+            return;
+        }
+        self.last_png = Some(Arc::from(png.as_slice()));
+        if tx.send(png).is_err() {
+            tracing::trace!("clipboard image receiver dropped; change not delivered");
         }
     }
 
