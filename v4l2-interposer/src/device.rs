@@ -74,11 +74,54 @@ pub fn minor() -> u32 {
     })
 }
 
+/// `/sys/dev/char/81:N/uevent` of the device: v4l2-ctl reads it to tell a video node from a
+/// radio or media node, and there is no sysfs entry for a device that does not exist.
+pub fn is_uevent(path: &[u8]) -> bool {
+    path == format!("/sys/dev/char/81:{}/uevent", minor()).as_bytes()
+}
+
+/// An fd reading the device's uevent text (a sealed-off memfd, positioned at the start).
+pub fn open_uevent() -> Result<c_int, c_int> {
+    let name = device_path()
+        .rsplit(|c| *c == b'/')
+        .next()
+        .unwrap_or(b"video0");
+    let text = format!(
+        "MAJOR=81\nMINOR={}\nDEVNAME={}\n",
+        minor(),
+        String::from_utf8_lossy(name)
+    );
+    // SAFETY: memfd_create with a static name; write/lseek on the fd we just created.
+    unsafe {
+        let fd = libc::syscall(
+            libc::SYS_memfd_create,
+            c"uevent".as_ptr(),
+            libc::MFD_CLOEXEC as libc::c_long,
+        ) as c_int;
+        if fd < 0 {
+            return Err(libc::ENOENT);
+        }
+        let n = libc::write(fd, text.as_ptr().cast(), text.len());
+        if n != text.len() as isize || libc::lseek(fd, 0, libc::SEEK_SET) != 0 {
+            io::close_raw(fd);
+            return Err(libc::EIO);
+        }
+        Ok(fd)
+    }
+}
+
 pub fn lookup(fd: c_int) -> Option<Shared> {
     lock(&TABLE)
         .iter()
         .find(|(f, _)| *f == fd)
         .map(|(_, d)| d.clone())
+}
+
+/// Registers `new` as another fd of the same open device as `old` (dup).
+pub fn alias(old: &Shared, new: c_int) {
+    let mut t = lock(&TABLE);
+    t.retain(|(f, _)| *f != new);
+    t.push((new, old.clone()));
 }
 
 /// Drops the fd's entry (its buffers go with the last reference).
@@ -143,9 +186,18 @@ pub fn open_device(flags: c_int) -> Result<c_int, c_int> {
     Ok(fd)
 }
 
-/// Replaces the connection behind `fd` with a fresh one (frames granted on the old one are
-/// dropped with it), keeping the fd number and its flags.
-fn resync(dev: &Dev, fd: c_int) -> Result<(), c_int> {
+/// Every fd of the process that is this device (the one in use and its dups).
+fn aliases(shared: &Shared) -> Vec<c_int> {
+    lock(&TABLE)
+        .iter()
+        .filter(|(_, d)| Arc::ptr_eq(d, shared))
+        .map(|(f, _)| *f)
+        .collect()
+}
+
+/// Replaces the connection behind `fd` and its dups with a fresh one (frames granted on the old
+/// one are dropped with it), keeping the fd numbers and their flags.
+fn resync(dev: &Dev, fds: &[c_int]) -> Result<(), c_int> {
     let path = socket_path().ok_or(libc::EINVAL)?;
     let new = io::connect(&path).map_err(|_| libc::EIO)?;
     let feed = match io::wait_announcement(new, OPEN_TIMEOUT) {
@@ -161,24 +213,33 @@ fn resync(dev: &Dev, fd: c_int) -> Result<(), c_int> {
         io::close_raw(new);
         return Err(libc::EIO);
     }
-    // SAFETY: fcntl/dup3 on fds we own; dup3 atomically replaces the connection under `fd`.
-    unsafe {
-        let fl = libc::fcntl(fd, libc::F_GETFL);
-        let fdfl = libc::fcntl(fd, libc::F_GETFD);
-        if fl >= 0 {
-            libc::fcntl(new, libc::F_SETFL, fl & libc::O_NONBLOCK);
-        }
-        let cloexec = if fdfl >= 0 && fdfl & libc::FD_CLOEXEC != 0 {
-            libc::O_CLOEXEC
-        } else {
-            0
+    for &fd in fds {
+        // SAFETY: fcntl/dup3 on fds we own; dup3 atomically replaces the connection under `fd`.
+        let rc = unsafe {
+            let fl = libc::fcntl(fd, libc::F_GETFL);
+            let fdfl = libc::fcntl(fd, libc::F_GETFD);
+            if fl >= 0 {
+                libc::fcntl(new, libc::F_SETFL, fl & libc::O_NONBLOCK);
+            }
+            let cloexec = if fdfl >= 0 && fdfl & libc::FD_CLOEXEC != 0 {
+                libc::O_CLOEXEC
+            } else {
+                0
+            };
+            // The raw syscall: the exported dup3 hook would re-register the fd.
+            libc::syscall(
+                libc::SYS_dup3,
+                new as libc::c_long,
+                fd as libc::c_long,
+                cloexec as libc::c_long,
+            )
         };
-        let rc = libc::dup3(new, fd, cloexec);
-        io::close_raw(new);
         if rc < 0 {
+            io::close_raw(new);
             return Err(libc::EIO);
         }
     }
+    io::close_raw(new);
     Ok(())
 }
 
@@ -197,6 +258,7 @@ pub unsafe fn ioctl(
     let user = unsafe { std::slice::from_raw_parts_mut(arg.cast::<u8>(), len) };
     // Work on a copy so a failed request leaves the caller's struct untouched.
     let mut copy = user.to_vec();
+    let fds = aliases(shared);
     let mut guard = lock(shared);
     let dev = &mut *guard;
     let outcome = dev.state.ioctl(req, &mut Buf(&mut copy));
@@ -210,7 +272,7 @@ pub unsafe fn ioctl(
             resync: again,
         } => {
             if again {
-                resync(dev, fd)?;
+                resync(dev, &fds)?;
             }
             dev.shm = None;
             dev.stride = stride as usize;
@@ -231,7 +293,7 @@ pub unsafe fn ioctl(
             0
         }
         Outcome::Resync => {
-            resync(dev, fd)?;
+            resync(dev, &fds)?;
             0
         }
         Outcome::Receive { index } => {

@@ -9,7 +9,7 @@
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use libc::{mode_t, off_t, size_t, ssize_t};
+use libc::{FILE, mode_t, off_t, size_t, ssize_t};
 use selkies_v4l2_wire::abi::Request;
 
 use crate::device;
@@ -39,8 +39,32 @@ unsafe fn is_ours(path: *const c_char) -> bool {
     !path.is_null() && device::is_device(unsafe { CStr::from_ptr(path) }.to_bytes())
 }
 
-fn open_or_errno(flags: c_int) -> c_int {
-    device::open_device(flags).unwrap_or_else(|e| {
+/// What an `open` of `path` is: the device, its sysfs uevent, or someone else's file.
+enum Target {
+    Device,
+    Uevent,
+    Other,
+}
+
+/// # Safety
+/// `path` must be null or a valid C string.
+unsafe fn target(path: *const c_char) -> Target {
+    if path.is_null() {
+        return Target::Other;
+    }
+    // SAFETY: guaranteed by the caller.
+    let p = unsafe { CStr::from_ptr(path) }.to_bytes();
+    if device::is_device(p) {
+        Target::Device
+    } else if p.starts_with(b"/sys/dev/char/81:") && device::is_uevent(p) {
+        Target::Uevent
+    } else {
+        Target::Other
+    }
+}
+
+fn or_errno(r: Result<c_int, c_int>) -> c_int {
+    r.unwrap_or_else(|e| {
         set_errno(e);
         -1
     })
@@ -56,8 +80,10 @@ macro_rules! open_hook {
         pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
             guard(-1, || {
                 // SAFETY: `path` comes from the caller of open, which requires a C string.
-                if unsafe { is_ours(path) } {
-                    return open_or_errno(flags);
+                match unsafe { target(path) } {
+                    Target::Device => return or_errno(device::open_device(flags)),
+                    Target::Uevent => return or_errno(device::open_uevent()),
+                    Target::Other => {}
                 }
                 match typed::$real() {
                     // SAFETY: forwarding the caller's arguments unchanged.
@@ -84,8 +110,10 @@ macro_rules! openat_hook {
         ) -> c_int {
             guard(-1, || {
                 // SAFETY: `path` comes from the caller of openat, which requires a C string.
-                if unsafe { is_ours(path) } {
-                    return open_or_errno(flags);
+                match unsafe { target(path) } {
+                    Target::Device => return or_errno(device::open_device(flags)),
+                    Target::Uevent => return or_errno(device::open_uevent()),
+                    Target::Other => {}
                 }
                 match typed::$real() {
                     // SAFETY: forwarding the caller's arguments unchanged.
@@ -106,6 +134,40 @@ openat_hook!(openat64, OPENAT64);
 openat_hook!(__openat_2, OPENAT_2);
 openat_hook!(__openat64_2, OPENAT64_2);
 
+macro_rules! fopen_hook {
+    ($name:ident, $real:ident) => {
+        /// Interposed `fopen` family member, for the device's sysfs uevent (C++ streams open
+        /// files with `fopen`, which does not go through the hooked `open`).
+        ///
+        /// # Safety
+        /// Same contract as the libc function of this name.
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
+            guard(std::ptr::null_mut(), || {
+                // SAFETY: `path` comes from the caller of fopen, which requires a C string.
+                if let Target::Uevent = unsafe { target(path) } {
+                    return match device::open_uevent() {
+                        // SAFETY: wrapping our fresh memfd for reading.
+                        Ok(fd) => unsafe { libc::fdopen(fd, c"r".as_ptr()) },
+                        Err(e) => {
+                            set_errno(e);
+                            std::ptr::null_mut()
+                        }
+                    };
+                }
+                match typed::$real() {
+                    // SAFETY: forwarding the caller's arguments unchanged.
+                    Some(f) => unsafe { f(path, mode) },
+                    None => missing(std::ptr::null_mut()),
+                }
+            })
+        }
+    };
+}
+
+fopen_hook!(fopen, FOPEN);
+fopen_hook!(fopen64, FOPEN64);
+
 /// Interposed `close`: forget the fd (its buffers go with it), then close it for real.
 ///
 /// # Safety
@@ -119,6 +181,75 @@ pub unsafe extern "C" fn close(fd: c_int) -> c_int {
             Some(f) => unsafe { f(fd) },
             None => missing(-1),
         }
+    })
+}
+
+/// Interposed `dup`: a duplicate of the device fd is the same device (GStreamer's buffer pool
+/// works on a dup of v4l2src's fd).
+///
+/// # Safety
+/// Same contract as `dup`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup(fd: c_int) -> c_int {
+    guard(-1, || {
+        let Some(f) = typed::DUP() else {
+            return missing(-1);
+        };
+        // SAFETY: forwarding the caller's argument unchanged.
+        let new = unsafe { f(fd) };
+        if new >= 0
+            && let Some(dev) = device::lookup(fd)
+        {
+            device::alias(&dev, new);
+        }
+        new
+    })
+}
+
+/// After `dup2`/`dup3` made `new` a copy of `old`: `new`'s previous device (if any) was closed
+/// by the call, and `new` is now `old`'s device (if any).
+fn redirected(old: c_int, new: c_int) {
+    match device::lookup(old) {
+        Some(dev) => device::alias(&dev, new),
+        None => device::forget(new),
+    }
+}
+
+/// Interposed `dup2`; see [`dup`].
+///
+/// # Safety
+/// Same contract as `dup2`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup2(old: c_int, new: c_int) -> c_int {
+    guard(-1, || {
+        let Some(f) = typed::DUP2() else {
+            return missing(-1);
+        };
+        // SAFETY: forwarding the caller's arguments unchanged.
+        let rc = unsafe { f(old, new) };
+        if rc >= 0 && old != new {
+            redirected(old, new);
+        }
+        rc
+    })
+}
+
+/// Interposed `dup3`; see [`dup`].
+///
+/// # Safety
+/// Same contract as `dup3`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
+    guard(-1, || {
+        let Some(f) = typed::DUP3() else {
+            return missing(-1);
+        };
+        // SAFETY: forwarding the caller's arguments unchanged.
+        let rc = unsafe { f(old, new, flags) };
+        if rc >= 0 {
+            redirected(old, new);
+        }
+        rc
     })
 }
 

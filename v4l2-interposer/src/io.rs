@@ -239,7 +239,7 @@ impl Shm {
             libc::syscall(
                 libc::SYS_memfd_create,
                 c"selkies-webcam".as_ptr(),
-                libc::MFD_CLOEXEC,
+                libc::MFD_CLOEXEC as libc::c_long,
             )
         } as c_int;
         if fd < 0 {
@@ -251,16 +251,17 @@ impl Shm {
             close_raw(fd);
             return Err(e);
         }
-        // SAFETY: a fresh shared mapping of our memfd; the hooked mmap forwards non-device fds.
+        // SAFETY: a fresh shared mapping of our memfd. Variadic syscall arguments are passed
+        // as full words: a bare 0 would leave the offset register's upper half undefined.
         let base = unsafe {
             libc::syscall(
                 libc::SYS_mmap,
-                std::ptr::null_mut::<c_void>(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd,
-                0,
+                0 as libc::c_long,
+                len as libc::c_long,
+                (libc::PROT_READ | libc::PROT_WRITE) as libc::c_long,
+                libc::MAP_SHARED as libc::c_long,
+                fd as libc::c_long,
+                0 as libc::c_long,
             )
         } as *mut c_void;
         if base == libc::MAP_FAILED || (base as isize) < 0 && (base as isize) > -4096 {

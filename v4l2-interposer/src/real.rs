@@ -59,8 +59,16 @@ macro_rules! reals {
 pub type OpenFn = unsafe extern "C" fn(*const c_char, c_int, mode_t) -> c_int;
 /// `openat`-style: `(dirfd, path, flags, mode)`.
 pub type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, mode_t) -> c_int;
+/// `fopen`-style.
+pub type FopenFn = unsafe extern "C" fn(*const c_char, *const c_char) -> *mut libc::FILE;
 /// `close`.
 pub type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
+/// `dup`.
+pub type DupFn = unsafe extern "C" fn(c_int) -> c_int;
+/// `dup2`.
+pub type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
+/// `dup3`.
+pub type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
 /// `ioctl` (the variadic argument is always a single word).
 pub type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, *mut c_void) -> c_int;
 /// `read`.
@@ -88,7 +96,12 @@ reals! {
     OPENAT64: c"openat64" => OpenatFn;
     OPENAT_2: c"__openat_2" => OpenatFn;
     OPENAT64_2: c"__openat64_2" => OpenatFn;
+    FOPEN: c"fopen" => FopenFn;
+    FOPEN64: c"fopen64" => FopenFn;
     CLOSE: c"close" => CloseFn;
+    DUP: c"dup" => DupFn;
+    DUP2: c"dup2" => Dup2Fn;
+    DUP3: c"dup3" => Dup3Fn;
     IOCTL: c"ioctl" => IoctlFn;
     READ: c"read" => ReadFn;
     READ_CHK: c"__read_chk" => ReadChkFn;
