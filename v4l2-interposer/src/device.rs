@@ -285,6 +285,10 @@ pub unsafe fn ioctl(
                         return Err(libc::ENOMEM);
                     }
                 }
+            } else if !dev.state.read_credit {
+                // Back to read() I/O: keep a frame granted so poll-then-read works.
+                io::send_credit(fds.first().copied().unwrap_or(fd), 1)?;
+                dev.state.read_credit = true;
             }
             0
         }
