@@ -69,6 +69,8 @@ pub struct JsonOverlay {
     pub encoder: Option<Encoder>,
     /// `allowed_origins`: a string (comma-separated) or an array of strings.
     pub allowed_origins: Option<Vec<String>>,
+    /// `enable_webcam` (docs/webcam.md).
+    pub enable_webcam: Option<bool>,
     /// Keys present with unusable values (ignored).
     pub warnings: Vec<String>,
 }
@@ -136,6 +138,10 @@ impl JsonOverlay {
             o.allowed_origins = origins(v);
             take("allowed_origins", o.allowed_origins.is_some());
         }
+        if let Some(v) = map.get("enable_webcam") {
+            o.enable_webcam = boolean(v);
+            take("enable_webcam", o.enable_webcam.is_some());
+        }
         o
     }
 
@@ -158,6 +164,9 @@ impl JsonOverlay {
         }
         if let Some(v) = &self.allowed_origins {
             s.allowed_origins.clone_from(v);
+        }
+        if let Some(v) = self.enable_webcam {
+            s.enable_webcam = v;
         }
         s.warnings.extend(self.warnings.iter().cloned());
     }
