@@ -115,6 +115,8 @@ pub struct Services {
     pub damage: Option<selkies_x11::damage::DamageWatch>,
     pub desktop: Desktop,
     pub metrics: selkies_telemetry::Metrics,
+    /// `--enable_webcam`: the browser's camera sink (docs/webcam.md); None when disabled.
+    pub webcam: Option<Arc<crate::webcam::Webcam>>,
 }
 
 impl Host {

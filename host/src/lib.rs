@@ -44,4 +44,5 @@ pub mod tls;
 pub mod turn_probe;
 pub mod turn_relay;
 pub mod uinput_mouse;
+pub mod webcam;
 pub mod ws;

@@ -233,8 +233,10 @@ async fn on_signal(
         {
             fit_to_browser(meta).await;
         }
+        // The camera comes only from a client that offers it, and only when the host enables it.
+        let webcam = meta.as_ref().is_some_and(|m| m.webcam);
         let decodes = meta.and_then(|m| m.codecs);
-        *active = Some(start(host.clone(), kind, decodes).await?);
+        *active = Some(start(host.clone(), kind, decodes, webcam).await?);
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -328,6 +330,8 @@ pub struct StartPlan {
     /// `--capture`.
     pub capture: selkies_proto::config::CaptureMode,
     pub metrics: selkies_telemetry::Metrics,
+    /// The webcam sink, when the host enables it and this video client offers its camera.
+    pub webcam: Option<Arc<crate::webcam::Webcam>>,
 }
 
 /// A started session and the pipeline handles the peer keeps.
@@ -360,6 +364,11 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
             stage_timing::install(&video.pipeline, plan.metrics.clone());
+            if let Some(w) = plan.webcam
+                && let Err(e) = crate::webcam::receive::add_receiver(&video.pipeline, &video.webrtc, w)
+            {
+                warn!("webcam not offered: {e}");
+            }
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),
@@ -395,6 +404,7 @@ async fn start(
     host: Arc<Host>,
     kind: Kind,
     decodes: Option<Vec<Codec>>,
+    webcam: bool,
 ) -> Result<Active, PeerError> {
     let encoder = match kind {
         Kind::Video => host.session_encoder(decodes.as_deref())?,
@@ -416,6 +426,11 @@ async fn start(
         },
         playout_delay_ms: host.settings.playout_delay_ms,
         metrics: host.services.metrics.clone(),
+        webcam: host
+            .services
+            .webcam
+            .clone()
+            .filter(|_| webcam && kind == Kind::Video),
     };
     match open(plan).await? {
         Opened::Video(video, session) => Ok(Active {

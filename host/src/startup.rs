@@ -167,6 +167,9 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             damage,
             desktop: Desktop::start(&settings),
             metrics: metrics.clone(),
+            webcam: settings
+                .enable_webcam
+                .then(|| crate::webcam::Webcam::start(settings.webcam_socket_path.clone())),
         },
     ));
     let video_peer = tokio::spawn(peer::run(host.clone(), Kind::Video));

@@ -226,6 +226,7 @@ fn a_session_starts_on_the_blocking_pool() {
             playout_delay_ms: None,
             capture: CaptureMode::Auto,
             metrics: selkies_telemetry::Metrics::new(),
+            webcam: None,
         })
         .await
         .expect("audio session opens");

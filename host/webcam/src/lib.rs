@@ -6,6 +6,7 @@
 //! or the other clients, and a client sending anything but credits is dropped.
 
 pub mod hub;
+pub mod loopback;
 pub mod pattern;
 
 pub use hub::{FrameHub, HubError};
