@@ -7,6 +7,7 @@
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
+import { webcam } from './webcam.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
@@ -128,6 +129,7 @@ export class Session {
         window.devicePixelRatio,
         token,
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
+        id === VIDEO_PEER_ID,
       );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
@@ -142,7 +144,10 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), {
+      ...events,
+      onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp),
+    });
     this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events);
     this.video.start();
     this.audio.start();
@@ -154,6 +159,7 @@ export class Session {
     this.statsTimer = null;
     this.dc?.close();
     this.dc = null;
+    webcam.detach();
     this.video?.stop();
     this.audio?.stop();
     this.video = this.audio = null;

@@ -41,6 +41,7 @@ export function helloMessage(
   dpr: number,
   token?: string,
   codecs?: string[],
+  webcam?: boolean,
 ): string {
   const even = (v: number): number => {
     const t = Math.trunc(v * dpr);
@@ -49,6 +50,8 @@ export function helloMessage(
   const meta: Record<string, unknown> = { res: `${even(cssWidth)}x${even(cssHeight)}`, scale: dpr };
   if (codecs) meta.codecs = codecs;
   if (token) meta.token = token;
+  // The video connection can carry the camera; the host adds it only with --enable_webcam.
+  if (webcam) meta.webcam = true;
   return `HELLO ${peerId} ${btoa(JSON.stringify(meta))}`;
 }
 
