@@ -158,11 +158,14 @@ done
 
 if [ "${WEBCAM_SKIP_E2E:-0}" != 1 ] && [ -f ci/e2e/webcam.test.mjs ]; then
   echo "--- check: browser end to end (ci/e2e/webcam.test.mjs)"
-  ./ci/install-deps > /dev/null
-  cargo build --locked --release -p selkies-host 2>&1 | tail -1
+  if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
   (cd web && npm run -s build > /dev/null)
+  if [ -z "${SELKIES_HOST_BIN:-}" ]; then
+    cargo build -j"$CARGO_BUILD_JOBS" --locked -p selkies-host --bin selkies-gstreamer 2>&1 | tail -1
+    export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
+  fi
   rm -f /tmp/selkies_config.json
-  WEBCAM_SO="$SO" unshare --net sh -c 'ip link set lo up && node --test ci/e2e/webcam.test.mjs' 2>&1 \
+  WEBCAM_SO="$SO" unshare --net -- bash -c 'ip link set lo up && exec node --test ci/e2e/webcam.test.mjs' 2>&1 \
     | sed 's/^/    /' | tee "$WORK/e2e.out"
   grep -qE '^    # fail 0' "$WORK/e2e.out" || fail=1
 fi

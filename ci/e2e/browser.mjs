@@ -44,14 +44,14 @@ export class Browser {
   /**
    * Launches a fresh profile, grants media permission (plus `permissions`) for `origin`, and
    * opens one page. `context` adds Playwright context options (hasTouch, isMobile,
-   * deviceScaleFactor…).
+   * deviceScaleFactor…); `args` adds Chromium flags (the fake camera of webcam.test.mjs).
    */
-  static async launch(origin, { credentials, viewport = { width: 1280, height: 720 }, permissions = [], context = {} } = {}) {
+  static async launch(origin, { credentials, viewport = { width: 1280, height: 720 }, permissions = [], context = {}, args = [] } = {}) {
     const profile = mkdtempSync(join(tmpdir(), 'selkies-chromium-'));
     const ctx = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: FLAGS,
+      args: [...FLAGS, ...args],
       viewport,
       httpCredentials: credentials,
       ...context,

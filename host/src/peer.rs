@@ -330,7 +330,8 @@ pub struct StartPlan {
     /// `--capture`.
     pub capture: selkies_proto::config::CaptureMode,
     pub metrics: selkies_telemetry::Metrics,
-    /// The webcam sink, when the host enables it and this video client offers its camera.
+    /// The webcam sink, when the host enables it and this client offers its camera (on the
+    /// audio connection: docs/webcam.md says why).
     pub webcam: Option<Arc<crate::webcam::Webcam>>,
 }
 
@@ -364,11 +365,6 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
             stage_timing::install(&video.pipeline, plan.metrics.clone());
-            if let Some(w) = plan.webcam
-                && let Err(e) = crate::webcam::receive::add_receiver(&video.pipeline, &video.webrtc, w)
-            {
-                warn!("webcam not offered: {e}");
-            }
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),
@@ -384,6 +380,12 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
         }
         Kind::Audio => {
             let audio = pipeline::build_audio(&plan.audio)?;
+            if let Some(w) = plan.webcam
+                && let Err(e) =
+                    crate::webcam::receive::add_receiver(&audio.pipeline, &audio.webrtc, w)
+            {
+                warn!("webcam not offered: {e}");
+            }
             let session = Session::start(
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
@@ -430,7 +432,7 @@ async fn start(
             .services
             .webcam
             .clone()
-            .filter(|_| webcam && kind == Kind::Video),
+            .filter(|_| webcam && kind == Kind::Audio),
     };
     match open(plan).await? {
         Opened::Video(video, session) => Ok(Active {

@@ -129,7 +129,7 @@ export class Session {
         window.devicePixelRatio,
         token,
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
-        id === VIDEO_PEER_ID,
+        id === AUDIO_PEER_ID,
       );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
@@ -144,11 +144,11 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), {
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
+    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), {
       ...events,
       onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp),
     });
-    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events);
     this.video.start();
     this.audio.start();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);

@@ -45,10 +45,7 @@ pub fn add_receiver(
         .build();
     let t = webrtc.emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>(
         "add-transceiver",
-        &[
-            &gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly,
-            &caps,
-        ],
+        &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
     );
     let t = t.ok_or(ReceiveError::Transceiver)?;
     t.set_property("do-nack", true);
@@ -57,11 +54,14 @@ pub fn add_receiver(
         if pad.direction() != gst::PadDirection::Src {
             return;
         }
+        // Built and linked right here, on the thread that adds the pad: the browser's first
+        // RTP (padding probes even before the camera is on) must find the pad linked, or the
+        // transport's source stops with not-linked and takes the session down.
         let Some(pipeline) = weak.upgrade() else {
             return;
         };
         match build_chain(&pipeline, pad, &webcam) {
-            Ok(()) => info!("webcam: the browser's camera arrived; decoding it"),
+            Ok(()) => info!("webcam: receiving the browser's camera"),
             Err(e) => warn!("webcam: {e}"),
         }
     });
@@ -239,7 +239,12 @@ mod tests {
         src.extend([30, 31, 32, 0]);
         let (w, h, out) = repack_i420(&src, 6, 2).unwrap();
         assert_eq!((w, h), (6, 2));
-        assert_eq!(out, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20, 21, 22, 30, 31, 32]);
+        assert_eq!(
+            out,
+            [
+                1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 20, 21, 22, 30, 31, 32
+            ]
+        );
         assert!(repack_i420(&src[..10], 6, 2).is_none());
         assert!(repack_i420(&src, 5, 2).is_none());
         let tight = vec![7u8; 8 * 2 * 3 / 2];

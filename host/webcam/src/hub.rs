@@ -24,6 +24,10 @@ pub enum HubError {
     Length { got: usize, expected: u32 },
 }
 
+/// A frame older than this is not sent: the camera was turned off or the producer stalled,
+/// and an application must not take an old picture for a live one.
+const STALE_US: u64 = 1_000_000;
+
 /// One published frame.
 #[derive(Debug)]
 pub struct Frame {
@@ -160,7 +164,8 @@ impl FrameHub {
                     }
                     announced = Some(fmt);
                 }
-                if credits > 0 && last_sent != Some(f.header.seq) {
+                let fresh = monotonic_us().saturating_sub(f.header.timestamp_us) < STALE_US;
+                if credits > 0 && last_sent != Some(f.header.seq) && fresh {
                     let sent = async {
                         wr.write_all(&f.header.encode()).await?;
                         wr.write_all(&f.data).await

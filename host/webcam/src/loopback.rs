@@ -34,7 +34,12 @@ pub fn is_loopback_output(cap: &[u8]) -> bool {
 fn querycap(path: &Path) -> Option<Vec<u8>> {
     let c = CString::new(path.as_os_str().as_bytes()).ok()?;
     // SAFETY: open with a valid path; the fd is closed below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    let fd = unsafe {
+        libc::open(
+            c.as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    };
     if fd < 0 {
         return None;
     }
@@ -85,12 +90,28 @@ mod tests {
     #[test]
     fn only_a_loopback_output_device_is_chosen() {
         // As v4l2loopback 0.12 answers with exclusive_caps=1 before a writer attaches.
-        assert!(is_loopback_output(&cap("v4l2 loopback", 0x8520_0002, 0x0520_0002)));
+        assert!(is_loopback_output(&cap(
+            "v4l2 loopback",
+            0x8520_0002,
+            0x0520_0002
+        )));
         // A real camera (uvcvideo) and the interposer's own device are capture-only.
-        assert!(!is_loopback_output(&cap("uvcvideo", 0x84a0_0001, 0x0420_0001)));
-        assert!(!is_loopback_output(&cap("selkies-webcam", 0x8500_0001, 0x0500_0001)));
+        assert!(!is_loopback_output(&cap(
+            "uvcvideo",
+            0x84a0_0001,
+            0x0420_0001
+        )));
+        assert!(!is_loopback_output(&cap(
+            "selkies-webcam",
+            0x8500_0001,
+            0x0500_0001
+        )));
         // Loopback busy as capture only (exclusive_caps with a writer elsewhere).
-        assert!(!is_loopback_output(&cap("v4l2 loopback", 0x8520_0001, 0x0520_0001)));
+        assert!(!is_loopback_output(&cap(
+            "v4l2 loopback",
+            0x8520_0001,
+            0x0520_0001
+        )));
         assert!(!is_loopback_output(&[0; 10]));
     }
 }

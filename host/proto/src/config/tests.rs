@@ -459,7 +459,10 @@ fn capture_defaults_to_auto_and_rejects_unknown_sources() {
 #[test]
 fn webcam_is_off_by_default_and_on_by_flag_env_style_or_overlay() {
     let s = resolve(&[]).expect("defaults");
-    assert!(!s.enable_webcam, "privacy: the camera is off unless the host enables it");
+    assert!(
+        !s.enable_webcam,
+        "privacy: the camera is off unless the host enables it"
+    );
     assert_eq!(s.webcam_socket_path, Path::new("/tmp/selkies_webcam.sock"));
     let s = resolve(&["--enable_webcam", "--webcam_socket_path=/run/cam.sock"]).expect("ok");
     assert!(s.enable_webcam);
