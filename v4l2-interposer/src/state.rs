@@ -105,7 +105,7 @@ impl Device {
 
     /// Buffer `index`'s offset and length for `mmap`, if `offset` names one.
     pub fn mapping(&self, offset: u64) -> Option<(u32, u32)> {
-        if self.stride == 0 || offset % u64::from(self.stride) != 0 {
+        if self.stride == 0 || !offset.is_multiple_of(u64::from(self.stride)) {
             return None;
         }
         let index = u32::try_from(offset / u64::from(self.stride)).ok()?;

@@ -200,7 +200,7 @@ fn tight_i420(sample: &gst::Sample) -> Option<(u32, u32, Vec<u8>)> {
 /// Copies an I420 picture laid out with GStreamer's default strides into a tight buffer; None
 /// when `src` is too short or the size is odd.
 pub fn repack_i420(src: &[u8], w: u32, h: u32) -> Option<(u32, u32, Vec<u8>)> {
-    if w % 2 != 0 || h % 2 != 0 {
+    if !w.is_multiple_of(2) || !h.is_multiple_of(2) {
         return None;
     }
     let (w, h) = (w as usize, h as usize);

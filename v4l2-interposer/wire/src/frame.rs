@@ -150,8 +150,8 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 pub fn valid_size(width: u32, height: u32) -> bool {
     (2..=MAX_DIM).contains(&width)
         && (2..=MAX_DIM).contains(&height)
-        && width % 2 == 0
-        && height % 2 == 0
+        && width.is_multiple_of(2)
+        && height.is_multiple_of(2)
 }
 
 impl FrameHeader {
