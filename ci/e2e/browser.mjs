@@ -44,7 +44,7 @@ export class Browser {
   /**
    * Launches a fresh profile, grants media permission (plus `permissions`) for `origin`, and
    * opens one page. `context` adds Playwright context options (hasTouch, isMobile,
-   * deviceScaleFactor…); `args` adds Chromium flags (e.g. a fake microphone).
+   * deviceScaleFactor…); `args` adds Chromium flags (a fake microphone or camera).
    */
   static async launch(origin, { credentials, viewport = { width: 1280, height: 720 }, permissions = [], context = {}, args = [] } = {}) {
     const profile = mkdtempSync(join(tmpdir(), 'selkies-chromium-'));

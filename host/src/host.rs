@@ -138,6 +138,8 @@ pub struct Services {
     pub metrics: selkies_telemetry::Metrics,
     /// Desktop sharing: share links, members, the fan-out of the owner's stream.
     pub sharing: Arc<crate::sharing::Sharing>,
+    /// `--enable_webcam`: the browser's camera sink (docs/webcam.md); None when disabled.
+    pub webcam: Option<Arc<crate::webcam::Webcam>>,
 }
 
 impl Host {

@@ -55,5 +55,6 @@ pub mod tls;
 pub mod turn_probe;
 pub mod turn_relay;
 pub mod uinput_mouse;
+pub mod webcam;
 pub mod ws;
 pub mod ws_transport;

@@ -264,8 +264,10 @@ async fn on_signal(
         {
             fit_to_browser(meta).await;
         }
+        // The camera comes only from a client that offers it, and only when the host enables it.
+        let webcam = meta.as_ref().is_some_and(|m| m.webcam);
         let decodes = meta.and_then(|m| m.codecs);
-        *active = Some(start(host.clone(), kind, decodes, microphone).await?);
+        *active = Some(start(host.clone(), kind, decodes, microphone, webcam).await?);
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -362,6 +364,9 @@ pub struct StartPlan {
     /// Receive the browser's microphone on the audio connection; the value: make the virtual
     /// microphone the default source (docs/microphone.md).
     pub microphone: Option<bool>,
+    /// The webcam sink, when the host enables it and this client offers its camera (on the
+    /// audio connection: docs/webcam.md says why).
+    pub webcam: Option<Arc<crate::webcam::Webcam>>,
 }
 
 /// A started session and the pipeline handles the peer keeps.
@@ -414,6 +419,12 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             if let Some(pulse) = mic_pulse {
                 crate::mic::receive::attach(&audio.pipeline, &audio.webrtc, pulse);
             }
+            if let Some(w) = plan.webcam
+                && let Err(e) =
+                    crate::webcam::receive::add_receiver(&audio.pipeline, &audio.webrtc, w)
+            {
+                warn!("webcam not offered: {e}");
+            }
             let session = Session::start(
                 audio.pipeline.clone(),
                 audio.webrtc.clone(),
@@ -435,6 +446,7 @@ async fn start(
     kind: Kind,
     decodes: Option<Vec<Codec>>,
     microphone: Option<bool>,
+    webcam: bool,
 ) -> Result<Active, PeerError> {
     let encoder = match kind {
         Kind::Video => host.session_encoder(decodes.as_deref())?,
@@ -457,6 +469,11 @@ async fn start(
         playout_delay_ms: host.settings.playout_delay_ms,
         metrics: host.services.metrics.clone(),
         microphone,
+        webcam: host
+            .services
+            .webcam
+            .clone()
+            .filter(|_| webcam && kind == Kind::Audio),
     };
     let opened = open(plan).await?;
     match &opened {

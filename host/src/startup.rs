@@ -157,6 +157,9 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
                 settings.max_viewers,
                 settings.share_secret.as_deref(),
             ),
+            webcam: settings
+                .enable_webcam
+                .then(|| crate::webcam::Webcam::start(settings.webcam_socket_path.clone())),
         },
     ));
     let _ = signalling

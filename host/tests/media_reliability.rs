@@ -227,6 +227,7 @@ fn a_session_starts_on_the_blocking_pool() {
             capture: CaptureMode::Auto,
             metrics: selkies_telemetry::Metrics::new(),
             microphone: None,
+            webcam: None,
         })
         .await
         .expect("audio session opens");

@@ -24,6 +24,7 @@ import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type Number
 import { appName } from './signalling.ts';
 import { statsLine } from './stats.ts';
 import { isTouchDevice, OnScreenKeyboard, TouchInput } from './touch-input.ts';
+import { bindWebcamDrawer, webcam } from './webcam.ts';
 
 function el<T extends HTMLElement>(id: string): T {
   const e = document.getElementById(id);
@@ -73,6 +74,9 @@ export class App {
     document.title = `Selkies - ${this.app}`;
     const send = (text: string): boolean => this.session?.send(text) ?? false;
     this.hooks = installE2eHooks(window, this.video, send);
+    bindWebcamDrawer(document, webcam);
+    // Test pages (?e2e=1) drive the camera directly (ci/e2e/webcam.test.mjs).
+    if (this.hooks) Object.assign(window, { __webcam: webcam });
     this.drawer = new Drawer(
       {
         videoBitrate: (kbps) => this.choose('videoBitRate', kbps, msg.videoBitrate(kbps)),

@@ -9,6 +9,8 @@ export interface PeerEvents {
   onStatus(text: string): void;
   onTrack(ev: RTCTrackEvent): void;
   onDataChannel(dc: RTCDataChannel): void;
+  /** The host's offer is applied and the answer not yet created (the webcam claims its sender). */
+  onOffer?(pc: RTCPeerConnection, sdp: string): void;
   onStateChange(): void;
   /** The signalling socket closed or the connection failed: the session must restart. */
   onLost(reason: string, wasOpen: boolean): void;
@@ -95,6 +97,7 @@ export class StreamPeer {
     }
     try {
       await this.pc.setRemoteDescription(desc);
+      this.events.onOffer?.(this.pc, desc.sdp ?? '');
       this.remoteApplied = true;
       const queued = this.pendingIce;
       this.pendingIce = [];

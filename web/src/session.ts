@@ -9,6 +9,7 @@ import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
+import { webcam } from './webcam.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
@@ -145,7 +146,11 @@ export class Session {
         window.devicePixelRatio,
         token,
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
-        id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : undefined,
+        {
+          ...(id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : {}),
+          // The audio connection can carry the camera; the host adds it only with --enable_webcam.
+          ...(id === AUDIO_PEER_ID ? { webcam: true } : {}),
+        },
       );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
@@ -162,7 +167,14 @@ export class Session {
     };
     this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
     const mic = this.microphone;
-    this.audio = new StreamPeer('audio', url, cfg, hello(AUDIO_PEER_ID), events, mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined);
+    this.audio = new StreamPeer(
+      'audio',
+      url,
+      cfg,
+      hello(AUDIO_PEER_ID),
+      { ...events, onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp) },
+      mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
+    );
     this.video.start();
     this.audio.start();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
@@ -173,6 +185,7 @@ export class Session {
     this.statsTimer = null;
     this.dc?.close();
     this.dc = null;
+    webcam.detach();
     this.video?.stop();
     this.audio?.stop();
     this.video = this.audio = null;

@@ -272,6 +272,18 @@ pub struct Args {
     #[arg(long = "enable_uinput_gamepads", env = "SELKIES_ENABLE_UINPUT_GAMEPADS", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub enable_uinput_gamepads: String,
 
+    /// Let the browser send its camera; applications see it as /dev/video0 through the webcam interposer, or a writable v4l2loopback device (docs/webcam.md; off by default: privacy)
+    #[arg(long = "enable_webcam", env = "SELKIES_ENABLE_WEBCAM", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub enable_webcam: String,
+
+    /// Unix socket the webcam interposer (SELKIES_WEBCAM_SOCKET) reads camera frames from
+    #[arg(
+        long = "webcam_socket_path",
+        env = "SELKIES_WEBCAM_SOCKET_PATH",
+        default_value = "/tmp/selkies_webcam.sock"
+    )]
+    pub webcam_socket_path: String,
+
     /// Video encoder: nvh264enc nvh265enc nvav1enc vah264enc vah265enc vavp9enc vaav1enc x264enc openh264enc x265enc vp8enc vp9enc svtav1enc av1enc rav1enc
     #[arg(long = "encoder", env = "SELKIES_ENCODER", default_value = "x264enc")]
     pub encoder: String,

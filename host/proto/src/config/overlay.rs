@@ -73,6 +73,8 @@ pub struct JsonOverlay {
     pub transport: Option<crate::ws_stream::Transport>,
     /// `max_viewers` (0 allowed: sharing off).
     pub max_viewers: Option<u32>,
+    /// `enable_webcam` (docs/webcam.md).
+    pub enable_webcam: Option<bool>,
     /// Keys present with unusable values (ignored).
     pub warnings: Vec<String>,
 }
@@ -154,6 +156,10 @@ impl JsonOverlay {
             o.max_viewers = positive(v).or_else(|| (v.as_u64() == Some(0)).then_some(0));
             take("max_viewers", o.max_viewers.is_some());
         }
+        if let Some(v) = map.get("enable_webcam") {
+            o.enable_webcam = boolean(v);
+            take("enable_webcam", o.enable_webcam.is_some());
+        }
         o
     }
 
@@ -182,6 +188,9 @@ impl JsonOverlay {
         }
         if let Some(v) = self.max_viewers {
             s.max_viewers = v;
+        }
+        if let Some(v) = self.enable_webcam {
+            s.enable_webcam = v;
         }
         s.warnings.extend(self.warnings.iter().cloned());
     }

@@ -160,6 +160,9 @@ pub struct Settings {
     pub uinput_mouse_socket: Option<PathBuf>,
     pub js_socket_path: PathBuf,
     pub enable_uinput_gamepads: bool,
+    /// `--enable_webcam` (docs/webcam.md).
+    pub enable_webcam: bool,
+    pub webcam_socket_path: PathBuf,
     pub encoder: Encoder,
     pub gpu_id: u32,
     pub framerate: u32,
@@ -404,6 +407,8 @@ impl Settings {
             uinput_mouse_socket: non_empty(&a.uinput_mouse_socket).map(PathBuf::from),
             js_socket_path: PathBuf::from(&a.js_socket_path),
             enable_uinput_gamepads: boolean("enable_uinput_gamepads", &a.enable_uinput_gamepads)?,
+            enable_webcam: boolean("enable_webcam", &a.enable_webcam)?,
+            webcam_socket_path: PathBuf::from(&a.webcam_socket_path),
             encoder: a
                 .encoder
                 .parse()

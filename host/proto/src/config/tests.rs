@@ -529,3 +529,23 @@ fn sharing_flags_and_overlay_key() {
     let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
     assert_eq!(s.max_viewers, 0);
 }
+
+#[test]
+fn webcam_is_off_by_default_and_on_by_flag_env_style_or_overlay() {
+    let s = resolve(&[]).expect("defaults");
+    assert!(
+        !s.enable_webcam,
+        "privacy: the camera is off unless the host enables it"
+    );
+    assert_eq!(s.webcam_socket_path, Path::new("/tmp/selkies_webcam.sock"));
+    let s = resolve(&["--enable_webcam", "--webcam_socket_path=/run/cam.sock"]).expect("ok");
+    assert!(s.enable_webcam);
+    assert_eq!(s.webcam_socket_path, Path::new("/run/cam.sock"));
+    assert!(resolve(&["--enable_webcam=maybe"]).is_err());
+
+    let dir = Scratch::new("webcam-overlay");
+    let path = dir.file("cfg.json");
+    std::fs::write(&path, r#"{"enable_webcam": "true"}"#).expect("write");
+    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    assert!(s.enable_webcam);
+}

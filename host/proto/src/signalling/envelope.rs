@@ -81,6 +81,9 @@ pub struct HelloMeta {
     /// `"codecs": ["H264", "video/VP8", …]`: what the browser decodes (RTCRtpReceiver
     /// capabilities); None when the client does not say (the legacy client).
     pub codecs: Option<Vec<VideoCodec>>,
+    /// `"webcam": true`: the client can send its camera on the video connection when the host
+    /// enables it (docs/webcam.md); absent in the legacy client.
+    pub webcam: bool,
 }
 
 const ALL_CODECS: [VideoCodec; 5] = [
@@ -125,7 +128,13 @@ impl HelloMeta {
                 })
                 .collect()
         });
-        HelloMeta { res, scale, codecs }
+        let webcam = meta.get("webcam").and_then(|w| w.as_bool()) == Some(true);
+        HelloMeta {
+            res,
+            scale,
+            codecs,
+            webcam,
+        }
     }
 }
 

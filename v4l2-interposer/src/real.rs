@@ -1,0 +1,118 @@
+//! The real libc functions behind each hook, resolved once with `dlsym(RTLD_NEXT)` and cached.
+//! Lazy (first call) rather than in a constructor, because another preloaded library's
+//! constructor may call `open` before ours runs. A symbol the C library lacks (`stat` before
+//! glibc 2.33, `__xstat` in musl-like libcs) is `None` and its hook reports `ENOSYS`.
+
+use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
+use std::sync::atomic::{AtomicPtr, Ordering};
+
+use libc::{mode_t, off_t, size_t, ssize_t};
+
+/// One lazily resolved symbol.
+pub struct Real {
+    name: &'static CStr,
+    ptr: AtomicPtr<c_void>,
+}
+
+impl Real {
+    const fn new(name: &'static CStr) -> Self {
+        Self {
+            name,
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// The next definition of the symbol after this library, or `None` if there is none.
+    pub fn get(&self) -> Option<*mut c_void> {
+        let p = self.ptr.load(Ordering::Acquire);
+        if !p.is_null() {
+            return Some(p);
+        }
+        // SAFETY: dlsym with a valid NUL-terminated name; RTLD_NEXT is always a valid handle.
+        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
+        if p.is_null() {
+            return None;
+        }
+        self.ptr.store(p, Ordering::Release);
+        Some(p)
+    }
+}
+
+macro_rules! reals {
+    ($($id:ident : $name:literal => $ty:ty;)*) => {
+        $(pub static $id: Real = Real::new($name);)*
+        /// Typed accessors: each returns the real function or `None`.
+        pub mod typed {
+            use super::*;
+            $(
+                #[allow(non_snake_case, dead_code)]
+                pub fn $id() -> Option<$ty> {
+                    // SAFETY: the symbol named here has exactly this C signature in glibc.
+                    super::$id.get().map(|p| unsafe { std::mem::transmute::<*mut c_void, $ty>(p) })
+                }
+            )*
+        }
+    };
+}
+
+/// `open`/`open64`/`__open_2`-style: `(path, flags, mode)`.
+pub type OpenFn = unsafe extern "C" fn(*const c_char, c_int, mode_t) -> c_int;
+/// `openat`-style: `(dirfd, path, flags, mode)`.
+pub type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, mode_t) -> c_int;
+/// `fopen`-style.
+pub type FopenFn = unsafe extern "C" fn(*const c_char, *const c_char) -> *mut libc::FILE;
+/// `close`.
+pub type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
+/// `dup`.
+pub type DupFn = unsafe extern "C" fn(c_int) -> c_int;
+/// `dup2`.
+pub type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
+/// `dup3`.
+pub type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
+/// `ioctl` (the variadic argument is always a single word).
+pub type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, *mut c_void) -> c_int;
+/// `read`.
+pub type ReadFn = unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
+/// `__read_chk`.
+pub type ReadChkFn = unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t) -> ssize_t;
+/// `mmap`/`mmap64`.
+pub type MmapFn =
+    unsafe extern "C" fn(*mut c_void, size_t, c_int, c_int, c_int, off_t) -> *mut c_void;
+/// `stat`/`lstat`-style.
+pub type StatFn = unsafe extern "C" fn(*const c_char, *mut libc::stat) -> c_int;
+/// `stat64`/`lstat64`-style.
+pub type Stat64Fn = unsafe extern "C" fn(*const c_char, *mut libc::stat64) -> c_int;
+/// `__xstat`-style (glibc before 2.33 routes `stat` through these).
+pub type XstatFn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat) -> c_int;
+/// `__xstat64`-style.
+pub type Xstat64Fn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat64) -> c_int;
+
+reals! {
+    OPEN: c"open" => OpenFn;
+    OPEN64: c"open64" => OpenFn;
+    OPEN_2: c"__open_2" => OpenFn;
+    OPEN64_2: c"__open64_2" => OpenFn;
+    OPENAT: c"openat" => OpenatFn;
+    OPENAT64: c"openat64" => OpenatFn;
+    OPENAT_2: c"__openat_2" => OpenatFn;
+    OPENAT64_2: c"__openat64_2" => OpenatFn;
+    FOPEN: c"fopen" => FopenFn;
+    FOPEN64: c"fopen64" => FopenFn;
+    CLOSE: c"close" => CloseFn;
+    DUP: c"dup" => DupFn;
+    DUP2: c"dup2" => Dup2Fn;
+    DUP3: c"dup3" => Dup3Fn;
+    IOCTL: c"ioctl" => IoctlFn;
+    READ: c"read" => ReadFn;
+    READ_CHK: c"__read_chk" => ReadChkFn;
+    MMAP: c"mmap" => MmapFn;
+    MMAP64: c"mmap64" => MmapFn;
+    STAT: c"stat" => StatFn;
+    LSTAT: c"lstat" => StatFn;
+    STAT64: c"stat64" => Stat64Fn;
+    LSTAT64: c"lstat64" => Stat64Fn;
+    XSTAT: c"__xstat" => XstatFn;
+    LXSTAT: c"__lxstat" => XstatFn;
+    XSTAT64: c"__xstat64" => Xstat64Fn;
+    LXSTAT64: c"__lxstat64" => Xstat64Fn;
+}
