@@ -6,6 +6,7 @@
 
 import type { E2eHooks } from './e2e.ts';
 import type * as msg from './messages.ts';
+import type { Microphone } from './mic.ts';
 import { Session, type SessionUi } from './session.ts';
 import { WsSession } from './ws-transport.ts';
 
@@ -44,6 +45,7 @@ export class TransportSwitch {
   private startedAt = 0;
   private captureFpsValue: number | null = null;
   private serverLatencyValue: number | null = null;
+  private microphoneValue: Microphone | null = null;
 
   constructor(
     private readonly videoEl: HTMLVideoElement,
@@ -61,6 +63,16 @@ export class TransportSwitch {
     this.captureFpsValue = v;
     if (this.rtc) this.rtc.captureFps = v;
     if (this.ws) this.ws.captureFps = v;
+  }
+
+  /** The browser's microphone, sent on the WebRTC audio connection (docs/microphone.md). */
+  get microphone(): Microphone | null {
+    return this.microphoneValue;
+  }
+
+  set microphone(m: Microphone | null) {
+    this.microphoneValue = m;
+    if (this.rtc) this.rtc.microphone = m;
   }
 
   get serverLatencyMs(): number | null {
@@ -110,6 +122,7 @@ export class TransportSwitch {
     this.rtc = new Session(this.videoEl, this.audioEl, ui, this.hooks, this.onHostMessage);
     this.rtc.captureFps = this.captureFpsValue;
     this.rtc.serverLatencyMs = this.serverLatencyValue;
+    this.rtc.microphone = this.microphoneValue;
     if (this.hooks) this.hooks.transport = 'webrtc';
     void this.rtc.start();
     if (mode === 'auto') {
