@@ -202,30 +202,10 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
     if let Some(relay) = &turn {
         metrics.connectivity().set_relay_resolver(relay.resolver());
     }
-    let app = http::router(HttpState {
-        connectivity: metrics.connectivity().clone(),
-        turn: turn.clone(),
-        port: settings.port,
-        https: settings.enable_https,
-        auth,
-        web_root: Arc::new(web_root.clone()),
-        rtc,
-        signalling: signalling.clone(),
-        turn_user_header: settings.turn_rest_username_auth_header.clone().into(),
-        security: Arc::new(Security {
-            origins: OriginPolicy::new(settings.allowed_origins.clone()),
-            logins: Default::default(),
-            // Our build writes build.json; another web root may rely on inline scripts.
-            strict_csp: web_root.join("build.json").is_file(),
-        }),
-    })
-    .layer(axum::middleware::from_fn_with_state(
-        host.services.sharing.clone(),
-        crate::sharing::http::admit,
-    ));
     let files = crate::files::router(crate::files::FileTransfer::from_settings(&settings.intake));
     let app = http::router_with(
         HttpState {
+            connectivity: metrics.connectivity().clone(),
             turn: turn.clone(),
             port: settings.port,
             https: settings.enable_https,
@@ -242,7 +222,11 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             }),
         },
         files,
-    );
+    )
+    .layer(axum::middleware::from_fn_with_state(
+        host.services.sharing.clone(),
+        crate::sharing::http::admit,
+    ));
 
     let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();

@@ -56,6 +56,7 @@ async fn start(enabled: bool, auth: bool, max_mb: Option<u64>) -> Host {
     };
     let signalling = Signalling::with_ws_timeout(Duration::from_secs(15));
     let state = HttpState {
+        connectivity: Default::default(),
         turn: None,
         port: 8080,
         https: false,

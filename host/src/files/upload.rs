@@ -103,9 +103,15 @@ pub async fn start(State(ft): State<Arc<FileTransfer>>, q: Query<StartQuery>) ->
     if let Err(e) = tokio::fs::create_dir_all(&ft.upload_dir).await {
         return io_failure("cannot create the upload directory", &e);
     }
-    let id = match selkies_proto::config::generate_password() {
-        Ok(id) => id,
-        Err(e) => return io_failure("no upload id", &std::io::Error::other(e.to_string())),
+    let mut random = [0u8; 64];
+    if let Err(e) = getrandom::fill(&mut random) {
+        return io_failure("no upload id", &std::io::Error::other(e.to_string()));
+    }
+    let Some(id) = selkies_proto::config::password_from_random(&random) else {
+        return io_failure(
+            "no upload id",
+            &std::io::Error::other("too few random bytes"),
+        );
     };
     let partial = partial_path(&ft.upload_dir, &id);
     {

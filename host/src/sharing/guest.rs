@@ -344,7 +344,7 @@ async fn on_session_event(
             }
         }
         SessionEvent::Latency => session.on_latency(),
-        SessionEvent::SourceLost(_) => {}
+        SessionEvent::SourceLost(_) | SessionEvent::Stats(_) => {}
         SessionEvent::Error(e) => {
             info!(uid = m.uid, "sharing: member session ended: {e}");
             return false;

@@ -89,7 +89,11 @@ fn category(msg: &ClientMessage) -> Option<Category> {
         | M::KeyReset
         | M::MouseAbsolute(_)
         | M::MouseRelative(_) => Category::Input,
-        M::ClipboardRead | M::ClipboardWrite(_) | M::ClipboardPart { .. } => Category::Clipboard,
+        M::ClipboardRead
+        | M::ClipboardWrite(_)
+        | M::ClipboardPart { .. }
+        | M::ClipboardImageOptIn
+        | M::ClipboardImagePart { .. } => Category::Clipboard,
         M::PointerVisible(_)
         | M::VideoBitrate { .. }
         | M::AudioBitrate { .. }
