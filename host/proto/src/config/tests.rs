@@ -523,10 +523,10 @@ fn sharing_flags_and_overlay_key() {
     let dir = Scratch::new("overlay-share");
     let path = dir.file("cfg.json");
     std::fs::write(&path, r#"{"max_viewers": 3}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
     assert_eq!(s.max_viewers, 3);
     std::fs::write(&path, r#"{"max_viewers": 0}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
     assert_eq!(s.max_viewers, 0);
 }
 
@@ -546,6 +546,6 @@ fn webcam_is_off_by_default_and_on_by_flag_env_style_or_overlay() {
     let dir = Scratch::new("webcam-overlay");
     let path = dir.file("cfg.json");
     std::fs::write(&path, r#"{"enable_webcam": "true"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts()).expect("ok");
+    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
     assert!(s.enable_webcam);
 }
