@@ -20,7 +20,8 @@ import { overlayText, statusRows, type Context } from './overlay.ts';
 import type { StatsSample } from './session.ts';
 import { TransportSwitch } from './transport.ts';
 import { SharingDrawer } from './sharing-drawer.ts';
-import { parseHostBool, reconcile, scaleLocalDefault, SettingsStore, type NumberKey } from './settings.ts';
+import { AppState } from './app-state.ts';
+import { SettingsStore, type NumberKey } from './settings.ts';
 import { appName } from './signalling.ts';
 import { statsLine } from './stats.ts';
 import { isTouchDevice, OnScreenKeyboard, TouchInput } from './touch-input.ts';
@@ -58,17 +59,12 @@ export class App {
   private osk: OnScreenKeyboard | null = null;
   private touch: TouchInput | null = null;
 
-  private videoKbps: number | null = this.store.number('videoBitRate');
-  private resizeRemote = this.store.bool('resizeRemote') ?? true;
-  private scaleLocal = scaleLocalDefault(this.store.bool('scaleLocal'), this.resizeRemote);
+  /** Settings chosen here and announced by the host, and their reconciliation (pure). */
+  private readonly state = new AppState(this.store);
   private statsOverlay = this.store.bool('statsOverlay') ?? false;
-  private encoder = '';
-  private resolution = '';
   private system: SystemStats | null = null;
   private gpu: GpuStats | null = null;
   private last: StatsSample | null = null;
-  /** `system` settings already announced on this channel: the first is reconciled, later ones are news. */
-  private readonly announced = new Set<string>();
 
   constructor() {
     document.title = `Selkies - ${this.app}`;
@@ -83,7 +79,7 @@ export class App {
         framerate: (fps) => this.choose('videoFramerate', fps, msg.framerate(fps)),
         audioBitrate: (bps) => this.choose('audioBitRate', bps, msg.audioBitrate(bps)),
         resizeRemote: (on) => {
-          this.resizeRemote = on;
+          this.state.resizeRemote = on;
           this.store.setBool('resizeRemote', on);
           const { w, h } = this.windowSize();
           send(msg.resizeSwitch(on, w, h));
@@ -109,12 +105,12 @@ export class App {
       },
       this.logs,
     );
-    this.drawer.setVideoBitrate(this.videoKbps);
+    this.drawer.setVideoBitrate(this.state.videoKbps);
     this.drawer.setFramerate(this.store.number('videoFramerate'));
     this.drawer.setAudioBitrate(this.store.number('audioBitRate'));
     this.drawer.setSwitches({
-      resizeRemote: this.resizeRemote,
-      scaleLocal: this.scaleLocal,
+      resizeRemote: this.state.resizeRemote,
+      scaleLocal: this.state.scaleLocal,
       statsOverlay: this.statsOverlay,
       debug: this.logs.debug,
     });
@@ -188,7 +184,7 @@ export class App {
     void this.clipboard.attach();
     this.clipboardImages.attach();
     this.setOverlay(this.statsOverlay);
-    this.setScaleLocal(this.scaleLocal);
+    this.setScaleLocal(this.state.scaleLocal);
     this.video.addEventListener('resize', () => this.layoutVideo());
 
     // After the window settles, size the remote desktop to it (legacy: 500 ms debounce).
@@ -197,7 +193,7 @@ export class App {
       this.layoutVideo();
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
-        if (this.resizeRemote) this.sendResize();
+        if (this.state.resizeRemote) this.sendResize();
       }, 500);
     });
     void this.session.start();
@@ -240,7 +236,7 @@ export class App {
   private choose(key: NumberKey, value: number, message: string): void {
     if (!Number.isFinite(value) || value <= 0) return;
     this.store.setNumber(key, value);
-    if (key === 'videoBitRate') this.videoKbps = value;
+    if (key === 'videoBitRate') this.state.videoKbps = value;
     this.session.send(message);
     this.logs.add('status', `${key} set to ${value}`);
   }
@@ -253,16 +249,16 @@ export class App {
   }
 
   private setScaleLocal(on: boolean): void {
-    this.scaleLocal = on;
+    this.state.scaleLocal = on;
     this.layoutVideo();
   }
 
   /** Scale to fit: the frame letterboxed in the window; otherwise one frame pixel per device pixel. */
   private layoutVideo(): void {
     const v = this.video;
-    v.classList.toggle('scale', this.scaleLocal);
-    v.classList.toggle('native', !this.scaleLocal);
-    if (this.scaleLocal || v.videoWidth === 0) {
+    v.classList.toggle('scale', this.state.scaleLocal);
+    v.classList.toggle('native', !this.state.scaleLocal);
+    if (this.state.scaleLocal || v.videoWidth === 0) {
       v.style.removeProperty('width');
       v.style.removeProperty('height');
       v.style.removeProperty('left');
@@ -281,14 +277,14 @@ export class App {
   private context(): Context {
     const dpr = window.devicePixelRatio || 1;
     return {
-      encoder: this.encoder ? encoderLabel(this.encoder) : '',
-      resolution: this.resolution,
+      encoder: this.state.encoder ? encoderLabel(this.state.encoder) : '',
+      resolution: this.state.resolution,
       windowSize: `${window.innerWidth}x${window.innerHeight}${dpr !== 1 ? ` @${dpr}x` : ''}`,
     };
   }
 
   private onChannelOpen(): void {
-    this.announced.clear();
+    this.state.channelOpened();
     this.gamepads.reset();
     this.clipboard.channelOpened();
     this.clipboardImages.channelOpened();
@@ -300,7 +296,7 @@ export class App {
     this.last = s;
     const v = s.video.video;
     const line = statsLine(s.videoRates, s.latencyMs, v?.frameWidth ?? 0, v?.frameHeight ?? 0, v?.codec ?? '');
-    this.statsEl.textContent = this.encoder ? `${line} · ${this.encoder}` : line;
+    this.statsEl.textContent = this.state.encoder ? `${line} · ${this.state.encoder}` : line;
     if (this.statsOverlay) this.overlayEl.textContent = overlayText(s, this.context());
     this.renderDrawer();
   }
@@ -311,10 +307,10 @@ export class App {
     this.drawer.renderGauges(
       gauges({
         kbps: s?.videoRates.kbps ?? 0,
-        selectedKbps: this.videoKbps ?? 0,
+        selectedKbps: this.state.videoKbps ?? 0,
         fps: s?.videoRates.fps ?? 0,
         latencyMs: s?.latencyMs ?? 0,
-        encoder: this.encoder,
+        encoder: this.state.encoder,
         system: this.system,
         gpu: this.gpu,
       }),
@@ -360,71 +356,25 @@ export class App {
     }
   }
 
+  /** A `system` announcement: the state decides, the view carries the effects out. */
   private onSystem(a: { name: string; value: string } | null): void {
     if (!a) return;
-    const first = !this.announced.has(a.name);
-    this.announced.add(a.name);
-    const n = Number(a.value);
-    switch (a.name) {
-      case 'video_bitrate':
-        if (n > 0) this.setNumber('videoBitRate', n, first, msg.videoBitrate, (v) => this.drawer.setVideoBitrate(v));
-        break;
-      case 'framerate':
-        if (n > 0) this.setNumber('videoFramerate', n, first, msg.framerate, (v) => this.drawer.setFramerate(v));
-        break;
-      case 'audio_bitrate':
-        if (n > 0) this.setNumber('audioBitRate', n, first, msg.audioBitrate, (v) => this.drawer.setAudioBitrate(v));
-        break;
-      case 'resize': {
-        const host = parseHostBool(a.value);
-        if (host === null) break;
-        const r = first ? reconcile(this.store.bool('resizeRemote'), host) : { value: host, send: false };
-        this.resizeRemote = r.value;
-        this.drawer.setSwitches({ resizeRemote: r.value });
-        if (r.send) {
-          const { w, h } = this.windowSize();
-          this.session.send(msg.resizeSwitch(r.value, w, h));
-        } else if (first && r.value) {
-          this.sendResize();
-        }
-        const scale = scaleLocalDefault(this.store.bool('scaleLocal'), r.value);
-        this.drawer.setSwitches({ scaleLocal: scale });
-        this.setScaleLocal(scale);
-        break;
-      }
-      case 'local_scaling': {
-        const v = parseHostBool(a.value);
-        if (v !== null && this.store.bool('scaleLocal') === null) {
-          this.drawer.setSwitches({ scaleLocal: v });
-          this.setScaleLocal(v);
-        }
-        break;
-      }
-      case 'resolution':
-        this.resolution = a.value;
-        this.logs.add('status', `remote resolution ${a.value}`);
-        break;
-      case 'encoder':
-        this.encoder = a.value;
-        this.logs.add('status', `video encoder: ${encoderLabel(a.value)}`);
-        break;
-      case 'reload':
-        this.logs.add('status', 'host asked for a reload: reconnecting');
-        setTimeout(() => this.session.restart('host asked for a reload'), 700);
-        break;
-      default:
-        this.logs.add('debug', `unknown system action ${a.name}`);
+    const { w, h } = this.windowSize();
+    const fx = this.state.hostAnnounced(a.name, a.value, { w, h });
+    const d = fx.drawer;
+    if (d.videoBitrate !== undefined) this.drawer.setVideoBitrate(d.videoBitrate);
+    if (d.framerate !== undefined) this.drawer.setFramerate(d.framerate);
+    if (d.audioBitrate !== undefined) this.drawer.setAudioBitrate(d.audioBitrate);
+    if (d.resizeRemote !== undefined) this.drawer.setSwitches({ resizeRemote: d.resizeRemote });
+    if (this.state.captureFps !== null) this.session.captureFps = this.state.captureFps;
+    for (const m of fx.send) this.session.send(m);
+    if (fx.sendResize) this.sendResize();
+    if (d.scaleLocal !== undefined) {
+      this.drawer.setSwitches({ scaleLocal: d.scaleLocal });
+      this.setScaleLocal(d.scaleLocal);
     }
-  }
-
-  private setNumber(key: NumberKey, host: number, first: boolean, format: (v: number) => string, show: (v: number) => void): void {
-    const r = first ? reconcile(this.store.number(key), host) : { value: host, send: false };
-    if (key === 'videoBitRate') this.videoKbps = r.value;
-    if (key === 'videoFramerate') this.session.captureFps = r.value;
-    show(r.value);
-    if (r.send) {
-      this.session.send(format(r.value));
-      this.logs.add('status', `${key}: applying the saved ${r.value} (host had ${host})`);
-    }
+    for (const line of fx.log) this.logs.add('status', line);
+    for (const line of fx.debug) this.logs.add('debug', line);
+    if (fx.restart) setTimeout(() => this.session.restart('host asked for a reload'), 700);
   }
 }
