@@ -201,26 +201,24 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
             }
         });
     }
+    let state = HttpState {
+        turn: turn.clone(),
+        port: settings.port,
+        https: settings.enable_https,
+        auth,
+        web_root: Arc::new(web_root.clone()),
+        rtc,
+        signalling: signalling.clone(),
+        turn_user_header: settings.turn_rest_username_auth_header.clone().into(),
+        security: Arc::new(Security {
+            origins: OriginPolicy::new(settings.allowed_origins.clone()),
+            logins: Default::default(),
+            // Our build writes build.json; another web root may rely on inline scripts.
+            strict_csp: web_root.join("build.json").is_file(),
+        }),
+    };
     let files = crate::files::router(crate::files::FileTransfer::from_settings(&settings.intake));
-    let app = http::router_with(
-        HttpState {
-            turn: turn.clone(),
-            port: settings.port,
-            https: settings.enable_https,
-            auth,
-            web_root: Arc::new(web_root.clone()),
-            rtc,
-            signalling: signalling.clone(),
-            turn_user_header: settings.turn_rest_username_auth_header.clone().into(),
-            security: Arc::new(Security {
-                origins: OriginPolicy::new(settings.allowed_origins.clone()),
-                logins: Default::default(),
-                // Our build writes build.json; another web root may rely on inline scripts.
-                strict_csp: web_root.join("build.json").is_file(),
-            }),
-        },
-        files,
-    );
+    let app = http::router_with(state, files);
 
     let tls = if settings.enable_https {
         let key = settings.https_key.clone().unwrap_or_default();
