@@ -299,6 +299,13 @@ test('files: picker upload lands byte-exact, the download folder is listed and f
     assert.equal(href, './files/download/report%20%C3%BC.txt');
     const body = await browser.e2e(async (h) => (await fetch(h)).text(), href);
     assert.equal(body, 'hello from the host\n');
+    // Clicking the link downloads the file under its own name.
+    const [download] = await Promise.all([
+      browser.page.waitForEvent('download', { timeout: 15000 }),
+      browser.e2e(() => document.querySelector('#download-list a').click()),
+    ]);
+    assert.equal(download.suggestedFilename(), 'report ü.txt');
+    assert.equal(readFileSync(await download.path(), 'utf8'), 'hello from the host\n');
 
     for (const [method, path] of [['GET', '/files/list'], ['POST', '/files/upload?name=x&size=1'], ['GET', '/files/download/report%20%C3%BC.txt']]) {
       const res = await fetch(`${ORIGIN}${path}`, { method });

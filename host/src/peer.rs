@@ -417,7 +417,7 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             let mic_pulse = plan.microphone.map(crate::mic::prepare);
             let audio = pipeline::build_audio(&plan.audio)?;
             if let Some(pulse) = mic_pulse {
-                crate::mic::receive::attach(&audio.pipeline, &audio.webrtc, pulse);
+                crate::mic::attach(&audio.pipeline, &audio.webrtc, pulse);
             }
             if let Some(w) = plan.webcam
                 && let Err(e) =

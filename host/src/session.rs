@@ -462,7 +462,7 @@ fn watch_bus(pipeline: &gst::Pipeline, tx: mpsc::UnboundedSender<SessionEvent>) 
                 // The microphone's branch failing (PulseAudio gone) must not end the session.
                 if err
                     .src()
-                    .is_some_and(|s| crate::mic::receive::is_mic_element(&s.name()))
+                    .is_some_and(|s| crate::mic::is_mic_element(&s.name()))
                 {
                     warn!("microphone: {src}: {}", err.error());
                     return gst::BusSyncReply::Drop;

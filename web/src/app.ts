@@ -55,6 +55,7 @@ export class App {
   private readonly drawer: Drawer;
   private readonly clipboard: ClipboardSync;
   private readonly clipboardImages: ClipboardImages;
+  private files: FilesPanel | null = null;
   private readonly gamepads: GamepadPoller;
   private osk: OnScreenKeyboard | null = null;
   private touch: TouchInput | null = null;
@@ -101,6 +102,9 @@ export class App {
           this.input.keyboard = !open;
           send(msg.KEY_RESET);
           if (open) this.renderDrawer();
+          // Listed when the drawer opens: a host without file transfer answers 404, which a
+          // page load should not log.
+          if (open) void this.files?.refresh();
         },
       },
       this.logs,
@@ -180,7 +184,8 @@ export class App {
     const mic = new Microphone((reason) => this.session.restart(reason), log);
     mic.attach();
     this.session.microphone = mic;
-    new FilesPanel(log).attach();
+    this.files = new FilesPanel(log);
+    this.files.attach();
     void this.clipboard.attach();
     this.clipboardImages.attach();
     this.setOverlay(this.statsOverlay);

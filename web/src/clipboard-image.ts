@@ -116,7 +116,9 @@ export class ClipboardImages {
 
   /** Sends the local clipboard's PNG when there is one and it changed. */
   async push(): Promise<void> {
-    if (!navigator.clipboard?.read) return;
+    // Only once the user has granted clipboard access (the drawer's clipboard button): a read
+    // without it would prompt on every focus.
+    if (!navigator.clipboard?.read || !(await this.permitted())) return;
     let png: Uint8Array | null = null;
     try {
       for (const item of await navigator.clipboard.read()) {
@@ -139,6 +141,15 @@ export class ClipboardImages {
     if (parts.every((p) => this.send(p))) {
       this.lastSent = b64;
       this.log(`clipboard: sent an image of ${png.length} bytes to the host`);
+    }
+  }
+
+  private async permitted(): Promise<boolean> {
+    try {
+      const st = await navigator.permissions.query({ name: 'clipboard-read' as PermissionName });
+      return st.state === 'granted';
+    } catch {
+      return false;
     }
   }
 }

@@ -61,7 +61,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export class FileClient {
   constructor(readonly base = './files/') {}
 
-  /** The download folder; null when the host has file transfer off (404). */
+  /** The download folder; null when the host has file transfer off (404). Called when the drawer opens. */
   async list(): Promise<{ files: HostFile[]; maxUploadBytes: number | null } | null> {
     const res = await fetch(`${this.base}list`, { cache: 'no-store', credentials: 'same-origin' });
     if (res.status === 404) return null;
@@ -168,7 +168,6 @@ export class FilesPanel {
       e.preventDefault();
       for (const f of files) void this.send(f);
     });
-    void this.refresh();
   }
 
   async refresh(): Promise<void> {

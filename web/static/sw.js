@@ -3,7 +3,8 @@
 //   offline fallback;
 // - the cache is versioned by the build hash the build script writes below, so a new build is a
 //   new worker (byte-different) that deletes the old caches on activation and takes over at once;
-// - nothing but the app's own static files is intercepted (signalling, /turn, /health pass through),
+// - nothing but the app's own static files is intercepted (signalling, /turn, /health and the
+//   file-transfer routes under files/ pass through),
 //   and an HTTP error (e.g. 401 after a password change) is returned as is, never replaced by cache.
 const BUILD = '__BUILD_HASH__';
 const CACHE = `selkies-web-${BUILD}`;
@@ -36,6 +37,9 @@ self.addEventListener('fetch', (event) => {
   const req = event.request;
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
+  // File transfer (docs/files.md): listings and downloads always come from the host and are never
+  // cached (a large download must stream, not fill the cache).
+  if (url.pathname.slice(new URL(self.registration.scope).pathname.length).startsWith('files/')) return;
   const navigation = req.mode === 'navigate';
   if (!navigation && !isAppFile(url)) return;
   event.respondWith(
