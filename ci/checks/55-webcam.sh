@@ -97,6 +97,8 @@ sys.exit(0 if ok else 1)
 PY
 }
 frames_change "$WORK/mmap.raw" $((W * H * 2)) "v4l2-ctl frames change" || fail=1
+# Printed, not asserted: publish (host) → DQBUF (application) through the socket and the shim.
+LD_PRELOAD="$SO" python3 ci/webcam/latency.py 150 2>&1 | sed 's/^/    /' || bad "latency measurement"
 
 set +e
 LD_PRELOAD="$SO" timeout 30 gst-launch-1.0 -v v4l2src device=/dev/video0 num-buffers=120 \
