@@ -7,7 +7,7 @@
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
-import { webcam } from './webcam.ts';
+import { canSendCamera, webcam } from './webcam.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
@@ -129,7 +129,9 @@ export class Session {
         window.devicePixelRatio,
         token,
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
-        id === AUDIO_PEER_ID,
+        // A browser that cannot send VP8 would refuse the camera section (port 0), which
+        // ends the host's session: it does not offer its camera at all.
+        id === AUDIO_PEER_ID && canSendCamera(RTCRtpSender.getCapabilities?.('video') ?? null),
       );
     const events = {
       onStatus: (text: string) => this.ui.status(text),
