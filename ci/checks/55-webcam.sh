@@ -97,6 +97,8 @@ sys.exit(0 if ok else 1)
 PY
 }
 frames_change "$WORK/mmap.raw" $((W * H * 2)) "v4l2-ctl frames change" || fail=1
+# Printed, not asserted: publish (host) → DQBUF (application) through the socket and the shim.
+LD_PRELOAD="$SO" python3 ci/webcam/latency.py 150 2>&1 | sed 's/^/    /' || bad "latency measurement"
 
 set +e
 LD_PRELOAD="$SO" timeout 30 gst-launch-1.0 -v v4l2src device=/dev/video0 num-buffers=120 \
@@ -148,8 +150,12 @@ for mode in garbage truncated oversized; do
   rc_v=$?
   LD_PRELOAD="$SO" timeout 20 gst-launch-1.0 v4l2src device=/dev/video0 num-buffers=10 ! fakesink > "$WORK/bad-g.out" 2>&1
   rc_g=$?
+  LD_PRELOAD="$SO" timeout 20 gst-launch-1.0 v4l2src device=/dev/video0 io-mode=rw num-buffers=10 ! fakesink > "$WORK/bad-r.out" 2>&1
+  rc_r=$?
   set -e
   kill "$B" 2>/dev/null; wait "$B" 2>/dev/null || true
+  not_signal "[$mode] gst-launch io-mode=rw" "$rc_r"
+  [ "$rc_r" != 0 ] && [ "$rc_r" != 124 ] && ok "[$mode] read() I/O failed with an error" || bad "[$mode] read() rc=$rc_r"
   not_signal "[$mode] v4l2-ctl" "$rc_v"
   grep -q 'Input/output error' "$WORK/bad-v.out" && ok "[$mode] v4l2-ctl reports EIO" || { bad "[$mode] v4l2-ctl: no EIO"; tail -3 "$WORK/bad-v.out"; }
   not_signal "[$mode] gst-launch" "$rc_g"

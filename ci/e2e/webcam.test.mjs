@@ -1,6 +1,6 @@
 // The browser's camera end to end (docs/webcam.md): Debian's Chromium with its fake camera
-// (`--use-fake-device-for-media-stream`, a moving test pattern) → our client turns the camera on
-// at a chosen size → the host (`--enable_webcam`) receives and decodes the VP8 track → the frame
+// (`--use-fake-device-for-media-stream`, a moving test pattern) → the drawer's camera switch, at
+// a chosen size → the host (`--enable_webcam`) receives and decodes the VP8 track → the frame
 // socket → the webcam interposer under Debian's v4l2-ctl, which must stream frames of exactly
 // that size at >= 15 fps that change from frame to frame. Also: the offer asks for a camera only
 // with the host option on and the client's opt-in, and the client sends nothing until the user
@@ -75,16 +75,33 @@ test('the host asks for the camera only on the opted-in connection; the client a
   assert.match(answer, /m=video[^]*a=sendonly/, 'the camera section is answered sendonly');
   const on = await browser.e2e(() => window.__webcam.on);
   assert.equal(on, false, 'no camera before the user turns it on');
+  // The drawer's Camera section appears because the host asked, with its size and rate choices.
+  const drawer = await browser.e2e(() => ({
+    hidden: document.getElementById('webcam-settings')?.hidden,
+    checked: document.getElementById('sw-webcam')?.checked,
+    sizes: [...document.getElementById('sel-webcam-size').options].map((o) => o.value),
+  }));
+  assert.deepEqual(drawer, { hidden: false, checked: false, sizes: ['640x480', '1280x720', '1920x1080', '320x240'] });
   // Nothing reaches applications before that: the host has no format to announce.
   const r = await v4l2(['--all'], 8000);
   assert.equal(r.ok, false, `the device must not open without a camera:\n${r.out}`);
 });
 
 test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through the interposer`, async () => {
-  const settings = await browser.e2e(async ([width, height]) => {
-    await window.__webcam.set(true, { width, height, fps: 30 });
-    return window.__webcam.settings;
+  // As a user would: pick the size and rate in the drawer, then flip the switch.
+  await browser.e2e(([width, height]) => {
+    const pick = (id, value) => {
+      const el = document.getElementById(id);
+      el.value = value;
+      el.dispatchEvent(new Event('change'));
+    };
+    pick('sel-webcam-size', `${width}x${height}`);
+    pick('sel-webcam-fps', '30');
+    const sw = document.getElementById('sw-webcam');
+    sw.checked = true;
+    sw.dispatchEvent(new Event('change'));
   }, [W, H]);
+  const settings = await waitFor(() => browser.e2e(() => window.__webcam.settings), 10000, 200);
   assert.equal(settings?.width, W, `camera settings ${JSON.stringify(settings)}`);
   const fmt = await waitFor(async () => {
     const r = await v4l2(['--get-fmt-video'], 8000);
@@ -113,8 +130,12 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
 });
 
 test('turning the camera off stops the track; the application then gets no frames', async () => {
-  await browser.e2e(() => window.__webcam.set(false));
-  assert.equal(await browser.e2e(() => window.__webcam.on), false);
+  await browser.e2e(() => {
+    const sw = document.getElementById('sw-webcam');
+    sw.checked = false;
+    sw.dispatchEvent(new Event('change'));
+  });
+  assert.equal(await waitFor(() => browser.e2e(() => !window.__webcam.on), 5000, 100), true);
   // The host's last frame turns stale after a second; from then on nothing is delivered.
   await new Promise((r) => setTimeout(r, 1500));
   const r = await v4l2(['--stream-mmap', '--stream-count=1'], 6000);

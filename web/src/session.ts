@@ -9,7 +9,7 @@ import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
-import { webcam } from './webcam.ts';
+import { canSendCamera, webcam } from './webcam.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
@@ -148,8 +148,11 @@ export class Session {
         decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
         {
           ...(id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : {}),
-          // The audio connection can carry the camera; the host adds it only with --enable_webcam.
-          ...(id === AUDIO_PEER_ID ? { webcam: true } : {}),
+          // A browser that cannot send VP8 would refuse the camera section (port 0), which
+          // ends the host's session: it does not offer its camera at all.
+          ...(id === AUDIO_PEER_ID && canSendCamera(RTCRtpSender.getCapabilities?.('video') ?? null)
+            ? { webcam: true }
+            : {}),
         },
       );
     const events = {

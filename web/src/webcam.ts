@@ -30,6 +30,11 @@ export function webcamMid(offerSdp: string): string | null {
   return null;
 }
 
+/** Whether this browser can send the camera at all (the host receives VP8 only). */
+export function canSendCamera(caps: { codecs: { mimeType: string }[] } | null): boolean {
+  return !!caps?.codecs.some((c) => c.mimeType.toLowerCase() === 'video/vp8');
+}
+
 /** `"1280x720"` → [1280, 720]; null for anything else. */
 export function parseSize(text: string): [number, number] | null {
   const m = /^(\d{2,4})x(\d{2,4})$/.exec(text.trim());

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseSize, webcamMid } from '../src/webcam.ts';
+import { canSendCamera, parseSize, webcamMid } from '../src/webcam.ts';
 
 const screenOnly =
   'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\na=group:BUNDLE video0 application1\r\n' +
@@ -25,4 +25,10 @@ test('drawer sizes parse, garbage does not', () => {
   assert.deepEqual(parseSize('1280x720'), [1280, 720]);
   assert.equal(parseSize('1280×720'), null);
   assert.equal(parseSize('x720'), null);
+});
+
+test('the camera is offered only by a browser that sends VP8', () => {
+  assert.equal(canSendCamera({ codecs: [{ mimeType: 'video/H264' }, { mimeType: 'video/VP8' }] }), true);
+  assert.equal(canSendCamera({ codecs: [{ mimeType: 'video/H264' }] }), false);
+  assert.equal(canSendCamera(null), false);
 });

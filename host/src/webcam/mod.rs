@@ -1,7 +1,8 @@
 //! The browser's camera on the host (`--enable_webcam`, docs/webcam.md). Started once at
 //! start-up: where a writable v4l2loopback device exists the camera is written there, otherwise
-//! the frame socket of `selkies-webcam` is served for the webcam interposer. Each video session
-//! whose client opted in (HELLO metadata `"webcam": true`) gets a receive-only video transceiver
+//! the frame socket of `selkies-webcam` is served for the webcam interposer. Each audio session
+//! whose client opted in (HELLO metadata `"webcam": true`; docs/protocol.md §16 says why the
+//! audio connection) gets a receive-only video transceiver
 //! whose decoded frames go to that sink ([`receive`]).
 
 pub mod receive;

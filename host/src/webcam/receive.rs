@@ -1,4 +1,4 @@
-//! The receiving half of the webcam: a receive-only VP8 transceiver on the video session's
+//! The receiving half of the webcam: a receive-only VP8 transceiver on the audio session's
 //! webrtcbin and, once the browser's RTP arrives (`pad-added`), the decode chain
 //! `queue ! rtpvp8depay ! vp8dec ! videoconvert ! videoscale ! capsfilter ! sink`, where the sink
 //! is an `appsink` publishing I420 frames to the frame hub or a `v4l2sink` on a loopback device.

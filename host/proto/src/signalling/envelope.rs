@@ -207,6 +207,19 @@ mod tests {
     }
 
     #[test]
+    fn webcam_only_when_the_client_says_so() {
+        // The legacy client's metadata has no "webcam": the host never offers it a camera.
+        assert!(
+            !HelloMeta::decode("eyJyZXMiOiIxOTIweDEwODAiLCJzY2FsZSI6MX0=")
+                .expect("meta")
+                .webcam
+        );
+        assert!(HelloMeta::from_value(&json!({"webcam": true})).webcam);
+        assert!(!HelloMeta::from_value(&json!({"webcam": "true"})).webcam);
+        assert!(!HelloMeta::from_value(&json!({"webcam": 1})).webcam);
+    }
+
+    #[test]
     fn codecs_from_the_hello_metadata() {
         let meta =
             HelloMeta::from_value(&json!({"res": "1x1", "codecs": ["VP8", "video/h264", "AV1X"]}));
