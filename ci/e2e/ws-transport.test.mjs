@@ -253,6 +253,22 @@ describe('WebSocket transport on loopback', { timeout: 180000, skip: PROXY !== n
       // The queue's bound is 6 MiB (docs/connectivity.md): allow the allocator's slack on top.
       assert.ok(rssMax - rssBefore < 48 * 1024, `host RSS grew ${((rssMax - rssBefore) / 1024).toFixed(1)} MiB`);
     }));
+
+  test('VP8 over the WebSocket: the registry encoder the browser decodes, 1920x1080', (t) =>
+    withDiagnostics(async () => {
+      await env.stop('host');
+      await env.startHost(PORT, ['--encoder=vp8enc', `--json_config=${env.dir}/selkies_config.json`, ...AUTH]);
+      browser = await Browser.launch(ORIGIN, { credentials: { username: USER, password: PASSWORD } });
+      await browser.open('/?transport=websocket', 30000);
+      const codec = await waitFor(() => browser.e2e(() => (window.__e2e.frameWidth === 1920 ? window.__e2e.stats.video?.video?.codec : null)), 10000, 200);
+      assert.equal(codec, 'VP8 (WebSocket)');
+      const n0 = await browser.e2e(() => window.__e2e.ws.framesDecoded);
+      await sleep(3000);
+      const w = await browser.e2e(() => window.__e2e.ws);
+      t.diagnostic(`websocket VP8: ${((w.framesDecoded - n0) / 3).toFixed(1)} fps decoded over 3 s, ${w.decodeErrors} decoder errors`);
+      assert.ok(w.framesDecoded > n0);
+      assert.equal(w.decodeErrors, 0);
+    }));
 });
 
 /** Shared by the proxy case: the stream decodes over the WebSocket (fps printed). */
