@@ -51,6 +51,12 @@ enum Command {
     Disconnect {
         conn: ConnId,
     },
+    /// May a streaming socket with this takeover token start (no other browser in a WebRTC
+    /// session)?
+    MayStream {
+        token: Option<String>,
+        reply: tokio::sync::oneshot::Sender<bool>,
+    },
     Shutdown,
     /// Answered once every earlier command is carried out.
     #[cfg(test)]
@@ -162,6 +168,15 @@ async fn hub_actor(mut rx: mpsc::UnboundedReceiver<Command>) {
             Command::Disconnect { conn } => {
                 peers.remove(&conn);
                 hub.on_disconnect(conn)
+            }
+            Command::MayStream { token, reply } => {
+                // Peer "1" is the browser's video connection (docs/protocol.md §3).
+                let ok = match hub.remote_holder_token("1") {
+                    None => true,
+                    Some(held) => held.is_some() && held == token.as_deref(),
+                };
+                let _ = reply.send(ok);
+                continue;
             }
             Command::Shutdown => {
                 for tx in peers.values() {
@@ -296,6 +311,23 @@ async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
     };
     signalling.command(Command::Disconnect { conn });
     if let Some(req) = stream_request {
+        let (reply, allowed) = tokio::sync::oneshot::channel();
+        signalling.command(Command::MayStream {
+            token: req.token.clone(),
+            reply,
+        });
+        if !allowed.await.unwrap_or(false) {
+            info!(
+                conn,
+                "WebSocket streaming refused: another browser has a WebRTC session"
+            );
+            let close = socket.send(close_message(
+                crate::ws_transport::CLOSE_BUSY,
+                "another browser is streaming from this host",
+            ));
+            let _ = tokio::time::timeout(timeout, close).await;
+            return;
+        }
         let streaming = signalling.streaming.get().cloned();
         return crate::ws_transport::serve(socket, streaming, req).await;
     }

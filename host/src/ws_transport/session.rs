@@ -191,6 +191,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
                 encoder = p.video.chosen.spec.name(),
                 "WebSocket streaming started"
             );
+            host.services.metrics.set_connected_clients(1);
             serve(
                 &host,
                 &p,
@@ -230,6 +231,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         r.abort();
     }
     host.set_audio_encoder(None);
+    host.services.metrics.set_connected_clients(0);
     // Give the writer a moment to deliver a close frame, then stop it (a finished handle may
     // already have been polled to completion by the loop: never poll it again).
     if !writer.is_finished() {

@@ -126,6 +126,13 @@ impl Hub {
         self.peers.get(&conn).map(|p| p.uid.as_str())
     }
 
+    /// Whether a browser (a remote peer) holds `uid`, and with which takeover token: the
+    /// WebSocket transport refuses another browser while one streams over WebRTC.
+    pub fn remote_holder_token(&self, uid: &str) -> Option<Option<&str>> {
+        let peer = self.peers.get(self.by_uid.get(uid)?)?;
+        (!peer.local).then_some(peer.token.as_deref())
+    }
+
     /// The connection of `uid`'s current session partner, if any.
     pub fn partner_of(&self, uid: &str) -> Option<ConnId> {
         let conn = self.by_uid.get(uid)?;

@@ -383,3 +383,27 @@ fn viewer_is_told_when_the_host_peer_is_held_by_another_uid() {
         ]
     );
 }
+
+#[test]
+fn the_browser_holding_the_video_peer_and_its_token_are_known() {
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    assert_eq!(hub.remote_holder_token("1"), None);
+    assert_eq!(
+        hub.remote_holder_token("0"),
+        None,
+        "a host peer is not a browser"
+    );
+    use base64::Engine;
+    let meta = base64::engine::general_purpose::STANDARD
+        .encode(r#"{"res":"1920x1080","token":"0123456789abcdef0123"}"#);
+    hub.on_message(1, &format!("HELLO 1 {meta}"));
+    assert_eq!(
+        hub.remote_holder_token("1"),
+        Some(Some("0123456789abcdef0123"))
+    );
+    hub.on_disconnect(1);
+    assert_eq!(hub.remote_holder_token("1"), None);
+    hub.on_message(2, "HELLO 1");
+    assert_eq!(hub.remote_holder_token("1"), Some(None));
+}

@@ -1,7 +1,8 @@
 //! The send-queue policy of the WebSocket transport. The host's queue in front of a socket is
 //! measured in bytes written to the queue and not yet accepted by the socket (the backlog).
 //!
-//! - Below `high_water` every frame goes out.
+//! - Below `high_water` every frame goes out, and so does a frame larger than `high_water`
+//!   (up to `hard_cap`) when nothing is queued: a big keyframe must be able to pass.
 //! - A video frame that would take the backlog past `high_water` starts a *drop*: it and every
 //!   following video frame are dropped until a keyframe arrives while the backlog is back
 //!   under `low_water`; the encoder is asked for a keyframe at once (and again every
