@@ -39,7 +39,7 @@ async function measure(label) {
   const loads = [];
   for (let i = 0; i < LOADS; i++) {
     browser = await launch();
-    loads.push(await browser.open('/', 45000));
+    loads.push(await browser.open('/?transport=webrtc', 45000));
     if (i < LOADS - 1) {
       await browser.close();
       browser = null;

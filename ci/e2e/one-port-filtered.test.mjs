@@ -135,7 +135,7 @@ describe('one TCP port open, UDP blocked (nftables in the browser namespace)', (
 
   test('our client streams 1080p through the embedded relay over TCP; input reaches X', async (t) => {
     browser = await Browser.launch(ORIGIN, LAUNCH());
-    const firstFrameMs = await browser.open('/', 45000);
+    const firstFrameMs = await browser.open('/?transport=webrtc', 45000);
     t.diagnostic(`page load → first frame through the filtered path: ${firstFrameMs} ms`);
     const m = await browser.measureVideo(3000);
     assert.equal(`${m.last?.frameWidth}x${m.last?.frameHeight}`, '1920x1080', 'frame size');
