@@ -7,12 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 
-for p in joystick xdotool x11-utils; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q && apt-get install -y -q --no-install-recommends "$p"
-  }
+need=()
+for p in xvfb x11-apps x11-utils xdotool pulseaudio chromium joystick iproute2; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "76-sharing: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
+fi
 if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
 (cd web && npm run --silent build)
 if [ -z "${SELKIES_HOST_BIN:-}" ]; then

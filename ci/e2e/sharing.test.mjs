@@ -20,6 +20,7 @@ const PASSWORD = 'mypasswd';
 const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 const XEV = { x: 200, y: 200, w: 600, h: 400 };
 const MAX_VIEWERS = 4;
+const METRICS_PORT = PORT + 1;
 
 const env = new Env();
 const jsDir = join(env.dir, 'js');
@@ -132,6 +133,7 @@ describe('desktop sharing', { timeout: 170000 }, () => {
       '--encoder=x264enc', '--enable_resize=false', '--enable_basic_auth=true',
       `--basic_auth_user=${USER}`, `--basic_auth_password=${PASSWORD}`,
       `--max_viewers=${MAX_VIEWERS}`, `--js_socket_path=${jsDir}`, '--framerate=30',
+      '--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`,
     ]);
   });
 
@@ -191,6 +193,9 @@ describe('desktop sharing', { timeout: 170000 }, () => {
         return d.input >= dropped0.input + 5 && d.settings >= dropped0.settings + 2 && d.clipboard > dropped0.clipboard ? d : null;
       }, 5000, 250);
       assert.ok(dropped, `drops not counted: ${JSON.stringify((await state()).dropped)}`);
+      const prom = await (await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`)).text();
+      const m = /^selkies_sharing_dropped_total\{category="input"\} (\d+)/m.exec(prom);
+      assert.ok(m && Number(m[1]) >= dropped.input, `/metrics: ${prom.split('\n').filter((l) => l.includes('sharing')).join(' | ')}`);
       await sleep(500);
       assert.equal(typedText(parseXev(env.xevOutput('xev').slice(from))), '', "a viewer's keys reached X");
       // The settings it sent changed nothing: the owner still streams.

@@ -367,6 +367,11 @@ async fn on_data(sharing: &Sharing, m: &mut Member, role: Role, text: &str) {
         Verdict::Ignore => return,
         Verdict::Drop(cat) => {
             sharing.count_drop(cat);
+            if let Some(h) = &m.host {
+                h.services
+                    .metrics
+                    .set_sharing_dropped(cat.as_str(), sharing.drops().get(cat));
+            }
             debug!(uid = m.uid, %role, category = cat.as_str(), "sharing: message dropped by role");
             return;
         }

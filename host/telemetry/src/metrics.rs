@@ -38,6 +38,8 @@ struct State {
     glass_to_glass_ms: Option<f64>,
     receiver: VideoReceiverStats,
     tracker: VideoStatsTracker,
+    /// Sharing guests' messages dropped by their role, per category (docs/sharing.md).
+    sharing_dropped: Vec<(String, f64)>,
 }
 
 /// Thread-safe, cheap-to-clone handle on all metrics.
@@ -85,6 +87,7 @@ impl Metrics {
                 glass_to_glass_ms: None,
                 receiver: VideoReceiverStats::default(),
                 tracker: VideoStatsTracker::new(),
+                sharing_dropped: Vec::new(),
             })),
             connectivity: ConnectivityBoard::default(),
         }
@@ -212,7 +215,28 @@ impl Metrics {
         e.finish()
     }
 
+    /// The running total of a sharing guest's messages dropped by role in `category`.
+    pub fn set_sharing_dropped(&self, category: &str, total: u64) {
+        let mut s = self.lock();
+        let total = total as f64;
+        match s.sharing_dropped.iter_mut().find(|(c, _)| c == category) {
+            Some((_, v)) => *v = total,
+            None => s.sharing_dropped.push((category.to_owned(), total)),
+        }
+    }
+
     fn render_ours(&self, s: &State, e: &mut Exposition) {
+        if !s.sharing_dropped.is_empty() {
+            let name = "selkies_sharing_dropped_total";
+            e.family(
+                name,
+                "Messages from sharing guests dropped because their role does not allow them",
+                MetricType::Counter,
+            );
+            for (category, v) in &s.sharing_dropped {
+                e.sample(name, [("category", category.as_str())], *v);
+            }
+        }
         if let Some(enc) = &s.encoder {
             let name = "selkies_encoder_info";
             e.family(name, "Video encoder in use", MetricType::Gauge);

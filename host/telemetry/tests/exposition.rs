@@ -269,6 +269,9 @@ fn populated() -> Metrics {
     m.set_audio_bitrate_bps(128_000);
     m.set_framerate(30);
     m.set_connected_clients(1);
+    m.set_sharing_dropped("input", 3);
+    m.set_sharing_dropped("settings", 1);
+    m.set_sharing_dropped("input", 5);
     for fps in [59.0, 60.0, 30.0, 12.0] {
         m.set_fps(fps);
     }
@@ -314,6 +317,17 @@ fn rendered_text_parses_and_carries_fps_and_encoder() {
     assert_eq!(gauge(&f, "selkies_video_bitrate_kbps"), 8000.0);
     assert_eq!(gauge(&f, "selkies_framerate"), 30.0);
     assert_eq!(gauge(&f, "selkies_connected_clients"), 1.0);
+    let dropped = &f["selkies_sharing_dropped_total"];
+    assert_eq!(dropped.kind, "counter");
+    let by_category: Vec<(String, f64)> = dropped
+        .samples
+        .iter()
+        .map(|s| (s.labels[0].1.clone(), s.value))
+        .collect();
+    assert_eq!(
+        by_category,
+        [("input".to_owned(), 5.0), ("settings".to_owned(), 1.0)]
+    );
     assert!((gauge(&f, "selkies_client_rtt_ms") - 6.0).abs() < 1e-9);
     assert!((gauge(&f, "selkies_client_jitter_buffer_ms") - 6.0).abs() < 1e-9);
     // 33.33 (one frame at 30 fps) + 3 (RTT/2) + 9 (processing per frame)
