@@ -22,6 +22,7 @@ const GOOD: &str = "Basic dXNlcjpteXBhc3N3ZA=="; // user:mypasswd
 
 fn app(root: PathBuf, sharing: &Arc<Sharing>) -> axum::Router {
     let state = HttpState {
+        connectivity: Default::default(),
         turn: None,
         port: 8080,
         https: false,
