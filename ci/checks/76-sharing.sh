@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 start=$(date +%s)
 
 need=()
-for p in xvfb x11-apps x11-utils xdotool pulseaudio chromium joystick iproute2; do
+for p in xvfb x11-apps x11-utils xdotool pulseaudio chromium joystick iproute2 xclip; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -247,6 +247,20 @@ describe('desktop sharing', { timeout: 170000 }, () => {
       assert.ok(got, `controller typing: '${typedText(parseXev(env.xevOutput('xev').slice(from)))}'`);
     }));
 
+  test("the host's clipboard reaches the controller, not a viewer", () =>
+    withDiagnostics(async () => {
+      const text = `from-x-${Date.now()}`;
+      await new Promise((resolve, reject) => {
+        const c = spawn('xclip', ['-selection', 'clipboard', '-i'], { env: env.env(), stdio: ['pipe', 'ignore', 'ignore'] });
+        c.on('error', reject);
+        c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`xclip exited ${code}`))));
+        c.stdin.end(text);
+      });
+      const got = await waitFor(() => guests[0].e2e((t) => (window.__e2e.clipboardText === t ? t : null), text), 8000);
+      assert.equal(got, text, 'the controller did not receive the host clipboard');
+      assert.notEqual(await guests[1].e2e(() => window.__e2e.clipboardText ?? null), text, 'a viewer received the host clipboard');
+    }));
+
   test('revoking a link disconnects the viewer who used it', () =>
     withDiagnostics(async () => {
       const viewer = guests[2];

@@ -159,6 +159,7 @@ async fn serve(io: &mut PeerIo) {
                 };
                 // Cursor shapes are cached even without a browser, for the next initial burst.
                 let msgs = host.services.desktop.messages_for(ev);
+                host.services.sharing.forward_desktop(&msgs);
                 // A client on the WebSocket transport gets them there.
                 let msgs = match host.services.signalling.streaming.get() {
                     Some(ws) => ws.offer_desktop(msgs),

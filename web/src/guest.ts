@@ -1,12 +1,15 @@
 //! The page of a guest who opened a share link (`?share=<token>`): one sharing socket, one peer
 //! connection carrying video, audio and the `input` data channel, the same input capture as the
 //! owner's page (the host drops what the role does not allow), gamepads for players, and a
-//! status line naming the role. Rejoins when the owner's stream comes back; stops for good when
+//! status line naming the role. The host also sends what the owner's page gets of the desktop and
+//! the role may see: cursor shapes to everyone, the host clipboard to controllers. Rejoins when the owner's stream comes back; stops for good when
 //! the link is refused or revoked.
 
+import { ClipboardSync } from './clipboard-sync.ts';
 import { installE2eHooks, recordSent, type E2eHooks } from './e2e.ts';
 import { GamepadPoller } from './gamepad-poll.ts';
 import { InputCapture } from './input.ts';
+import * as msg from './messages.ts';
 import { mungeAnswer } from './sdp.ts';
 import { zeroJitterBuffer } from './peer.ts';
 import * as share from './sharing.ts';
@@ -34,6 +37,7 @@ export class GuestApp {
   private readonly hooks: GuestHooks | null;
   private readonly input: InputCapture;
   private readonly pads: GamepadPoller;
+  private readonly clipboard: ClipboardSync;
 
   constructor(private readonly token: string) {
     const send = (text: string): boolean => this.send(text);
@@ -47,6 +51,14 @@ export class GuestApp {
       ignore: () => false,
     });
     this.pads = new GamepadPoller((t) => void this.send(t), () => {});
+    this.clipboard = new ClipboardSync({
+      send,
+      status: () => {},
+      log: (t) => console.info(t),
+      received: (text) => {
+        if (this.hooks) this.hooks.clipboardText = text;
+      },
+    });
   }
 
   start(): void {
@@ -54,6 +66,11 @@ export class GuestApp {
     el<HTMLButtonElement>('menu-button').hidden = true;
     this.input.attach();
     this.pads.attach();
+    void this.clipboard.attach();
+    // Reading the clipboard needs a gesture; only a role that may use it asks.
+    this.video.addEventListener('click', () => {
+      if (share.mayUseClipboard(this.state.role)) void this.clipboard.enable();
+    });
     void this.join();
   }
 
@@ -134,7 +151,9 @@ export class GuestApp {
       e.channel.onopen = () => {
         if (this.hooks) this.hooks.dataChannelState = 'open';
         this.pads.reset();
+        if (share.mayUseClipboard(this.state.role)) this.clipboard.channelOpened();
       };
+      e.channel.onmessage = (m) => this.onHostMessage(String(m.data));
       e.channel.onclose = () => {
         if (this.hooks) this.hooks.dataChannelState = 'closed';
       };
@@ -147,6 +166,14 @@ export class GuestApp {
     const sdp = mungeAnswer(answer.sdp ?? '');
     await pc.setLocalDescription({ type: 'answer', sdp });
     this.ws?.send(JSON.stringify({ sdp: { type: 'answer', sdp } }));
+  }
+
+  /** What the host forwards of the owner's desktop messages (the host filters by role). */
+  private onHostMessage(text: string): void {
+    const m = msg.parseHostMessage(text);
+    if (!m) return;
+    if (m.type === 'cursor') this.video.style.cursor = msg.cursorCss(m.data);
+    else if (m.type === 'clipboard' || m.type === 'clipboard_part') this.clipboard.hostMessage(m.type, m.data);
   }
 
   private onClose(code: number, reason: string): void {

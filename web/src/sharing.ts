@@ -133,6 +133,11 @@ export function describeRole(role: string | null): string {
   return 'Not connected';
 }
 
+/** Whether `role` may read and write the clipboard (the host enforces the same rule). */
+export function mayUseClipboard(role: string | null): boolean {
+  return role === 'owner' || role === 'controller';
+}
+
 /** Whether a guest should try again after the socket closed with `code`. */
 export function shouldRejoin(code: number): boolean {
   return code === CLOSE.NOT_STREAMING || code === 1006 || code === 1001;

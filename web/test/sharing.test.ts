@@ -50,3 +50,11 @@ test('roles, closes and rejoining', () => {
   assert.match(s.closeReason(s.CLOSE.BAD_LINK, 'share link expired'), /expired/);
   assert.ok(s.GUEST_ROLES.includes('controller'));
 });
+
+test('only owners and controllers use the clipboard', () => {
+  assert.equal(s.mayUseClipboard('controller'), true);
+  assert.equal(s.mayUseClipboard('owner'), true);
+  assert.equal(s.mayUseClipboard('viewer'), false);
+  assert.equal(s.mayUseClipboard('player1'), false);
+  assert.equal(s.mayUseClipboard(null), false);
+});

@@ -156,6 +156,7 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     let mut deadline = tokio::time::Instant::now() + SILENCE_LIMIT;
+    let mut desktop = sharing.desktop_feed();
     loop {
         let session_ev = async {
             match m.media.as_mut() {
@@ -208,6 +209,20 @@ async fn run(socket: &mut WebSocket, sharing: &Arc<Sharing>, joined: Joined, gue
                     break;
                 }
                 None => break,
+            },
+            msg = desktop.recv() => match msg {
+                Ok(text) => {
+                    if let Some((_, session)) = m.media.as_ref()
+                        && selkies_proto::sharing::forwards_host_message(m.role, &text)
+                    {
+                        session.send_data(&text);
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    debug!(uid = m.uid, n, "sharing: skipped desktop messages");
+                }
+                // The host is going away; the socket ends with it.
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             },
             ev = session_ev => {
                 if !on_session_event(sharing, &mut m, socket, ev).await {
@@ -335,7 +350,19 @@ async fn on_session_event(
             let role = sharing.role_of(&m.uid).unwrap_or(Role::Viewer);
             on_data(sharing, m, role, &text).await;
         }
-        SessionEvent::DataChannelOpen => debug!(uid = m.uid, "sharing: data channel open"),
+        SessionEvent::DataChannelOpen => {
+            debug!(uid = m.uid, "sharing: data channel open");
+            // The current cursor shape, as the owner gets it in its first burst.
+            if let Some(cursor) = m
+                .host
+                .as_ref()
+                .and_then(|h| h.services.desktop.last_cursor())
+            {
+                session.send_data(
+                    &selkies_proto::protocol::ServerMessage::Cursor(Some(cursor)).to_json(),
+                );
+            }
+        }
         SessionEvent::DataChannelClosed => return false,
         SessionEvent::ConnectionState(state) => {
             debug!(uid = m.uid, state, "sharing: peer connection state");

@@ -83,6 +83,9 @@ pub struct Sharing {
     state: Mutex<State>,
     pub fanout: Arc<Fanout>,
     host: OnceLock<Weak<Host>>,
+    /// The owner's desktop messages (cursor shapes, host clipboard) for the members' tasks, which
+    /// pick what their role may see ([`selkies_proto::sharing::forwards_host_message`]).
+    desktop: tokio::sync::broadcast::Sender<Arc<str>>,
 }
 
 pub fn now_unix() -> u64 {
@@ -149,7 +152,25 @@ impl Sharing {
             }),
             fanout: Fanout::new(),
             host: OnceLock::new(),
+            // A member that falls this far behind skips to the newest (cursor shapes and
+            // clipboard text are state: the latest wins).
+            desktop: tokio::sync::broadcast::channel(64).0,
         })
+    }
+
+    /// Hands the owner's desktop messages to the members (none connected: dropped).
+    pub fn forward_desktop(&self, msgs: &[String]) {
+        if self.desktop.receiver_count() == 0 {
+            return;
+        }
+        for m in msgs {
+            let _ = self.desktop.send(Arc::from(m.as_str()));
+        }
+    }
+
+    /// A member task's feed of [`Sharing::forward_desktop`].
+    pub fn desktop_feed(&self) -> tokio::sync::broadcast::Receiver<Arc<str>> {
+        self.desktop.subscribe()
     }
 
     /// Gives the members' tasks the host (input, gamepads, ICE servers).

@@ -162,6 +162,20 @@ pub fn filter(role: Role, msg: ClientMessage) -> Verdict {
     }
 }
 
+/// Whether a host → browser data-channel message the owner receives goes to a member in `role`
+/// too: cursor shapes to everyone who sees the desktop, the host's clipboard text to those who may
+/// use the clipboard. Statistics, pings and clipboard images stay the owner's (docs/sharing.md).
+pub fn forwards_host_message(role: Role, text: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    match v.get("type").and_then(serde_json::Value::as_str) {
+        Some("cursor") => true,
+        Some("clipboard" | "clipboard_part") => role.may_use_clipboard(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,5 +255,27 @@ mod tests {
             panic!("connect refused");
         };
         assert_eq!(index, 3);
+    }
+
+    #[test]
+    fn host_messages_reach_members_by_role() {
+        let cursor = r#"{"type": "cursor", "data": {"curdata": "", "handle": 1}}"#;
+        let clip = r#"{"type": "clipboard", "data": {"content": "aGk="}}"#;
+        let part =
+            r#"{"type": "clipboard_part", "data": {"index": 0, "count": 2, "content": "aA=="}}"#;
+        let stats = r#"{"type": "system_stats", "data": {}}"#;
+        let image =
+            r#"{"type": "clipboard_image", "data": {"index": 0, "count": 1, "content": ""}}"#;
+        for role in [Role::Controller, Role::Viewer, Role::Player(1)] {
+            assert!(forwards_host_message(role, cursor), "{role}: cursor");
+            assert!(!forwards_host_message(role, stats), "{role}: stats");
+            assert!(!forwards_host_message(role, image), "{role}: image");
+        }
+        assert!(forwards_host_message(Role::Controller, clip));
+        assert!(forwards_host_message(Role::Controller, part));
+        assert!(!forwards_host_message(Role::Viewer, clip));
+        assert!(!forwards_host_message(Role::Player(1), part));
+        assert!(!forwards_host_message(Role::Controller, "not json"));
+        assert!(!forwards_host_message(Role::Controller, r#"{"type": 7}"#));
     }
 }

@@ -13,7 +13,7 @@ pub mod wire;
 use std::fmt;
 use std::str::FromStr;
 
-pub use filter::{Category, DropCounters, Verdict, filter};
+pub use filter::{Category, DropCounters, Verdict, filter, forwards_host_message};
 pub use keyframes::KeyframeGate;
 pub use roster::{JoinError, Member, Roster, RosterError};
 pub use token::{ShareToken, Signer, TokenError};
