@@ -47,7 +47,8 @@ if [ -f "$out/.built" ]; then
   echo "$out"
   exit 0
 fi
-ensure_apt meson ninja-build pkg-config libglib2.0-dev libssl-dev dpkg-dev libsndfile1-dev m4 patchelf
+# g++: PulseAudio's meson project and x265 are C++ too (a fresh machine has only gcc).
+ensure_apt meson ninja-build g++ pkg-config libglib2.0-dev libssl-dev dpkg-dev libsndfile1-dev m4 patchelf
 apt_src_update
 work="$cache/$name-src"
 rm -rf "$work" "$out"

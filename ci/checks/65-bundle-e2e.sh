@@ -12,7 +12,7 @@ ensure_apt util-linux iproute2 tar gzip xvfb x11-utils x11-xserver-utils x11-app
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-x
 
 if [ -z "${SELKIES_BUNDLE_TARBALL:-}" ]; then
-  SELKIES_BUNDLE_TARBALL="$(ls -t dist/selkies-gstreamer-portable-v*_amd64.tar.gz 2>/dev/null | sed -n 1p)"
+  SELKIES_BUNDLE_TARBALL="$(ls -t dist/selkies-gstreamer-portable-v*_amd64.tar.gz 2>/dev/null | sed -n 1p || true)"
   if [ -z "$SELKIES_BUNDLE_TARBALL" ]; then
     # shellcheck disable=SC2086
     SELKIES_BUNDLE_TARBALL="$(bundle-scripts/build.sh ${SELKIES_BUNDLE_BUILD_ARGS:---require-all})"
