@@ -12,7 +12,7 @@ start=$(date +%s)
 
 if ! command -v nginx >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends nginx || { apt-get update -q && apt-get install -y -q --no-install-recommends nginx; }
+  apt-get install -y -q --no-install-recommends nginx xclip || { apt-get update -q && apt-get install -y -q --no-install-recommends nginx xclip; }
 fi
 if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
 (cd web && npm run --silent build)
