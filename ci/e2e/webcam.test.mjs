@@ -112,21 +112,24 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
 
   const raw = join(env.dir, 'frames.yuyv');
   const t0 = Date.now();
-  const r = await v4l2(['--stream-mmap', '--stream-count=90', `--stream-to=${raw}`], 40000);
+  // 45 frames within 60 s: on a loaded 2-core runner Chromium's CPU adaptation lowers the camera's
+  // rate while the 1080p screen stream encodes beside it (seen: 17 → 2.6 fps within 20 s).
+  const FRAMES = 45;
+  const r = await v4l2(['--stream-mmap', `--stream-count=${FRAMES}`, `--stream-to=${raw}`], 60000);
   const wallS = (Date.now() - t0) / 1000;
   assert.ok(r.ok, r.out);
   const fps = Number([...r.out.matchAll(/([\d.]+) fps/g)].at(-1)?.[1] ?? 0);
-  console.log(`# webcam e2e: v4l2-ctl --stream-mmap ${W}x${H}: ${fps} fps (v4l2-ctl), 90 frames in ${wallS.toFixed(1)} s`);
+  console.log(`# webcam e2e: v4l2-ctl --stream-mmap ${W}x${H}: ${fps} fps (v4l2-ctl), ${FRAMES} frames in ${wallS.toFixed(1)} s`);
   // The rate is printed, not asserted (it depends on the runner's load; the >= 15 fps check of
   // the interposer itself is 55-webcam.sh's webcam-feed part). Frames must flow and change.
   assert.ok(fps > 0, `frame rate ${fps} fps`);
   const data = readFileSync(raw);
   const size = W * H * 2;
-  assert.equal(data.length, 90 * size, 'whole YUYV frames of the chosen size');
+  assert.equal(data.length, FRAMES * size, 'whole YUYV frames of the chosen size');
   const distinct = new Set();
-  for (let i = 0; i < 90; i++) distinct.add(createHash('md5').update(data.subarray(i * size, (i + 1) * size)).digest('hex'));
-  console.log(`# webcam e2e: ${distinct.size} distinct frames of 90`);
-  assert.ok(distinct.size >= 30, `the picture changes (${distinct.size} distinct of 90)`);
+  for (let i = 0; i < FRAMES; i++) distinct.add(createHash('md5').update(data.subarray(i * size, (i + 1) * size)).digest('hex'));
+  console.log(`# webcam e2e: ${distinct.size} distinct frames of ${FRAMES}`);
+  assert.ok(distinct.size >= FRAMES / 3, `the picture changes (${distinct.size} distinct of ${FRAMES})`);
 });
 
 test('turning the camera off stops the track; the application then gets no frames', async () => {
