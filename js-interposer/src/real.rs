@@ -3,57 +3,9 @@
 //! Resolution is lazy (first call) rather than in a constructor because another preloaded
 //! library's constructor may call `open` before ours runs.
 
-use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
-use std::sync::atomic::{AtomicPtr, Ordering};
+use std::ffi::{c_char, c_int, c_ulong, c_void};
 
 use libc::{FILE, mode_t, size_t, ssize_t};
-
-/// One lazily resolved symbol.
-pub struct Real {
-    name: &'static CStr,
-    ptr: AtomicPtr<c_void>,
-}
-
-impl Real {
-    const fn new(name: &'static CStr) -> Self {
-        Self {
-            name,
-            ptr: AtomicPtr::new(std::ptr::null_mut()),
-        }
-    }
-
-    /// The next definition of the symbol after this library, or `None` if there is none.
-    pub fn get(&self) -> Option<*mut c_void> {
-        let p = self.ptr.load(Ordering::Acquire);
-        if !p.is_null() {
-            return Some(p);
-        }
-        // SAFETY: dlsym with a valid NUL-terminated name; RTLD_NEXT is always a valid handle.
-        let p = unsafe { libc::dlsym(libc::RTLD_NEXT, self.name.as_ptr()) };
-        if p.is_null() {
-            return None;
-        }
-        self.ptr.store(p, Ordering::Release);
-        Some(p)
-    }
-}
-
-macro_rules! reals {
-    ($($id:ident : $name:literal => $ty:ty;)*) => {
-        $(pub static $id: Real = Real::new($name);)*
-        /// Typed accessors: each returns the real function or `None`.
-        pub mod typed {
-            use super::*;
-            $(
-                #[allow(non_snake_case, dead_code)]
-                pub fn $id() -> Option<$ty> {
-                    // SAFETY: the symbol named here has exactly this C signature in glibc.
-                    super::$id.get().map(|p| unsafe { std::mem::transmute::<*mut c_void, $ty>(p) })
-                }
-            )*
-        }
-    };
-}
 
 /// `open`/`open64`/`__open_2`-style: `(path, flags, mode)`.
 pub type OpenFn = unsafe extern "C" fn(*const c_char, c_int, mode_t) -> c_int;
@@ -70,7 +22,7 @@ pub type ReadFn = unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
 /// `__read_chk`.
 pub type ReadChkFn = unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t) -> ssize_t;
 
-reals! {
+selkies_interposer_rt::reals! {
     OPEN: c"open" => OpenFn;
     OPEN64: c"open64" => OpenFn;
     OPEN_2: c"__open_2" => OpenFn;
