@@ -105,4 +105,5 @@ fi
 step "selkies-bundle"
 # Own target dir: the shared target/release is often locked by other release builds.
 cargo build --release -j "$jobs" -p selkies-bundle --target-dir "$SELKIES_BUNDLE_CACHE/target" >&2
-"$SELKIES_BUNDLE_CACHE/target/release/selkies-bundle" "${args[@]}" "${pass[@]}" | tee /dev/stderr | sed -n 's/^tarball: //p' | tail -1
+# -a: a plain open of /dev/stderr truncates the caller's log when stderr is a file (ci/test > log).
+"$SELKIES_BUNDLE_CACHE/target/release/selkies-bundle" "${args[@]}" "${pass[@]}" | tee -a /dev/stderr | sed -n 's/^tarball: //p' | tail -1
