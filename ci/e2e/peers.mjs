@@ -40,7 +40,8 @@ function ourHost(webRoot) {
   return async (env, port) => {
     const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${webRoot}`,
       `--json_config=${join(env.dir, 'our-config.json')}`, '--encoder=x264enc', `--framerate=${FPS}`,
-      `--video_bitrate=${KBPS}`, '--enable_basic_auth=false', '--enable_resize=false', ...OUR_EXTRA];
+      `--video_bitrate=${KBPS}`, '--enable_basic_auth=false', '--enable_resize=false',
+      `--rtc_config_json=${noIceServers(env)}`, ...OUR_EXTRA];
     env.spawn('host', hostBinary(), args, { RUST_LOG: process.env.RUST_LOG ?? 'warn', GST_DEBUG: '1' });
     await httpUp(env, 'host', `http://127.0.0.1:${port}/health`, 20000);
   };

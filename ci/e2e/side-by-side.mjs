@@ -131,10 +131,13 @@ async function usage(env, page) {
 
 async function runCase(env, c) {
   const t0 = Date.now();
-  await c.start(env, PORT);
-  const out = { startMs: Date.now() - t0, startRss: treeUsage(env.procs.get('host').pid).rss / 2 ** 20 };
-  const browser = await Browser.launch(ORIGIN, { viewport: { width: 1920, height: 1080 } });
+  const out = {};
+  let browser = null;
   try {
+    await c.start(env, PORT);
+    out.startMs = Date.now() - t0;
+    out.startRss = treeUsage(env.procs.get('host').pid).rss / 2 ** 20;
+    browser = await Browser.launch(ORIGIN, { viewport: { width: 1920, height: 1080 } });
     await browser.ctx.addInitScript(probeScript(1920));
     const res = await browser.page.goto(`${ORIGIN}/`);
     if (!res || res.status() !== 200) throw new Error(`page load: HTTP ${res?.status()}`);
@@ -147,10 +150,10 @@ async function runCase(env, c) {
     await sleep(1000);
     out.static = { ...(await latency(env, browser.page)), ...(await usage(env, browser.page)) };
   } catch (e) {
-    console.error(`case ${c.id} (${c.label}) failed: ${e.message}\n--- host log ---\n${env.tail('host', 30)}\n--- page ---\n${browser.consoleTail(20)}`);
+    console.error(`case ${c.id} (${c.label}) failed: ${e.message}\n--- host log ---\n${env.tail('host', 30)}\n--- page ---\n${browser?.consoleTail(20)}`);
     out.error = e.message.split('\n')[0];
   } finally {
-    await browser.close();
+    await browser?.close();
     await env.stop('host');
     await sleep(1500);
   }
