@@ -100,7 +100,9 @@ async function latency(env, page) {
 }
 
 /** Host CPU (process tree) and peak RSS over CPU_SECONDS, with the browser's video stats. */
-async function usage(env, page) {
+async function usage(env, browser) {
+  const page = browser.page;
+  const ws0 = browser.wsBytes;
   const pid = env.procs.get('host').pid;
   const stats = () => page.evaluate(() => window.__sbs.videoStats());
   const frames = () => page.evaluate(() => window.__sbs.state.frames);
@@ -123,6 +125,7 @@ async function usage(env, page) {
     rss: rss / 2 ** 20,
     fps: ((await frames()) - f0) / dt,
     kbps: (d('bytesReceived') * 8) / 1000 / dt,
+    wsKbps: ((browser.wsBytes - ws0) * 8) / 1000 / dt,
     jitter: emitted > 0 ? (d('jitterBufferDelay') * 1000) / emitted : NaN,
     plis: d('pliCount'),
     load: load(),
@@ -138,6 +141,11 @@ async function runCase(env, c) {
     out.startMs = Date.now() - t0;
     out.startRss = treeUsage(env.procs.get('host').pid).rss / 2 ** 20;
     browser = await Browser.launch(ORIGIN, { viewport: { width: 1920, height: 1080 } });
+    // Bytes the page receives over WebSockets: the video of Selkies 2.1's WebSocket mode.
+    browser.wsBytes = 0;
+    browser.page.on('websocket', (ws) => ws.on('framereceived', (f) => {
+      browser.wsBytes += typeof f.payload === 'string' ? Buffer.byteLength(f.payload) : f.payload.length;
+    }));
     await browser.ctx.addInitScript(probeScript(1920));
     const res = await browser.page.goto(`${ORIGIN}/`);
     if (!res || res.status() !== 200) throw new Error(`page load: HTTP ${res?.status()}`);
@@ -145,10 +153,10 @@ async function runCase(env, c) {
     out.firstFrameMs = await browser.page.evaluate(() => window.__sbs.state.firstFrameMs);
     await startMotion(env);
     await sleep(2000);
-    out.motion = { ...(await latency(env, browser.page)), ...(await usage(env, browser.page)) };
+    out.motion = { ...(await latency(env, browser.page)), ...(await usage(env, browser)) };
     await env.stop('motion');
     await sleep(1000);
-    out.static = { ...(await latency(env, browser.page)), ...(await usage(env, browser.page)) };
+    out.static = { ...(await latency(env, browser.page)), ...(await usage(env, browser)) };
   } catch (e) {
     console.error(`case ${c.id} (${c.label}) failed: ${e.message}\n--- host log ---\n${env.tail('host', 30)}\n--- page ---\n${browser?.consoleTail(20)}`);
     out.error = e.message.split('\n')[0];
@@ -213,6 +221,7 @@ function printTable(cases) {
     add(`${scene}: host RSS peak, MiB`, (id) => each(id, (r) => s(r).rss, 1));
     add(`${scene}: frames displayed/s`, (id) => each(id, (r) => s(r).fps, 1));
     add(`${scene}: video kbit/s (WebRTC stats)`, (id) => each(id, (r) => s(r).kbps));
+    add(`${scene}: WebSocket kbit/s received`, (id) => each(id, (r) => s(r).wsKbps));
     const num = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
     add(`${scene}: jitter buffer ms/frame; PLIs`, (id) => ok(id).map((r) => `${num(s(r).jitter, 1)}; ${num(s(r).plis, 0)}`).join(' / ') || '-');
     add(`${scene}: load average during the window`, (id) => ok(id).map((r) => s(r).load.split(' ')[0]).join(' / ') || '-');
