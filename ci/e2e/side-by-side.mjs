@@ -205,7 +205,8 @@ function printTable(cases) {
   };
   const stat = (id, f) => {
     const xs = pool(id, f);
-    return xs.length ? `${median(xs).toFixed(1)} (p90 ${p90(xs).toFixed(0)}, n=${xs.length})` : '-';
+    const rounds = ok(id).map((r) => median(f(r))).filter(Number.isFinite).map((v) => v.toFixed(0));
+    return xs.length ? `${median(xs).toFixed(1)} (p90 ${p90(xs).toFixed(0)}, n=${xs.length}; rounds ${rounds.join(' / ')})` : '-';
   };
   const add = (name, f) => rows.push([name, ...cases.map((c) => f(c.id))]);
   add('host start → HTTP answering, ms', (id) => each(id, (r) => r.startMs));
@@ -232,5 +233,5 @@ function printTable(cases) {
   console.log(`| metric | ${cols.join(' | ')} |`);
   console.log(`|---|${cols.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  console.log('latency: medians (p90, n) pooled over rounds; per-round figures separated by " / ".');
+  console.log('latency: medians (p90, n) pooled over rounds, then each round's median; other figures per round, separated by " / ".');
 }
