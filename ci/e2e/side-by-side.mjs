@@ -233,5 +233,5 @@ function printTable(cases) {
   console.log(`| metric | ${cols.join(' | ')} |`);
   console.log(`|---|${cols.map(() => '---').join('|')}|`);
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
-  console.log('latency: medians (p90, n) pooled over rounds, then each round's median; other figures per round, separated by " / ".');
+  console.log('latency: medians (p90, n) pooled over rounds, then the median of each round; other figures per round, separated by " / ".');
 }
