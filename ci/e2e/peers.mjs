@@ -36,13 +36,13 @@ async function httpUp(env, name, url, timeoutMs) {
   if (up !== 'up') throw new Error(`${name} did not answer HTTP (${up ?? 'timeout'}):\n${env.tail(name, 40)}`);
 }
 
-function ourHost(webRoot) {
+function ourHost(webRoot, bin = () => hostBinary()) {
   return async (env, port) => {
     const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${webRoot}`,
       `--json_config=${join(env.dir, 'our-config.json')}`, '--encoder=x264enc', `--framerate=${FPS}`,
       `--video_bitrate=${KBPS}`, '--enable_basic_auth=false', '--enable_resize=false',
       `--rtc_config_json=${noIceServers(env)}`, ...OUR_EXTRA];
-    env.spawn('host', hostBinary(), args, { RUST_LOG: process.env.RUST_LOG ?? 'warn', GST_DEBUG: '1' });
+    env.spawn('host', bin(), args, { RUST_LOG: process.env.RUST_LOG ?? 'warn', GST_DEBUG: '1' });
     await httpUp(env, 'host', `http://127.0.0.1:${port}/health`, 20000);
   };
 }
@@ -86,4 +86,6 @@ export const CASES = [
   { id: 'c', label: 'legacy v1.6.2', start: legacyHost, missing: () => need(join(LEGACY_VENV, 'bin', 'selkies-gstreamer'), 'legacy host (PEER_LEGACY_VENV)') ?? need(join(LEGACY_WEB, 'index.html'), 'legacy web client (PEER_LEGACY_WEB)') },
   { id: 'd', label: 'Selkies 2.1 websockets', start: selkies21('websockets'), missing: () => need(join(SELKIES21_VENV, 'bin', 'selkies'), 'Selkies 2.1 (PEER_SELKIES21_VENV)') },
   { id: 'e', label: 'Selkies 2.1 webrtc', start: selkies21('webrtc'), missing: () => need(join(SELKIES21_VENV, 'bin', 'selkies'), 'Selkies 2.1 (PEER_SELKIES21_VENV)') },
+  // An A/B of two builds of our host in one run: SELKIES_HOST_BIN_B, our client.
+  { id: 'x', label: 'ours (build B), own client', start: ourHost(join(ROOT, 'web', 'dist'), () => process.env.SELKIES_HOST_BIN_B), missing: () => (process.env.SELKIES_HOST_BIN_B ? need(process.env.SELKIES_HOST_BIN_B, 'SELKIES_HOST_BIN_B') : 'SELKIES_HOST_BIN_B not set') },
 ];
