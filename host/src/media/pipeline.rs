@@ -250,6 +250,7 @@ pub fn build_video(
         "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
          {source} \
          ! {upload} \
+         ! queue max-size-buffers=1 max-size-bytes=0 max-size-time=0 leaky=downstream \
          ! {factory} name=encoder \
          ! capsfilter caps=\"{enc_caps}\" \
          ! {pay} name=pay \
