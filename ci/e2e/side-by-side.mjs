@@ -151,6 +151,9 @@ async function runCase(env, c) {
     if (!res || res.status() !== 200) throw new Error(`page load: HTTP ${res?.status()}`);
     await browser.page.waitForFunction(() => window.__sbs?.state.firstFrameMs != null, null, { timeout: 90000, polling: 50 });
     out.firstFrameMs = await browser.page.evaluate(() => window.__sbs.state.firstFrameMs);
+    // Whether the browser's answer kept the playout-delay header extension (docs/benchmarks.md
+    // "Latency"): without it Chromium holds frames for its jitter-buffer target.
+    out.playoutDelay = browser.sdp.answers.length ? browser.sdp.answers.some((a) => a.includes('playout-delay')) : null;
     await startMotion(env);
     await sleep(2000);
     out.motion = { ...(await latency(env, browser.page)), ...(await usage(env, browser)) };
@@ -212,6 +215,7 @@ function printTable(cases) {
   add('host start → HTTP answering, ms', (id) => each(id, (r) => r.startMs));
   add('host RSS after start, MiB', (id) => each(id, (r) => r.startRss, 1));
   add('navigation → first frame, ms', (id) => each(id, (r) => r.firstFrameMs));
+  add('answer keeps the playout-delay extension', (id) => ok(id).map((r) => (r.playoutDelay === null ? 'no SDP seen' : r.playoutDelay ? 'yes' : 'no')).join(' / ') || '-');
   for (const scene of ['static', 'motion']) {
     const s = (r) => r[scene];
     add(`${scene}: glass-to-glass median, ms`, (id) => stat(id, (r) => s(r).g2g));
