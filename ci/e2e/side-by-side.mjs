@@ -5,6 +5,7 @@
 // are alternated, round after round; each case gets a fresh host and browser on the same Xvfb,
 // PulseAudio tone and moving scene. Run through ci/bench-side-by-side (root, private network
 // namespace with a veth pair the Python hosts' ICE agents can gather on).
+import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { Browser } from './browser.mjs';
@@ -19,6 +20,21 @@ const TRIALS = Number(process.env.BENCH_TRIALS ?? 40);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CPU_SECONDS = Number(process.env.BENCH_CPU_SECONDS ?? 20);
 const ONLY = (process.env.BENCH_CASES ?? '').split(',').filter(Boolean);
+// BENCH_RTP=1: RTP timing of the video on the wire over each CPU window (ci/e2e/rtp-sniff.py).
+const RTP = process.env.BENCH_RTP === '1';
+
+/** Runs the sniffer for `seconds`; resolves with its JSON summary (or an error object). */
+function sniffRtp(seconds) {
+  return new Promise((resolve) => {
+    execFile('python3', [new URL('./rtp-sniff.py', import.meta.url).pathname, String(seconds)], { timeout: (seconds + 10) * 1000 }, (err, stdout) => {
+      try {
+        resolve(JSON.parse(stdout));
+      } catch {
+        resolve({ error: String(err?.message ?? 'no output').split('\n')[0] });
+      }
+    });
+  });
+}
 
 const hex = (c) => `#${c.map((v) => v.toString(16).padStart(2, '0')).join('')}`;
 const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
@@ -110,6 +126,7 @@ async function usage(env, browser) {
   const s0 = await stats();
   const f0 = await frames();
   const t0 = Date.now();
+  const rtp = RTP ? sniffRtp(CPU_SECONDS - 0.5) : Promise.resolve(null);
   let rss = 0;
   for (let s = 0; s < CPU_SECONDS; s++) {
     await sleep(1000);
@@ -129,6 +146,7 @@ async function usage(env, browser) {
     jitter: emitted > 0 ? (d('jitterBufferDelay') * 1000) / emitted : NaN,
     plis: d('pliCount'),
     load: load(),
+    rtp: await rtp,
   };
 }
 
@@ -229,6 +247,13 @@ function printTable(cases) {
     add(`${scene}: WebSocket kbit/s received`, (id) => each(id, (r) => s(r).wsKbps));
     const num = (v, digits) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
     add(`${scene}: jitter buffer ms/frame; PLIs`, (id) => ok(id).map((r) => `${num(s(r).jitter, 1)}; ${num(s(r).plis, 0)}`).join(' / ') || '-');
+    if (RTP) {
+      const q = (r, k) => (r.rtp?.[k] ? `${r.rtp[k].p50}/${r.rtp[k].p90}/${r.rtp[k].max}` : r.rtp?.error ?? '-');
+      add(`${scene}: RTP frames; packets, bytes per frame`, (id) => ok(id).map((r) => `${s(r).rtp?.frames}; ${s(r).rtp?.packets_per_frame}, ${s(r).rtp?.bytes_per_frame}`).join(' / ') || '-');
+      add(`${scene}: RTP frame spread on the wire p50/p90/max, ms`, (id) => ok(id).map((r) => q(s(r), 'spread_ms')).join(' / ') || '-');
+      add(`${scene}: RTP frame interval p50/p90/max, ms`, (id) => ok(id).map((r) => q(s(r), 'interval_ms')).join(' / ') || '-');
+      add(`${scene}: RTP arrival − timestamp, above min, p50/p90/max, ms`, (id) => ok(id).map((r) => q(s(r), 'lateness_ms')).join(' / ') || '-');
+    }
     add(`${scene}: load average during the window`, (id) => ok(id).map((r) => s(r).load.split(' ')[0]).join(' / ') || '-');
   }
   add('errors', (id) => results.get(id).filter((r) => r.error).map((r) => r.error).join('; ') || '-');
