@@ -41,7 +41,9 @@ function ourHost(webRoot, bin = () => hostBinary()) {
     const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${webRoot}`,
       `--json_config=${join(env.dir, 'our-config.json')}`, '--encoder=x264enc', `--framerate=${FPS}`,
       `--video_bitrate=${KBPS}`, '--enable_basic_auth=false', '--enable_resize=false',
-      `--rtc_config_json=${noIceServers(env)}`, ...OUR_EXTRA];
+      // WebRTC only: on a starved machine our client would otherwise fall back to the WebSocket
+      // transport after 6 s without ICE (docs/connectivity.md) and measure something else.
+      `--rtc_config_json=${noIceServers(env)}`, '--transport=webrtc', ...OUR_EXTRA];
     env.spawn('host', bin(), args, { RUST_LOG: process.env.RUST_LOG ?? 'warn', GST_DEBUG: '1' });
     await httpUp(env, 'host', `http://127.0.0.1:${port}/health`, 20000);
   };
