@@ -47,7 +47,7 @@ const p90 = (xs) => {
   return s.length ? s[Math.min(s.length - 1, Math.floor(0.9 * s.length))] : NaN;
 };
 
-/** CPU seconds and RSS bytes of `pid` and all its descendants, from /proc. */
+/** CPU seconds and RSS bytes of `pid` and all its live descendants (reaped ones included in the CPU), from /proc. */
 function treeUsage(pid) {
   const stats = new Map();
   for (const d of readdirSync('/proc')) {
@@ -55,7 +55,9 @@ function treeUsage(pid) {
     try {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      stats.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]), rss: Number(f[21]) * 4096 });
+      // utime + stime + cutime + cstime: a helper the host ran and reaped keeps counting.
+      const ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+      stats.set(Number(d), { ppid: Number(f[1]), ticks, rss: Number(f[21]) * 4096 });
     } catch {
       // gone meanwhile
     }
