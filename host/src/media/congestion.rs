@@ -1,0 +1,244 @@
+//! `--congestion_control` on the video connection (docs/protocol.md §5.8): transport-wide
+//! congestion control negotiated in the offer, Google Congestion Control estimating the path
+//! with `rtpgccbwe` (gst-plugins-rs, shipped in the bundle), and each estimate turned into the
+//! encoder's bitrate and the capture frame rate in place by the policy of [`super::abr`].
+//!
+//! - The payloader writes the transport-wide sequence number (`rtphdrexttwcc`) on every packet;
+//!   the RTP caps announce it (`extmap-N`) and ask for `transport-cc` feedback, so both reach
+//!   the offer through the transceiver's codec preferences.
+//! - webrtcbin asks for an auxiliary sender per transport (`request-aux-sender`); `rtpgccbwe` is
+//!   that element: it reads the browser's TWCC feedback, paces the packets and publishes its
+//!   estimate in `estimated-bitrate`.
+//! - Each estimate goes through the policy with what the payloader really sent over the last
+//!   window (a static screen sends little; the policy then keeps the picture sharp).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_rtp::prelude::*;
+use selkies_telemetry::Metrics;
+use tracing::{debug, info, warn};
+
+use super::abr::{Decision, Limits, Policy};
+use super::pipeline::VideoPipeline;
+use super::rates::RateParams;
+use crate::sync::lock;
+
+/// The transport-wide-cc header extension's URI (`a=extmap`).
+pub const TWCC_URI: &str =
+    "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
+/// The lowest extmap id this module takes: 1 is the playout delay's, 2 is left to the
+/// capture-time extension, so neither can collide whichever is installed first.
+pub const MIN_EXTMAP_ID: u32 = 3;
+/// Shortest window over which the sent rate is measured.
+const SENT_WINDOW_MS: u128 = 500;
+
+/// The configured bitrate and frame rate, read again at each estimate so a user's `vb` or
+/// frame-rate change moves the ceiling.
+pub type Configured = Arc<dyn Fn() -> RateParams + Send + Sync>;
+
+/// The lowest extmap id from `first` up that no `extmap-N` field of `caps` uses and that is above
+/// every id in use (ids are allocated in order, never reused within one offer).
+pub fn next_extmap_id(caps: &gst::CapsRef, first: u32) -> u32 {
+    let used = caps
+        .iter()
+        .flat_map(|s| s.fields().collect::<Vec<_>>())
+        .filter_map(|f| f.as_str().strip_prefix("extmap-")?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    (used + 1).max(first)
+}
+
+/// Whether this GStreamer installation has what congestion control needs.
+pub fn available() -> Result<(), String> {
+    for name in ["rtpgccbwe", "rtphdrexttwcc"] {
+        if gst::ElementFactory::find(name).is_none() {
+            return Err(format!("the {name} element is not installed"));
+        }
+    }
+    Ok(())
+}
+
+/// Sets up congestion control on a built (not yet started) video pipeline. Call before the
+/// session starts, after every other header extension was announced. Without the elements it
+/// logs why and leaves the pipeline as it was.
+pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) {
+    if let Err(why) = available() {
+        warn!("--congestion_control: {why}; the bitrate stays fixed");
+        return;
+    }
+    let (Some(pay), Some(filter)) = (
+        video.pipeline.by_name("pay"),
+        video.pipeline.by_name("rtpcaps"),
+    ) else {
+        warn!("--congestion_control: video pipeline without pay/rtpcaps; the bitrate stays fixed");
+        return;
+    };
+    let Some(mut caps) = filter.property::<Option<gst::Caps>>("caps") else {
+        return;
+    };
+    let id = next_extmap_id(&caps, MIN_EXTMAP_ID);
+    let Ok(ext) = gst::ElementFactory::make("rtphdrexttwcc").build() else {
+        return;
+    };
+    let Ok(ext) = ext.downcast::<gstreamer_rtp::RTPHeaderExtension>() else {
+        return;
+    };
+    ext.set_id(id);
+    pay.emit_by_name::<()>("add-extension", &[&ext]);
+    {
+        let s = caps.make_mut();
+        s.set(format!("extmap-{id}").as_str(), TWCC_URI);
+        s.set("rtcp-fb-transport-cc", true);
+    }
+    filter.set_property("caps", &caps);
+
+    let sent = Arc::new(AtomicU64::new(0));
+    if let Some(src) = pay.static_pad("src") {
+        let sent = sent.clone();
+        src.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let bytes = match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
+                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
+                    _ => 0,
+                };
+                sent.fetch_add(bytes as u64, Ordering::Relaxed);
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
+    let adapter = Arc::new(Adapter::new(video.clone(), configured, metrics, sent));
+    video
+        .webrtc
+        .connect("request-aux-sender", false, move |_args| {
+            let a = adapter.clone();
+            let bwe = make_estimator(&a)?;
+            bwe.connect_notify(Some("estimated-bitrate"), move |bwe, _| {
+                let bps: u32 = bwe.property("estimated-bitrate");
+                a.on_estimate(bps);
+            });
+            Some(bwe.to_value())
+        });
+    info!(
+        extmap = id,
+        "congestion control: TWCC feedback and rtpgccbwe on the video connection"
+    );
+}
+
+/// The estimator, bounded by the policy's floor and the configured ceiling (plus the headroom
+/// the policy leaves, so the encoder can reach the ceiling).
+fn make_estimator(a: &Adapter) -> Option<gst::Element> {
+    let limits = lock(&a.policy).limits();
+    let kbit = |k: u32| k.saturating_mul(1000);
+    let max = kbit((f64::from(limits.max_kbps) / super::abr::HEADROOM * 1.1) as u32);
+    match gst::ElementFactory::make("rtpgccbwe")
+        .property("min-bitrate", kbit(limits.min_kbps()))
+        .property("max-bitrate", max.max(1))
+        .property("estimated-bitrate", kbit(limits.max_kbps).max(1))
+        .build()
+    {
+        Ok(e) => Some(e),
+        Err(e) => {
+            warn!("--congestion_control: rtpgccbwe: {e}");
+            None
+        }
+    }
+}
+
+/// Applies the policy's decisions to one video pipeline.
+struct Adapter {
+    video: VideoPipeline,
+    configured: Configured,
+    metrics: Metrics,
+    policy: Mutex<Policy>,
+    sent: Arc<AtomicU64>,
+    /// Start of the current sent-rate window, its byte count then, and the last rate measured.
+    window: Mutex<(Instant, u64, Option<u32>)>,
+    started: Instant,
+}
+
+fn limits_of(r: &RateParams) -> Limits {
+    Limits {
+        max_kbps: r.video_kbps.max(1),
+        max_fps: r.framerate.max(1),
+    }
+}
+
+impl Adapter {
+    fn new(
+        video: VideoPipeline,
+        configured: Configured,
+        metrics: Metrics,
+        sent: Arc<AtomicU64>,
+    ) -> Self {
+        let policy = Mutex::new(Policy::new(limits_of(&configured())));
+        Self {
+            video,
+            configured,
+            metrics,
+            policy,
+            sent,
+            window: Mutex::new((Instant::now(), 0, None)),
+            started: Instant::now(),
+        }
+    }
+
+    /// What the payloader sent over the last completed window, kbit/s.
+    fn sent_kbps(&self) -> Option<u32> {
+        let mut w = lock(&self.window);
+        let now = Instant::now();
+        let ms = now.duration_since(w.0).as_millis();
+        if ms >= SENT_WINDOW_MS {
+            let bytes = self.sent.load(Ordering::Relaxed);
+            let kbps = (bytes.saturating_sub(w.1) * 8) as u128 / ms.max(1);
+            *w = (now, bytes, Some(kbps.min(u128::from(u32::MAX)) as u32));
+        }
+        w.2
+    }
+
+    fn on_estimate(&self, bps: u32) {
+        let base = (self.configured)();
+        let sent = self.sent_kbps();
+        let now_ms = self.started.elapsed().as_millis() as u64;
+        let (before, decision) = {
+            let mut p = lock(&self.policy);
+            let before = p.current();
+            let refit = p.set_limits(limits_of(&base));
+            (
+                before,
+                p.on_estimate(now_ms, u64::from(bps), sent).or(refit),
+            )
+        };
+        debug!(estimate_bps = bps, sent_kbps = ?sent, "congestion estimate");
+        if let Some(d) = decision {
+            self.apply(&base, before, d);
+        }
+    }
+
+    fn apply(&self, base: &RateParams, before: Decision, d: Decision) {
+        let rates = RateParams {
+            video_kbps: d.kbps,
+            framerate: d.fps,
+            ..*base
+        };
+        if before.fps != d.fps {
+            self.video.set_framerate(&rates);
+        }
+        let kbps = self.video.set_bitrate(d.kbps, |k| RateParams {
+            video_kbps: k,
+            ..rates
+        });
+        self.metrics.set_video_bitrate_kbps(kbps);
+        self.metrics.set_framerate(d.fps);
+        info!(
+            kbps,
+            fps = d.fps,
+            "congestion control: video bitrate and frame rate"
+        );
+    }
+}
