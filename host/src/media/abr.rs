@@ -10,10 +10,11 @@
 //! - rises apply only after the estimate has stayed above the rate in force for
 //!   [`UP_HOLD_MS`], so an estimate wobbling around one value does not move the encoder (a dead
 //!   band of ±[`DEAD_BAND`] as well);
-//! - when the host sends far less than the rate in force (a static screen: the encoder has
-//!   nothing to spend bits on), the estimate says nothing about the path, since GCC cannot probe
-//!   without traffic: drops are ignored and, after the hold, the configured bitrate is restored so
-//!   the still picture refines back to sharp;
+//! - when the host sends only a few frames a second (a static screen: the idle gate lets only
+//!   changes and keep-alives through), the estimate says nothing about the path, since GCC cannot
+//!   probe without traffic: drops are ignored and, after the hold, the configured bitrate is
+//!   restored so the still picture refines back to sharp. Frames, not bytes, tell a static screen
+//!   from a simple moving one: x264 undershoots its target on simple content;
 //! - the frame rate goes down before quality does: while the bits per frame at the full rate
 //!   fall below [`Q_LOW`] of what the configured bitrate and frame rate give, the frame rate steps
 //!   down (full, ⅔, ½); it steps back up only once the higher rate would give [`Q_HIGH`].
@@ -31,8 +32,9 @@ pub const UP_HOLD_MS: u64 = 1000;
 pub const Q_LOW: f64 = 0.5;
 /// A higher frame rate comes back once it would give this share of the configured bits per frame.
 pub const Q_HIGH: f64 = 0.65;
-/// Sending less than this share of the rate in force counts as a static screen.
-pub const APP_LIMITED: f64 = 0.4;
+/// Sending fewer frames a second than this counts as a static screen (with a configured frame
+/// rate of at least twice as many).
+pub const STATIC_FPS: f64 = 5.0;
 
 /// What the encoder and the capture run at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,18 +116,19 @@ impl Policy {
         (self.current != before).then_some(self.current)
     }
 
-    /// One estimate from the bandwidth estimator (bit/s), with what the host actually sent over
-    /// the last window (kbit/s; None when not known yet). Returns the new decision when it changed.
+    /// One estimate from the bandwidth estimator (bit/s), with the frames a second the host
+    /// actually sent over the last window (None when not known yet). Returns the new decision
+    /// when it changed.
     pub fn on_estimate(
         &mut self,
         now_ms: u64,
         estimate_bps: u64,
-        sent_kbps: Option<u32>,
+        sent_fps: Option<f64>,
     ) -> Option<Decision> {
         let l = self.limits;
         let usable = (estimate_bps as f64 * HEADROOM / 1000.0).min(f64::from(u32::MAX)) as u32;
         let static_screen =
-            sent_kbps.is_some_and(|s| f64::from(s) < APP_LIMITED * f64::from(self.current.kbps));
+            f64::from(l.max_fps) >= 2.0 * STATIC_FPS && sent_fps.is_some_and(|f| f < STATIC_FPS);
         // A static screen: restore the ceiling (after the hold) whatever the estimate says.
         let target = if static_screen {
             l.max_kbps
@@ -235,75 +238,75 @@ mod tests {
     fn drops_apply_at_once_and_are_clamped() {
         let mut p = Policy::new(L);
         // 3 Mbit/s estimate → 2700 kbit/s usable; bits per frame 0.675 of configured: 30 fps kept.
-        assert_eq!(p.on_estimate(0, 3_000_000, Some(3900)), d(2700, 30));
+        assert_eq!(p.on_estimate(0, 3_000_000, Some(30.0)), d(2700, 30));
         // Under the floor: the floor.
-        assert_eq!(p.on_estimate(1000, 10_000, Some(2600)), d(400, 15));
+        assert_eq!(p.on_estimate(1000, 10_000, Some(30.0)), d(400, 15));
         // Above the ceiling never exceeds it.
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 50_000_000, Some(4000)), None);
+        assert_eq!(p.on_estimate(0, 50_000_000, Some(30.0)), None);
     }
 
     #[test]
     fn drops_are_rate_limited_and_small_changes_ignored() {
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 3_000_000, Some(3900)), d(2700, 30));
+        assert_eq!(p.on_estimate(0, 3_000_000, Some(30.0)), d(2700, 30));
         // 100 ms later a further drop waits for the interval.
-        assert_eq!(p.on_estimate(100, 2_000_000, Some(2700)), None);
-        assert_eq!(p.on_estimate(300, 2_000_000, Some(2700)), d(1800, 20));
+        assert_eq!(p.on_estimate(100, 2_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(300, 2_000_000, Some(30.0)), d(1800, 20));
         // Within the dead band: nothing, either way.
-        assert_eq!(p.on_estimate(2000, 2_100_000, Some(1800)), None);
-        assert_eq!(p.on_estimate(4000, 1_950_000, Some(1800)), None);
+        assert_eq!(p.on_estimate(2000, 2_100_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(4000, 1_950_000, Some(30.0)), None);
     }
 
     #[test]
     fn frame_rate_goes_down_before_quality_and_comes_back_with_hysteresis() {
         let mut p = Policy::new(L);
         // 1800 kbit/s at 30 fps is 0.45 of the configured bits per frame: 20 fps gives 0.675.
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(3900)), d(1800, 20));
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
         // 1000 kbit/s: even 15 fps gives 0.5 → 15.
-        assert_eq!(p.on_estimate(1000, 1_111_112, Some(1800)), d(1000, 15));
+        assert_eq!(p.on_estimate(1000, 1_111_112, Some(30.0)), d(1000, 15));
         // Rising to 1900 kbit/s: 30 fps would give 0.475, 20 fps 0.71 ≥ Q_HIGH → 20 after the hold.
-        assert_eq!(p.on_estimate(2000, 2_111_112, Some(1000)), None);
-        assert_eq!(p.on_estimate(3000, 2_111_112, Some(1000)), d(1900, 20));
+        assert_eq!(p.on_estimate(2000, 2_111_112, Some(30.0)), None);
+        assert_eq!(p.on_estimate(3000, 2_111_112, Some(30.0)), d(1900, 20));
         // 2700: 30 fps would give 0.675 ≥ Q_HIGH → back to 30.
-        assert_eq!(p.on_estimate(4000, 3_000_000, Some(1900)), None);
-        assert_eq!(p.on_estimate(5000, 3_000_000, Some(1900)), d(2700, 30));
+        assert_eq!(p.on_estimate(4000, 3_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(5000, 3_000_000, Some(30.0)), d(2700, 30));
         // Hysteresis: at 20 fps, 2300 kbit/s (30 fps would give 0.575 < Q_HIGH) stays at 20;
         // the same 2300 at 30 fps (0.575 ≥ Q_LOW) stays at 30.
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(3900)), d(1800, 20));
-        assert_eq!(p.on_estimate(1000, 2_555_556, Some(1800)), None);
-        assert_eq!(p.on_estimate(2000, 2_555_556, Some(1800)), d(2300, 20));
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
+        assert_eq!(p.on_estimate(1000, 2_555_556, Some(30.0)), None);
+        assert_eq!(p.on_estimate(2000, 2_555_556, Some(30.0)), d(2300, 20));
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 2_555_556, Some(3900)), d(2300, 30));
+        assert_eq!(p.on_estimate(0, 2_555_556, Some(30.0)), d(2300, 30));
     }
 
     #[test]
     fn rises_wait_for_the_hold_and_reset_when_the_estimate_falls_back() {
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(3900)), d(1800, 20));
-        assert_eq!(p.on_estimate(1000, 4_000_000, Some(1800)), None);
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
+        assert_eq!(p.on_estimate(1000, 4_000_000, Some(30.0)), None);
         // The estimate falls back into the dead band: the hold restarts.
-        assert_eq!(p.on_estimate(1500, 2_000_000, Some(1800)), None);
-        assert_eq!(p.on_estimate(2000, 4_000_000, Some(1800)), None);
-        assert_eq!(p.on_estimate(2900, 4_000_000, Some(1800)), None);
-        assert_eq!(p.on_estimate(3000, 4_000_000, Some(1800)), d(3600, 30));
+        assert_eq!(p.on_estimate(1500, 2_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(2000, 4_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(2900, 4_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(3000, 4_000_000, Some(30.0)), d(3600, 30));
         // Recovered to the ceiling once the estimate allows it.
-        assert_eq!(p.on_estimate(3100, 5_000_000, Some(3600)), None);
-        assert_eq!(p.on_estimate(4100, 5_000_000, Some(3600)), d(4000, 30));
+        assert_eq!(p.on_estimate(3100, 5_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(4100, 5_000_000, Some(30.0)), d(4000, 30));
     }
 
     #[test]
     fn a_static_screen_ignores_drops_and_converges_to_the_ceiling() {
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 1_000_000, Some(3900)), d(900, 15));
-        // The screen stops: the host sends 40 kbit/s and GCC's estimate sags without traffic.
-        assert_eq!(p.on_estimate(500, 300_000, Some(40)), None);
-        assert_eq!(p.on_estimate(1500, 300_000, Some(40)), d(4000, 30));
+        assert_eq!(p.on_estimate(0, 1_000_000, Some(30.0)), d(900, 15));
+        // The screen stops: the host sends a frame a second and GCC's estimate sags without traffic.
+        assert_eq!(p.on_estimate(500, 300_000, Some(1.0)), None);
+        assert_eq!(p.on_estimate(1500, 300_000, Some(1.0)), d(4000, 30));
         // Still static: the low estimate does not pull it down.
-        assert_eq!(p.on_estimate(3000, 200_000, Some(30)), None);
+        assert_eq!(p.on_estimate(3000, 200_000, Some(1.0)), None);
         // Motion again on the narrow path: down at once.
-        assert_eq!(p.on_estimate(4000, 1_000_000, Some(3800)), d(900, 15));
+        assert_eq!(p.on_estimate(4000, 1_000_000, Some(30.0)), d(900, 15));
     }
 
     #[test]
@@ -313,8 +316,7 @@ mod tests {
         let mut changes = 0;
         for i in 0..200u64 {
             let wobble = if i % 2 == 0 { 2_575_000 } else { 2_425_000 };
-            let sent = p.current().kbps;
-            if p.on_estimate(i * 100, wobble, Some(sent)).is_some() {
+            if p.on_estimate(i * 100, wobble, Some(30.0)).is_some() {
                 changes += 1;
             }
         }

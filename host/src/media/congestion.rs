@@ -9,8 +9,8 @@
 //! - webrtcbin asks for an auxiliary sender per transport (`request-aux-sender`); `rtpgccbwe` is
 //!   that element: it reads the browser's TWCC feedback, paces the packets and publishes its
 //!   estimate in `estimated-bitrate`.
-//! - Each estimate goes through the policy with what the payloader really sent over the last
-//!   window (a static screen sends little; the policy then keeps the picture sharp).
+//! - Each estimate goes through the policy with the frames a second the encoder really produced
+//!   (a static screen sends few; the policy then keeps the picture sharp).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,8 +33,8 @@ pub const TWCC_URI: &str =
 /// The lowest extmap id this module takes: 1 is the playout delay's, 2 is left to the
 /// capture-time extension, so neither can collide whichever is installed first.
 pub const MIN_EXTMAP_ID: u32 = 3;
-/// Shortest window over which the sent rate is measured.
-const SENT_WINDOW_MS: u128 = 500;
+/// Shortest window over which the encoded frame rate is measured.
+const SENT_WINDOW_MS: u128 = 1000;
 
 /// The configured bitrate and frame rate, read again at each estimate so a user's `vb` or
 /// frame-rate change moves the ceiling.
@@ -96,23 +96,17 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
     }
     filter.set_property("caps", &caps);
 
-    let sent = Arc::new(AtomicU64::new(0));
-    if let Some(src) = pay.static_pad("src") {
-        let sent = sent.clone();
-        src.add_probe(
-            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
-            move |_, info| {
-                let bytes = match &info.data {
-                    Some(gst::PadProbeData::Buffer(b)) => b.size(),
-                    Some(gst::PadProbeData::BufferList(l)) => l.calculate_size(),
-                    _ => 0,
-                };
-                sent.fetch_add(bytes as u64, Ordering::Relaxed);
-                gst::PadProbeReturn::Ok
-            },
-        );
+    // Encoded frames, one buffer each: a static screen sends few (the idle gate), whatever
+    // their size.
+    let frames = Arc::new(AtomicU64::new(0));
+    if let Some(src) = video.encoder.static_pad("src") {
+        let frames = frames.clone();
+        src.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+            frames.fetch_add(1, Ordering::Relaxed);
+            gst::PadProbeReturn::Ok
+        });
     }
-    let adapter = Arc::new(Adapter::new(video.clone(), configured, metrics, sent));
+    let adapter = Arc::new(Adapter::new(video.clone(), configured, metrics, frames));
     video
         .webrtc
         .connect("request-aux-sender", false, move |_args| {
@@ -156,9 +150,9 @@ struct Adapter {
     configured: Configured,
     metrics: Metrics,
     policy: Mutex<Policy>,
-    sent: Arc<AtomicU64>,
-    /// Start of the current sent-rate window, its byte count then, and the last rate measured.
-    window: Mutex<(Instant, u64, Option<u32>)>,
+    frames: Arc<AtomicU64>,
+    /// Start of the current frame-rate window, the frame count then, and the last rate measured.
+    window: Mutex<(Instant, u64, Option<f64>)>,
     started: Instant,
 }
 
@@ -174,7 +168,7 @@ impl Adapter {
         video: VideoPipeline,
         configured: Configured,
         metrics: Metrics,
-        sent: Arc<AtomicU64>,
+        frames: Arc<AtomicU64>,
     ) -> Self {
         let policy = Mutex::new(Policy::new(limits_of(&configured())));
         Self {
@@ -182,28 +176,28 @@ impl Adapter {
             configured,
             metrics,
             policy,
-            sent,
+            frames,
             window: Mutex::new((Instant::now(), 0, None)),
             started: Instant::now(),
         }
     }
 
-    /// What the payloader sent over the last completed window, kbit/s.
-    fn sent_kbps(&self) -> Option<u32> {
+    /// Frames a second the encoder produced over the last completed window.
+    fn sent_fps(&self) -> Option<f64> {
         let mut w = lock(&self.window);
         let now = Instant::now();
-        let ms = now.duration_since(w.0).as_millis();
-        if ms >= SENT_WINDOW_MS {
-            let bytes = self.sent.load(Ordering::Relaxed);
-            let kbps = (bytes.saturating_sub(w.1) * 8) as u128 / ms.max(1);
-            *w = (now, bytes, Some(kbps.min(u128::from(u32::MAX)) as u32));
+        let elapsed = now.duration_since(w.0);
+        if elapsed.as_millis() >= SENT_WINDOW_MS {
+            let n = self.frames.load(Ordering::Relaxed);
+            let fps = n.saturating_sub(w.1) as f64 / elapsed.as_secs_f64();
+            *w = (now, n, Some(fps));
         }
         w.2
     }
 
     fn on_estimate(&self, bps: u32) {
         let base = (self.configured)();
-        let sent = self.sent_kbps();
+        let sent = self.sent_fps();
         let now_ms = self.started.elapsed().as_millis() as u64;
         let (before, decision) = {
             let mut p = lock(&self.policy);
@@ -214,7 +208,7 @@ impl Adapter {
                 p.on_estimate(now_ms, u64::from(bps), sent).or(refit),
             )
         };
-        debug!(estimate_bps = bps, sent_kbps = ?sent, "congestion estimate");
+        debug!(estimate_bps = bps, sent_fps = ?sent, "congestion estimate");
         if let Some(d) = decision {
             self.apply(&base, before, d);
         }
