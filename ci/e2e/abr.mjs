@@ -48,6 +48,16 @@ const INSTRUMENT = () => {
   setInterval(watch, 200);
 };
 
+/**
+ * A scene that uses the whole bitrate: a scrolling test pattern with a patch of noise in it
+ * (x264 undershoots its target on the pattern alone), beside the harness's bouncing ball.
+ */
+export function startScene(env) {
+  env.spawn('scene', 'gst-launch-1.0', ['-q', 'compositor', 'name=c', 'sink_1::xpos=600', 'sink_1::ypos=300', '!', 'videoconvert', '!', 'ximagesink', 'sync=false',
+    'videotestsrc', 'pattern=smpte', 'horizontal-speed=6', 'is-live=true', '!', 'video/x-raw,width=960,height=540,framerate=30/1', '!', 'c.',
+    'videotestsrc', 'pattern=snow', 'is-live=true', '!', 'video/x-raw,width=320,height=180,framerate=30/1', '!', 'c.']);
+}
+
 /** coturn on 127.0.0.1:TURN_PORT with one static long-term user; resolves when it listens. */
 export async function startCoturn(env, name = 'coturn') {
   env.spawn(name, 'turnserver', [

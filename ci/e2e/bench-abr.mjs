@@ -6,7 +6,7 @@
 // the encoder bitrate/frame rate the host has in force; then a summary per mode.
 // Run through ci/bench-abr (root, loopback-only network namespace).
 import { loadavg } from 'node:os';
-import { hostRates, openThroughRelay, startCoturn, startRelay, twccLines, videoCounters } from './abr.mjs';
+import { hostRates, openThroughRelay, startCoturn, startRelay, startScene, twccLines, videoCounters } from './abr.mjs';
 import { Env, reportFailure, sleep } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18095);
@@ -100,11 +100,7 @@ async function run(mode) {
 
 try {
   await env.startX();
-  // A scene that uses the whole bitrate: a scrolling test pattern with a patch of noise in it
-  // (x264 undershoots its target on the pattern alone), beside the bouncing ball.
-  env.spawn('scene', 'gst-launch-1.0', ['-q', 'compositor', 'name=c', 'sink_1::xpos=600', 'sink_1::ypos=300', '!', 'videoconvert', '!', 'ximagesink', 'sync=false',
-    'videotestsrc', 'pattern=smpte', 'horizontal-speed=6', 'is-live=true', '!', 'video/x-raw,width=960,height=540,framerate=30/1', '!', 'c.',
-    'videotestsrc', 'pattern=snow', 'is-live=true', '!', 'video/x-raw,width=320,height=180,framerate=30/1', '!', 'c.']);
+  startScene(env);
   await startCoturn(env);
   relay = await startRelay();
   console.log(`selkies ABR benchmark: x264enc 1920x1080@30 ${KBPS} kbit/s, ${new Date().toISOString()}, load ${load()}`);

@@ -9,8 +9,8 @@
 //! - webrtcbin asks for an auxiliary sender per transport (`request-aux-sender`); `rtpgccbwe` is
 //!   that element: it reads the browser's TWCC feedback, paces the packets and publishes its
 //!   estimate in `estimated-bitrate`.
-//! - Each estimate goes through the policy with the frames a second the encoder really produced
-//!   (a static screen sends few; the policy then keeps the picture sharp).
+//! - Each estimate goes through the policy with the frames a second the capture really produced
+//!   (a static screen yields few; the policy then keeps the picture sharp).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -96,10 +96,11 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
     }
     filter.set_property("caps", &caps);
 
-    // Encoded frames, one buffer each: a static screen sends few (the idle gate), whatever
-    // their size.
+    // Captured frames after the idle gate: a static screen yields few, whatever their size.
+    // Counted at the source, not the encoder, so frames a starved CPU drops before the encoder
+    // (the leaky queue) do not look like a still screen.
     let frames = Arc::new(AtomicU64::new(0));
-    if let Some(src) = video.encoder.static_pad("src") {
+    if let Some(src) = video.source.static_pad("src") {
         let frames = frames.clone();
         src.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
             frames.fetch_add(1, Ordering::Relaxed);
@@ -182,7 +183,7 @@ impl Adapter {
         }
     }
 
-    /// Frames a second the encoder produced over the last completed window.
+    /// Frames a second the capture produced over the last completed window.
     fn sent_fps(&self) -> Option<f64> {
         let mut w = lock(&self.window);
         let now = Instant::now();
