@@ -237,3 +237,23 @@ impl Adapter {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extmap_ids_are_allocated_above_those_in_use() {
+        gst::init().expect("gst init");
+        let mut caps = gst::Caps::builder("application/x-rtp").build();
+        assert_eq!(next_extmap_id(&caps, MIN_EXTMAP_ID), 3);
+        caps.make_mut()
+            .set("extmap-1", super::super::playout_delay::URI);
+        assert_eq!(next_extmap_id(&caps, MIN_EXTMAP_ID), 3);
+        caps.make_mut().set("extmap-4", "urn:example");
+        assert_eq!(next_extmap_id(&caps, MIN_EXTMAP_ID), 5);
+        // Not an id: ignored.
+        caps.make_mut().set("extmap-x", "urn:example");
+        assert_eq!(next_extmap_id(&caps, 1), 5);
+    }
+}
