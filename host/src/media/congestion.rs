@@ -171,7 +171,11 @@ impl Adapter {
         metrics: Metrics,
         frames: Arc<AtomicU64>,
     ) -> Self {
-        let policy = Mutex::new(Policy::new(limits_of(&configured())));
+        let limits = limits_of(&configured());
+        // A new session starts at the configured values; /metrics must not show the last one's.
+        metrics.set_video_bitrate_kbps(limits.max_kbps);
+        metrics.set_framerate(limits.max_fps);
+        let policy = Mutex::new(Policy::new(limits));
         Self {
             video,
             configured,
