@@ -107,7 +107,7 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
             gst::PadProbeReturn::Ok
         });
     }
-    let adapter = Arc::new(Adapter::new(video.clone(), configured, metrics, frames));
+    let adapter = Arc::new(Adapter::new(video, configured, metrics, frames));
     video
         .webrtc
         .connect("request-aux-sender", false, move |_args| {
@@ -145,9 +145,52 @@ fn make_estimator(a: &Adapter) -> Option<gst::Element> {
     }
 }
 
+/// The video pipeline's handles without strong references to the pipeline and its webrtcbin:
+/// the adapter lives in webrtcbin's signal handlers, so strong ones would keep the whole pipeline
+/// alive after the session. Elements do not hold their parent, so the others are safe.
+struct Handles {
+    pipeline: gst::glib::WeakRef<gst::Pipeline>,
+    webrtc: gst::glib::WeakRef<gst::Element>,
+    source: gst::Element,
+    capture: Option<super::xcapture::CaptureHandle>,
+    pointer_drawn: Arc<std::sync::atomic::AtomicBool>,
+    fps_caps: gst::Element,
+    encoder: gst::Element,
+    chosen: super::pipeline::ChosenEncoder,
+}
+
+impl Handles {
+    fn new(v: &VideoPipeline) -> Self {
+        Self {
+            pipeline: v.pipeline.downgrade(),
+            webrtc: v.webrtc.downgrade(),
+            source: v.source.clone(),
+            capture: v.capture.clone(),
+            pointer_drawn: v.pointer_drawn.clone(),
+            fps_caps: v.fps_caps.clone(),
+            encoder: v.encoder.clone(),
+            chosen: v.chosen.clone(),
+        }
+    }
+
+    /// The pipeline's handles (for its `vb` and frame-rate setters) while it lives.
+    fn get(&self) -> Option<VideoPipeline> {
+        Some(VideoPipeline {
+            pipeline: self.pipeline.upgrade()?,
+            webrtc: self.webrtc.upgrade()?,
+            source: self.source.clone(),
+            capture: self.capture.clone(),
+            pointer_drawn: self.pointer_drawn.clone(),
+            fps_caps: self.fps_caps.clone(),
+            encoder: self.encoder.clone(),
+            chosen: self.chosen.clone(),
+        })
+    }
+}
+
 /// Applies the policy's decisions to one video pipeline.
 struct Adapter {
-    video: VideoPipeline,
+    video: Handles,
     configured: Configured,
     metrics: Metrics,
     policy: Mutex<Policy>,
@@ -166,7 +209,7 @@ fn limits_of(r: &RateParams) -> Limits {
 
 impl Adapter {
     fn new(
-        video: VideoPipeline,
+        video: &VideoPipeline,
         configured: Configured,
         metrics: Metrics,
         frames: Arc<AtomicU64>,
@@ -177,7 +220,7 @@ impl Adapter {
         metrics.set_framerate(limits.max_fps);
         let policy = Mutex::new(Policy::new(limits));
         Self {
-            video,
+            video: Handles::new(video),
             configured,
             metrics,
             policy,
@@ -220,15 +263,18 @@ impl Adapter {
     }
 
     fn apply(&self, base: &RateParams, before: Decision, d: Decision) {
+        let Some(video) = self.video.get() else {
+            return;
+        };
         let rates = RateParams {
             video_kbps: d.kbps,
             framerate: d.fps,
             ..*base
         };
         if before.fps != d.fps {
-            self.video.set_framerate(&rates);
+            video.set_framerate(&rates);
         }
-        let kbps = self.video.set_bitrate(d.kbps, |k| RateParams {
+        let kbps = video.set_bitrate(d.kbps, |k| RateParams {
             video_kbps: k,
             ..rates
         });
