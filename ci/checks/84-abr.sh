@@ -3,7 +3,8 @@
 # relay-only through coturn, and the userspace impairment relay (ci/e2e/impair.mjs) in front of
 # coturn so every media packet crosses it; all in a loopback-only network namespace. Also the
 # relay's unit tests. Needs root (unshare -n), the apt packages of ci/install-deps (coturn is
-# installed here if missing), `npm ci` in web/, and rtpgccbwe (ci/abr-env.sh).
+# installed here if missing), `npm ci` in web/, and rtpgccbwe (ci/abr-env.sh: the build that
+# 60-bundle.sh left in .cache/bundle/rs-plugins, else built here, ~7 min on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)

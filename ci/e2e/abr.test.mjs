@@ -1,8 +1,9 @@
 // End to end for `--congestion_control`: every media packet crosses the userspace impairment
 // relay (abr.mjs). With the flag, the offer negotiates transport-wide congestion control and,
-// under a 1 Mbit/s cap, the host lowers its encoder bitrate below the configured 4 Mbit/s (the
-// direction is asserted, not how fast: ci/bench-abr measures that). Without the flag the offer
-// carries no TWCC. Run through ci/checks/84-abr.sh (root, loopback-only network namespace).
+// under a 1 Mbit/s cap, the host lowers its encoder bitrate below the configured 4 Mbit/s; once
+// the screen stops moving it returns to the configured bitrate (a still picture converges to
+// sharp). Directions are asserted, not how fast: ci/bench-abr measures that. Without the flag
+// the offer carries no TWCC. Run through ci/checks/84-abr.sh (root, loopback-only network namespace).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { hostRates, openThroughRelay, startCoturn, startRelay, startScene, twccLines, videoCounters } from './abr.mjs';
@@ -46,7 +47,7 @@ const withLogs = async (body) => {
   }
 };
 
-test('with --congestion_control a capped path lowers the encoder bitrate', { timeout: 90000 }, () =>
+test('with --congestion_control a capped path lowers the encoder bitrate; a still screen restores it', { timeout: 90000 }, () =>
   withLogs(async () => {
     relay.set({ rateKbps: 0, lossPercent: 0 });
     await env.startHost(PORT, flags(true));
@@ -67,6 +68,11 @@ test('with --congestion_control a capped path lowers the encoder bitrate', { tim
     assert.ok(relay.stats().toClient.out > 100, JSON.stringify(relay.stats()));
     const v = await videoCounters(browser);
     assert.ok(v && v.frames > 0, 'frames decoded');
+    // The screen stops moving (cap still on): the still picture gets the configured bitrate back.
+    await env.stop('scene');
+    await env.stop('motion');
+    const sharp = await waitFor(async () => (await hostRates(METRICS_PORT)).kbps === KBPS, 45000, 500);
+    assert.ok(sharp, `a static screen stayed at ${(await hostRates(METRICS_PORT)).kbps} kbit/s`);
   }));
 
 test('without the flag the offer has no TWCC and the bitrate stays put', { timeout: 60000 }, () =>
