@@ -103,17 +103,17 @@ impl Policy {
         self.limits
     }
 
-    /// New configured values (the user's `vb` or frame rate): the rate in force is fitted under
-    /// the new ceiling at once; a higher ceiling is reached through the usual hold.
+    /// New configured values (the user's `vb` or frame rate, which the host has already put on
+    /// the encoder): the rate in force is fitted under the new ceiling and returned, to be put
+    /// back in force; a higher ceiling is reached through the usual hold. None when unchanged.
     pub fn set_limits(&mut self, limits: Limits) -> Option<Decision> {
         if limits == self.limits {
             return None;
         }
         self.limits = limits;
-        let before = self.current;
         self.current.kbps = self.current.kbps.clamp(limits.min_kbps(), limits.max_kbps);
-        self.current.fps = self.fps_for(self.current.kbps);
-        (self.current != before).then_some(self.current)
+        self.current.fps = self.fps_for(self.current.kbps).min(limits.max_fps.max(1));
+        Some(self.current)
     }
 
     /// One estimate from the bandwidth estimator (bit/s), with the frames a second the host
@@ -340,14 +340,14 @@ mod tests {
             }),
             None
         );
-        // A higher ceiling is not jumped to.
-        assert_eq!(p.set_limits(L), None);
-        assert_eq!(
-            p.current(),
-            Decision {
-                kbps: 2000,
-                fps: 30
-            }
-        );
+        // A higher ceiling is not jumped to, and the rate in force is put back (the user's `vb`
+        // set the encoder to the ceiling).
+        assert_eq!(p.set_limits(L), d(2000, 30));
+        // A lower frame rate: the frame rate in force never exceeds it.
+        let fifteen = Limits {
+            max_kbps: 4000,
+            max_fps: 15,
+        };
+        assert_eq!(p.set_limits(fifteen), d(2000, 15));
     }
 }

@@ -247,10 +247,13 @@ impl Adapter {
         let base = (self.configured)();
         let sent = self.sent_fps();
         let now_ms = self.started.elapsed().as_millis() as u64;
+        // A user's `vb` or frame-rate change set the encoder and capture directly: the policy's
+        // values are then applied in full, whatever changed.
         let (before, decision) = {
             let mut p = lock(&self.policy);
             let before = p.current();
             let refit = p.set_limits(limits_of(&base));
+            let before = if refit.is_some() { None } else { Some(before) };
             (
                 before,
                 p.on_estimate(now_ms, u64::from(bps), sent).or(refit),
@@ -262,7 +265,8 @@ impl Adapter {
         }
     }
 
-    fn apply(&self, base: &RateParams, before: Decision, d: Decision) {
+    /// Puts `d` in force; `before` is what is in force now (None: unknown, set everything).
+    fn apply(&self, base: &RateParams, before: Option<Decision>, d: Decision) {
         let Some(video) = self.video.get() else {
             return;
         };
@@ -271,7 +275,7 @@ impl Adapter {
             framerate: d.fps,
             ..*base
         };
-        if before.fps != d.fps {
+        if before.is_none_or(|b| b.fps != d.fps) {
             video.set_framerate(&rates);
         }
         let kbps = video.set_bitrate(d.kbps, |k| RateParams {
