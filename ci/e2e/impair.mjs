@@ -11,7 +11,28 @@
 // `UdpImpairRelay` binds one port; each client address gets its own upstream socket, so the
 // upstream (a TURN server) sees one client per browser socket, as without the relay. Both
 // directions are shaped separately with the same settings.
+//
+// Standalone: `node ci/e2e/impair.mjs LISTEN_PORT UPSTREAM_HOST:PORT [delay=MS] [loss=PCT]
+// [rate=KBPS] [queue=MS]`; each line on stdin in the same `key=value` form changes the settings.
 import { createSocket } from 'node:dgram';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const KEYS = { delay: 'delayMs', loss: 'lossPercent', rate: 'rateKbps', queue: 'queueMs', burst: 'burstBytes' };
+
+/** `delay=40 loss=2 rate=3000` → shaper settings; throws on an unknown key or a bad number. */
+export function parseSettings(text) {
+  const cfg = {};
+  for (const word of text.trim().split(/\s+/).filter(Boolean)) {
+    const [key, value, extra] = word.split('=');
+    const n = Number(value);
+    if (!(key in KEYS) || extra !== undefined || value === '' || !Number.isFinite(n) || n < 0) {
+      throw new Error(`bad setting '${word}' (delay=MS loss=PCT rate=KBPS queue=MS burst=BYTES; rate=0: no cap)`);
+    }
+    cfg[KEYS[key]] = n;
+  }
+  return cfg;
+}
 
 /** One direction's impairment: loss, then the rate-capped FIFO, then the delay. */
 export class Shaper {
@@ -155,4 +176,23 @@ export class UdpImpairRelay {
     this.sock?.close();
     this.sock = null;
   }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [port, upstream, ...rest] = process.argv.slice(2);
+  const [host, upPort] = (upstream ?? '').split(':');
+  if (!port || !host || !upPort) {
+    console.error('usage: node ci/e2e/impair.mjs LISTEN_PORT UPSTREAM_HOST:PORT [delay=MS] [loss=PCT] [rate=KBPS] [queue=MS]');
+    process.exit(2);
+  }
+  const relay = await new UdpImpairRelay({ listenPort: Number(port), upstream: { host, port: Number(upPort) }, cfg: parseSettings(rest.join(' ')) }).start();
+  console.log(`impair: 127.0.0.1:${port} -> ${upstream}; settings on stdin, e.g. "rate=3000 loss=2"`);
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    try {
+      relay.set(parseSettings(line));
+      console.log(`impair: ${JSON.stringify(relay.toClient.cfg)} ${JSON.stringify(relay.stats())}`);
+    } catch (e) {
+      console.error(`impair: ${e.message}`);
+    }
+  });
 }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { test } from 'node:test';
-import { Shaper, UdpImpairRelay } from './impair.mjs';
+import { Shaper, UdpImpairRelay, parseSettings } from './impair.mjs';
 
 test('no impairment: every packet leaves at once', () => {
   const s = new Shaper();
@@ -101,4 +101,10 @@ test('the relay forwards both ways and applies loss at run time', async () => {
     relay.close();
     echo.close();
   }
+});
+
+test('settings parse from key=value words and refuse anything else', () => {
+  assert.deepEqual(parseSettings(' delay=40  loss=2 rate=3000 '), { delayMs: 40, lossPercent: 2, rateKbps: 3000 });
+  assert.deepEqual(parseSettings(''), {});
+  for (const bad of ['rate', 'rate=', 'rate=abc', 'rate=-1', 'jitter=5', 'loss=1=2']) assert.throws(() => parseSettings(bad), /bad setting/, bad);
 });
