@@ -77,16 +77,24 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
         warn!("--congestion_control: video pipeline without pay/rtpcaps; the bitrate stays fixed");
         return;
     };
-    let Some(mut caps) = filter.property::<Option<gst::Caps>>("caps") else {
+    let ext = gst::ElementFactory::make("rtphdrexttwcc")
+        .build()
+        .ok()
+        .and_then(|e| e.downcast::<gstreamer_rtp::RTPHeaderExtension>().ok());
+    let (Some(mut caps), Some(ext)) = (filter.property::<Option<gst::Caps>>("caps"), ext) else {
+        warn!("--congestion_control: no RTP caps or no TWCC extension; the bitrate stays fixed");
         return;
     };
+    // emit_by_name panics on a signal the element lacks (a payloader not built on
+    // RTPBasePayload).
+    if gst::glib::subclass::SignalId::lookup("add-extension", pay.type_()).is_none() {
+        warn!(
+            payloader = %pay.factory().map(|f| f.name().to_string()).unwrap_or_default(),
+            "--congestion_control: the payloader takes no header extension; the bitrate stays fixed"
+        );
+        return;
+    }
     let id = next_extmap_id(&caps, MIN_EXTMAP_ID);
-    let Ok(ext) = gst::ElementFactory::make("rtphdrexttwcc").build() else {
-        return;
-    };
-    let Ok(ext) = ext.downcast::<gstreamer_rtp::RTPHeaderExtension>() else {
-        return;
-    };
     ext.set_id(id);
     pay.emit_by_name::<()>("add-extension", &[&ext]);
     {
@@ -111,12 +119,16 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
     video
         .webrtc
         .connect("request-aux-sender", false, move |_args| {
-            let a = adapter.clone();
-            let bwe = make_estimator(&a)?;
-            bwe.connect_notify(Some("estimated-bitrate"), move |bwe, _| {
-                let bps: u32 = bwe.property("estimated-bitrate");
-                a.on_estimate(bps);
-            });
+            // The signal returns an element: without one, a NULL object (never no value, which
+            // glib would treat as a panic inside a C callback).
+            let bwe = make_estimator(&adapter);
+            if let Some(bwe) = &bwe {
+                let a = adapter.clone();
+                bwe.connect_notify(Some("estimated-bitrate"), move |bwe, _| {
+                    let bps: u32 = bwe.property("estimated-bitrate");
+                    a.on_estimate(bps);
+                });
+            }
             Some(bwe.to_value())
         });
     info!(
