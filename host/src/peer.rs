@@ -361,6 +361,8 @@ pub struct StartPlan {
     pub playout_delay_ms: Option<u32>,
     /// `--capture`.
     pub capture: selkies_proto::config::CaptureMode,
+    /// `--congestion_control`: the configured rates, read at each bandwidth estimate (None: off).
+    pub congestion: Option<crate::media::congestion::Configured>,
     pub metrics: selkies_telemetry::Metrics,
     /// Receive the browser's microphone on the audio connection; the value: make the virtual
     /// microphone the default source (docs/microphone.md).
@@ -400,6 +402,10 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
             stage_timing::install(&video.pipeline, plan.metrics.clone());
+            // Last: it takes the next extmap id after the other header extensions.
+            if let Some(configured) = plan.congestion {
+                crate::media::congestion::install(&video, configured, plan.metrics.clone());
+            }
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),
@@ -468,6 +474,11 @@ async fn start(
             packetloss_percent: host.settings.audio_packetloss_percent,
         },
         playout_delay_ms: host.settings.playout_delay_ms,
+        congestion: (host.settings.congestion_control && kind == Kind::Video).then(|| {
+            let h = host.clone();
+            let configured: crate::media::congestion::Configured = Arc::new(move || h.rates());
+            configured
+        }),
         metrics: host.services.metrics.clone(),
         microphone,
         webcam: host

@@ -225,6 +225,7 @@ fn a_session_starts_on_the_blocking_pool() {
             },
             playout_delay_ms: None,
             capture: CaptureMode::Auto,
+            congestion: None,
             metrics: selkies_telemetry::Metrics::new(),
             microphone: None,
             webcam: None,

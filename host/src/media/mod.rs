@@ -5,10 +5,13 @@
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
 //! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
-//! WebSocket transport's pipelines ([`ws_pipeline`]).
+//! WebSocket transport's pipelines ([`ws_pipeline`]); `--congestion_control`: the adaptive-bitrate
+//! policy ([`abr`]) and its GStreamer side ([`congestion`]).
 
+pub mod abr;
 pub mod audio_source;
 pub mod catalogue;
+pub mod congestion;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;
