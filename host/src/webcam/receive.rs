@@ -3,9 +3,10 @@
 //! `queue ! rtpvp8depay ! vp8dec ! videoconvert ! videoscale ! capsfilter ! sink`, where the sink
 //! is an `appsink` publishing I420 frames to the frame hub or a `v4l2sink` on a loopback device.
 //!
-//! The frame size is locked to the camera's first size while applications are connected
-//! (`videoscale` keeps later frames at it), because a V4L2 application cannot follow a size
-//! change in the middle of a stream; with nobody connected the lock follows the camera.
+//! For the interposer, frames are published at the camera's own size: each application keeps
+//! the size it opened the device with and the interposer scales other sizes to it
+//! (docs/webcam.md, "Sizes"). A v4l2loopback device has one size for all its readers, so there
+//! the size is locked to the camera's first (`videoscale` keeps later frames at it).
 
 use std::sync::{Arc, Mutex};
 
@@ -109,7 +110,9 @@ fn build_chain(
         .add_many(chain)
         .map_err(|e| ReceiveError::Link(e.to_string()))?;
     gst::Element::link_many(chain).map_err(|e| ReceiveError::Link(e.to_string()))?;
-    lock_size(&scale, &filter, webcam, format);
+    if matches!(webcam.sink, Sink::Loopback { .. }) {
+        lock_size(&scale, &filter, format);
+    }
     for e in chain {
         e.sync_state_with_parent()
             .map_err(|e| ReceiveError::Link(e.to_string()))?;
@@ -122,14 +125,13 @@ fn build_chain(
     Ok(())
 }
 
-/// Keeps the output size at the camera's first (even) size while applications are connected.
-fn lock_size(scale: &gst::Element, filter: &gst::Element, webcam: &Arc<Webcam>, format: &str) {
+/// Keeps the output size at the camera's first (even) size.
+fn lock_size(scale: &gst::Element, filter: &gst::Element, format: &str) {
     let Some(pad) = scale.static_pad("sink") else {
         return;
     };
     let locked: Arc<Mutex<Option<(i32, i32)>>> = Arc::new(Mutex::new(None));
     let filter = filter.downgrade();
-    let hub = webcam.hub.clone();
     let format = format.to_owned();
     pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         let Some(gst::PadProbeData::Event(ev)) = &info.data else {
@@ -146,10 +148,8 @@ fn lock_size(scale: &gst::Element, filter: &gst::Element, webcam: &Arc<Webcam>, 
         };
         let size = ((w & !1).max(2), (h & !1).max(2));
         let mut lock = crate::sync::lock(&locked);
-        if lock.is_none() || hub.clients() == 0 {
-            if *lock != Some(size) {
-                debug!(width = size.0, height = size.1, "webcam size");
-            }
+        if lock.is_none() {
+            debug!(width = size.0, height = size.1, "webcam size");
             *lock = Some(size);
         }
         if let (Some((lw, lh)), Some(filter)) = (*lock, filter.upgrade()) {
