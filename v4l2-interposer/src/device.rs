@@ -343,10 +343,11 @@ pub unsafe fn ioctl(
                 .slice(index as usize * stride, stride)
                 .ok_or(libc::EINVAL)?;
             let from = if src { &dev.scaled } else { &dev.scratch };
-            let used = convert(feed.format, to, feed.width, feed.height, from, dst).map_err(|e| {
-                log!("convert: {e}");
-                libc::EIO
-            })?;
+            let used =
+                convert(feed.format, to, feed.width, feed.height, from, dst).map_err(|e| {
+                    log!("convert: {e}");
+                    libc::EIO
+                })?;
             dev.state
                 .dequeued(&mut Buf(&mut copy), index, &frame, used as u32);
             0
@@ -383,8 +384,7 @@ pub unsafe fn read(
     dev.out.resize(size, 0);
     let to = dev.state.format;
     let from = if scaled { &dev.scaled } else { &dev.scratch };
-    convert(feed.format, to, feed.width, feed.height, from, &mut dev.out)
-        .map_err(|_| libc::EIO)?;
+    convert(feed.format, to, feed.width, feed.height, from, &mut dev.out).map_err(|_| libc::EIO)?;
     // Grant the next frame now, so it travels while the application works on this one.
     io::send_credit(fd, 1)?;
     dev.state.read_credit = true;

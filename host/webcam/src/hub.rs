@@ -150,9 +150,8 @@ impl FrameHub {
         // The client's size is fixed at connect: the camera's if it is on, else the placeholder's.
         let first = rx.borrow_and_update().clone();
         let live = |f: &Option<Arc<Frame>>| {
-            f.clone().filter(|f| {
-                monotonic_us().saturating_sub(f.header.timestamp_us) < STALE_US
-            })
+            f.clone()
+                .filter(|f| monotonic_us().saturating_sub(f.header.timestamp_us) < STALE_US)
         };
         let (width, height) = live(&first)
             .map(|f| (f.header.width, f.header.height))

@@ -160,8 +160,14 @@ mod tests {
         for (node, attrs) in [
             ("video0", &["name", "index", "dev"][..]),
             ("video1", &["name", "index", "dev"][..]),
-            ("video10", &["name", "dev", "format", "buffers", "max_openers"][..]),
-            ("video3", &["name", "dev", "format", "buffers", "max_openers"][..]),
+            (
+                "video10",
+                &["name", "dev", "format", "buffers", "max_openers"][..],
+            ),
+            (
+                "video3",
+                &["name", "dev", "format", "buffers", "max_openers"][..],
+            ),
             ("v4l-subdev0", &["name", "max_openers"][..]),
         ] {
             let dir = class.join(node);

@@ -95,7 +95,10 @@ mod tests {
         let src = frame(2, 2, 1, 2);
         let mut dst = Vec::new();
         scale_i420(&src, (2, 2), (4, 4), &mut dst).unwrap();
-        assert_eq!(&dst[..16], &[0, 0, 1, 1, 0, 0, 1, 1, 10, 10, 11, 11, 10, 10, 11, 11]);
+        assert_eq!(
+            &dst[..16],
+            &[0, 0, 1, 1, 0, 0, 1, 1, 10, 10, 11, 11, 10, 10, 11, 11]
+        );
         let big = frame(16, 8, 3, 4);
         scale_i420(&big, (16, 8), (16, 8), &mut dst).unwrap();
         assert_eq!(dst, big);
