@@ -86,6 +86,12 @@ fn build_chain(
     queue.set_property_from_str("leaky", "downstream");
     queue.set_property("max-size-buffers", 64u32);
     let depay = make("rtpvp8depay")?;
+    // After a lost packet (the leaky queue drops under load) the decoder would conceal on a
+    // broken reference and the picture froze until the browser's next keyframe, which it sends
+    // only when asked: ask (PLI) and drop the broken frames until it comes. Seen in
+    // ci/bench-webcam as colour switches that never reached the application.
+    depay.set_property("request-keyframe", true);
+    depay.set_property("wait-for-keyframe", true);
     let dec = make("vp8dec")?;
     let convert = make("videoconvert")?;
     let scale = make("videoscale")?;
