@@ -167,6 +167,33 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
   assert.ok(distinct.size >= FRAMES / 3, `the picture changes (${distinct.size} distinct of ${FRAMES})`);
 });
 
+test('a new camera size in the drawer reaches a streaming application at the size it opened with', async () => {
+  const raw = join(env.dir, 'resize.yuyv');
+  const streaming = v4l2(['--set-fmt-video=pixelformat=YUYV', '--stream-mmap', '--stream-count=60', `--stream-to=${raw}`], 90000);
+  await new Promise((r) => setTimeout(r, 1500));
+  await browser.e2e(() => {
+    const el = document.getElementById('sel-webcam-size');
+    el.value = '320x240';
+    el.dispatchEvent(new Event('change'));
+  });
+  const settings = await waitFor(async () => {
+    const s = await browser.e2e(() => window.__webcam.settings);
+    return s?.width === 320 ? s : false;
+  }, 10000, 200);
+  assert.ok(settings, 'the browser restarted the camera at 320x240');
+  const r = await streaming;
+  assert.ok(r.ok, `the application streamed through the size change:\n${r.out}`);
+  const k = kinds(readFileSync(raw), W * H * 2);
+  assert.equal(k.length, 60, `60 whole ${W}x${H} frames`);
+  assert.equal(k.at(-1), 'picture', k.join(' '));
+  const fmt = await waitFor(async () => {
+    const f = await v4l2(['--get-fmt-video'], 8000);
+    return f.ok && /Width\/Height\s+: 320\/240/.test(f.out) ? f.out : false;
+  }, 10000, 500);
+  assert.ok(fmt, 'a new open gets the camera\'s new size');
+  console.log(`# webcam e2e: ${W}x${H} application streamed 60 frames across the camera's switch to 320x240`);
+});
+
 test('turning the camera off stops the track; the application then gets placeholders', async () => {
   await browser.e2e(() => {
     const sw = document.getElementById('sw-webcam');

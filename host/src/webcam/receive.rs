@@ -43,6 +43,9 @@ pub fn add_receiver(
         .field("encoding-name", "VP8")
         .field("payload", VP8_PAYLOAD as i32)
         .field("clock-rate", 90_000i32)
+        // `a=rtcp-fb:102 nack pli` in the offer: the browser then answers the depayloader's
+        // keyframe requests (below), which rtpsession sends as PLI.
+        .field("rtcp-fb-nack-pli", true)
         .build();
     let t = webrtc.emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>(
         "add-transceiver",
@@ -86,12 +89,11 @@ fn build_chain(
     queue.set_property_from_str("leaky", "downstream");
     queue.set_property("max-size-buffers", 64u32);
     let depay = make("rtpvp8depay")?;
-    // After a lost packet (the leaky queue drops under load) the decoder would conceal on a
-    // broken reference and the picture froze until the browser's next keyframe, which it sends
-    // only when asked: ask (PLI) and drop the broken frames until it comes. Seen in
-    // ci/bench-webcam as colour switches that never reached the application.
+    // After a lost packet (the leaky queue drops under load) the decoder conceals on a broken
+    // reference and the picture froze until the browser's next keyframe, which it sends only
+    // when asked: ask (PLI). Seen in ci/bench-webcam as colour switches that never reached the
+    // application. Frames keep flowing meanwhile (`wait-for-keyframe` would stall them).
     depay.set_property("request-keyframe", true);
-    depay.set_property("wait-for-keyframe", true);
     let dec = make("vp8dec")?;
     let convert = make("videoconvert")?;
     let scale = make("videoscale")?;
