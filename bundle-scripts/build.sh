@@ -78,6 +78,13 @@ elif cargo build --release -j "$jobs" -p selkies-js-interposer >&2; then
 fi
 if [ -n "$interposer" ] && [ -f "$interposer" ]; then args+=(--interposer "$interposer"); else warn "no interposer"; fi
 
+step "webcam interposer"
+webcam=""
+if [ -x v4l2-interposer/build-portable.sh ]; then
+  webcam="$(v4l2-interposer/build-portable.sh | tail -1)"
+fi
+if [ -n "$webcam" ] && [ -f "$webcam" ]; then args+=(--webcam-interposer "$webcam"); else warn "no webcam interposer"; fi
+
 step "web client"
 if [ ! -f web/dist/index.html ] && [ -f web/package.json ] && grep -q '"build"' web/package.json; then
   (cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build) >&2 ||

@@ -24,6 +24,8 @@ pub struct Inputs {
     pub turn_rest: Option<PathBuf>,
     pub launcher: Option<PathBuf>,
     pub interposer: Option<PathBuf>,
+    /// The webcam interposer (portable build, GLIBC ≤ 2.17 like the joystick one).
+    pub webcam_interposer: Option<PathBuf>,
     /// The launcher's dlopen-capable probe helper (dynamic, runs through the loader).
     pub probe_helper: Option<PathBuf>,
     pub web: Option<PathBuf>,
@@ -129,7 +131,7 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
 
     step(
         3,
-        "workspace binaries: host, TURN-REST service, launcher, interposer",
+        "workspace binaries: host, TURN-REST service, launcher, interposers",
     );
     let host = match &inputs.host {
         Some(h) => {
@@ -182,6 +184,9 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
     }
     if let Some(i) = &inputs.interposer {
         stage.copy_file(i, layout::INTERPOSER)?;
+    }
+    if let Some(i) = &inputs.webcam_interposer {
+        stage.copy_file(i, layout::WEBCAM_INTERPOSER)?;
     }
 
     step(4, "ELF closure (DT_NEEDED) through Debian packages");

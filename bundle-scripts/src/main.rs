@@ -41,6 +41,9 @@ struct Cli {
     /// Joystick interposer (default: target/release/libselkies_joystick_interposer.so if built).
     #[arg(long)]
     interposer: Option<PathBuf>,
+    /// Webcam interposer (default: the portable build under target/x86_64-unknown-linux-gnu).
+    #[arg(long)]
+    webcam_interposer: Option<PathBuf>,
     /// The launcher's probe helper (default: target/release/selkies-gpu-probe when built).
     #[arg(long)]
     probe_helper: Option<PathBuf>,
@@ -110,6 +113,11 @@ fn main() -> Result<()> {
             cli.interposer,
             "target/release/libselkies_joystick_interposer.so",
             "interposer",
+        )?,
+        webcam_interposer: input(
+            cli.webcam_interposer,
+            "target/x86_64-unknown-linux-gnu/release/libselkies_v4l2_interposer.so",
+            "webcam interposer",
         )?,
         probe_helper: input(
             cli.probe_helper,

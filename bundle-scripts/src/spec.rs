@@ -19,6 +19,8 @@ pub mod layout {
     /// The TURN-REST credential service (docs/turn-rest.md); `bin/selkies-turn-rest` runs it.
     pub const TURN_REST: &str = "libexec/selkies-turn-rest";
     pub const INTERPOSER: &str = "lib/selkies_joystick_interposer.so";
+    /// The webcam interposer (docs/webcam.md); the launcher exports its path.
+    pub const WEBCAM_INTERPOSER: &str = "lib/selkies_v4l2_interposer.so";
     pub const WEB: &str = "share/selkies-web";
     pub const DOC: &str = "share/doc";
     pub const LICENSES: &str = "share/doc/licenses";

@@ -2,6 +2,8 @@
 # Webcam interposer (docs/webcam.md): the portable .so (glibc <= 2.17); Debian's v4l2-ctl and
 # GStreamer's v4l2src reading /dev/video0 through it (MMAP streaming and read() I/O) from
 # webcam-feed's moving pattern, with the frame rate printed and the picture seen to change;
+# an application opening the device before the camera is on (placeholder, then the camera) and
+# a camera changing size mid-stream (ci/webcam/late-and-resize.sh);
 # a hostile host (garbage, truncated, oversized records) and a host that dies mid-stream make
 # the application fail with an error, never a signal; then the browser end to end
 # (ci/e2e/webcam.test.mjs): Chromium's fake camera → our host → the interposer → v4l2-ctl.
@@ -115,6 +117,10 @@ echo "    gst-launch v4l2src (MMAP): ${gfps:-?} fps average"
 awk -v f="${gfps:-0}" 'BEGIN { exit !(f >= 15) }' && ok "v4l2src at >= 15 fps" || bad "v4l2src at ${gfps:-?} fps"
 [ "$rc_rw" = 0 ] && ok "gst-launch v4l2src io-mode=rw (read() I/O, NV12)" || { bad "v4l2src rw rc=$rc_rw"; cat "$WORK/gst-rw.out"; }
 frames_change "$WORK/rw.raw" $((W * H * 3 / 2)) "read() frames change" || fail=1
+
+echo "--- check: opened before the camera is on (placeholder), camera size change mid-stream"
+ci/webcam/late-and-resize.sh "$SO" "$FEED" "$WORK" | sed 's/^/    /'
+[ "${PIPESTATUS[0]}" = 0 ] || fail=1
 
 echo "--- check: the host goes away mid-stream"
 set +e

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the portable tarball (bundle-scripts/build.sh) and verifies it: contents and exclusions,
-# GLIBC ≤ 2.17 for the launcher and interposer, then — extracted under a path with spaces and
+# GLIBC ≤ 2.17 for the launcher and both interposers (the webcam one also loaded into Debian's
+# v4l2-ctl against a stand-in frame socket), then — extracted under a path with spaces and
 # non-ASCII into an otherwise empty root, chrooted, with only loopback networking — the bundle's
 # own gst-inspect/gst-launch (x264, SRTP, webrtcbin and friends), X11 and PulseAudio capture from
 # real servers, the launcher's --probe --json, and the same again after moving the directory
@@ -12,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 . bundle-scripts/lib.sh
 . bundle-scripts/chroot.sh
-ensure_apt binutils file iproute2 util-linux tar gzip xvfb pulseaudio
+ensure_apt binutils file iproute2 util-linux tar gzip xvfb pulseaudio v4l-utils python3
 
 fail() { echo "60-bundle: FAIL: $*" >&2; exit 1; }
 say() { echo "60-bundle: $*"; }
@@ -34,7 +35,8 @@ for must in selkies-gstreamer/selkies-gstreamer-run selkies-gstreamer/lib/glibc/
   selkies-gstreamer/libexec/gst-plugin-scanner selkies-gstreamer/bin/gst-plugin-scanner \
   selkies-gstreamer/lib/gio/modules selkies-gstreamer/lib/gconv/gconv-modules \
   selkies-gstreamer/lib/gstreamer-1.0/libgstwebrtc.so selkies-gstreamer/lib/libnice.so.10 \
-  selkies-gstreamer/share/selkies/bundle.json selkies-gstreamer/share/doc/licenses/libnice.copyright; do
+  selkies-gstreamer/share/selkies/bundle.json selkies-gstreamer/share/doc/licenses/libnice.copyright \
+  selkies-gstreamer/lib/selkies_joystick_interposer.so selkies-gstreamer/lib/selkies_v4l2_interposer.so; do
   grep -qxF "$must" <<<"$listing" || grep -qxF "$must/" <<<"$listing" || fail "tarball lacks $must"
 done
 if grep -E '/(libcuda|libnvidia-|libnvcuvid|libGLX_|libEGL_)[^/]*$|_drv_video\.so$|/libicu|/libgupnp' <<<"$listing"; then
@@ -67,6 +69,23 @@ check_floor() {
 }
 check_floor "$bundle/selkies-gstreamer-run" launcher
 check_floor "$bundle/lib/selkies_joystick_interposer.so" interposer
+check_floor "$bundle/lib/selkies_v4l2_interposer.so" "webcam interposer"
+
+# The bundled webcam interposer loads into a host application (Debian's v4l2-ctl, host glibc)
+# and speaks the frame socket: G_FMT answers the size a stand-in host announces (640x480).
+webcam_check() {
+  local sock="$work/webcam.sock" pid out rc=0
+  python3 ci/webcam/bad-host.py "$sock" garbage >/dev/null 2>&1 & pid=$!
+  for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
+  out="$(LD_PRELOAD="$bundle/lib/selkies_v4l2_interposer.so" SELKIES_WEBCAM_SOCKET="$sock" \
+    timeout 20 v4l2-ctl -d /dev/video0 --get-fmt-video 2>&1)" || rc=$?
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
+  if [ "$rc" != 0 ] || ! grep -q 'Width/Height *: 640/480' <<<"$out" || grep -qi 'cannot be preloaded' <<<"$out"; then
+    fail "webcam interposer under v4l2-ctl: rc $rc, $out"
+  fi
+  say "webcam interposer: loads into v4l2-ctl and reads the announced 640x480"
+}
+webcam_check
 
 # --- run inside the empty root -----------------------------------------------------------------
 say "namespace interfaces: $(bundle_chroot_net | tr '\n' ' ')"

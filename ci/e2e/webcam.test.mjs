@@ -4,7 +4,9 @@
 // socket → the webcam interposer under Debian's v4l2-ctl, which must stream frames of exactly
 // that size at >= 15 fps that change from frame to frame. Also: the offer asks for a camera only
 // with the host option on and the client's opt-in, and the client sends nothing until the user
-// turns the camera on. Run through ci/checks/55-webcam.sh (root, loopback-only namespace).
+// turns the camera on; until then (and after it is off) an application sees the device and
+// streams black placeholder frames, and one that opened before the camera was on gets the
+// camera's frames without reopening. Run through ci/checks/55-webcam.sh (root, loopback-only namespace).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -82,12 +84,34 @@ test('the host asks for the camera only on the opted-in connection; the client a
     sizes: [...document.getElementById('sel-webcam-size').options].map((o) => o.value),
   }));
   assert.deepEqual(drawer, { hidden: false, checked: false, sizes: ['640x480', '1280x720', '1920x1080', '320x240'] });
-  // Nothing reaches applications before that: the host has no format to announce.
-  const r = await v4l2(['--all'], 8000);
-  assert.equal(r.ok, false, `the device must not open without a camera:\n${r.out}`);
+  // The device exists before that (applications probe cameras at start-up), at the
+  // placeholder size, and streams black frames: nothing of the user's camera.
+  const r = await v4l2(['--get-fmt-video'], 8000);
+  assert.ok(r.ok, `the device opens before the camera is on:\n${r.out}`);
+  assert.match(r.out, /Width\/Height\s+: 640\/480/);
+  const raw = join(env.dir, 'before.yuyv');
+  const s = await v4l2(['--set-fmt-video=pixelformat=YUYV', '--stream-mmap', '--stream-count=5', `--stream-to=${raw}`], 8000);
+  assert.ok(s.ok, s.out);
+  assert.deepEqual(kinds(readFileSync(raw), 640 * 480 * 2), Array(5).fill('black'));
 });
 
+/** Each YUYV frame of `data` as 'black' (the host's placeholder) or 'picture'. */
+function kinds(data, size) {
+  const out = [];
+  for (let i = 0; i + size <= data.length; i += size) {
+    let black = true;
+    for (let j = i; j < i + size; j += 2) if (data[j] !== 16 || data[j + 1] !== 128) { black = false; break; }
+    out.push(black ? 'black' : 'picture');
+  }
+  return out;
+}
+
 test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through the interposer`, async () => {
+  // An application that opened the device before the camera was on (at the placeholder's
+  // 640x480) streams on: black frames, then the camera's, scaled to 640x480 by the interposer.
+  const early = join(env.dir, 'early.yuyv');
+  const earlyRun = v4l2(['--set-fmt-video=pixelformat=YUYV', '--stream-mmap', '--stream-count=150', `--stream-to=${early}`], 90000);
+  await new Promise((r) => setTimeout(r, 1000));
   // As a user would: pick the size and rate in the drawer, then flip the switch.
   await browser.e2e(([width, height]) => {
     const pick = (id, value) => {
@@ -103,9 +127,20 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
   }, [W, H]);
   const settings = await waitFor(() => browser.e2e(() => window.__webcam.settings), 10000, 200);
   assert.equal(settings?.width, W, `camera settings ${JSON.stringify(settings)}`);
+  const er = await earlyRun;
+  assert.ok(er.ok, `the application opened before the camera:\n${er.out}`);
+  const ek = kinds(readFileSync(early), 640 * 480 * 2);
+  const lead = ek.indexOf('picture');
+  // A stall of the browser's camera over a second (seen once on a loaded runner, just after it
+  // started) shows placeholders again, by design; they are counted, not failed on.
+  const stalls = ek.slice(lead).filter((k) => k === 'black').length;
+  console.log(`# webcam e2e: opened before the camera: ${lead} black placeholders, then ${ek.length - lead} frames (${stalls} placeholders during camera stalls)`);
+  assert.equal(ek.length, 150);
+  assert.ok(lead >= 1 && ek.length - lead - stalls >= 10, `placeholders then the camera: ${ek.join(' ')}`);
+  assert.equal(ek.at(-1), 'picture', `the camera's frames at the end: ${ek.join(' ')}`);
   const fmt = await waitFor(async () => {
     const r = await v4l2(['--get-fmt-video'], 8000);
-    return r.ok && r.out.includes('Width/Height') ? r.out : false;
+    return r.ok && new RegExp(`Width/Height\\s+: ${W}/${H}`).test(r.out) ? r.out : false;
   }, 20000, 500);
   assert.ok(fmt, `the device did not come up:\n${env.tail('host')}`);
   assert.match(fmt, new RegExp(`Width/Height\\s+: ${W}/${H}`));
@@ -132,15 +167,45 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
   assert.ok(distinct.size >= FRAMES / 3, `the picture changes (${distinct.size} distinct of ${FRAMES})`);
 });
 
-test('turning the camera off stops the track; the application then gets no frames', async () => {
+test('a new camera size in the drawer reaches a streaming application at the size it opened with', async () => {
+  const raw = join(env.dir, 'resize.yuyv');
+  const streaming = v4l2(['--set-fmt-video=pixelformat=YUYV', '--stream-mmap', '--stream-count=60', `--stream-to=${raw}`], 90000);
+  await new Promise((r) => setTimeout(r, 1500));
+  await browser.e2e(() => {
+    const el = document.getElementById('sel-webcam-size');
+    el.value = '320x240';
+    el.dispatchEvent(new Event('change'));
+  });
+  const settings = await waitFor(async () => {
+    const s = await browser.e2e(() => window.__webcam.settings);
+    return s?.width === 320 ? s : false;
+  }, 10000, 200);
+  assert.ok(settings, 'the browser restarted the camera at 320x240');
+  const r = await streaming;
+  assert.ok(r.ok, `the application streamed through the size change:\n${r.out}`);
+  const k = kinds(readFileSync(raw), W * H * 2);
+  assert.equal(k.length, 60, `60 whole ${W}x${H} frames`);
+  assert.equal(k.at(-1), 'picture', k.join(' '));
+  const fmt = await waitFor(async () => {
+    const f = await v4l2(['--get-fmt-video'], 8000);
+    return f.ok && /Width\/Height\s+: 320\/240/.test(f.out) ? f.out : false;
+  }, 10000, 500);
+  assert.ok(fmt, 'a new open gets the camera\'s new size');
+  console.log(`# webcam e2e: ${W}x${H} application streamed 60 frames across the camera's switch to 320x240`);
+});
+
+test('turning the camera off stops the track; the application then gets placeholders', async () => {
   await browser.e2e(() => {
     const sw = document.getElementById('sw-webcam');
     sw.checked = false;
     sw.dispatchEvent(new Event('change'));
   });
   assert.equal(await waitFor(() => browser.e2e(() => !window.__webcam.on), 5000, 100), true);
-  // The host's last frame turns stale after a second; from then on nothing is delivered.
+  // The host's last frame turns stale after a second; from then on only placeholders.
   await new Promise((r) => setTimeout(r, 1500));
-  const r = await v4l2(['--stream-mmap', '--stream-count=1'], 6000);
-  assert.equal(r.ok, false, 'no frame arrives while the camera is off');
+  const raw = join(env.dir, 'off.yuyv');
+  const r = await v4l2(['--stream-mmap', '--stream-count=5', `--stream-to=${raw}`], 8000);
+  assert.ok(r.ok, r.out);
+  const data = readFileSync(raw);
+  assert.deepEqual(kinds(data, data.length / 5), Array(5).fill('black'), 'no camera frame while the camera is off');
 });

@@ -1,218 +1,24 @@
 //! File transfer over the real accept loop (`selkies_host::server`) and router (docs/files.md):
-//! a 64 MiB upload cut off mid-chunk by a dropped connection and resumed from the offset the
-//! host reports, hostile names that must stay inside the upload directory, no overwrite, size
+//! a 64 MiB upload (1 GiB in ci/checks/77-intake.sh) cut off mid-chunk by a dropped connection
+//! and resumed from the offset the host reports, the upload rate limit's achieved rate, hostile
+//! names that must stay inside the upload directory, no overwrite, size
 //! limits, a 1 GiB download streamed with the process RSS printed before and after (and
 //! bounded), ranges, and every route refused without auth and absent when the feature is off.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+mod files_common;
+
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use files_common::*;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use selkies_host::files::{self, FileTransfer};
-use selkies_host::http::{BasicAuth, HttpState, Security, router_with};
-use selkies_host::rtc::RtcStore;
-use selkies_host::server::{Limits, serve};
-use selkies_host::ws::Signalling;
-use selkies_proto::config::IntakeSettings;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
-
-const AUTH: &str = "Basic dXNlcjpteXBhc3N3ZA=="; // user:mypasswd
-const MIB: u64 = 1 << 20;
-
-/// One test at a time: the download test measures this process's RSS, which the others'
-/// buffers would move.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-struct Host {
-    addr: SocketAddr,
-    up: PathBuf,
-    down: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<()>,
-    dir: tempfile::TempDir,
-}
-
-async fn start(enabled: bool, auth: bool, max_mb: Option<u64>) -> Host {
-    let dir = tempfile::tempdir().unwrap();
-    let (up, down) = (dir.path().join("up"), dir.path().join("down"));
-    std::fs::create_dir_all(&down).unwrap();
-    let intake = IntakeSettings {
-        enable_microphone: false,
-        microphone_default_source: false,
-        enable_file_transfer: enabled,
-        file_upload_dir: Some(up.clone()),
-        file_download_dir: Some(down.clone()),
-        file_upload_max_bytes: max_mb.map(|m| m * MIB),
-        file_upload_rate_bps: None,
-    };
-    let signalling = Signalling::with_ws_timeout(Duration::from_secs(15));
-    let state = HttpState {
-        connectivity: Default::default(),
-        turn: None,
-        port: 8080,
-        https: false,
-        auth: auth.then(|| BasicAuth {
-            user: "user".into(),
-            password: "mypasswd".into(),
-        }),
-        web_root: Arc::new(dir.path().to_path_buf()),
-        rtc: Arc::new(RtcStore::stun_only("127.0.0.1", 3478)),
-        signalling: signalling.clone(),
-        turn_user_header: "x-auth-user".into(),
-        security: Arc::new(Security::default()),
-    };
-    let app = router_with(state, files::router(FileTransfer::from_settings(&intake)));
-    let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = tcp.local_addr().unwrap();
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(async move {
-        serve(tcp, None, app, signalling, Limits::default(), None, async {
-            let _ = stopped.await;
-        })
-        .await;
-    });
-    Host {
-        addr,
-        up,
-        down,
-        stop: Some(stop),
-        done,
-        dir,
-    }
-}
-
-impl Host {
-    async fn stop(mut self) {
-        let _ = self.stop.take().map(|s| s.send(()));
-        let _ = tokio::time::timeout(Duration::from_secs(10), &mut self.done).await;
-    }
-}
-
-struct Reply {
-    status: StatusCode,
-    headers: hyper::HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
-    }
-}
-
-async fn send(addr: SocketAddr, method: &str, path: &str, body: Vec<u8>, auth: bool) -> Reply {
-    send_with(addr, method, path, body, auth, &[]).await
-}
-
-async fn send_with(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    body: Vec<u8>,
-    auth: bool,
-    headers: &[(&str, &str)],
-) -> Reply {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let mut req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.to_string());
-    if auth {
-        req = req.header("authorization", AUTH);
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let resp = sender
-        .send_request(req.body(Full::new(Bytes::from(body))).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = resp.into_parts();
-    Reply {
-        status: parts.status,
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes().to_vec(),
-    }
-}
-
-fn pct(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
-/// Deterministic, incompressible-looking bytes for `[offset, offset + len)` of a file, so a
-/// large upload never has to be held in memory whole.
-fn pattern_at(offset: u64, len: usize) -> Vec<u8> {
-    (offset..offset + len as u64)
-        .map(|i| {
-            let mut x = (i / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            x ^= x >> 29;
-            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            (x >> (8 * (i % 8))) as u8
-        })
-        .collect()
-}
-
-/// Upload size of the resume test: 64 MiB, or `SELKIES_UPLOAD_TEST_MB` (ci/bench-intake: 1024).
-fn upload_test_size() -> u64 {
-    std::env::var("SELKIES_UPLOAD_TEST_MB")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap_or(64)
-        * MIB
-}
-
-async fn start_upload(h: &Host, name: &str, size: u64) -> Reply {
-    let path = format!("/files/upload?name={}&size={size}", pct(name));
-    send(h.addr, "POST", &path, Vec::new(), true).await
-}
-
-/// Uploads `data` in one chunk; returns the name the host gave it.
-async fn upload(h: &Host, name: &str, data: &[u8]) -> String {
-    let r = start_upload(h, name, data.len() as u64).await;
-    let j = r.json();
-    if data.is_empty() {
-        // Nothing to send: complete at once.
-        assert_eq!(
-            (r.status, &j["done"]),
-            (StatusCode::OK, &serde_json::json!(true))
-        );
-        return j["name"].as_str().unwrap().to_owned();
-    }
-    assert_eq!(r.status, StatusCode::CREATED, "{j:?}");
-    let id = j["id"].as_str().unwrap().to_owned();
-    let r = send(
-        h.addr,
-        "PUT",
-        &format!("/files/upload/{id}?offset=0"),
-        data.to_vec(),
-        true,
-    )
-    .await;
-    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
-    assert_eq!(r.json()["done"], true);
-    r.json()["name"].as_str().unwrap().to_owned()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_upload_resumes_after_a_dropped_connection() {
@@ -325,6 +131,47 @@ async fn large_upload_resumes_after_a_dropped_connection() {
         .filter(|n| n.to_string_lossy().starts_with('.'))
         .collect();
     assert!(leftovers.is_empty(), "partial files left: {leftovers:?}");
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_rate_limit_bounds_the_achieved_rate() {
+    let _serial = SERIAL.lock().await;
+    // --file_upload_rate_kib=1024; 4 MiB in 1 MiB chunks, as the client sends them.
+    let limit = 1024 * 1024;
+    let (size, chunk) = (4 * MIB, MIB);
+    let h = start_with(true, true, None, Some(limit)).await;
+    let r = start_upload(&h, "paced.bin", size).await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    let mut offset = 0;
+    while offset < size {
+        let path = format!("/files/upload/{id}?offset={offset}");
+        let r = send(
+            h.addr,
+            "PUT",
+            &path,
+            pattern_at(offset, chunk as usize),
+            true,
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json());
+        offset += chunk;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let rate = size as f64 / secs;
+    println!(
+        "upload of {} MiB at --file_upload_rate_kib=1024: {secs:.2} s, {:.0} KiB/s",
+        size / MIB,
+        rate / 1024.0
+    );
+    // Generous: only a limiter that does not pace at all gets near the loopback's GB/s.
+    assert!(rate <= 2.0 * limit as f64, "{rate:.0} B/s over 2x {limit}");
+    assert_eq!(
+        std::fs::metadata(h.up.join("paced.bin")).unwrap().len(),
+        size
+    );
     h.stop().await;
 }
 

@@ -74,6 +74,14 @@ impl Bundle {
     pub fn web_root(&self) -> PathBuf {
         self.root.join("share/selkies-web")
     }
+    /// The joystick interposer (bundle-scripts' `layout::INTERPOSER`).
+    pub fn joystick_interposer(&self) -> PathBuf {
+        self.root.join("lib/selkies_joystick_interposer.so")
+    }
+    /// The webcam interposer (bundle-scripts' `layout::WEBCAM_INTERPOSER`).
+    pub fn webcam_interposer(&self) -> PathBuf {
+        self.root.join("lib/selkies_v4l2_interposer.so")
+    }
     /// The real host binary.
     pub fn host(&self) -> PathBuf {
         self.libexec("selkies-gstreamer")

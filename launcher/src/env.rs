@@ -181,6 +181,16 @@ pub fn bundle_env(user: EnvMap, bundle: &Bundle, mode: GlibcMode, facts: &HostFa
         e.default(vars::LIBVA_DRIVERS_PATH, crate::bundle::join_colon(&dirs));
     }
     e.default(vars::SELKIES_WEB_ROOT, bundle.web_root().as_os_str());
+    // For the desktop's start scripts: `LD_PRELOAD=$SELKIES_WEBCAM_INTERPOSER app` (the
+    // interposers need only glibc 2.17, so they load into host applications).
+    e.default(
+        vars::SELKIES_JOYSTICK_INTERPOSER,
+        bundle.joystick_interposer().as_os_str(),
+    );
+    e.default(
+        vars::SELKIES_WEBCAM_INTERPOSER,
+        bundle.webcam_interposer().as_os_str(),
+    );
     e
 }
 
@@ -301,6 +311,14 @@ mod tests {
         );
         // The user's own choices win where the launcher only supplies defaults.
         assert_eq!(get("SELKIES_WEB_ROOT").as_deref(), Some("/srv/web"));
+        assert_eq!(
+            get("SELKIES_WEBCAM_INTERPOSER").as_deref(),
+            Some("/x/my bundle/lib/selkies_v4l2_interposer.so")
+        );
+        assert_eq!(
+            get("SELKIES_JOYSTICK_INTERPOSER").as_deref(),
+            Some("/x/my bundle/lib/selkies_joystick_interposer.so")
+        );
         // Never exported: the loader gets --library-path; the user's value stays for children.
         assert_eq!(get("LD_LIBRARY_PATH").as_deref(), Some("/opt/cuda/lib64"));
         assert_eq!(

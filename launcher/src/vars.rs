@@ -17,6 +17,10 @@ pub const SELKIES_PROBE_ROOT: &str = "SELKIES_PROBE_ROOT";
 pub const SELKIES_ENCODER: &str = "SELKIES_ENCODER";
 /// The host's `--web_root`; defaulted to the bundled web client.
 pub const SELKIES_WEB_ROOT: &str = "SELKIES_WEB_ROOT";
+/// Path of the bundled joystick interposer, for `LD_PRELOAD` of desktop applications.
+pub const SELKIES_JOYSTICK_INTERPOSER: &str = "SELKIES_JOYSTICK_INTERPOSER";
+/// Path of the bundled webcam interposer, for `LD_PRELOAD` of desktop applications.
+pub const SELKIES_WEBCAM_INTERPOSER: &str = "SELKIES_WEBCAM_INTERPOSER";
 
 // GStreamer core.
 pub const GST_PLUGIN_SYSTEM_PATH_1_0: &str = "GST_PLUGIN_SYSTEM_PATH_1_0";
@@ -59,6 +63,8 @@ pub const DOCUMENTED: &[&str] = &[
     SELKIES_PROBE_ROOT,
     SELKIES_ENCODER,
     SELKIES_WEB_ROOT,
+    SELKIES_JOYSTICK_INTERPOSER,
+    SELKIES_WEBCAM_INTERPOSER,
     GST_PLUGIN_SYSTEM_PATH_1_0,
     GST_PLUGIN_SCANNER_1_0,
     GST_REGISTRY_1_0,

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use selkies_v4l2_wire::abi::{Buf, Request};
 use selkies_v4l2_wire::convert::convert;
+use selkies_v4l2_wire::frame::{FrameHeader, PixFmt};
+use selkies_v4l2_wire::scale::scale_i420;
 use selkies_v4l2_wire::{DEFAULT_DEVICE, DEFAULT_SOCKET, DEVICE_ENV, SOCKET_ENV};
 
 use crate::io::{self, Shm};
@@ -24,6 +26,8 @@ pub struct Dev {
     stride: usize,
     /// The last received payload (the feed's format) before conversion.
     scratch: Vec<u8>,
+    /// `scratch` scaled to the negotiated size, when the frame came in another size.
+    scaled: Vec<u8>,
     /// A converted frame for `read()`.
     out: Vec<u8>,
 }
@@ -180,6 +184,7 @@ pub fn open_device(flags: c_int) -> Result<c_int, c_int> {
         shm: None,
         stride: 0,
         scratch: Vec::new(),
+        scaled: Vec::new(),
         out: Vec::new(),
     };
     lock(&TABLE).push((fd, Arc::new(Mutex::new(dev))));
@@ -207,9 +212,9 @@ fn resync(dev: &Dev, fds: &[c_int]) -> Result<(), c_int> {
             return Err(libc::EIO);
         }
     };
-    let old = &dev.state.feed;
-    if (feed.format, feed.width, feed.height) != (old.format, old.width, old.height) {
-        log!("the feed changed size while the device was open");
+    // Another size is fine (frames are scaled to the negotiated one), another format is not.
+    if feed.format != dev.state.feed.format {
+        log!("the feed changed format while the device was open");
         io::close_raw(new);
         return Err(libc::EIO);
     }
@@ -241,6 +246,34 @@ fn resync(dev: &Dev, fds: &[c_int]) -> Result<(), c_int> {
     }
     io::close_raw(new);
     Ok(())
+}
+
+/// Scales `payload` (a frame of `frame`'s size) into `scaled` when its size is not the one the
+/// application negotiated (`feed`); true when it did. Only I420 is scaled (what the host sends).
+fn at_feed_size(
+    feed: &FrameHeader,
+    frame: &FrameHeader,
+    payload: &[u8],
+    scaled: &mut Vec<u8>,
+) -> Result<bool, c_int> {
+    if (frame.width, frame.height) == (feed.width, feed.height) {
+        return Ok(false);
+    }
+    if feed.format != PixFmt::I420 {
+        log!("a {:?} frame of another size cannot be scaled", feed.format);
+        return Err(libc::EIO);
+    }
+    scale_i420(
+        payload,
+        (frame.width, frame.height),
+        (feed.width, feed.height),
+        scaled,
+    )
+    .map_err(|e| {
+        log!("scale: {e}");
+        libc::EIO
+    })?;
+    Ok(true)
 }
 
 /// Finishes a V4L2 ioctl on an interposed fd. `arg` points to `len` bytes (checked non-null).
@@ -303,13 +336,15 @@ pub unsafe fn ioctl(
         Outcome::Receive { index } => {
             let feed = dev.state.feed;
             let frame = io::receive_frame(fd, nonblocking(fd), &feed, &mut dev.scratch)?;
+            let src = at_feed_size(&feed, &frame, &dev.scratch, &mut dev.scaled)?;
             let (stride, to) = (dev.stride, dev.state.format);
             let shm = dev.shm.as_mut().ok_or(libc::EINVAL)?;
             let dst = shm
                 .slice(index as usize * stride, stride)
                 .ok_or(libc::EINVAL)?;
-            let used = convert(feed.format, to, feed.width, feed.height, &dev.scratch, dst)
-                .map_err(|e| {
+            let from = if src { &dev.scaled } else { &dev.scratch };
+            let used =
+                convert(feed.format, to, feed.width, feed.height, from, dst).map_err(|e| {
                     log!("convert: {e}");
                     libc::EIO
                 })?;
@@ -342,20 +377,14 @@ pub unsafe fn read(
         dev.state.read_credit = true;
     }
     let feed = dev.state.feed;
-    io::receive_frame(fd, nonblocking(fd), &feed, &mut dev.scratch)?;
+    let frame = io::receive_frame(fd, nonblocking(fd), &feed, &mut dev.scratch)?;
     dev.state.read_credit = false;
+    let scaled = at_feed_size(&feed, &frame, &dev.scratch, &mut dev.scaled)?;
     let size = dev.state.size_image() as usize;
     dev.out.resize(size, 0);
     let to = dev.state.format;
-    convert(
-        feed.format,
-        to,
-        feed.width,
-        feed.height,
-        &dev.scratch,
-        &mut dev.out,
-    )
-    .map_err(|_| libc::EIO)?;
+    let from = if scaled { &dev.scaled } else { &dev.scratch };
+    convert(feed.format, to, feed.width, feed.height, from, &mut dev.out).map_err(|_| libc::EIO)?;
     // Grant the next frame now, so it travels while the application works on this one.
     io::send_credit(fd, 1)?;
     dev.state.read_credit = true;

@@ -183,8 +183,9 @@ pub fn wait_announcement(fd: c_int, timeout: Duration) -> Result<FrameHeader, c_
     Ok(header)
 }
 
-/// Receives the next frame into `payload` (resized to fit). A format announcement that repeats
-/// `expect`'s format is skipped; one that changes it, or a frame of another size, is `EIO`.
+/// Receives the next frame into `payload` (resized to fit). Format announcements are skipped;
+/// a frame of another pixel format than `expect`'s is `EIO`. Its size may differ from
+/// `expect`'s (the camera changed size, or the host sends its placeholder): the caller scales.
 /// With `nonblock` and nothing received yet, `EAGAIN`.
 pub fn receive_frame(
     fd: c_int,
@@ -199,20 +200,16 @@ pub fn receive_frame(
         let mut h = [0u8; HEADER_LEN];
         recv_exact(fd, &mut h, None)?;
         let header = parse(&h)?;
-        if (header.format, header.width, header.height)
-            != (expect.format, expect.width, expect.height)
-        {
-            log!(
-                "the feed changed from {}x{} to {}x{}",
-                expect.width,
-                expect.height,
-                header.width,
-                header.height
-            );
-            return Err(libc::EIO);
-        }
         if header.is_announcement() {
             continue;
+        }
+        if header.format != expect.format {
+            log!(
+                "the feed changed format from {:?} to {:?}",
+                expect.format,
+                header.format
+            );
+            return Err(libc::EIO);
         }
         payload.resize(header.payload_len as usize, 0);
         recv_exact(fd, payload, Some(Instant::now() + RECORD_DEADLINE))?;

@@ -3,9 +3,10 @@
 //! `queue ! rtpvp8depay ! vp8dec ! videoconvert ! videoscale ! capsfilter ! sink`, where the sink
 //! is an `appsink` publishing I420 frames to the frame hub or a `v4l2sink` on a loopback device.
 //!
-//! The frame size is locked to the camera's first size while applications are connected
-//! (`videoscale` keeps later frames at it), because a V4L2 application cannot follow a size
-//! change in the middle of a stream; with nobody connected the lock follows the camera.
+//! For the interposer, frames are published at the camera's own size: each application keeps
+//! the size it opened the device with and the interposer scales other sizes to it
+//! (docs/webcam.md, "Sizes"). A v4l2loopback device has one size for all its readers, so there
+//! the size is locked to the camera's first (`videoscale` keeps later frames at it).
 
 use std::sync::{Arc, Mutex};
 
@@ -42,6 +43,9 @@ pub fn add_receiver(
         .field("encoding-name", "VP8")
         .field("payload", VP8_PAYLOAD as i32)
         .field("clock-rate", 90_000i32)
+        // `a=rtcp-fb:102 nack pli` in the offer: the browser then answers the depayloader's
+        // keyframe requests (below), which rtpsession sends as PLI.
+        .field("rtcp-fb-nack-pli", true)
         .build();
     let t = webrtc.emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>(
         "add-transceiver",
@@ -85,6 +89,11 @@ fn build_chain(
     queue.set_property_from_str("leaky", "downstream");
     queue.set_property("max-size-buffers", 64u32);
     let depay = make("rtpvp8depay")?;
+    // After a lost packet (the leaky queue drops under load) the decoder conceals on a broken
+    // reference and the picture froze until the browser's next keyframe, which it sends only
+    // when asked: ask (PLI). Seen in ci/bench-webcam as colour switches that never reached the
+    // application. Frames keep flowing meanwhile (`wait-for-keyframe` would stall them).
+    depay.set_property("request-keyframe", true);
     let dec = make("vp8dec")?;
     let convert = make("videoconvert")?;
     let scale = make("videoscale")?;
@@ -109,7 +118,9 @@ fn build_chain(
         .add_many(chain)
         .map_err(|e| ReceiveError::Link(e.to_string()))?;
     gst::Element::link_many(chain).map_err(|e| ReceiveError::Link(e.to_string()))?;
-    lock_size(&scale, &filter, webcam, format);
+    if matches!(webcam.sink, Sink::Loopback { .. }) {
+        lock_size(&scale, &filter, format);
+    }
     for e in chain {
         e.sync_state_with_parent()
             .map_err(|e| ReceiveError::Link(e.to_string()))?;
@@ -122,14 +133,13 @@ fn build_chain(
     Ok(())
 }
 
-/// Keeps the output size at the camera's first (even) size while applications are connected.
-fn lock_size(scale: &gst::Element, filter: &gst::Element, webcam: &Arc<Webcam>, format: &str) {
+/// Keeps the output size at the camera's first (even) size.
+fn lock_size(scale: &gst::Element, filter: &gst::Element, format: &str) {
     let Some(pad) = scale.static_pad("sink") else {
         return;
     };
     let locked: Arc<Mutex<Option<(i32, i32)>>> = Arc::new(Mutex::new(None));
     let filter = filter.downgrade();
-    let hub = webcam.hub.clone();
     let format = format.to_owned();
     pad.add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
         let Some(gst::PadProbeData::Event(ev)) = &info.data else {
@@ -146,10 +156,8 @@ fn lock_size(scale: &gst::Element, filter: &gst::Element, webcam: &Arc<Webcam>, 
         };
         let size = ((w & !1).max(2), (h & !1).max(2));
         let mut lock = crate::sync::lock(&locked);
-        if lock.is_none() || hub.clients() == 0 {
-            if *lock != Some(size) {
-                debug!(width = size.0, height = size.1, "webcam size");
-            }
+        if lock.is_none() {
+            debug!(width = size.0, height = size.1, "webcam size");
             *lock = Some(size);
         }
         if let (Some((lw, lh)), Some(filter)) = (*lock, filter.upgrade()) {

@@ -28,6 +28,22 @@ pub enum HubError {
 /// and an application must not take an old picture for a live one.
 const STALE_US: u64 = 1_000_000;
 
+/// The size of the placeholder an application streams while the browser's camera is off: the
+/// device exists whenever the host's webcam feature is on, because applications probe cameras
+/// once at start-up. The application keeps the size it opened with; camera frames of another
+/// size are scaled to it by the interposer.
+pub const PLACEHOLDER_SIZE: (u32, u32) = (640, 480);
+/// Placeholder frames per second (what the device reports in `G_PARM`).
+const PLACEHOLDER_FPS: u64 = 30;
+
+/// A black I420 frame (limited range: Y 16, U and V 128).
+pub fn placeholder_frame(width: u32, height: u32) -> Vec<u8> {
+    let y = width as usize * height as usize;
+    let mut f = vec![16u8; y];
+    f.resize(y + y / 2, 128);
+    f
+}
+
 /// One published frame.
 #[derive(Debug)]
 pub struct Frame {
@@ -128,6 +144,25 @@ impl FrameHub {
 
     async fn client(&self, stream: UnixStream) -> std::io::Result<()> {
         let (mut rd, mut wr) = stream.into_split();
+        let mut rx = self.latest.subscribe();
+        let mut credits: u32 = 0;
+        let mut last_sent: Option<u64> = None;
+        // The client's size is fixed at connect: the camera's if it is on, else the placeholder's.
+        let first = rx.borrow_and_update().clone();
+        let live = |f: &Option<Arc<Frame>>| {
+            f.clone()
+                .filter(|f| monotonic_us().saturating_sub(f.header.timestamp_us) < STALE_US)
+        };
+        let (width, height) = live(&first)
+            .map(|f| (f.header.width, f.header.height))
+            .unwrap_or(PLACEHOLDER_SIZE);
+        let ann = FrameHeader::frame(PixFmt::I420, width, height, 0, monotonic_us())
+            .map_err(std::io::Error::other)?;
+        let announce = FrameHeader {
+            payload_len: 0,
+            ..ann
+        };
+        wr.write_all(&announce.encode()).await?;
         // Credits are read on their own task: read_exact is not cancel-safe inside select!.
         let (credit_tx, mut credits_rx) = mpsc::unbounded_channel::<u32>();
         let reader = tokio::spawn(async move {
@@ -146,47 +181,69 @@ impl FrameHub {
                 }
             }
         });
-        let mut rx = self.latest.subscribe();
-        let mut credits: u32 = 0;
-        let mut announced: Option<(PixFmt, u32, u32)> = None;
-        let mut last_sent: Option<u64> = None;
+        let period = std::time::Duration::from_micros(1_000_000 / PLACEHOLDER_FPS);
+        let mut next_placeholder = tokio::time::Instant::now();
+        let mut black: Option<Vec<u8>> = None;
         let result = loop {
-            let frame = rx.borrow_and_update().clone();
-            if let Some(f) = &frame {
-                let fmt = (f.header.format, f.header.width, f.header.height);
-                if announced != Some(fmt) {
-                    let ann = FrameHeader {
-                        payload_len: 0,
-                        ..f.header
-                    };
-                    if let Err(e) = wr.write_all(&ann.encode()).await {
-                        break Err(e);
+            let frame = live(&rx.borrow_and_update().clone());
+            if credits > 0 {
+                let sent = match &frame {
+                    Some(f) if last_sent != Some(f.header.seq) => {
+                        last_sent = Some(f.header.seq);
+                        Some(self.send(&mut wr, &f.header, &f.data).await)
                     }
-                    announced = Some(fmt);
-                }
-                let fresh = monotonic_us().saturating_sub(f.header.timestamp_us) < STALE_US;
-                if credits > 0 && last_sent != Some(f.header.seq) && fresh {
-                    let sent = async {
-                        wr.write_all(&f.header.encode()).await?;
-                        wr.write_all(&f.data).await
-                    };
-                    if let Err(e) = sent.await {
-                        break Err(e);
+                    None if tokio::time::Instant::now() >= next_placeholder => {
+                        next_placeholder = tokio::time::Instant::now() + period;
+                        let data = black.get_or_insert_with(|| placeholder_frame(width, height));
+                        let header = FrameHeader {
+                            seq: self.seq.load(Ordering::Relaxed),
+                            timestamp_us: monotonic_us(),
+                            ..ann
+                        };
+                        Some(self.send(&mut wr, &header, data).await)
                     }
-                    credits -= 1;
-                    last_sent = Some(f.header.seq);
+                    _ => None,
+                };
+                match sent {
+                    Some(Ok(())) => credits -= 1,
+                    Some(Err(e)) => break Err(e),
+                    None => {}
                 }
             }
+            // With a frame wanted, wake for the next placeholder, or when the frame sent last
+            // goes stale (the camera was turned off: placeholders resume).
+            let wake = match &frame {
+                _ if credits == 0 => None,
+                None => Some(next_placeholder),
+                Some(f) => {
+                    let age = monotonic_us().saturating_sub(f.header.timestamp_us);
+                    let left = std::time::Duration::from_micros(STALE_US.saturating_sub(age));
+                    Some(tokio::time::Instant::now() + left)
+                }
+            };
             tokio::select! {
                 n = credits_rx.recv() => match n {
                     Some(n) => credits = (credits + n).min(MAX_CREDITS),
                     None => break Ok(()),
                 },
                 changed = rx.changed() => if changed.is_err() { break Ok(()) },
+                _ = tokio::time::sleep_until(wake.unwrap_or(next_placeholder)), if wake.is_some() => {}
             }
         };
         reader.abort();
         result
+    }
+}
+
+impl FrameHub {
+    async fn send(
+        &self,
+        wr: &mut tokio::net::unix::OwnedWriteHalf,
+        header: &FrameHeader,
+        data: &[u8],
+    ) -> std::io::Result<()> {
+        wr.write_all(&header.encode()).await?;
+        wr.write_all(data).await
     }
 }
 
@@ -255,6 +312,52 @@ mod tests {
         s.read_to_end(&mut rest).await.unwrap();
         assert!(rest.is_empty());
         assert!(hub.publish(PixFmt::I420, 4, 2, vec![0; 3]).is_err());
+        server.abort();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn before_the_camera_a_client_streams_placeholders_then_the_camera() {
+        let dir = std::env::temp_dir().join(format!("selkies-webcam-ph-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("hub.sock");
+        let hub = FrameHub::new();
+        let server = tokio::spawn(hub.clone().serve(path.clone()));
+        let mut s = loop {
+            match UnixStream::connect(&path).await {
+                Ok(s) => break s,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        };
+        // No camera yet: the device still exists, at the placeholder size.
+        let ann = read_header(&mut s).await;
+        assert!(ann.is_announcement());
+        assert_eq!((ann.width, ann.height), PLACEHOLDER_SIZE);
+        let (w, h) = PLACEHOLDER_SIZE;
+        let size = (w * h * 3 / 2) as usize;
+        s.write_all(&encode_credit(2)).await.unwrap();
+        let mut data = vec![0u8; size];
+        for _ in 0..2 {
+            let ph = read_header(&mut s).await;
+            assert_eq!((ph.width, ph.height, ph.payload_len as usize), (w, h, size));
+            s.read_exact(&mut data).await.unwrap();
+            assert_eq!(data, placeholder_frame(w, h));
+        }
+        // The camera starts in another size: its frames come as they are (the interposer
+        // scales them to the size the client opened with).
+        hub.publish(PixFmt::I420, 4, 2, vec![9; 12]).unwrap();
+        s.write_all(&encode_credit(1)).await.unwrap();
+        let mut got = read_header(&mut s).await;
+        // A placeholder may have been on its way when the frame was published.
+        while got.width == w {
+            s.read_exact(&mut data).await.unwrap();
+            s.write_all(&encode_credit(1)).await.unwrap();
+            got = read_header(&mut s).await;
+        }
+        assert_eq!((got.width, got.height, got.payload_len), (4, 2, 12));
+        let mut frame = [0u8; 12];
+        s.read_exact(&mut frame).await.unwrap();
+        assert_eq!(frame, [9; 12]);
         server.abort();
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,7 +1,9 @@
 //! Finding a writable `v4l2loopback` device: where one exists (a privileged container, a
 //! desktop with the module loaded), the host writes the camera there and every V4L2 application
-//! sees it without the interposer. Detection opens each `/dev/video*` and asks `VIDIOC_QUERYCAP`;
-//! the answer is parsed by [`is_loopback_output`], which is pure.
+//! sees it without the interposer. Detection first reads sysfs ([`loopback_nodes`]: only
+//! v4l2loopback gives its video devices a `max_openers` attribute), keeps the nodes the host's
+//! user may write, then confirms with `VIDIOC_QUERYCAP` (parsed by [`is_loopback_output`], which
+//! is pure). Without sysfs (some containers) every `/dev/video*` is asked.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
@@ -57,21 +59,52 @@ fn querycap(path: &Path) -> Option<Vec<u8>> {
     (rc == 0).then_some(cap)
 }
 
-/// The first writable v4l2loopback device under `/dev`, if any.
-pub fn find_writable() -> Option<PathBuf> {
-    let mut nodes: Vec<PathBuf> = std::fs::read_dir("/dev")
+/// The video nodes (`video3`) that sysfs under `sys_root` (normally `/sys`) says belong to
+/// v4l2loopback, sorted; None when sysfs has no video4linux class (not mounted, no V4L2).
+pub fn loopback_nodes(sys_root: &Path) -> Option<Vec<String>> {
+    let class = sys_root.join("class/video4linux");
+    let mut nodes: Vec<String> = std::fs::read_dir(class)
         .ok()?
         .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("video") && n[5..].parse::<u32>().is_ok())
-        })
+        .filter(|e| e.path().join("max_openers").exists())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_video_node(n))
         .collect();
     nodes.sort();
+    Some(nodes)
+}
+
+fn is_video_node(name: &str) -> bool {
+    name.strip_prefix("video")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+fn writable(path: &Path) -> bool {
+    let Ok(c) = CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: access() with a valid C string.
+    unsafe { libc::access(c.as_ptr(), libc::R_OK | libc::W_OK) == 0 }
+}
+
+/// The first writable v4l2loopback device under `/dev`, if any.
+pub fn find_writable() -> Option<PathBuf> {
+    let nodes: Vec<PathBuf> = match loopback_nodes(Path::new("/sys")) {
+        Some(names) => names.iter().map(|n| Path::new("/dev").join(n)).collect(),
+        None => {
+            let mut all: Vec<PathBuf> = std::fs::read_dir("/dev")
+                .ok()?
+                .filter_map(|e| e.ok())
+                .filter(|e| e.file_name().to_str().is_some_and(is_video_node))
+                .map(|e| e.path())
+                .collect();
+            all.sort();
+            all
+        }
+    };
     nodes
         .into_iter()
+        .filter(|p| writable(p))
         .find(|p| querycap(p).is_some_and(|cap| is_loopback_output(&cap)))
 }
 
@@ -113,5 +146,41 @@ mod tests {
             0x0520_0001
         )));
         assert!(!is_loopback_output(&[0; 10]));
+    }
+
+    #[test]
+    fn sysfs_names_only_v4l2loopback_nodes() {
+        let root = std::env::temp_dir().join(format!("selkies-sysfs-{}", std::process::id()));
+        let class = root.join("class/video4linux");
+        // A sysfs without the video4linux class: no answer, /dev is scanned instead.
+        std::fs::create_dir_all(&root).unwrap();
+        assert_eq!(loopback_nodes(&root), None);
+        // A UVC camera (video0, video1 metadata), two v4l2loopback devices (video10, video3)
+        // as the module lays them out, and a loopback-like entry that is no video node.
+        for (node, attrs) in [
+            ("video0", &["name", "index", "dev"][..]),
+            ("video1", &["name", "index", "dev"][..]),
+            (
+                "video10",
+                &["name", "dev", "format", "buffers", "max_openers"][..],
+            ),
+            (
+                "video3",
+                &["name", "dev", "format", "buffers", "max_openers"][..],
+            ),
+            ("v4l-subdev0", &["name", "max_openers"][..]),
+        ] {
+            let dir = class.join(node);
+            std::fs::create_dir_all(&dir).unwrap();
+            for a in attrs {
+                std::fs::write(dir.join(a), "x\n").unwrap();
+            }
+        }
+        assert_eq!(
+            loopback_nodes(&root),
+            Some(vec!["video10".to_string(), "video3".to_string()])
+        );
+        assert!(is_video_node("video12") && !is_video_node("video") && !is_video_node("videoX"));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -1,6 +1,7 @@
 //! Clipboard images (docs/protocol.md §13.3) against a real Xvfb: a PNG from the browser is
 //! served as `image/png` only (through INCR when large) and the text targets are refused, and
-//! the text clipboard works as before afterwards.
+//! the text clipboard works as before afterwards; an X owner offering both `image/png` and
+//! `UTF8_STRING` (a browser's copied image) delivers its text and then its image.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -79,4 +80,38 @@ fn browser_png_is_served_as_image_png_only() {
     // Text copied elsewhere afterwards arrives as before.
     Peer::new(&x.display).own("text again", 4096);
     assert_eq!(recv(&mut texts), "text again");
+}
+
+#[test]
+fn an_owner_offering_image_and_text_delivers_both() {
+    let x = Xvfb::start();
+    let png_atom = image_png_atom(&x.display);
+    let (_handle, mut texts, mut images) =
+        ClipboardService::spawn_with_images(Some(&x.display), 4 * MIB).expect("spawn");
+    let png: Vec<u8> = b"\x89PNG\r\n\x1a\n not really a picture".to_vec();
+    let peer = Peer::new(&x.display);
+    let utf8 = peer.atoms.UTF8_STRING;
+    let asked = peer.own_targets(vec![
+        (png_atom, png.clone()),
+        (utf8, b"https://example.invalid/cat.png".to_vec()),
+    ]);
+    // The text, for clients without images (the legacy client), as before.
+    assert_eq!(recv(&mut texts), "https://example.invalid/cat.png");
+    // Then the image, for clients that opted in.
+    let deadline = Instant::now() + WAIT;
+    let got = loop {
+        match images.try_recv() {
+            Ok(p) => break p,
+            Err(TryRecvError::Empty) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("no clipboard image: {e}"),
+        }
+    };
+    assert_eq!(got, png);
+    let asked: Vec<u32> = asked.try_iter().collect();
+    assert!(
+        asked.contains(&png_atom) && asked.contains(&utf8),
+        "{asked:?}"
+    );
 }

@@ -7,10 +7,12 @@
 //! - [`abi`]: the V4L2 ioctl numbers and the byte layout of the structures the interposer
 //!   answers, per target (x86_64 and i686).
 //! - [`convert`]: I420 → YUYV / NV12 / I420 conversion into an application's buffer.
+//! - [`scale`]: I420 scaling to the size an application negotiated.
 
 pub mod abi;
 pub mod convert;
 pub mod frame;
+pub mod scale;
 
 /// Environment variable naming the webcam socket (interposer side; the host has a flag).
 pub const SOCKET_ENV: &str = "SELKIES_WEBCAM_SOCKET";

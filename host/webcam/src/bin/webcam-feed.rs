@@ -1,6 +1,9 @@
 //! webcam-feed: serves a moving I420 test pattern on the webcam socket, exactly as the host
 //! serves the browser's camera, so the interposer can be checked and measured without a
 //! browser (ci/checks/55-webcam.sh). Prints `serving WxH at N fps on PATH` once listening.
+//! `--delay-ms` listens that long before the first frame (the host's placeholder until then, as
+//! with a browser camera turned on late); `--resize-after` switches to `--resize-to` after that
+//! many frames (a camera changing size while applications stream).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -22,6 +25,21 @@ struct Args {
     height: u32,
     #[arg(long, default_value_t = 30)]
     fps: u32,
+    /// Serve this long with no frame before the pattern starts.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Switch size after this many frames (0: never).
+    #[arg(long, default_value_t = 0)]
+    resize_after: u64,
+    /// The size switched to, as WxH.
+    #[arg(long, default_value = "640x360", value_parser = parse_size)]
+    resize_to: (u32, u32),
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s.split_once('x').ok_or("expected WxH")?;
+    let n = |v: &str| v.parse::<u32>().map_err(|e| e.to_string());
+    Ok((n(w)?, n(h)?))
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -33,13 +51,15 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let hub = FrameHub::new();
     // Publish the first frame before listening, so the first client learns the format at once.
-    hub.publish(
-        PixFmt::I420,
-        args.width,
-        args.height,
-        pattern::frame(args.width, args.height, 0),
-    )
-    .context("frame size")?;
+    if args.delay_ms == 0 {
+        hub.publish(
+            PixFmt::I420,
+            args.width,
+            args.height,
+            pattern::frame(args.width, args.height, 0),
+        )
+        .context("frame size")?;
+    }
     let server = tokio::spawn(hub.clone().serve(args.socket.clone()));
     println!(
         "serving {}x{} at {} fps on {}",
@@ -48,7 +68,9 @@ async fn main() -> Result<()> {
         args.fps,
         args.socket.display()
     );
+    tokio::time::sleep(Duration::from_millis(args.delay_ms)).await;
     let mut tick = tokio::time::interval(Duration::from_secs(1) / args.fps.max(1));
+    let (mut w, mut h) = (args.width, args.height);
     let mut n = 1u64;
     loop {
         tokio::select! {
@@ -58,8 +80,11 @@ async fn main() -> Result<()> {
         if server.is_finished() {
             break;
         }
-        let f = pattern::frame(args.width, args.height, n);
-        hub.publish(PixFmt::I420, args.width, args.height, f)?;
+        if args.resize_after > 0 && n == args.resize_after {
+            (w, h) = args.resize_to;
+            println!("resized to {w}x{h}");
+        }
+        hub.publish(PixFmt::I420, w, h, pattern::frame(w, h, n))?;
         n += 1;
     }
     server.abort();

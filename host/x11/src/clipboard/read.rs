@@ -1,6 +1,9 @@
 //! Reading the `CLIPBOARD` text of another X client (ICCCM §2.4): ConvertSelection to
 //! UTF8_STRING (STRING as the fallback), GetProperty, and INCR for large data, with the
-//! size limit applied before anything is buffered beyond it.
+//! size limit applied before anything is buffered beyond it. When images are handled the owner's
+//! TARGETS are asked first, and from an owner offering `image/png` besides text (a browser's or
+//! LibreOffice's copied image) the text is read and delivered, then the image: clients without
+//! images keep getting the text, and an image-aware client ends with the image.
 
 use std::time::{Duration, Instant};
 
@@ -37,7 +40,13 @@ impl Service {
             }
             tracing::warn!("clipboard owner did not answer; abandoning the read");
         }
-        self.convert_to(self.atoms.UTF8_STRING, time)
+        self.png_next = false;
+        let first = if self.png_tx.is_some() {
+            self.atoms.TARGETS
+        } else {
+            self.atoms.UTF8_STRING
+        };
+        self.convert_to(first, time)
     }
 
     fn convert_to(&mut self, target: Atom, time: Timestamp) -> Result<(), X11Error> {
@@ -65,13 +74,19 @@ impl Service {
         }
         if e.property == x11rb::NONE {
             // Refused: older clients offer only STRING. No owner at all also lands here.
-            if reading.target == self.atoms.UTF8_STRING {
+            if reading.target == self.atoms.TARGETS || reading.target == self.atoms.UTF8_STRING {
                 let time = reading.time;
-                return self.convert_to(AtomEnum::STRING.into(), time);
+                let next = if reading.target == self.atoms.TARGETS {
+                    self.atoms.UTF8_STRING
+                } else {
+                    AtomEnum::STRING.into()
+                };
+                return self.convert_to(next, time);
             }
             // No text at all: an image, when images are handled.
             if reading.target == u32::from(AtomEnum::STRING) && self.png_tx.is_some() {
                 let time = reading.time;
+                self.png_next = false;
                 return self.convert_to(self.atoms.IMAGE_PNG, time);
             }
             return self.finish(None);
@@ -112,6 +127,16 @@ impl Service {
             .conn
             .get_property(true, self.window, prop, AtomEnum::ANY, 0, words)?
             .reply()?;
+        if let Some(r) = self
+            .reading
+            .as_ref()
+            .filter(|r| r.target == self.atoms.TARGETS)
+        {
+            let time = r.time;
+            let png = self.atoms.IMAGE_PNG;
+            self.png_next = reply.value32().is_some_and(|mut v| v.any(|a| a == png));
+            return self.convert_to(self.atoms.UTF8_STRING, time);
+        }
         // Some owners (xclip -t image/png) answer any target with their one type.
         if self.reading_png() || self.is_png(reply.type_) {
             return self.finish_png(reply.value);
@@ -217,11 +242,20 @@ impl Service {
 
     /// Ends the read, delivers the text, and starts the read that was queued meanwhile.
     fn finish(&mut self, text: Option<String>) -> Result<(), X11Error> {
-        self.reading = None;
-        let forced = std::mem::take(&mut self.forced);
+        let time = self.reading.take().map(|r| r.time);
+        let png_next = std::mem::take(&mut self.png_next);
+        // With the image still to read, `forced` stays for it.
+        let forced = if png_next {
+            self.forced
+        } else {
+            std::mem::take(&mut self.forced)
+        };
         match text {
             Some(text) => self.deliver(text, forced),
             None => tracing::debug!("no clipboard text to read"),
+        }
+        if let (true, Some(time)) = (png_next, time) {
+            return self.convert_to(self.atoms.IMAGE_PNG, time);
         }
         if std::mem::take(&mut self.again) {
             // A request queued meanwhile was answered by the read that just ended; the

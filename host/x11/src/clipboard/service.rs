@@ -56,6 +56,8 @@ pub(crate) struct Service {
     pub(super) png_tx: Option<UnboundedSender<Vec<u8>>>,
     /// The image the browser side has, so an unchanged one is not sent again.
     pub(super) last_png: Option<Arc<[u8]>>,
+    /// The owner offers `image/png` besides text: read it once the text read ends.
+    pub(super) png_next: bool,
     cmds: Receiver<Cmd>,
     /// Events read while waiting for something specific, processed next.
     backlog: VecDeque<Event>,
@@ -114,6 +116,7 @@ impl Service {
             tx,
             png_tx: None,
             last_png: None,
+            png_next: false,
             cmds,
             backlog: VecDeque::new(),
         })

@@ -104,6 +104,74 @@ impl Peer {
         done_rx
     }
 
+    /// Owns CLIPBOARD offering each `(target, bytes)` (no INCR), TARGETS listing them all, as
+    /// a browser does for a copied image (`image/png` and `UTF8_STRING`). Serves until the
+    /// selection is taken away; the receiver gets each target asked for.
+    pub fn own_targets(self, offers: Vec<(Atom, Vec<u8>)>) -> mpsc::Receiver<Atom> {
+        self.conn
+            .set_selection_owner(self.window, self.atoms.CLIPBOARD, x11rb::CURRENT_TIME)
+            .expect("own");
+        self.conn.flush().expect("flush");
+        let (asked_tx, asked_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            while let Ok(event) = self.conn.wait_for_event() {
+                match event {
+                    Event::SelectionRequest(e) => {
+                        let _ = asked_tx.send(e.target);
+                        let a = self.atoms;
+                        let property = if e.target == a.TARGETS {
+                            let mut targets = vec![a.TARGETS];
+                            targets.extend(offers.iter().map(|(t, _)| *t));
+                            self.conn
+                                .change_property32(
+                                    PropMode::REPLACE,
+                                    e.requestor,
+                                    e.property,
+                                    AtomEnum::ATOM,
+                                    &targets,
+                                )
+                                .map(|_| e.property)
+                        } else if let Some((t, data)) = offers.iter().find(|(t, _)| *t == e.target)
+                        {
+                            self.conn
+                                .change_property8(
+                                    PropMode::REPLACE,
+                                    e.requestor,
+                                    e.property,
+                                    *t,
+                                    data,
+                                )
+                                .map(|_| e.property)
+                        } else {
+                            Ok(x11rb::NONE)
+                        };
+                        let Ok(property) = property else { return };
+                        let notify = SelectionNotifyEvent {
+                            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
+                            sequence: 0,
+                            time: e.time,
+                            requestor: e.requestor,
+                            selection: e.selection,
+                            target: e.target,
+                            property,
+                        };
+                        if self
+                            .conn
+                            .send_event(false, e.requestor, EventMask::NO_EVENT, notify)
+                            .and_then(|_| self.conn.flush())
+                            .is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Event::SelectionClear(_) => return,
+                    _ => {}
+                }
+            }
+        });
+        asked_rx
+    }
+
     fn answer(
         &self,
         e: &SelectionRequestEvent,
