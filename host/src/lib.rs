@@ -26,6 +26,7 @@
 //! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
+//! - [`overlay_file`]: reading and atomically rewriting the `--json_config` file.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 //! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
@@ -39,6 +40,7 @@ pub mod ice_report;
 pub mod log_limit;
 pub mod media;
 pub mod mic;
+pub mod overlay_file;
 pub mod peer;
 pub mod persist;
 pub mod rest_client;
