@@ -1,7 +1,10 @@
 //! What the LD_PRELOAD interposers share (the joystick one in `js-interposer/`, the webcam one in
-//! `v4l2-interposer/`): lazy `dlsym(RTLD_NEXT)` resolution of the functions they wrap, and an
-//! opt-in log that writes with raw syscalls so it never re-enters a hooked function. No
-//! allocation or locking beyond a `OnceLock`, nothing that can unwind into C.
+//! `v4l2-interposer/`): lazy `dlsym(RTLD_NEXT)` resolution of the functions they wrap, the
+//! hook prologues that decide "ours or real" and forward (`hooks`), and an opt-in log that
+//! writes with raw syscalls so it never re-enters a hooked function. No allocation or locking
+//! beyond a `OnceLock`, nothing that can unwind into C.
+
+pub mod hooks;
 
 use std::ffi::{CStr, CString, c_int, c_void};
 use std::sync::OnceLock;
