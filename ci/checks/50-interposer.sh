@@ -6,15 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
-need=()
-for p in joystick evtest binutils python3-venv; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "50-interposer: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+. ci/checks/lib/common.sh
+need_debs 50-interposer joystick evtest binutils python3-venv
 
 echo "--- build: portable interposer (cargo-zigbuild, x86_64-unknown-linux-gnu.2.17)"
 SO=$(js-interposer/build-portable.sh)

@@ -10,15 +10,8 @@ cd "$(dirname "$0")/../.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 START=$(date +%s)
 
-need=()
-for p in v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good binutils python3-venv; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "55-webcam: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+. ci/checks/lib/common.sh
+need_debs 55-webcam v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good binutils python3-venv
 
 echo "--- build: portable webcam interposer (cargo-zigbuild, x86_64-unknown-linux-gnu.2.17)"
 SO=$(v4l2-interposer/build-portable.sh)
