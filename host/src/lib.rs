@@ -11,6 +11,7 @@
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
+//! - [`peer_open`]: building and starting one session's pipeline on the blocking pool.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`ice_report`]: the connectivity report: webrtcbin stats → selected pair, logged and stored.
 //! - [`sharing`]: several browsers on one desktop with roles: share links, roster, fan-out.
@@ -42,6 +43,7 @@ pub mod media;
 pub mod mic;
 pub mod overlay_file;
 pub mod peer;
+pub mod peer_open;
 pub mod persist;
 pub mod rest_client;
 pub mod rtc;
