@@ -27,14 +27,14 @@ impl Settings {
                 "must be an IP address",
             ));
         }
-        if self.enable_metrics_http {
-            if let Some(addr) = self.metrics_http_addr.as_deref().filter(|a| !is_ip(a)) {
-                return Err(super::settings::invalid(
-                    "metrics_http_addr",
-                    addr,
-                    "must be an IP address",
-                ));
-            }
+        if self.enable_metrics_http
+            && let Some(addr) = self.metrics_http_addr.as_deref().filter(|a| !is_ip(a))
+        {
+            return Err(super::settings::invalid(
+                "metrics_http_addr",
+                addr,
+                "must be an IP address",
+            ));
         }
         if self.enable_basic_auth && self.basic_auth_password.is_empty() {
             return Err(ConfigError::Requires {
