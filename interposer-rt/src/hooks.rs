@@ -57,6 +57,20 @@ pub fn or_errno(r: Result<c_int, c_int>) -> c_int {
     })
 }
 
+/// Calls the real `$real` with the hook's arguments, or reports `ENOSYS` and returns `$fail`
+/// when the C library lacks it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! forward {
+    ($real:ident($($arg:expr),*) or $fail:expr) => {
+        match typed::$real() {
+            // SAFETY: forwarding the caller's arguments unchanged.
+            Some(f) => unsafe { f($($arg),*) },
+            None => $crate::hooks::missing($fail),
+        }
+    };
+}
+
 /// The eight `open`/`openat` family hooks. `$ours` is an
 /// `unsafe fn(*const c_char, c_int) -> Option<c_int>`: `Some(fd or -1 with errno set)` when it
 /// handled the path (it must accept null), `None` to open the path for real.
@@ -88,11 +102,7 @@ macro_rules! open_hooks {
                 if let Some(fd) = unsafe { $ours(path, flags) } {
                     return fd;
                 }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(path, flags, mode) },
-                    None => $crate::hooks::missing(-1),
-                }
+                $crate::forward!($real(path, flags, mode) or -1)
             })
         }
     };
@@ -113,11 +123,7 @@ macro_rules! open_hooks {
                 if let Some(fd) = unsafe { $ours(path, flags) } {
                     return fd;
                 }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(dirfd, path, flags, mode) },
-                    None => $crate::hooks::missing(-1),
-                }
+                $crate::forward!($real(dirfd, path, flags, mode) or -1)
             })
         }
     };
@@ -147,11 +153,7 @@ macro_rules! fopen_hooks {
                 if let Some(file) = unsafe { $ours(path, mode) } {
                     return file;
                 }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(path, mode) },
-                    None => $crate::hooks::missing(::std::ptr::null_mut()),
-                }
+                $crate::forward!($real(path, mode) or ::std::ptr::null_mut())
             })
         }
     };
@@ -169,11 +171,7 @@ macro_rules! close_hook {
         pub unsafe extern "C" fn close(fd: ::std::ffi::c_int) -> ::std::ffi::c_int {
             $crate::hooks::guard(-1, || {
                 $forget(fd);
-                match typed::CLOSE() {
-                    // SAFETY: forwarding the caller's argument unchanged.
-                    Some(f) => unsafe { f(fd) },
-                    None => $crate::hooks::missing(-1),
-                }
+                $crate::forward!(CLOSE(fd) or -1)
             })
         }
     };
@@ -200,11 +198,7 @@ macro_rules! ioctl_hook {
                 if let Some(r) = unsafe { $ours(fd, request, arg) } {
                     return r;
                 }
-                match typed::IOCTL() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(fd, request, arg) },
-                    None => $crate::hooks::missing(-1),
-                }
+                $crate::forward!(IOCTL(fd, request, arg) or -1)
             })
         }
     };
@@ -227,11 +221,7 @@ macro_rules! read_hooks {
             count: ::libc::size_t,
         ) -> ::libc::ssize_t {
             $crate::hooks::guard(-1, || {
-                $read_common(fd, buf, count, || match typed::READ() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(fd, buf, count) },
-                    None => $crate::hooks::missing(-1),
-                })
+                $read_common(fd, buf, count, || $crate::forward!(READ(fd, buf, count) or -1))
             })
         }
 
@@ -247,11 +237,7 @@ macro_rules! read_hooks {
             buflen: ::libc::size_t,
         ) -> ::libc::ssize_t {
             $crate::hooks::guard(-1, || {
-                let real = || match typed::READ_CHK() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(fd, buf, count, buflen) },
-                    None => $crate::hooks::missing(-1),
-                };
+                let real = || $crate::forward!(READ_CHK(fd, buf, count, buflen) or -1);
                 if count > buflen {
                     // Let glibc report the overflow exactly as it would have.
                     return real();
