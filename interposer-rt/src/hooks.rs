@@ -71,6 +71,17 @@ macro_rules! forward {
     };
 }
 
+/// `Ok(n)` → `n`; `Err(e)` → `errno = e`, `-1`: the return of a `read`.
+pub fn len_or_errno(r: Result<usize, c_int>) -> ssize_t {
+    match r {
+        Ok(n) => n as ssize_t,
+        Err(e) => {
+            set_errno(e);
+            -1
+        }
+    }
+}
+
 /// The eight `open`/`openat` family hooks. `$ours` is an
 /// `unsafe fn(*const c_char, c_int) -> Option<c_int>`: `Some(fd or -1 with errno set)` when it
 /// handled the path (it must accept null), `None` to open the path for real.
@@ -204,12 +215,12 @@ macro_rules! ioctl_hook {
     };
 }
 
-/// `read` and `__read_chk`: `$read_common` is a
-/// `fn(c_int, *mut c_void, size_t, impl FnOnce() -> ssize_t) -> ssize_t` that answers reads of
-/// its fds and calls the given real read for the others.
+/// `read` and `__read_chk`: `$ours` is an `unsafe fn(c_int, *mut c_void, size_t) ->
+/// Option<Result<usize, c_int>>` that reads from its fds (`Some`: bytes or errno) and returns
+/// `None` for the others, which are read for real.
 #[macro_export]
 macro_rules! read_hooks {
-    ($read_common:path) => {
+    ($ours:path) => {
         /// Interposed `read`.
         ///
         /// # Safety
@@ -221,7 +232,11 @@ macro_rules! read_hooks {
             count: ::libc::size_t,
         ) -> ::libc::ssize_t {
             $crate::hooks::guard(-1, || {
-                $read_common(fd, buf, count, || $crate::forward!(READ(fd, buf, count) or -1))
+                // SAFETY: `buf`/`count` come straight from the caller of read.
+                match unsafe { $ours(fd, buf, count) } {
+                    Some(r) => $crate::hooks::len_or_errno(r),
+                    None => $crate::forward!(READ(fd, buf, count) or -1),
+                }
             })
         }
 
@@ -237,12 +252,14 @@ macro_rules! read_hooks {
             buflen: ::libc::size_t,
         ) -> ::libc::ssize_t {
             $crate::hooks::guard(-1, || {
-                let real = || $crate::forward!(READ_CHK(fd, buf, count, buflen) or -1);
-                if count > buflen {
-                    // Let glibc report the overflow exactly as it would have.
-                    return real();
+                // Over `buflen`: let glibc report the overflow exactly as it would have.
+                if count <= buflen {
+                    // SAFETY: `buf`/`count` come straight from the caller, within `buflen`.
+                    if let Some(r) = unsafe { $ours(fd, buf, count) } {
+                        return $crate::hooks::len_or_errno(r);
+                    }
                 }
-                $read_common(fd, buf, count, real)
+                $crate::forward!(READ_CHK(fd, buf, count, buflen) or -1)
             })
         }
     };

@@ -4,7 +4,7 @@
 
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 
-use libc::{FILE, size_t, ssize_t};
+use libc::{FILE, size_t};
 use selkies_interposer_rt::hooks::set_errno;
 use selkies_js_wire::ioctl::{decode_ev, decode_js};
 use selkies_js_wire::{DeviceKind, DeviceRef};
@@ -125,23 +125,14 @@ unsafe fn ioctl_ours(fd: c_int, request: c_ulong, arg: *mut c_void) -> Option<c_
 
 selkies_interposer_rt::ioctl_hook!(ioctl_ours);
 
-fn read_common(
-    fd: c_int,
-    buf: *mut c_void,
-    count: size_t,
-    real: impl FnOnce() -> ssize_t,
-) -> ssize_t {
-    let Some(dev) = device::lookup(fd) else {
-        return real();
-    };
+/// Whole records only on interposed fds.
+///
+/// # Safety
+/// Same contract as `read`.
+unsafe fn read_ours(fd: c_int, buf: *mut c_void, count: size_t) -> Option<Result<usize, c_int>> {
+    let dev = device::lookup(fd)?;
     // SAFETY: `buf`/`count` come straight from the caller of read, which guarantees them.
-    match unsafe { device::read_records(&dev, fd, buf, count) } {
-        Ok(n) => n as ssize_t,
-        Err(e) => {
-            set_errno(e);
-            -1
-        }
-    }
+    Some(unsafe { device::read_records(&dev, fd, buf, count) })
 }
 
-selkies_interposer_rt::read_hooks!(read_common);
+selkies_interposer_rt::read_hooks!(read_ours);

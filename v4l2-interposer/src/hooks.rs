@@ -7,7 +7,7 @@
 
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
 
-use libc::{FILE, off_t, size_t, ssize_t};
+use libc::{FILE, off_t, size_t};
 use selkies_interposer_rt::hooks::{guard, missing, or_errno, set_errno};
 use selkies_v4l2_wire::abi::Request;
 
@@ -178,30 +178,20 @@ unsafe fn ioctl_ours(fd: c_int, request: c_ulong, arg: *mut c_void) -> Option<c_
 
 selkies_interposer_rt::ioctl_hook!(ioctl_ours);
 
-fn read_common(
-    fd: c_int,
-    buf: *mut c_void,
-    count: size_t,
-    real: impl FnOnce() -> ssize_t,
-) -> ssize_t {
-    let Some(dev) = device::lookup(fd) else {
-        return real();
-    };
+/// One whole frame per call on the device fd.
+///
+/// # Safety
+/// Same contract as `read`.
+unsafe fn read_ours(fd: c_int, buf: *mut c_void, count: size_t) -> Option<Result<usize, c_int>> {
+    let dev = device::lookup(fd)?;
     if buf.is_null() {
-        set_errno(libc::EFAULT);
-        return -1;
+        return Some(Err(libc::EFAULT));
     }
     // SAFETY: `buf`/`count` come straight from the caller of read, which guarantees them.
-    match unsafe { device::read(&dev, fd, buf, count) } {
-        Ok(n) => n as ssize_t,
-        Err(e) => {
-            set_errno(e);
-            -1
-        }
-    }
+    Some(unsafe { device::read(&dev, fd, buf, count) })
 }
 
-selkies_interposer_rt::read_hooks!(read_common);
+selkies_interposer_rt::read_hooks!(read_ours);
 
 macro_rules! mmap_hook {
     ($name:ident, $real:ident) => {

@@ -6,9 +6,6 @@
 use std::ffi::{c_char, c_int, c_void};
 
 use libc::{off_t, size_t};
-use selkies_interposer_rt::hooks::{
-    CloseFn, FopenFn, IoctlFn, OpenFn, OpenatFn, ReadChkFn, ReadFn,
-};
 
 /// `dup`.
 pub type DupFn = unsafe extern "C" fn(c_int) -> c_int;
@@ -29,23 +26,10 @@ pub type XstatFn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat) -
 pub type Xstat64Fn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat64) -> c_int;
 
 selkies_interposer_rt::reals! {
-    OPEN: c"open" => OpenFn;
-    OPEN64: c"open64" => OpenFn;
-    OPEN_2: c"__open_2" => OpenFn;
-    OPEN64_2: c"__open64_2" => OpenFn;
-    OPENAT: c"openat" => OpenatFn;
-    OPENAT64: c"openat64" => OpenatFn;
-    OPENAT_2: c"__openat_2" => OpenatFn;
-    OPENAT64_2: c"__openat64_2" => OpenatFn;
-    FOPEN: c"fopen" => FopenFn;
-    FOPEN64: c"fopen64" => FopenFn;
-    CLOSE: c"close" => CloseFn;
+    fd_hooks;
     DUP: c"dup" => DupFn;
     DUP2: c"dup2" => Dup2Fn;
     DUP3: c"dup3" => Dup3Fn;
-    IOCTL: c"ioctl" => IoctlFn;
-    READ: c"read" => ReadFn;
-    READ_CHK: c"__read_chk" => ReadChkFn;
     MMAP: c"mmap" => MmapFn;
     MMAP64: c"mmap64" => MmapFn;
     STAT: c"stat" => StatFn;

@@ -32,3 +32,22 @@ host_binary() {
     export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
   fi
 }
+
+# portable_so_checks <so> <symbol...>: the LD_PRELOAD library needs no glibc newer than 2.17
+# (the portable tarball's floor) and exports every hook named.
+portable_so_checks() {
+  local so=$1 max syms sym
+  shift
+  file -L "$so" | sed 's/^/    /'
+  echo "--- check: highest GLIBC_ symbol version <= 2.17"
+  syms=$(objdump -T "$so")
+  max=$(grep -o 'GLIBC_[0-9][0-9.]*' <<< "$syms" | sed 's/GLIBC_//' | sort -V | tail -1)
+  echo "    highest: GLIBC_$max"
+  if [ "$(printf '%s\n2.17\n' "$max" | sort -V | tail -1)" != "2.17" ]; then
+    echo "FAIL: $so needs GLIBC_$max"; return 1
+  fi
+  for sym in "$@"; do
+    grep -qE "\.text.* $sym\$" <<< "$syms" || { echo "FAIL: $so does not export $sym"; return 1; }
+  done
+  echo "    exports every hook"
+}
