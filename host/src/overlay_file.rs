@@ -164,8 +164,8 @@ mod tests {
 
     #[test]
     fn persist_never_follows_a_planted_symlink() {
-        // The old writer used `.<name>.<pid>.tmp` with File::create: a symlink planted under
-        // that name made it overwrite the symlink's target.
+        // A writer using `.<name>.<pid>.tmp` with File::create would overwrite the target of
+        // a symlink planted under that name.
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cfg.json");
         let victim = dir.path().join("victim");

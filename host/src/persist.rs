@@ -1,5 +1,5 @@
-//! The one writer of the `--json_config` overlay. Slider changes arrive in bursts; each used to
-//! start its own blocking read-modify-write, so writes raced and updates were lost. Here one
+//! The one writer of the `--json_config` overlay. Slider changes arrive in bursts; if each
+//! started its own blocking read-modify-write, writes would race and lose updates. So one
 //! task owns the file: it takes every change queued so far, writes them in one atomic
 //! replacement on the blocking pool, and only then looks at the queue again. A directory that
 //! cannot be written is reported once; the live settings have already been applied by then.
