@@ -6,30 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
-need=()
-for p in joystick evtest binutils python3-venv; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "50-interposer: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+. ci/checks/lib/common.sh
+need_debs 50-interposer joystick evtest binutils python3-venv
 
 echo "--- build: portable interposer (cargo-zigbuild, x86_64-unknown-linux-gnu.2.17)"
 SO=$(js-interposer/build-portable.sh)
-file -L "$SO" | sed 's/^/    /'
-
-echo "--- check: highest GLIBC_ symbol version <= 2.17"
-max=$(objdump -T "$SO" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
-echo "    highest: GLIBC_$max"
-if [ "$(printf '%s\n2.17\n' "$max" | sort -V | tail -1)" != "2.17" ]; then
-  echo "FAIL: $SO needs GLIBC_$max"; exit 1
-fi
-for sym in open open64 openat openat64 __open_2 __open64_2 fopen fopen64 close ioctl read __read_chk; do
-  objdump -T "$SO" | grep -qE "\.text.* $sym\$" || { echo "FAIL: $SO does not export $sym"; exit 1; }
-done
-echo "    exports every hook"
+portable_so_checks "$SO" open open64 openat openat64 __open_2 __open64_2 fopen fopen64 close ioctl \
+  read __read_chk
 
 echo "--- check: LD_PRELOAD test program against the portable build"
 SELKIES_INTERPOSER_SO="$SO" cargo test --locked -p selkies-js-interposer --test preload 2>&1 \

@@ -12,31 +12,13 @@ cd "$(dirname "$0")/../.."
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 START=$(date +%s)
 
-need=()
-for p in v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good binutils python3-venv; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "55-webcam: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
+. ci/checks/lib/common.sh
+need_debs 55-webcam v4l-utils gstreamer1.0-tools gstreamer1.0-plugins-good binutils python3-venv
 
 echo "--- build: portable webcam interposer (cargo-zigbuild, x86_64-unknown-linux-gnu.2.17)"
 SO=$(v4l2-interposer/build-portable.sh)
-file -L "$SO" | sed 's/^/    /'
-echo "--- check: highest GLIBC_ symbol version <= 2.17"
-max=$(objdump -T "$SO" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)
-echo "    highest: GLIBC_$max"
-if [ "$(printf '%s\n2.17\n' "$max" | sort -V | tail -1)" != "2.17" ]; then
-  echo "FAIL: $SO needs GLIBC_$max"; exit 1
-fi
-syms=$(objdump -T "$SO")
-for sym in open open64 openat openat64 __open_2 __open64_2 fopen fopen64 close ioctl read __read_chk \
-           mmap mmap64 dup dup2 dup3 stat stat64 lstat __xstat __xstat64; do
-  grep -qE "\.text.* $sym\$" <<< "$syms" || { echo "FAIL: $SO does not export $sym"; exit 1; }
-done
-echo "    exports every hook"
+portable_so_checks "$SO" open open64 openat openat64 __open_2 __open64_2 fopen fopen64 close ioctl \
+  read __read_chk mmap mmap64 dup dup2 dup3 stat stat64 lstat __xstat __xstat64
 
 echo "--- build: webcam-feed"
 cargo build --locked --release -p selkies-webcam 2>&1 | tail -1

@@ -5,12 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-[ -s web/dist/index.html ] || (cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+. ci/checks/lib/common.sh
+web_client
+host_binary
 
 node --test ci/e2e/xev.unit.test.mjs ci/e2e/sdp.unit.test.mjs
 exec unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 ci/e2e/e2e.test.mjs'

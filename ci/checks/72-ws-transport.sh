@@ -10,16 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 
-if ! command -v nginx >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends nginx xclip || { apt-get update -q && apt-get install -y -q --no-install-recommends nginx xclip; }
-fi
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-(cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+. ci/checks/lib/common.sh
+need_debs 72-ws-transport nginx xclip
+web_client --rebuild
+host_binary
 
 unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 ci/e2e/ws-transport.test.mjs'
 

@@ -7,17 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 # xclip is the X client that owns/reads CLIPBOARD in the clipboard cases.
-if ! dpkg-query -W -f='${Status}' xclip 2>/dev/null | grep -q "install ok installed"; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends xclip || { apt-get update -q && apt-get install -y -q --no-install-recommends xclip; }
-fi
+. ci/checks/lib/common.sh
+need_debs 75-e2e-desktop xclip
 
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-(cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+web_client --rebuild
+host_binary
 
 node --test ci/e2e/features.unit.test.mjs ci/e2e/prom.unit.test.mjs
 exec unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 --test-reporter=spec ci/e2e/desktop.test.mjs'

@@ -7,21 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 
-need=()
-for p in xvfb x11-apps x11-utils xdotool pulseaudio chromium joystick iproute2 xclip; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  echo "76-sharing: installing ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q && apt-get install -y -q --no-install-recommends "${need[@]}"
-fi
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-(cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+. ci/checks/lib/common.sh
+need_debs 76-sharing xvfb x11-apps x11-utils xdotool pulseaudio chromium joystick iproute2 xclip
+web_client --rebuild
+host_binary
 cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-js-interposer
 rm -f /tmp/selkies_config.json
 

@@ -12,20 +12,14 @@ start=$(date +%s)
 
 # parec/pactl (pulseaudio-utils) drive and record the virtual microphone; xclip owns and reads
 # the X CLIPBOARD as image/png in the clipboard-image case.
-if ! command -v parec >/dev/null || ! command -v pactl >/dev/null || ! command -v xclip >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends pulseaudio-utils xclip || { apt-get update -q && apt-get install -y -q --no-install-recommends pulseaudio-utils xclip; }
-fi
+. ci/checks/lib/common.sh
+need_debs 77-intake pulseaudio-utils xclip
 
 SELKIES_UPLOAD_TEST_MB=${SELKIES_UPLOAD_TEST_MB:-1024} \
   cargo test -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --test files_http -- --nocapture 2>&1 | grep -E '^(test |after the|upload of|1 GiB)|test result|panicked' || { echo "files_http failed"; exit 1; }
 
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-(cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+web_client --rebuild
+host_binary
 rm -f /tmp/selkies_config.json
 unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 --test-reporter=spec ci/e2e/intake.test.mjs'
 echo "77-intake: $(( $(date +%s) - start )) s"

@@ -6,17 +6,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-if ! dpkg-query -W -f='${Status}' coturn 2>/dev/null | grep -q "install ok installed"; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends coturn || { apt-get update -q && apt-get install -y -q --no-install-recommends coturn; }
-fi
+. ci/checks/lib/common.sh
+need_debs 80-turn coturn
 
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-[ -s web/dist/index.html ] || (cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+web_client
+host_binary
 if [ -z "${SELKIES_TURN_REST_BIN:-}" ]; then
   cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-turn-rest --bin selkies-turn-rest
   export SELKIES_TURN_REST_BIN="$PWD/target/debug/selkies-turn-rest"

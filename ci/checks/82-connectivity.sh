@@ -9,16 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
 
-if ! command -v nft >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q --no-install-recommends nftables || { apt-get update -q && apt-get install -y -q --no-install-recommends nftables; }
-fi
-if [ ! -d web/node_modules/playwright-core ]; then (cd web && npm ci --no-audit --no-fund); fi
-[ -s web/dist/index.html ] || (cd web && npm run --silent build)
-if [ -z "${SELKIES_HOST_BIN:-}" ]; then
-  cargo build -j"${CARGO_BUILD_JOBS:-2}" --locked -p selkies-host --bin selkies-gstreamer
-  export SELKIES_HOST_BIN="$PWD/target/debug/selkies-gstreamer"
-fi
+. ci/checks/lib/common.sh
+need_debs 82-connectivity nftables
+web_client
+host_binary
 
 rm -f /tmp/selkies_config.json
 unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 --test-reporter=spec ci/e2e/one-port-filtered.test.mjs'

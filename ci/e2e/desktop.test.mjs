@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
 import { missingFeatures } from './features.mjs';
 import { parsePrometheus } from './prom.mjs';
-import { Env, ROOT, sleep, waitFor } from './harness.mjs';
+import { diagnostics, Env, pageState, ROOT, sleep, waitFor } from './harness.mjs';
 import { parseXev } from './xev.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18090);
@@ -49,21 +49,12 @@ const METRICS_PORT = PORT + 1;
 const hostFlags = ['--encoder=x264enc', '--enable_basic_auth=false', '--enable_resize=false', `--json_config=${jsonConfig}`];
 if (!MISSING.metrics) hostFlags.push('--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`);
 
-async function withDiagnostics(body) {
-  try {
-    await body();
-  } catch (e) {
-    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 50)];
-    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
-    if (browser) {
-      parts.push('--- page state ---', JSON.stringify(await browser.e2e(() => {
-        const h = window.__e2e;
-        return h && { dc: h.dataChannelState, pc: h.connectionState, host: h.hostMessages, sent: h.sent.slice(-15), status: document.getElementById('status')?.textContent };
-      }).catch((err) => String(err))));
-    }
-    throw new Error(parts.join('\n'));
-  }
-}
+const withDiagnostics = diagnostics(env, () => browser, {
+  page: pageState(() => {
+    const h = window.__e2e;
+    return h && { dc: h.dataChannelState, pc: h.connectionState, host: h.hostMessages, sent: h.sent.slice(-15), status: document.getElementById('status')?.textContent };
+  }),
+});
 
 async function shot(name) {
   const path = join(SHOTS, `${name}.png`);

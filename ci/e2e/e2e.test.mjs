@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { diagnostics, Env, pageState, sleep, waitFor } from './harness.mjs';
 import { extmaps } from './sdp.mjs';
 import { parseXev, typedText } from './xev.mjs';
 
@@ -22,19 +22,12 @@ const env = new Env();
 let browser = null;
 
 /** Runs a case body; on failure re-throws with the host log and the browser console attached. */
-async function withDiagnostics(body) {
-  try {
-    await body();
-  } catch (e) {
-    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 50)];
-    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
-    if (browser) parts.push('--- page state ---', JSON.stringify(await browser.e2e(() => {
-      const h = window.__e2e;
-      return h && { firstFrameMs: h.firstFrameMs, dc: h.dataChannelState, pc: h.connectionState, reconnects: h.reconnects, host: h.hostMessages, status: document.getElementById('status')?.textContent };
-    }).catch((err) => String(err))));
-    throw new Error(parts.join('\n'));
-  }
-}
+const withDiagnostics = diagnostics(env, () => browser, {
+  page: pageState(() => {
+    const h = window.__e2e;
+    return h && { firstFrameMs: h.firstFrameMs, dc: h.dataChannelState, pc: h.connectionState, reconnects: h.reconnects, host: h.hostMessages, status: document.getElementById('status')?.textContent };
+  }),
+});
 
 /** Status of an HTTP request (a WebSocket upgrade when `ws`), never following anything. */
 function status(path, auth, ws = false) {

@@ -217,3 +217,28 @@ export function reportFailure(e, env, browser) {
   if (browser) console.error('--- browser console ---\n' + browser.consoleTail(30));
   process.exitCode = 1;
 }
+
+/**
+ * The wrapper of a test case body: on failure it re-throws with the host log's tail, the browser
+ * console and, when `page` is given, what `page(browser)` returns (label and text lines) attached.
+ * `currentBrowser` returns the case's browser or null (test files replace it between cases).
+ */
+export function diagnostics(env, currentBrowser, { hostLines = 50, page = null } = {}) {
+  return async (body) => {
+    try {
+      await body();
+    } catch (e) {
+      const browser = currentBrowser();
+      const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', hostLines)];
+      if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
+      if (browser && page) parts.push(...(await page(browser)));
+      throw new Error(parts.join('\n'));
+    }
+  };
+}
+
+/** A `page` for [`diagnostics`]: the JSON of `fn`'s result, evaluated in the page. */
+export const pageState = (fn) => async (browser) => [
+  '--- page state ---',
+  JSON.stringify(await browser.e2e(fn).catch((err) => String(err))),
+];

@@ -14,7 +14,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Browser } from './browser.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { diagnostics, Env, sleep, waitFor } from './harness.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18190);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -151,19 +151,13 @@ function micProbe() {
   };
 }
 
-async function withDiagnostics(body) {
-  try {
-    await body();
-  } catch (e) {
-    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 60)];
-    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
-    if (browser) {
-      const log = await browser.e2e(() => document.getElementById('log-status')?.value ?? '').catch(() => '');
-      parts.push('--- client status log (tail) ---', log.split('\n').slice(-15).join('\n'));
-    }
-    throw new Error(parts.join('\n'));
-  }
-}
+const withDiagnostics = diagnostics(env, () => browser, {
+  hostLines: 60,
+  page: async (b) => {
+    const log = await b.e2e(() => document.getElementById('log-status')?.value ?? '').catch(() => '');
+    return ['--- client status log (tail) ---', log.split('\n').slice(-15).join('\n')];
+  },
+});
 
 before(async () => {
   mkdirSync(downDir, { recursive: true });

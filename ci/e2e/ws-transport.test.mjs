@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { diagnostics, Env, pageState, sleep, waitFor } from './harness.mjs';
 import { mediaHeader, OP, RawWs } from './ws-raw.mjs';
 import { parseXev, typedText } from './xev.mjs';
 
@@ -26,19 +26,12 @@ const FALLBACK_MS = Number(/FALLBACK_MS = (\d+)/.exec(readFileSync(new URL('../.
 const env = new Env();
 let browser = null;
 
-async function withDiagnostics(body) {
-  try {
-    await body();
-  } catch (e) {
-    const parts = [String(e?.stack ?? e), '--- host log (tail) ---', env.tail('host', 50)];
-    if (browser) parts.push('--- browser console (tail) ---', browser.consoleTail(40));
-    if (browser) parts.push('--- page state ---', JSON.stringify(await browser.e2e(() => {
-      const h = window.__e2e;
-      return h && { transport: h.transport, firstFrameMs: h.firstFrameMs, ws: h.ws, dc: h.dataChannelState, host: h.hostMessages, status: document.getElementById('status')?.textContent };
-    }).catch((err) => String(err))));
-    throw new Error(parts.join('\n'));
-  }
-}
+const withDiagnostics = diagnostics(env, () => browser, {
+  page: pageState(() => {
+    const h = window.__e2e;
+    return h && { transport: h.transport, firstFrameMs: h.firstFrameMs, ws: h.ws, dc: h.dataChannelState, host: h.hostMessages, status: document.getElementById('status')?.textContent };
+  }),
+});
 
 function xclip(args, input) {
   return new Promise((resolve) => {

@@ -11,9 +11,13 @@ pub fn gather(args: &Args) -> HostFacts {
         .map(|h| h.trim().to_owned())
         .or_else(|_| std::env::var("HOSTNAME"))
         .unwrap_or_else(|_| "localhost".to_owned());
-    let overlay = match std::fs::read_to_string(&args.json_config) {
-        Ok(text) => OverlayInput::Text(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => OverlayInput::Missing,
+    let overlay = match crate::overlay_file::read_text(std::path::Path::new(&args.json_config)) {
+        Ok(Some(text)) => OverlayInput::Text(text),
+        Ok(None) => OverlayInput::Missing,
+        // Resolution names the file itself.
+        Err(crate::overlay_file::OverlayFileError::Io { source, .. }) => {
+            OverlayInput::Unreadable(source.to_string())
+        }
         Err(e) => OverlayInput::Unreadable(e.to_string()),
     };
     let mut random = vec![0u8; RANDOM_BYTES];

@@ -11,6 +11,7 @@
 //! - [`rtc`]: STUN/TURN configuration sources (static, HMAC, rtc.json file, TURN-REST).
 //! - [`turn_probe`]: start-up STUN Binding check that the configured TURN server answers.
 //! - [`peer`]: the host's in-process signalling peers that run one session per browser.
+//! - [`peer_open`]: building and starting one session's pipeline on the blocking pool.
 //! - [`session`]: one webrtcbin peer connection: offer, ICE, data channel, bus.
 //! - [`ice_report`]: the connectivity report: webrtcbin stats → selected pair, logged and stored.
 //! - [`sharing`]: several browsers on one desktop with roles: share links, roster, fan-out.
@@ -26,6 +27,7 @@
 //! - [`startup`]: assembling and running a whole host from its settings ([`startup::run`]).
 //! - [`host`]: shared context and live settings.
 //! - [`persist`]: the one coalescing writer of `--json_config`.
+//! - [`overlay_file`]: reading and atomically rewriting the `--json_config` file.
 //! - [`telemetry`]: CPU/memory numbers for the client.
 //! - [`uinput_mouse`]: pointer-lock mouse as msgpack datagrams (`--uinput_mouse_socket`).
 
@@ -39,7 +41,9 @@ pub mod ice_report;
 pub mod log_limit;
 pub mod media;
 pub mod mic;
+pub mod overlay_file;
 pub mod peer;
+pub mod peer_open;
 pub mod persist;
 pub mod rest_client;
 pub mod rtc;

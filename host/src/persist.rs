@@ -1,5 +1,5 @@
-//! The one writer of the `--json_config` overlay. Slider changes arrive in bursts; each used to
-//! start its own blocking read-modify-write, so writes raced and updates were lost. Here one
+//! The one writer of the `--json_config` overlay. Slider changes arrive in bursts; if each
+//! started its own blocking read-modify-write, writes would race and lose updates. So one
 //! task owns the file: it takes every change queued so far, writes them in one atomic
 //! replacement on the blocking pool, and only then looks at the queue again. A directory that
 //! cannot be written is reported once; the live settings have already been applied by then.
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use selkies_proto::config::{JsonOverlay, OverlaySetting};
+use selkies_proto::config::OverlaySetting;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
@@ -61,7 +61,7 @@ async fn run(
         }
         let p = path.clone();
         let result =
-            tokio::task::spawn_blocking(move || JsonOverlay::persist_all(&p, &batch)).await;
+            tokio::task::spawn_blocking(move || crate::overlay_file::persist_all(&p, &batch)).await;
         match result {
             Ok(Ok(())) => {
                 stats.writes.fetch_add(1, Ordering::Relaxed);
@@ -108,7 +108,7 @@ mod tests {
         w.persist(OverlaySetting::Framerate(30));
         // Wait until everything queued is on disk: the final file holds the last values.
         loop {
-            let o = JsonOverlay::load(&path).ok().flatten();
+            let o = crate::overlay_file::load(&path).ok().flatten();
             if o.as_ref().and_then(|o| o.framerate) == Some(30) {
                 assert_eq!(o.and_then(|o| o.video_bitrate), Some(20_000));
                 break;

@@ -33,8 +33,8 @@ pub enum StartError {
     Encoder(#[from] MediaError),
     #[error("{flag}={addr} is not an IP address")]
     Address { flag: &'static str, addr: String },
-    #[error("--enable_basic_auth=true needs a non-empty --basic_auth_password")]
-    EmptyPassword,
+    #[error(transparent)]
+    Config(#[from] selkies_proto::config::ConfigError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -79,15 +79,14 @@ async fn wait_for_app(settings: &Settings) {
 /// Start every service of a host and bind its port; [`Started::serve`] then runs it. The port
 /// is bound before this returns, so `--port=0` gives a test the address to connect to.
 pub async fn start(settings: Settings) -> Result<Started, StartError> {
+    // Resolution validated them already; settings built or changed by hand are checked again.
+    settings.validate()?;
     wait_for_app(&settings).await;
     let chosen = pipeline::choose_encoder(settings.encoder, settings.gpu_id)?;
     info!(encoder = chosen.spec.name(), element = %chosen.factory, "video encoder");
     let warm = chosen.clone();
     tokio::task::spawn_blocking(move || pipeline::warm_up(&warm));
 
-    if settings.enable_cloudflare_turn {
-        warn!("--enable_cloudflare_turn is not supported; STUN/TURN come from the other sources");
-    }
     let rtc = Arc::new(RtcStore::start(&settings).await);
     rtc.spawn_refresh(&settings);
     spawn_turn_check(&settings);
@@ -133,9 +132,6 @@ pub async fn start(settings: Settings) -> Result<Started, StartError> {
     );
     info!(mode = %gamepads.mode(), "gamepads");
 
-    if settings.enable_basic_auth && settings.basic_auth_password.is_empty() {
-        return Err(StartError::EmptyPassword);
-    }
     let host = Arc::new(Host::new(
         StaticSettings::new(Arc::new(settings.clone()), rates::available_cpus()),
         LiveSettings {

@@ -3,7 +3,7 @@
 //!
 //! One actor task owns the pure hub *and* every connection's sender, fed by a single channel:
 //! each event is decided and its messages delivered in one step, so two connections can never
-//! interleave (before, a new tab's `SESSION_OK` could be delivered before the old tab's
+//! interleave (otherwise a new tab's `SESSION_OK` could be delivered before the old tab's
 //! teardown that was decided earlier). Sockets that stop answering pings, or never say HELLO,
 //! are closed after `--ws_timeout`, so a browser whose network vanished without a close frees
 //! the session for the next client within that bound.

@@ -20,7 +20,6 @@ use selkies_host::peer::{self, Kind, Opened, StartPlan};
 use selkies_host::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
 use selkies_host::supervise;
 use selkies_proto::config::CaptureMode;
-use selkies_proto::config::JsonOverlay;
 
 fn rates(kbps: u32) -> RateParams {
     RateParams {
@@ -93,7 +92,9 @@ fn persisted_bitrate_of_another_encoder_is_fitted_at_load() {
         r#"{"video_bitrate": 150000, "audio_bitrate": 9000000, "framerate": 60}"#,
     )
     .expect("write overlay");
-    let overlay = JsonOverlay::load(&path).expect("load").expect("an overlay");
+    let overlay = selkies_host::overlay_file::load(&path)
+        .expect("load")
+        .expect("an overlay");
     let live = LiveSettings {
         framerate: overlay.framerate.unwrap_or(60),
         video_kbps: overlay.video_bitrate.unwrap_or(8000),

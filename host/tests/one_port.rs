@@ -28,6 +28,8 @@ fn settings(extra: &[&str]) -> Settings {
     let mut argv = vec![
         "selkies-gstreamer",
         "--json_config=/nonexistent/selkies.json",
+        // No random bytes here to generate a password with.
+        "--enable_basic_auth=false",
     ];
     argv.extend_from_slice(extra);
     Settings::resolve_with(Args::parse_from(argv), &HostFacts::default()).unwrap()

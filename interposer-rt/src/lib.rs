@@ -1,7 +1,10 @@
 //! What the LD_PRELOAD interposers share (the joystick one in `js-interposer/`, the webcam one in
-//! `v4l2-interposer/`): lazy `dlsym(RTLD_NEXT)` resolution of the functions they wrap, and an
-//! opt-in log that writes with raw syscalls so it never re-enters a hooked function. No
-//! allocation or locking beyond a `OnceLock`, nothing that can unwind into C.
+//! `v4l2-interposer/`): lazy `dlsym(RTLD_NEXT)` resolution of the functions they wrap, the
+//! hook prologues that decide "ours or real" and forward (`hooks`), and an opt-in log that
+//! writes with raw syscalls so it never re-enters a hooked function. No allocation or locking
+//! beyond a `OnceLock`, nothing that can unwind into C.
+
+pub mod hooks;
 
 use std::ffi::{CStr, CString, c_int, c_void};
 use std::sync::OnceLock;
@@ -40,8 +43,30 @@ impl Real {
 
 /// Declares one [`Real`] static per wrapped function and a `typed` module with an accessor per
 /// function that returns it as its C signature (`None` when the C library lacks it).
+///
+/// Starting the list with `fd_hooks;` adds the functions the shared hooks of [`hooks`] forward
+/// to (the `open`, `openat` and `fopen` families, `close`, `ioctl`, `read`, `__read_chk`).
 #[macro_export]
 macro_rules! reals {
+    (fd_hooks; $($rest:tt)*) => {
+        $crate::reals! {
+            OPEN: c"open" => $crate::hooks::OpenFn;
+            OPEN64: c"open64" => $crate::hooks::OpenFn;
+            OPEN_2: c"__open_2" => $crate::hooks::OpenFn;
+            OPEN64_2: c"__open64_2" => $crate::hooks::OpenFn;
+            OPENAT: c"openat" => $crate::hooks::OpenatFn;
+            OPENAT64: c"openat64" => $crate::hooks::OpenatFn;
+            OPENAT_2: c"__openat_2" => $crate::hooks::OpenatFn;
+            OPENAT64_2: c"__openat64_2" => $crate::hooks::OpenatFn;
+            FOPEN: c"fopen" => $crate::hooks::FopenFn;
+            FOPEN64: c"fopen64" => $crate::hooks::FopenFn;
+            CLOSE: c"close" => $crate::hooks::CloseFn;
+            IOCTL: c"ioctl" => $crate::hooks::IoctlFn;
+            READ: c"read" => $crate::hooks::ReadFn;
+            READ_CHK: c"__read_chk" => $crate::hooks::ReadChkFn;
+            $($rest)*
+        }
+    };
     ($($id:ident : $name:literal => $ty:ty;)*) => {
         $(pub static $id: $crate::Real = $crate::Real::new($name);)*
         /// Typed accessors: each returns the real function or `None`.

@@ -1,36 +1,18 @@
-//! The exported `extern "C"` hooks. Each recognises the interposed path or fd and otherwise
-//! forwards to the real function untouched. Every body runs inside [`guard`], so a bug here
-//! becomes an `EIO` for that call instead of unwinding into C code.
+//! The exported `extern "C"` hooks of the webcam interposer: the shared prologues of
+//! `selkies_interposer_rt::hooks` (guard against unwinding, forward what is not ours) around
+//! this crate's answers for the device path, its sysfs uevent and the device fd; `dup`,
+//! `mmap` and `stat` families are this interposer's own.
 //!
-//! Variadic C signatures (`open(path, flags, ...)`, `ioctl(fd, req, ...)`) are declared with one
-//! fixed trailing word: defining C-variadic functions is unstable, and reading one more
-//! argument register/stack slot than was passed is harmless on the SysV x86-64 and i386 ABIs.
+//! Variadic C signatures are declared with one fixed trailing word, as the shared hooks explain.
 
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use libc::{FILE, mode_t, off_t, size_t, ssize_t};
+use libc::{FILE, off_t, size_t};
+use selkies_interposer_rt::hooks::{guard, missing, or_errno, set_errno};
 use selkies_v4l2_wire::abi::Request;
 
 use crate::device;
 use crate::real::typed;
-
-fn set_errno(e: c_int) {
-    // SAFETY: __errno_location always returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
-}
-
-fn guard<T>(fail: T, body: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| {
-        set_errno(libc::EIO);
-        fail
-    })
-}
-
-fn missing<T>(fail: T) -> T {
-    set_errno(libc::ENOSYS);
-    fail
-}
 
 /// # Safety
 /// `path` must be null or a valid C string.
@@ -63,126 +45,42 @@ unsafe fn target(path: *const c_char) -> Target {
     }
 }
 
-fn or_errno(r: Result<c_int, c_int>) -> c_int {
-    r.unwrap_or_else(|e| {
-        set_errno(e);
-        -1
-    })
+/// # Safety
+/// `path` must be null or a valid C string.
+unsafe fn open_ours(path: *const c_char, flags: c_int) -> Option<c_int> {
+    // SAFETY: guaranteed by the caller.
+    match unsafe { target(path) } {
+        Target::Device => Some(or_errno(device::open_device(flags))),
+        Target::Uevent => Some(or_errno(device::open_uevent())),
+        Target::Other => None,
+    }
 }
 
-macro_rules! open_hook {
-    ($name:ident, $real:ident) => {
-        /// Interposed `open` family member; see the module docs.
-        ///
-        /// # Safety
-        /// Same contract as the libc function of this name.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, flags: c_int, mode: mode_t) -> c_int {
-            guard(-1, || {
-                // SAFETY: `path` comes from the caller of open, which requires a C string.
-                match unsafe { target(path) } {
-                    Target::Device => return or_errno(device::open_device(flags)),
-                    Target::Uevent => return or_errno(device::open_uevent()),
-                    Target::Other => {}
-                }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(path, flags, mode) },
-                    None => missing(-1),
-                }
-            })
-        }
-    };
-}
+selkies_interposer_rt::open_hooks!(open_ours);
 
-macro_rules! openat_hook {
-    ($name:ident, $real:ident) => {
-        /// Interposed `openat` family member: the absolute device path is ours whatever `dirfd`.
-        ///
-        /// # Safety
-        /// Same contract as the libc function of this name.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(
-            dirfd: c_int,
-            path: *const c_char,
-            flags: c_int,
-            mode: mode_t,
-        ) -> c_int {
-            guard(-1, || {
-                // SAFETY: `path` comes from the caller of openat, which requires a C string.
-                match unsafe { target(path) } {
-                    Target::Device => return or_errno(device::open_device(flags)),
-                    Target::Uevent => return or_errno(device::open_uevent()),
-                    Target::Other => {}
-                }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(dirfd, path, flags, mode) },
-                    None => missing(-1),
-                }
-            })
-        }
-    };
-}
-
-open_hook!(open, OPEN);
-open_hook!(open64, OPEN64);
-open_hook!(__open_2, OPEN_2);
-open_hook!(__open64_2, OPEN64_2);
-openat_hook!(openat, OPENAT);
-openat_hook!(openat64, OPENAT64);
-openat_hook!(__openat_2, OPENAT_2);
-openat_hook!(__openat64_2, OPENAT64_2);
-
-macro_rules! fopen_hook {
-    ($name:ident, $real:ident) => {
-        /// Interposed `fopen` family member, for the device's sysfs uevent (C++ streams open
-        /// files with `fopen`, which does not go through the hooked `open`).
-        ///
-        /// # Safety
-        /// Same contract as the libc function of this name.
-        #[unsafe(no_mangle)]
-        pub unsafe extern "C" fn $name(path: *const c_char, mode: *const c_char) -> *mut FILE {
-            guard(std::ptr::null_mut(), || {
-                // SAFETY: `path` comes from the caller of fopen, which requires a C string.
-                if let Target::Uevent = unsafe { target(path) } {
-                    return match device::open_uevent() {
-                        // SAFETY: wrapping our fresh memfd for reading.
-                        Ok(fd) => unsafe { libc::fdopen(fd, c"r".as_ptr()) },
-                        Err(e) => {
-                            set_errno(e);
-                            std::ptr::null_mut()
-                        }
-                    };
-                }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(path, mode) },
-                    None => missing(std::ptr::null_mut()),
-                }
-            })
-        }
-    };
-}
-
-fopen_hook!(fopen, FOPEN);
-fopen_hook!(fopen64, FOPEN64);
-
-/// Interposed `close`: forget the fd (its buffers go with it), then close it for real.
+/// The device's sysfs uevent (C++ streams open files with `fopen`, which does not go through
+/// the hooked `open`).
 ///
 /// # Safety
-/// Same contract as `close`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn close(fd: c_int) -> c_int {
-    guard(-1, || {
-        device::forget(fd);
-        match typed::CLOSE() {
-            // SAFETY: forwarding the caller's argument unchanged.
-            Some(f) => unsafe { f(fd) },
-            None => missing(-1),
+/// `path` must be null or a valid C string.
+unsafe fn fopen_ours(path: *const c_char, _mode: *const c_char) -> Option<*mut FILE> {
+    // SAFETY: guaranteed by the caller.
+    let Target::Uevent = (unsafe { target(path) }) else {
+        return None;
+    };
+    Some(match device::open_uevent() {
+        // SAFETY: wrapping our fresh memfd for reading.
+        Ok(fd) => unsafe { libc::fdopen(fd, c"r".as_ptr()) },
+        Err(e) => {
+            set_errno(e);
+            std::ptr::null_mut()
         }
     })
 }
+
+selkies_interposer_rt::fopen_hooks!(fopen_ours);
+// A closed fd's buffers go with it.
+selkies_interposer_rt::close_hook!(device::forget);
 
 /// Interposed `dup`: a duplicate of the device fd is the same device (GStreamer's buffer pool
 /// works on a dup of v4l2src's fd).
@@ -253,111 +151,47 @@ pub unsafe extern "C" fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int {
     })
 }
 
-/// Interposed `ioctl`: V4L2 requests on the device fd are answered by the state machine
-/// (unknown ones `ENOTTY`, like a driver without them); everything else is real.
+/// V4L2 requests on the device fd are answered by the state machine (unknown ones `ENOTTY`,
+/// like a driver without them); everything else (FIONBIO, FIONREAD and the like, which act on
+/// the socket itself, and other fds) is real.
 ///
 /// # Safety
 /// Same contract as `ioctl`: `arg` must point to a buffer as large as the request implies.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn ioctl(fd: c_int, request: c_ulong, arg: *mut c_void) -> c_int {
-    guard(-1, || {
-        let Some(dev) = device::lookup(fd) else {
-            return match typed::IOCTL() {
-                // SAFETY: forwarding the caller's arguments unchanged.
-                Some(f) => unsafe { f(fd, request, arg) },
-                None => missing(-1),
-            };
-        };
-        // The kernel only looks at the low 32 bits of the request.
-        let req = request as u32;
-        if selkies_v4l2_wire::abi::ioc_type(req) != selkies_v4l2_wire::abi::V4L2_TYPE {
-            return match typed::IOCTL() {
-                // SAFETY: FIONBIO, FIONREAD and the like act on the socket itself.
-                Some(f) => unsafe { f(fd, request, arg) },
-                None => missing(-1),
-            };
-        }
-        let Some((r, len)) = Request::decode(req) else {
-            set_errno(libc::ENOTTY);
-            return -1;
-        };
-        if arg.is_null() {
-            set_errno(libc::EFAULT);
-            return -1;
-        }
-        // SAFETY: the request's encoded size is `len`, which the caller's buffer must hold.
-        match unsafe { device::ioctl(&dev, fd, r, arg, len) } {
-            Ok(v) => v,
-            Err(e) => {
-                set_errno(e);
-                -1
-            }
-        }
-    })
-}
-
-fn read_common(
-    fd: c_int,
-    buf: *mut c_void,
-    count: size_t,
-    real: impl FnOnce() -> ssize_t,
-) -> ssize_t {
-    let Some(dev) = device::lookup(fd) else {
-        return real();
+unsafe fn ioctl_ours(fd: c_int, request: c_ulong, arg: *mut c_void) -> Option<c_int> {
+    let dev = device::lookup(fd)?;
+    // The kernel only looks at the low 32 bits of the request.
+    let req = request as u32;
+    if selkies_v4l2_wire::abi::ioc_type(req) != selkies_v4l2_wire::abi::V4L2_TYPE {
+        return None;
+    }
+    let Some((r, len)) = Request::decode(req) else {
+        set_errno(libc::ENOTTY);
+        return Some(-1);
     };
-    if buf.is_null() {
+    if arg.is_null() {
         set_errno(libc::EFAULT);
-        return -1;
+        return Some(-1);
     }
-    // SAFETY: `buf`/`count` come straight from the caller of read, which guarantees them.
-    match unsafe { device::read(&dev, fd, buf, count) } {
-        Ok(n) => n as ssize_t,
-        Err(e) => {
-            set_errno(e);
-            -1
-        }
-    }
+    // SAFETY: the request's encoded size is `len`, which the caller's buffer must hold.
+    Some(or_errno(unsafe { device::ioctl(&dev, fd, r, arg, len) }))
 }
 
-/// Interposed `read`: one whole frame per call on the device fd.
+selkies_interposer_rt::ioctl_hook!(ioctl_ours);
+
+/// One whole frame per call on the device fd.
 ///
 /// # Safety
 /// Same contract as `read`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, count: size_t) -> ssize_t {
-    guard(-1, || {
-        read_common(fd, buf, count, || match typed::READ() {
-            // SAFETY: forwarding the caller's arguments unchanged.
-            Some(f) => unsafe { f(fd, buf, count) },
-            None => missing(-1),
-        })
-    })
+unsafe fn read_ours(fd: c_int, buf: *mut c_void, count: size_t) -> Option<Result<usize, c_int>> {
+    let dev = device::lookup(fd)?;
+    if buf.is_null() {
+        return Some(Err(libc::EFAULT));
+    }
+    // SAFETY: `buf`/`count` come straight from the caller of read, which guarantees them.
+    Some(unsafe { device::read(&dev, fd, buf, count) })
 }
 
-/// Interposed `__read_chk` (what `read` becomes under `_FORTIFY_SOURCE`).
-///
-/// # Safety
-/// Same contract as `__read_chk`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn __read_chk(
-    fd: c_int,
-    buf: *mut c_void,
-    count: size_t,
-    buflen: size_t,
-) -> ssize_t {
-    guard(-1, || {
-        let real = || match typed::READ_CHK() {
-            // SAFETY: forwarding the caller's arguments unchanged.
-            Some(f) => unsafe { f(fd, buf, count, buflen) },
-            None => missing(-1),
-        };
-        if count > buflen {
-            // Let glibc report the overflow exactly as it would have.
-            return real();
-        }
-        read_common(fd, buf, count, real)
-    })
-}
+selkies_interposer_rt::read_hooks!(read_ours);
 
 macro_rules! mmap_hook {
     ($name:ident, $real:ident) => {

@@ -3,30 +3,16 @@
 //! constructor may call `open` before ours runs. A symbol the C library lacks (`stat` before
 //! glibc 2.33, `__xstat` in musl-like libcs) is `None` and its hook reports `ENOSYS`.
 
-use std::ffi::{c_char, c_int, c_ulong, c_void};
+use std::ffi::{c_char, c_int, c_void};
 
-use libc::{mode_t, off_t, size_t, ssize_t};
+use libc::{off_t, size_t};
 
-/// `open`/`open64`/`__open_2`-style: `(path, flags, mode)`.
-pub type OpenFn = unsafe extern "C" fn(*const c_char, c_int, mode_t) -> c_int;
-/// `openat`-style: `(dirfd, path, flags, mode)`.
-pub type OpenatFn = unsafe extern "C" fn(c_int, *const c_char, c_int, mode_t) -> c_int;
-/// `fopen`-style.
-pub type FopenFn = unsafe extern "C" fn(*const c_char, *const c_char) -> *mut libc::FILE;
-/// `close`.
-pub type CloseFn = unsafe extern "C" fn(c_int) -> c_int;
 /// `dup`.
 pub type DupFn = unsafe extern "C" fn(c_int) -> c_int;
 /// `dup2`.
 pub type Dup2Fn = unsafe extern "C" fn(c_int, c_int) -> c_int;
 /// `dup3`.
 pub type Dup3Fn = unsafe extern "C" fn(c_int, c_int, c_int) -> c_int;
-/// `ioctl` (the variadic argument is always a single word).
-pub type IoctlFn = unsafe extern "C" fn(c_int, c_ulong, *mut c_void) -> c_int;
-/// `read`.
-pub type ReadFn = unsafe extern "C" fn(c_int, *mut c_void, size_t) -> ssize_t;
-/// `__read_chk`.
-pub type ReadChkFn = unsafe extern "C" fn(c_int, *mut c_void, size_t, size_t) -> ssize_t;
 /// `mmap`/`mmap64`.
 pub type MmapFn =
     unsafe extern "C" fn(*mut c_void, size_t, c_int, c_int, c_int, off_t) -> *mut c_void;
@@ -40,23 +26,10 @@ pub type XstatFn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat) -
 pub type Xstat64Fn = unsafe extern "C" fn(c_int, *const c_char, *mut libc::stat64) -> c_int;
 
 selkies_interposer_rt::reals! {
-    OPEN: c"open" => OpenFn;
-    OPEN64: c"open64" => OpenFn;
-    OPEN_2: c"__open_2" => OpenFn;
-    OPEN64_2: c"__open64_2" => OpenFn;
-    OPENAT: c"openat" => OpenatFn;
-    OPENAT64: c"openat64" => OpenatFn;
-    OPENAT_2: c"__openat_2" => OpenatFn;
-    OPENAT64_2: c"__openat64_2" => OpenatFn;
-    FOPEN: c"fopen" => FopenFn;
-    FOPEN64: c"fopen64" => FopenFn;
-    CLOSE: c"close" => CloseFn;
+    fd_hooks;
     DUP: c"dup" => DupFn;
     DUP2: c"dup2" => Dup2Fn;
     DUP3: c"dup3" => Dup3Fn;
-    IOCTL: c"ioctl" => IoctlFn;
-    READ: c"read" => ReadFn;
-    READ_CHK: c"__read_chk" => ReadChkFn;
     MMAP: c"mmap" => MmapFn;
     MMAP64: c"mmap64" => MmapFn;
     STAT: c"stat" => StatFn;

@@ -6,13 +6,13 @@
 import { ClipboardImages } from './clipboard-image.ts';
 import { ClipboardSync } from './clipboard-sync.ts';
 import { toRemote } from './coords.ts';
-import { Drawer } from './drawer.ts';
+import { Drawer, type DrawerEvents } from './drawer.ts';
 import { installE2eHooks, type E2eHooks } from './e2e.ts';
 import { toggleFullscreen } from './fullscreen.ts';
 import { FilesPanel } from './files.ts';
 import { GamepadPoller } from './gamepad-poll.ts';
 import { encoderLabel, gauges, parseGpuStats, parseSystemStats, type GpuStats, type SystemStats } from './gauges.ts';
-import { InputCapture } from './input.ts';
+import { InputCapture, type CaptureDocument } from './input.ts';
 import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
 import { Microphone } from './mic.ts';
@@ -41,13 +41,70 @@ function storage(): Storage | null {
   }
 }
 
+/** The window's and the page body's size in CSS pixels, and the device pixel ratio. */
+export interface ViewSize {
+  bodyWidth: number;
+  bodyHeight: number;
+  innerWidth: number;
+  innerHeight: number;
+  dpr: number;
+}
+
+/** The page around the app and the parts that need a real DOM (fakes in unit tests). */
+export interface AppParts {
+  /** The page's element with this id (index.html). */
+  el<T extends HTMLElement>(id: string): T;
+  setTitle(title: string): void;
+  pathname: string;
+  storage: Storage | null;
+  /** Where keys, button releases and focus changes arrive. */
+  win: EventTarget;
+  doc: CaptureDocument;
+  view(): ViewSize;
+  isTouch(): boolean;
+  /** The test hooks (and the camera's drawer binding); null unless the page has `?e2e=1`. */
+  instrument(video: HTMLVideoElement, send: (text: string) => boolean): E2eHooks | null;
+  drawer(events: DrawerEvents, logs: LogBuffer): Drawer;
+  transport(...args: ConstructorParameters<typeof TransportSwitch>): TransportSwitch;
+}
+
+export function browserParts(): AppParts {
+  return {
+    el,
+    setTitle: (title) => {
+      document.title = title;
+    },
+    pathname: window.location.pathname,
+    storage: storage(),
+    win: window,
+    doc: document,
+    view: () => ({
+      bodyWidth: document.body.offsetWidth,
+      bodyHeight: document.body.offsetHeight,
+      innerWidth: window.innerWidth,
+      innerHeight: window.innerHeight,
+      dpr: window.devicePixelRatio || 1,
+    }),
+    isTouch: isTouchDevice,
+    instrument: (video, send) => {
+      const hooks = installE2eHooks(window, video, send);
+      bindWebcamDrawer(document, webcam);
+      // Test pages (?e2e=1) drive the camera directly (ci/e2e/webcam.test.mjs).
+      if (hooks) Object.assign(window, { __webcam: webcam });
+      return hooks;
+    },
+    drawer: (events, logs) => new Drawer(events, logs),
+    transport: (...args) => new TransportSwitch(...args),
+  };
+}
+
 export class App {
-  private readonly video = el<HTMLVideoElement>('video');
-  private readonly overlayEl = el<HTMLPreElement>('stats-overlay');
-  private readonly statsEl = el<HTMLDivElement>('stats');
-  private readonly app = appName(window.location.pathname);
-  private readonly store = new SettingsStore(storage(), this.app);
-  private readonly logs = new LogBuffer(500, this.store.bool('debug') ?? false);
+  private readonly video: HTMLVideoElement;
+  private readonly overlayEl: HTMLPreElement;
+  private readonly statsEl: HTMLDivElement;
+  private readonly app: string;
+  private readonly store: SettingsStore;
+  private readonly logs: LogBuffer;
   /** Test instrumentation: null unless the page was opened with `?e2e=1`. */
   private readonly hooks: E2eHooks | null;
   private readonly session: TransportSwitch;
@@ -61,20 +118,25 @@ export class App {
   private touch: TouchInput | null = null;
 
   /** Settings chosen here and announced by the host, and their reconciliation (pure). */
-  private readonly state = new AppState(this.store);
-  private statsOverlay = this.store.bool('statsOverlay') ?? false;
+  private readonly state: AppState;
+  private statsOverlay: boolean;
   private system: SystemStats | null = null;
   private gpu: GpuStats | null = null;
   private last: StatsSample | null = null;
 
-  constructor() {
-    document.title = `Selkies - ${this.app}`;
+  constructor(private readonly parts: AppParts = browserParts()) {
+    this.video = parts.el<HTMLVideoElement>('video');
+    this.overlayEl = parts.el<HTMLPreElement>('stats-overlay');
+    this.statsEl = parts.el<HTMLDivElement>('stats');
+    this.app = appName(parts.pathname);
+    this.store = new SettingsStore(parts.storage, this.app);
+    this.logs = new LogBuffer(500, this.store.bool('debug') ?? false);
+    this.state = new AppState(this.store);
+    this.statsOverlay = this.store.bool('statsOverlay') ?? false;
+    this.parts.setTitle(`Selkies - ${this.app}`);
     const send = (text: string): boolean => this.session?.send(text) ?? false;
-    this.hooks = installE2eHooks(window, this.video, send);
-    bindWebcamDrawer(document, webcam);
-    // Test pages (?e2e=1) drive the camera directly (ci/e2e/webcam.test.mjs).
-    if (this.hooks) Object.assign(window, { __webcam: webcam });
-    this.drawer = new Drawer(
+    this.hooks = this.parts.instrument(this.video, send);
+    this.drawer = this.parts.drawer(
       {
         videoBitrate: (kbps) => this.choose('videoBitRate', kbps, msg.videoBitrate(kbps)),
         framerate: (fps) => this.choose('videoFramerate', fps, msg.framerate(fps)),
@@ -119,18 +181,18 @@ export class App {
       debug: this.logs.debug,
     });
 
-    this.session = new TransportSwitch(
+    this.session = this.parts.transport(
       this.video,
-      el<HTMLAudioElement>('audio'),
+      this.parts.el<HTMLAudioElement>('audio'),
       {
         status: (text) => {
-          el('status').textContent = text;
+          this.parts.el('status').textContent = text;
           this.logs.add('status', text);
         },
         stats: (s) => this.onStats(s),
         channelOpen: () => this.onChannelOpen(),
         needsClick: (resume) => {
-          const start = el<HTMLButtonElement>('start');
+          const start = this.parts.el<HTMLButtonElement>('start');
           start.hidden = false;
           start.onclick = () => {
             start.hidden = true;
@@ -138,8 +200,8 @@ export class App {
           };
         },
         connected: (yes) => {
-          el('overlay').classList.toggle('hidden', yes);
-          el('info').classList.toggle('live', yes);
+          this.parts.el('overlay').classList.toggle('hidden', yes);
+          this.parts.el('info').classList.toggle('live', yes);
         },
       },
       this.hooks,
@@ -149,7 +211,7 @@ export class App {
     this.input = new InputCapture(this.video, (t) => void send(t), {
       shortcut: (e) => this.shortcut(e),
       ignore: (target) => this.osk?.owns(target) ?? false,
-    });
+    }, this.parts.win, this.parts.doc);
     this.clipboard = new ClipboardSync({
       send,
       status: (on, detail) => this.drawer.setClipboardStatus(on, detail),
@@ -205,10 +267,10 @@ export class App {
   }
 
   private windowSize(): { w: number; h: number; dpr: number } {
-    const dpr = window.devicePixelRatio || 1;
+    const { bodyWidth, bodyHeight, dpr } = this.parts.view();
     return {
-      w: Math.trunc(document.body.offsetWidth * dpr) & ~1,
-      h: Math.trunc(document.body.offsetHeight * dpr) & ~1,
+      w: Math.trunc(bodyWidth * dpr) & ~1,
+      h: Math.trunc(bodyHeight * dpr) & ~1,
       dpr,
     };
   }
@@ -270,21 +332,21 @@ export class App {
       v.style.removeProperty('top');
       return;
     }
-    const dpr = window.devicePixelRatio || 1;
+    const { dpr, innerWidth, innerHeight } = this.parts.view();
     const w = v.videoWidth / dpr;
     const h = v.videoHeight / dpr;
     v.style.width = `${w}px`;
     v.style.height = `${h}px`;
-    v.style.left = `${Math.max(0, (window.innerWidth - w) / 2)}px`;
-    v.style.top = `${Math.max(0, (window.innerHeight - h) / 2)}px`;
+    v.style.left = `${Math.max(0, (innerWidth - w) / 2)}px`;
+    v.style.top = `${Math.max(0, (innerHeight - h) / 2)}px`;
   }
 
   private context(): Context {
-    const dpr = window.devicePixelRatio || 1;
+    const { dpr, innerWidth, innerHeight } = this.parts.view();
     return {
       encoder: this.state.encoder ? encoderLabel(this.state.encoder) : '',
       resolution: this.state.resolution,
-      windowSize: `${window.innerWidth}x${window.innerHeight}${dpr !== 1 ? ` @${dpr}x` : ''}`,
+      windowSize: `${innerWidth}x${innerHeight}${dpr !== 1 ? ` @${dpr}x` : ''}`,
     };
   }
 
@@ -294,7 +356,7 @@ export class App {
     this.clipboard.channelOpened();
     this.clipboardImages.channelOpened();
     // Touch has no local cursor: the host draws its own into the video (legacy forces p,1).
-    if (isTouchDevice()) this.session.send(msg.pointerVisible(true));
+    if (this.parts.isTouch()) this.session.send(msg.pointerVisible(true));
   }
 
   private onStats(s: StatsSample): void {

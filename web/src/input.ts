@@ -16,6 +16,9 @@ export interface CaptureHooks {
   ignore(target: EventTarget | null): boolean;
 }
 
+/** The page's document as far as input capture uses it (a fake in unit tests). */
+export type CaptureDocument = EventTarget & Pick<Document, 'pointerLockElement'>;
+
 export class InputCapture {
   private mask = 0;
   private last = { x: 0, y: 0 };
@@ -32,20 +35,23 @@ export class InputCapture {
     private readonly video: HTMLVideoElement,
     private readonly send: Send,
     private readonly hooks: CaptureHooks,
+    /** Where keys, button releases and focus changes arrive. */
+    private readonly win: EventTarget = window,
+    private readonly doc: CaptureDocument = document,
   ) {}
 
   attach(): void {
     const v = this.video;
     this.on(v, 'mousemove', (e) => this.onMouse(e as MouseEvent));
     this.on(v, 'mousedown', (e) => this.onMouse(e as MouseEvent));
-    this.on(window, 'mouseup', (e) => this.onMouse(e as MouseEvent));
+    this.on(this.win, 'mouseup', (e) => this.onMouse(e as MouseEvent));
     this.on(v, 'contextmenu', (e) => e.preventDefault());
     this.on(v, 'wheel', (e) => this.onWheel(e as WheelEvent), { passive: false });
-    this.on(window, 'keydown', (e) => this.onKey(e as KeyboardEvent, true));
-    this.on(window, 'keyup', (e) => this.onKey(e as KeyboardEvent, false));
-    this.on(window, 'blur', () => this.reset());
-    this.on(window, 'focus', () => this.reset());
-    this.on(document, 'pointerlockchange', () => this.send(msg.pointerVisible(this.locked())));
+    this.on(this.win, 'keydown', (e) => this.onKey(e as KeyboardEvent, true));
+    this.on(this.win, 'keyup', (e) => this.onKey(e as KeyboardEvent, false));
+    this.on(this.win, 'blur', () => this.reset());
+    this.on(this.win, 'focus', () => this.reset());
+    this.on(this.doc, 'pointerlockchange', () => this.send(msg.pointerVisible(this.locked())));
   }
 
   detach(): void {
@@ -64,7 +70,7 @@ export class InputCapture {
   }
 
   private locked(): boolean {
-    return document.pointerLockElement === this.video;
+    return this.doc.pointerLockElement === this.video;
   }
 
   private frame(): { width: number; height: number } {

@@ -3,7 +3,7 @@
 //! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
 
 import { mungeAnswer } from './sdp.ts';
-import { CLOSE_TAKEN_OVER, Signalling } from './signalling.ts';
+import { CLOSE_TAKEN_OVER, Signalling, type OpenSocket } from './signalling.ts';
 
 export interface PeerEvents {
   onStatus(text: string): void;
@@ -29,6 +29,17 @@ export function zeroJitterBuffer(receiver: RTCRtpReceiver): void {
   }
 }
 
+/** Where a peer gets its connection and its signalling socket (fakes in unit tests). */
+export interface PeerDeps {
+  createPc(config: RTCConfiguration): RTCPeerConnection;
+  openSocket: OpenSocket;
+}
+
+export const browserPeerDeps: PeerDeps = {
+  createPc: (config) => new RTCPeerConnection(config),
+  openSocket: (url) => new WebSocket(url),
+};
+
 export class StreamPeer {
   readonly pc: RTCPeerConnection;
   private readonly sig: Signalling;
@@ -44,8 +55,9 @@ export class StreamPeer {
     private readonly events: PeerEvents,
     /** Runs after the offer is applied and before the answer is made (the microphone's track). */
     private readonly beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<void>,
+    deps: PeerDeps = browserPeerDeps,
   ) {
-    this.pc = new RTCPeerConnection(rtcConfig);
+    this.pc = deps.createPc(rtcConfig);
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) this.sig.send({ ice: ev.candidate.toJSON() });
     };
@@ -72,7 +84,7 @@ export class StreamPeer {
         }
         this.lose(wasOpen ? 'signalling closed' : 'cannot reach the host', wasOpen);
       },
-    });
+    }, deps.openSocket);
   }
 
   start(): void {

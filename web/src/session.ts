@@ -8,9 +8,9 @@ import { selectedPath, type SelectedPath } from './connectivity.ts';
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
-import { StreamPeer, zeroJitterBuffer } from './peer.ts';
+import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
-import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
   glassToGlass,
@@ -62,6 +62,46 @@ async function rtcConfig(): Promise<RTCConfiguration> {
   }
 }
 
+/** What the HELLO greetings and the signalling URL are made of. */
+export interface PageFacts {
+  location: LocationLike;
+  /** CSS size of the page body. */
+  width: number;
+  height: number;
+  dpr: number;
+  /** Where the takeover token is kept; null when the browser blocks storage. */
+  storage: Storage | null;
+  receiveCaps: { codecs: { mimeType: string }[] } | null;
+  sendCaps: { codecs: { mimeType: string }[] } | null;
+}
+
+/** The browser behind a session (fakes in unit tests). */
+export interface SessionDeps {
+  peer: PeerDeps;
+  rtcConfig(): Promise<RTCConfiguration>;
+  page(): PageFacts;
+}
+
+function browserPage(): PageFacts {
+  let storage: Storage | null = null;
+  try {
+    storage = window.localStorage;
+  } catch {
+    // Storage blocked by the browser: the token lives for this page only.
+  }
+  return {
+    location: window.location,
+    width: document.body.offsetWidth,
+    height: document.body.offsetHeight,
+    dpr: window.devicePixelRatio,
+    storage,
+    receiveCaps: RTCRtpReceiver.getCapabilities?.('video') ?? null,
+    sendCaps: RTCRtpSender.getCapabilities?.('video') ?? null,
+  };
+}
+
+export const browserSessionDeps: SessionDeps = { peer: browserPeerDeps, rtcConfig, page: browserPage };
+
 export class Session {
   private video: StreamPeer | null = null;
   private audio: StreamPeer | null = null;
@@ -88,6 +128,7 @@ export class Session {
     /** The test hooks, null unless the page was opened with `?e2e=1`. */
     private readonly hooks: E2eHooks | null,
     private readonly onHostMessage: (m: msg.HostMessage) => void,
+    private readonly deps: SessionDeps = browserSessionDeps,
   ) {
     this.watchFrames();
   }
@@ -128,33 +169,31 @@ export class Session {
     this.retryTimer = null;
     if (this.stopped) return;
     this.ui.status('Connecting…');
-    const cfg = await rtcConfig();
+    const cfg = await this.deps.rtcConfig();
     if (this.stopped) return;
-    const url = signallingUrl(window.location);
-    let storage: Storage | null = null;
-    try {
-      storage = window.localStorage;
-    } catch {
-      // Storage blocked by the browser: the token lives for this page only.
-    }
-    const token = clientToken(storage);
-    const hello = (id: number) => () =>
-      helloMessage(
+    const page = this.deps.page();
+    const url = signallingUrl(page.location);
+    const token = clientToken(page.storage);
+    // Measured when each socket opens, as the page may have been resized meanwhile.
+    const hello = (id: number) => () => {
+      const now = this.deps.page();
+      return helloMessage(
         id,
-        document.body.offsetWidth,
-        document.body.offsetHeight,
-        window.devicePixelRatio,
+        now.width,
+        now.height,
+        now.dpr,
         token,
-        decodableVideoCodecs(RTCRtpReceiver.getCapabilities?.('video') ?? null),
+        decodableVideoCodecs(now.receiveCaps),
         {
           ...(id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : {}),
           // A browser that cannot send VP8 would refuse the camera section (port 0), which
           // ends the host's session: it does not offer its camera at all.
-          ...(id === AUDIO_PEER_ID && canSendCamera(RTCRtpSender.getCapabilities?.('video') ?? null)
+          ...(id === AUDIO_PEER_ID && canSendCamera(now.sendCaps)
             ? { webcam: true }
             : {}),
         },
       );
+    };
     const events = {
       onStatus: (text: string) => this.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),
@@ -168,7 +207,7 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
     const mic = this.microphone;
     this.audio = new StreamPeer(
       'audio',
@@ -177,6 +216,7 @@ export class Session {
       hello(AUDIO_PEER_ID),
       { ...events, onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp) },
       mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
+      this.deps.peer,
     );
     this.video.start();
     this.audio.start();

@@ -139,6 +139,12 @@ export interface SignallingEvents {
   onClosed(wasOpen: boolean, code: number): void;
 }
 
+/** `WebSocket.OPEN`, spelled out so the class also runs against a fake socket (unit tests). */
+const WS_OPEN = 1;
+
+/** Opens the socket; unit tests pass a fake. */
+export type OpenSocket = (url: string) => WebSocket;
+
 /** One signalling socket for one peer id. Single use: make a new one to reconnect. */
 export class Signalling {
   private ws: WebSocket | null = null;
@@ -149,10 +155,11 @@ export class Signalling {
     private readonly url: string,
     private readonly hello: () => string,
     private readonly events: SignallingEvents,
+    private readonly open: OpenSocket = (url) => new WebSocket(url),
   ) {}
 
   connect(): void {
-    const ws = new WebSocket(this.url);
+    const ws = this.open(this.url);
     this.ws = ws;
     ws.onopen = () => {
       this.opened = true;
@@ -184,7 +191,7 @@ export class Signalling {
   }
 
   send(obj: unknown): void {
-    if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(obj));
+    if (this.ws?.readyState === WS_OPEN) this.ws.send(JSON.stringify(obj));
   }
 
   /** Closes without reporting: the caller is already tearing the session down. */

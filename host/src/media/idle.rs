@@ -112,7 +112,7 @@ mod tests {
     fn idle_gaps_stay_below_the_browser_keyframe_timeout() {
         // The longest gap the gate leaves is one keep-alive interval plus one capture tick (the
         // frame that passes is the first one after the interval), here at 15 fps, the slowest
-        // common setting. 500 ms, the old interval, made Chromium send ~2 PLIs a second.
+        // common setting. A 500 ms interval makes Chromium send ~2 PLIs a second.
         let g = FrameGate::default();
         let tick = ms(1000 / 15);
         let t0 = Instant::now();

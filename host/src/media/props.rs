@@ -1,7 +1,7 @@
 //! Setting GStreamer element properties from values that come from a peer, a flag or the
 //! `--json_config` overlay. Every value is fitted to the range the property's `GParamSpec`
 //! declares before it reaches `set_property`: glib panics on an out-of-range value (x264enc's
-//! `bitrate` tops out at 2048000 kbit/s, x265enc's at 102400), and a panic there used to stop the
+//! `bitrate` tops out at 2048000 kbit/s, x265enc's at 102400), and a panic there would stop the
 //! video for good. Unparsable values are refused with a log line; absent properties are skipped
 //! (element versions differ in which properties exist).
 

@@ -12,10 +12,11 @@ mod settings;
 #[cfg(test)]
 mod tests;
 mod turn_embedded;
+mod validate;
 
 pub use args::Args;
 pub use intake::{IntakeArgs, IntakeSettings};
-pub use overlay::{JsonOverlay, OverlayError, OverlaySetting};
+pub use overlay::{JsonOverlay, OverlayError, OverlaySetting, parse_object, temp_file_name};
 pub use settings::{
     CaptureMode, ClipboardMode, HostFacts, OverlayInput, RANDOM_BYTES, Settings, TurnProtocol,
     normalize_origin, parse_clipboard_mode, parse_origins, password_from_random,
@@ -33,4 +34,10 @@ pub enum ConfigError {
     },
     #[error("cannot generate a random Basic auth password: {0}")]
     Random(String),
+    /// An option that needs another one (or a value of it) to be usable.
+    #[error("{when} needs {needs}")]
+    Requires {
+        when: &'static str,
+        needs: &'static str,
+    },
 }

@@ -1,16 +1,15 @@
 //! The `--json_config` overlay (docs/protocol.md §1): read once at start (six keys override
 //! CLI/env) and rewritten whenever the browser changes a setting at runtime.
 //!
+//! Pure: this module parses the file's text and produces the text to write back; the host
+//! reads and rewrites the file (`selkies_host::overlay_file`, atomically and under a random
+//! temporary name built by [`temp_file_name`] from random bytes it supplies).
+//!
 //! Decisions: a missing or empty file means "no overlay" (the buggy legacy `main` branch leaves
 //! an empty file behind); a corrupt file or a bad value is a *warning* and is ignored rather than
 //! an error, because the file is a cache the host writes itself and must not stop the host from
-//! starting. Writes are read-modify-write through a temporary file and `rename`, so a crash never
-//! leaves a truncated file (the legacy bug) and unknown keys are preserved. The temporary file is
-//! created exclusively (`O_EXCL`, random name, mode 0600) next to the target, so another local
-//! user cannot plant a symlink under a predictable name in a shared directory such as `/tmp`.
+//! starting. A rewrite keeps unknown keys and replaces a corrupt file with a fresh object.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
@@ -18,15 +17,9 @@ use serde_json::{Map, Value};
 use super::settings::Settings;
 use crate::encoder::Encoder;
 
-/// Why the overlay file could not be read or written.
+/// Why the overlay file's text cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum OverlayError {
-    #[error("cannot access {path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
     #[error("{path} is not valid JSON: {source}")]
     Json {
         path: PathBuf,
@@ -103,14 +96,6 @@ impl JsonOverlay {
     /// empty; `path` only names the file in errors.
     pub fn parse(path: &Path, text: &str) -> Result<Option<Self>, OverlayError> {
         Ok(parse_object(path, text)?.map(|map| JsonOverlay::from_map(&map)))
-    }
-
-    /// Reads `path`; `Ok(None)` when it does not exist or is empty.
-    pub fn load(path: &Path) -> Result<Option<Self>, OverlayError> {
-        match read_object(path)? {
-            None => Ok(None),
-            Some(map) => Ok(Some(JsonOverlay::from_map(&map))),
-        }
     }
 
     /// Extracts the six overriding keys from a parsed file.
@@ -195,16 +180,17 @@ impl JsonOverlay {
         s.warnings.extend(self.warnings.iter().cloned());
     }
 
-    /// Sets one key in the file, keeping every other key; creates the file if needed. A corrupt
-    /// existing file is replaced by a fresh object. Blocking I/O: call it off the async runtime.
-    pub fn persist(path: &Path, setting: OverlaySetting) -> Result<(), OverlayError> {
-        JsonOverlay::persist_all(path, &[setting])
-    }
-
-    /// [`JsonOverlay::persist`] for several changes in one read-modify-write (later entries
-    /// win), so a writer that coalesces a burst of slider changes touches the disk once.
-    pub fn persist_all(path: &Path, settings: &[OverlaySetting]) -> Result<(), OverlayError> {
-        let mut map = read_object(path).ok().flatten().unwrap_or_default();
+    /// The file's new text after `settings` (later entries win), from its current text
+    /// (`None`: no file). Every other key is kept; a corrupt or non-object file is replaced by
+    /// a fresh object. `path` only names the file in errors.
+    pub fn updated_text(
+        path: &Path,
+        current: Option<&str>,
+        settings: &[OverlaySetting],
+    ) -> Result<String, OverlayError> {
+        let mut map = current
+            .and_then(|text| parse_object(path, text).ok().flatten())
+            .unwrap_or_default();
         for setting in settings {
             let (key, value) = setting.key_value();
             map.insert(key.to_owned(), value);
@@ -216,25 +202,13 @@ impl JsonOverlay {
             }
         })?;
         text.push('\n');
-        write_atomically(path, text.as_bytes())
+        Ok(text)
     }
 }
 
-pub(super) fn read_object(path: &Path) -> Result<Option<Map<String, Value>>, OverlayError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => {
-            return Err(OverlayError::Io {
-                path: path.to_owned(),
-                source,
-            });
-        }
-    };
-    parse_object(path, &text)
-}
-
-fn parse_object(path: &Path, text: &str) -> Result<Option<Map<String, Value>>, OverlayError> {
+/// The file as a JSON object: `Ok(None)` when `text` is empty or blank; `path` only names the
+/// file in errors.
+pub fn parse_object(path: &Path, text: &str) -> Result<Option<Map<String, Value>>, OverlayError> {
     if text.trim().is_empty() {
         return Ok(None);
     }
@@ -263,54 +237,13 @@ fn origins(v: &Value) -> Option<Vec<String>> {
     super::settings::parse_origins(&joined).ok()
 }
 
-/// A temporary file that nobody else can have created: a random name, `O_EXCL` (which also
-/// refuses to follow a symlink planted under that name) and mode 0600.
-fn create_temp(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+/// The name of a temporary sibling of `path` to write through: `.<name>.<16 hex digits>.tmp`
+/// from `random`, so another local user cannot plant a symlink under a predictable name in a
+/// shared directory such as `/tmp` (the caller also creates it exclusively).
+pub fn temp_file_name(path: &Path, random: [u8; 8]) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "selkies_config.json".to_owned());
-    let mut last = None;
-    for _ in 0..8 {
-        let mut r = [0u8; 8];
-        getrandom::fill(&mut r).map_err(|e| std::io::Error::other(e.to_string()))?;
-        let tmp = path.with_file_name(format!(".{name}.{:016x}.tmp", u64::from_le_bytes(r)));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)
-        {
-            Ok(f) => return Ok((tmp, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last.unwrap_or_else(|| std::io::Error::other("no free temporary name")))
-}
-
-/// Write to an exclusively created sibling temporary file, fsync, rename over the target, then
-/// fsync the directory so the rename itself survives a power loss.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), OverlayError> {
-    let io = |source| OverlayError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let (tmp, mut f) = create_temp(path).map_err(io)?;
-    let result = (|| {
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(io)?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Best effort: some file systems refuse fsync on a directory.
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-    Ok(())
+    path.with_file_name(format!(".{name}.{:016x}.tmp", u64::from_le_bytes(random)))
 }

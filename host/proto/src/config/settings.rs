@@ -1,11 +1,12 @@
 //! Typed settings: [`Settings::resolve_with`] validates the raw [`Args`] strings, applies the JSON
-//! overlay and our deliberate defaults (generated Basic-auth password, no public TURN relay).
+//! overlay and our deliberate defaults (generated Basic-auth password, no public TURN relay),
+//! then checks the options that span several flags (`validate.rs`).
 //! Pure: the machine's facts, the overlay file's text and the random bytes of a generated
 //! password come in through [`HostFacts`], gathered by the host (`selkies_host::config_io`).
 
 use std::path::PathBuf;
 
-use super::overlay::JsonOverlay;
+use super::overlay::{JsonOverlay, parse_object};
 use super::{Args, ConfigError};
 use crate::encoder::Encoder;
 
@@ -479,7 +480,7 @@ impl Settings {
         };
         let parsed = match &facts.overlay {
             OverlayInput::NotRead | OverlayInput::Missing => Ok(None),
-            OverlayInput::Text(text) => JsonOverlay::parse(&s.json_config, text),
+            OverlayInput::Text(text) => parse_object(&s.json_config, text),
             OverlayInput::Unreadable(e) => {
                 s.warnings.push(format!(
                     "ignoring --json_config: {}: {e}",
@@ -489,13 +490,16 @@ impl Settings {
             }
         };
         match parsed {
-            Ok(Some(overlay)) => overlay.apply(&mut s),
+            Ok(Some(map)) => {
+                JsonOverlay::from_map(&map).apply(&mut s);
+                s.intake.apply_overlay(&map, &mut s.warnings);
+            }
             Ok(None) => {}
             Err(e) => s.warnings.push(format!("ignoring --json_config: {e}")),
         }
-        if let Ok(Some(map)) = super::overlay::read_object(&s.json_config) {
-            s.intake.apply_overlay(&map, &mut s.warnings);
-        }
+        s.validate()?;
+        let combinations = s.combination_warnings();
+        s.warnings.extend(combinations);
         Ok(s)
     }
 

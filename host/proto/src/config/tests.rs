@@ -1,6 +1,6 @@
 //! Config tests: legacy defaults (docs/protocol.md §1), precedence, typed values, deliberate differences, overlay.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Parser;
 
@@ -17,35 +17,15 @@ fn facts() -> HostFacts {
     }
 }
 
-/// [`facts`] with the overlay file at `path` read, as the host reads it.
-fn facts_for(path: &Path) -> HostFacts {
+/// [`facts`] with `text` as the `--json_config` file's contents, as the host reads it.
+fn facts_with(text: &str) -> HostFacts {
     let mut f = facts();
-    f.overlay = match std::fs::read_to_string(path) {
-        Ok(text) => OverlayInput::Text(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => OverlayInput::Missing,
-        Err(e) => OverlayInput::Unreadable(e.to_string()),
-    };
+    f.overlay = OverlayInput::Text(text.to_owned());
     f
 }
 
-/// A per-test scratch directory (no tempfile dependency); removed on drop.
-struct Scratch(PathBuf);
-impl Scratch {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("selkies-proto-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        Scratch(dir)
-    }
-    fn file(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+/// Where the tests say the overlay is (only named in messages: resolution reads no file).
+const CFG: &str = "/etc/selkies/cfg.json";
 
 /// Parses CLI words only: the clap `env` lookups are disabled by clearing `env` per arg, so
 /// the test machine's `SELKIES_*` variables cannot leak in.
@@ -201,11 +181,13 @@ fn given_password_and_machine_defaults() {
     assert_eq!(a, "A9A9BCDEFGHIJKLM");
     assert_eq!(password_from_random(&[255; 64]), None);
     assert_eq!(password_from_random(&[1; 15]), None);
-    // No random bytes: no password is made up (start-up then refuses Basic auth without one).
+    // No random bytes: no password is made up, and Basic auth without one is refused.
     let mut f = facts();
     f.random.clear();
-    let s = Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f).expect("ok");
-    assert!(s.password_generated && s.basic_auth_password.is_empty());
+    assert!(matches!(
+        Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f),
+        Err(ConfigError::Requires { .. })
+    ));
     f.random = vec![1; 3];
     assert!(matches!(
         Settings::resolve_with(args(&[], Path::new("/nonexistent")), &f),
@@ -254,16 +236,15 @@ fn env_is_used_when_cli_is_absent_and_cli_wins() {
 
 #[test]
 fn overlay_overrides_five_keys_and_warns_on_bad_values() {
-    let dir = Scratch::new("overlay");
-    let path = dir.file("cfg.json");
-    std::fs::write(
-        &path,
-        r#"{"framerate": 30, "video_bitrate": "4000", "audio_bitrate": 64000,
+    let path = Path::new(CFG);
+    let s = Settings::resolve_with(
+        args(&["--framerate=90"], path),
+        &facts_with(
+            r#"{"framerate": 30, "video_bitrate": "4000", "audio_bitrate": 64000,
             "enable_resize": "True", "encoder": "VP8ENC", "other": 1}"#,
+        ),
     )
-    .expect("write");
-    let s =
-        Settings::resolve_with(args(&["--framerate=90"], &path), &facts_for(&path)).expect("ok");
+    .expect("ok");
     assert_eq!(
         (s.framerate, s.video_bitrate, s.audio_bitrate),
         (30, 4000, 64000)
@@ -272,67 +253,112 @@ fn overlay_overrides_five_keys_and_warns_on_bad_values() {
     assert_eq!(s.encoder, Encoder::Vp8enc);
     assert!(s.warnings.is_empty());
 
-    std::fs::write(&path, r#"{"framerate": -3, "encoder": "h264"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
+    let f = facts_with(r#"{"framerate": -3, "encoder": "h264"}"#);
+    let s = Settings::resolve_with(args(&[], path), &f).expect("ok");
     assert_eq!((s.framerate, s.encoder), (60, Encoder::X264enc));
     assert_eq!(s.warnings.len(), 2);
 
-    std::fs::write(&path, "{not json").expect("write");
-    let s =
-        Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("corrupt is a warning");
+    let s = Settings::resolve_with(args(&[], path), &facts_with("{not json"))
+        .expect("corrupt is a warning");
     assert_eq!(s.warnings.len(), 1);
     assert!(s.warnings[0].contains("not valid JSON"), "{:?}", s.warnings);
+    assert!(s.warnings[0].contains(CFG), "{:?}", s.warnings);
 
-    std::fs::write(&path, "").expect("write");
-    let s =
-        Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("empty is no overlay");
-    assert!(s.warnings.is_empty());
+    for empty in ["", " \n"] {
+        let s = Settings::resolve_with(args(&[], path), &facts_with(empty))
+            .expect("empty is no overlay");
+        assert!(s.warnings.is_empty());
+    }
+    let s = Settings::resolve_with(args(&[], path), &facts_with("[1]")).expect("warning");
+    assert_eq!(
+        s.warnings,
+        [format!(
+            "ignoring --json_config: {CFG} does not hold a JSON object"
+        )]
+    );
 }
 
 #[test]
-fn persist_is_read_modify_write() {
-    let dir = Scratch::new("persist");
-    let path = dir.file("cfg.json");
-    JsonOverlay::persist(&path, OverlaySetting::VideoBitrate(4000)).expect("create");
-    JsonOverlay::persist(&path, OverlaySetting::Framerate(30)).expect("update");
-    JsonOverlay::persist(&path, OverlaySetting::EnableResize(true)).expect("update");
-    JsonOverlay::persist(&path, OverlaySetting::AudioBitrate(96000)).expect("update");
-    let loaded = JsonOverlay::load(&path).expect("read").expect("exists");
-    assert_eq!(loaded.video_bitrate, Some(4000));
-    assert_eq!(loaded.framerate, Some(30));
-    assert_eq!(loaded.enable_resize, Some(true));
-    assert_eq!(loaded.audio_bitrate, Some(96000));
-
-    // Unknown keys survive; a corrupt file is replaced.
-    std::fs::write(&path, r#"{"custom": "keep"}"#).expect("write");
-    JsonOverlay::persist(&path, OverlaySetting::Framerate(15)).expect("update");
-    let text = std::fs::read_to_string(&path).expect("read");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+fn updated_text_is_read_modify_write() {
+    let path = Path::new(CFG);
+    let mut text = None;
+    for setting in [
+        OverlaySetting::VideoBitrate(4000),
+        OverlaySetting::Framerate(30),
+        OverlaySetting::EnableResize(true),
+        OverlaySetting::AudioBitrate(96000),
+    ] {
+        text = Some(JsonOverlay::updated_text(path, text.as_deref(), &[setting]).expect("text"));
+    }
+    let text = text.expect("written");
+    assert!(text.ends_with("}\n"), "{text:?}");
+    let o = JsonOverlay::parse(path, &text)
+        .expect("parse")
+        .expect("object");
+    assert_eq!(
+        (
+            o.video_bitrate,
+            o.framerate,
+            o.enable_resize,
+            o.audio_bitrate
+        ),
+        (Some(4000), Some(30), Some(true), Some(96000))
+    );
+    // Unknown keys survive; a corrupt or non-object file is replaced; later entries win.
+    let t = JsonOverlay::updated_text(
+        path,
+        Some(r#"{"custom": "keep", "framerate": 5}"#),
+        &[OverlaySetting::Framerate(15)],
+    )
+    .expect("text");
+    let v: serde_json::Value = serde_json::from_str(&t).expect("json");
     assert_eq!(
         (v["custom"].as_str(), v["framerate"].as_u64()),
         (Some("keep"), Some(15))
     );
-    std::fs::write(&path, "garbage").expect("write");
-    JsonOverlay::persist(&path, OverlaySetting::Framerate(20)).expect("replace");
-    assert_eq!(
-        JsonOverlay::load(&path)
-            .expect("read")
-            .and_then(|o| o.framerate),
-        Some(20)
-    );
-    // No temporary file is left behind.
-    let names: Vec<_> = std::fs::read_dir(&dir.0)
-        .expect("list")
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name())
-        .collect();
-    assert_eq!(names.len(), 1, "{names:?}");
+    for current in [Some("garbage"), Some("[]"), Some(""), None] {
+        let t = JsonOverlay::updated_text(
+            path,
+            current,
+            &[
+                OverlaySetting::VideoBitrate(1000),
+                OverlaySetting::Framerate(20),
+                OverlaySetting::VideoBitrate(3000),
+            ],
+        )
+        .expect("text");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&t).expect("json"),
+            serde_json::json!({"video_bitrate": 3000, "framerate": 20}),
+            "{current:?}"
+        );
+    }
+}
 
-    let err = JsonOverlay::persist(
-        Path::new("/nonexistent-dir/x.json"),
-        OverlaySetting::Framerate(1),
+#[test]
+fn temporary_names_come_from_the_random_bytes() {
+    assert_eq!(
+        temp_file_name(Path::new("/tmp/cfg.json"), [1, 0, 0, 0, 0, 0, 0, 0xab]),
+        Path::new("/tmp/.cfg.json.ab00000000000001.tmp")
     );
-    assert!(matches!(err, Err(OverlayError::Io { .. })));
+    assert_ne!(
+        temp_file_name(Path::new("cfg.json"), [1; 8]),
+        temp_file_name(Path::new("cfg.json"), [2; 8])
+    );
+    assert_eq!(
+        temp_file_name(Path::new("/"), [0; 8]),
+        Path::new("/.selkies_config.json.0000000000000000.tmp")
+    );
+    assert_eq!(
+        parse_object(Path::new(CFG), r#"{"a": 1}"#)
+            .expect("object")
+            .map(|m| m.len()),
+        Some(1)
+    );
+    assert!(matches!(
+        parse_object(Path::new(CFG), "1"),
+        Err(OverlayError::NotObject { .. })
+    ));
 }
 
 #[test]
@@ -430,59 +456,17 @@ fn server_limits_and_origins() {
 
 #[test]
 fn overlay_sets_allowed_origins() {
-    let dir = Scratch::new("origins");
-    let path = dir.file("cfg.json");
-    std::fs::write(
-        &path,
-        r#"{"allowed_origins": ["https://a.example", "http://b:81"]}"#,
-    )
-    .expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
+    let path = Path::new(CFG);
+    let f = facts_with(r#"{"allowed_origins": ["https://a.example", "http://b:81"]}"#);
+    let s = Settings::resolve_with(args(&[], path), &f).expect("resolve");
     assert_eq!(s.allowed_origins, ["https://a.example", "http://b:81"]);
-    std::fs::write(&path, r#"{"allowed_origins": "https://c.example"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
+    let f = facts_with(r#"{"allowed_origins": "https://c.example"}"#);
+    let s = Settings::resolve_with(args(&[], path), &f).expect("resolve");
     assert_eq!(s.allowed_origins, ["https://c.example"]);
-    std::fs::write(&path, r#"{"allowed_origins": 5}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("resolve");
+    let f = facts_with(r#"{"allowed_origins": 5}"#);
+    let s = Settings::resolve_with(args(&[], path), &f).expect("resolve");
     assert!(s.allowed_origins.is_empty());
     assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
-}
-
-#[test]
-fn persist_never_follows_a_planted_symlink() {
-    // The old writer used `.<name>.<pid>.tmp` with File::create: a symlink planted under that
-    // name made it overwrite the symlink's target.
-    let dir = Scratch::new("symlink");
-    let path = dir.file("cfg.json");
-    let victim = dir.file("victim");
-    std::fs::write(&victim, "precious").expect("write");
-    let planted = dir.file(&format!(".cfg.json.{}.tmp", std::process::id()));
-    std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
-    JsonOverlay::persist(&path, OverlaySetting::Framerate(30)).expect("persist");
-    assert_eq!(std::fs::read_to_string(&victim).expect("read"), "precious");
-    assert_eq!(
-        JsonOverlay::load(&path)
-            .expect("read")
-            .and_then(|o| o.framerate),
-        Some(30)
-    );
-}
-
-#[test]
-fn persist_all_applies_a_burst_in_order() {
-    let dir = Scratch::new("burst");
-    let path = dir.file("cfg.json");
-    JsonOverlay::persist_all(
-        &path,
-        &[
-            OverlaySetting::VideoBitrate(1000),
-            OverlaySetting::Framerate(30),
-            OverlaySetting::VideoBitrate(3000),
-        ],
-    )
-    .expect("persist");
-    let o = JsonOverlay::load(&path).expect("read").expect("exists");
-    assert_eq!((o.video_bitrate, o.framerate), (Some(3000), Some(30)));
 }
 
 #[test]
@@ -520,13 +504,12 @@ fn sharing_flags_and_overlay_key() {
     let s = resolve(&["--max_viewers=0", "--share_secret=k"]).expect("ok");
     assert_eq!((s.max_viewers, s.share_secret.as_deref()), (0, Some("k")));
     assert!(resolve(&["--max_viewers=-1"]).is_err());
-    let dir = Scratch::new("overlay-share");
-    let path = dir.file("cfg.json");
-    std::fs::write(&path, r#"{"max_viewers": 3}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
+    let path = Path::new(CFG);
+    let s =
+        Settings::resolve_with(args(&[], path), &facts_with(r#"{"max_viewers": 3}"#)).expect("ok");
     assert_eq!(s.max_viewers, 3);
-    std::fs::write(&path, r#"{"max_viewers": 0}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
+    let s =
+        Settings::resolve_with(args(&[], path), &facts_with(r#"{"max_viewers": 0}"#)).expect("ok");
     assert_eq!(s.max_viewers, 0);
 }
 
@@ -543,9 +526,7 @@ fn webcam_is_off_by_default_and_on_by_flag_env_style_or_overlay() {
     assert_eq!(s.webcam_socket_path, Path::new("/run/cam.sock"));
     assert!(resolve(&["--enable_webcam=maybe"]).is_err());
 
-    let dir = Scratch::new("webcam-overlay");
-    let path = dir.file("cfg.json");
-    std::fs::write(&path, r#"{"enable_webcam": "true"}"#).expect("write");
-    let s = Settings::resolve_with(args(&[], &path), &facts_for(&path)).expect("ok");
+    let f = facts_with(r#"{"enable_webcam": "true"}"#);
+    let s = Settings::resolve_with(args(&[], Path::new(CFG)), &f).expect("ok");
     assert!(s.enable_webcam);
 }

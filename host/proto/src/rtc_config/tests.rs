@@ -109,7 +109,12 @@ fn tls_uses_turns_scheme() {
 fn settings(words: &[&str]) -> crate::config::Settings {
     use clap::{CommandFactory, FromArgMatches};
     let cmd = crate::config::Args::command().mut_args(|a| a.env(None::<&str>));
-    let mut argv = vec!["x", "--json_config=/nonexistent/x.json"];
+    // No random bytes here to generate a password with.
+    let mut argv = vec![
+        "x",
+        "--json_config=/nonexistent/x.json",
+        "--enable_basic_auth=false",
+    ];
     argv.extend_from_slice(words);
     let m = cmd.try_get_matches_from(argv).expect("parse");
     let args = crate::config::Args::from_arg_matches(&m).expect("args");

@@ -75,13 +75,6 @@ impl Signer {
         }
     }
 
-    /// A fresh random 32-byte secret (the default: links die with the process).
-    pub fn random() -> Result<Self, getrandom::Error> {
-        let mut secret = vec![0u8; 32];
-        getrandom::fill(&mut secret)?;
-        Ok(Self::new(secret))
-    }
-
     /// HMAC takes keys of any length, so `None` does not happen; it is still an error, not a
     /// panic.
     fn mac(&self, payload: &[u8]) -> Result<Hmac<Sha256>, TokenError> {
