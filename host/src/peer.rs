@@ -18,7 +18,7 @@ use crate::media::audio_source;
 use crate::media::catalogue::Codec;
 use crate::media::pipeline::{self, AudioParams, AudioPipeline, ChosenEncoder, VideoPipeline};
 use crate::media::rates::RateParams;
-use crate::media::{offer, playout_delay, stage_timing};
+use crate::media::{abs_capture_time, offer, playout_delay, stage_timing};
 use crate::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
 use crate::supervise::supervise;
 use crate::ws::{LocalEvent, LocalPeer};
@@ -399,7 +399,8 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             if let Some(ms) = plan.playout_delay_ms {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
-            stage_timing::install(&video.pipeline, plan.metrics.clone());
+            let stamps = abs_capture_time::install(&video.pipeline);
+            stage_timing::install(&video.pipeline, plan.metrics.clone(), stamps);
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),

@@ -10,6 +10,7 @@ import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
+import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
   DisplayDelay,
@@ -35,6 +36,8 @@ export interface StatsSample {
   connectionState: string;
   /** How each peer connection got through (selected candidate pair). */
   paths?: { video: SelectedPath | null; audio: SelectedPath | null };
+  /** Per-frame stages measured over the interval (stages.ts), while they are sampled. */
+  stages?: StageSummary | null;
 }
 
 export interface SessionUi {
@@ -74,6 +77,9 @@ export class Session {
   private tick = 0;
   private stopped = false;
   private readonly displayDelay = new DisplayDelay();
+  private readonly stageMeans = new StageMeans();
+  /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
+  private clockOffsetMs: number | null = null;
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
   /** The microphone sent on the audio connection when the user turned it on. */
@@ -178,6 +184,7 @@ export class Session {
       { ...events, onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp) },
       mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
     );
+    if (this.hooks) this.hooks.frameSource = () => this.videoSource();
     this.video.start();
     this.audio.start();
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
@@ -267,16 +274,23 @@ export class Session {
 
   /** rVFC: last packet received → expected display, averaged per stats tick. */
   private watchFrames(): void {
-    type Meta = { expectedDisplayTime: number; receiveTime?: number };
+    type Meta = { expectedDisplayTime: number; receiveTime?: number; processingDuration?: number; rtpTimestamp?: number };
     const v = this.videoEl as HTMLVideoElement & {
       requestVideoFrameCallback?: (cb: (now: number, meta: Meta) => void) => number;
     };
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
       this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
+      if (stageSampling.enabled || this.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
       v.requestVideoFrameCallback?.(onFrame);
     };
     v.requestVideoFrameCallback(onFrame);
+  }
+
+  /** The capture time of the video frame last delivered (abs-capture-time), if any. */
+  private videoSource(): SourceTime | null {
+    const r = this.video?.pc.getReceivers().find((x) => x.track.kind === 'video');
+    return (r?.getSynchronizationSources()[0] as SourceTime | undefined) ?? null;
   }
 
   private async pollStats(): Promise<void> {
@@ -294,6 +308,7 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
+    this.clockOffsetMs = clockOffset(vReports) ?? clockOffset(aReports) ?? this.clockOffsetMs;
     if (this.hooks) {
       this.hooks.stats = { video: v, audio: a };
       this.hooks.connectivity = paths;
@@ -324,6 +339,7 @@ export class Session {
       g2g,
       connectionState: `${vpc.connectionState} (webrtc)`,
       paths,
+      stages: this.stageMeans.take(this.clockOffsetMs),
     });
     if (++this.tick % 5 === 0) {
       if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));
