@@ -5,6 +5,7 @@
 //! session; nothing in the client depends on it.
 
 import type { SelectedPath } from './connectivity.ts';
+import { milestoneTimes } from './milestones.ts';
 import { frameStages, type SourceTime } from './stages.ts';
 import type { PcSnapshot } from './stats.ts';
 
@@ -62,6 +63,8 @@ export interface E2eHooks {
   };
   /** The video receiver's last synchronization source (set by the session; stages.ts). */
   frameSource?: () => SourceTime | null;
+  /** Page-load milestones (milestones.ts), ms since navigation start, in order. */
+  milestones(): Array<[string, number]>;
   /** Sends a raw data-channel message (tests drive the protocol directly with it). */
   send(text: string): boolean;
 }
@@ -143,6 +146,7 @@ export function installE2eHooks(
         }, timeoutMs);
       });
     },
+    milestones: () => milestoneTimes(performance.getEntriesByType('mark')),
     send,
   };
 

@@ -3,9 +3,11 @@
 //! so an upgrade never leaves a stale client cached).
 
 import { App } from './app.ts';
+import { milestone } from './milestones.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
+milestone('script start');
 const token = shareToken(window.location.search);
 if (token) new GuestApp(token).start();
 else new App().start();

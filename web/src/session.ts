@@ -10,6 +10,7 @@ import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
+import { milestone } from './milestones.ts';
 import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
@@ -134,7 +135,9 @@ export class Session {
     this.retryTimer = null;
     if (this.stopped) return;
     this.ui.status('Connecting…');
+    milestone('TURN config fetch started');
     const cfg = await rtcConfig();
+    milestone('TURN config fetched');
     if (this.stopped) return;
     const url = signallingUrl(window.location);
     let storage: Storage | null = null;
@@ -280,6 +283,7 @@ export class Session {
     };
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
+      milestone('video first frame shown');
       this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
       if (stageSampling.enabled || this.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
       v.requestVideoFrameCallback?.(onFrame);
