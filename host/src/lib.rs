@@ -39,6 +39,7 @@ pub mod ice_report;
 pub mod log_limit;
 pub mod media;
 pub mod mic;
+pub mod milestones;
 pub mod peer;
 pub mod persist;
 pub mod rest_client;

@@ -136,6 +136,11 @@ impl Session {
     }
 
     /// Apply the browser's answer.
+    /// The session's pipeline.
+    pub fn pipeline(&self) -> &gst::Pipeline {
+        &self.pipeline
+    }
+
     pub fn set_answer(&self, sdp_type: SdpType, sdp: &str) -> Result<(), SessionError> {
         if sdp_type != SdpType::Answer {
             return Err(SessionError::BadAnswer(format!(

@@ -101,6 +101,8 @@ struct Stages {
     /// The frame being packetised: (PTS, when it reached the payloader, its last packet's
     /// hand-over to webrtcbin so far).
     sending: Option<(u64, Instant, Option<Instant>)>,
+    /// Whether the session's first packet went out (a start-up milestone).
+    first_packet: bool,
 }
 
 impl Stages {
@@ -115,6 +117,10 @@ impl Stages {
     }
 
     fn packet(&mut self, pts: u64, at: Instant) {
+        if !self.first_packet {
+            self.first_packet = true;
+            crate::milestones::mark("video", "first RTP packet to webrtcbin");
+        }
         if let Some((p, _, sent)) = &mut self.sending
             && *p == pts
         {
