@@ -11,6 +11,7 @@ import type { Microphone } from './mic.ts';
 import { StreamPeer, zeroJitterBuffer } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
 import { milestone } from './milestones.ts';
+import { takeOr } from './prefetch.ts';
 import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import {
@@ -53,9 +54,11 @@ export interface SessionUi {
 
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
 const RETRY_MS = [500, 1000, 2000, 3000];
+/** Longest the audio connection waits for the video answer before it starts anyway. */
+const AUDIO_AFTER_VIDEO_MS = 1000;
 
 /** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
-async function rtcConfig(): Promise<RTCConfiguration> {
+export async function rtcConfig(): Promise<RTCConfiguration> {
   try {
     const res = await fetch('./turn', { cache: 'no-store', credentials: 'same-origin' });
     if (!res.ok) return DEFAULT_RTC;
@@ -136,7 +139,7 @@ export class Session {
     if (this.stopped) return;
     this.ui.status('Connecting…');
     milestone('TURN config fetch started');
-    const cfg = await rtcConfig();
+    const cfg = await takeOr('turn', rtcConfig);
     milestone('TURN config fetched');
     if (this.stopped) return;
     const url = signallingUrl(window.location);
@@ -177,7 +180,17 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events);
+    // Audio starts once the video answer is out (or after AUDIO_AFTER_VIDEO_MS): negotiating
+    // both at once makes the video offer wait for the audio one in the page's main thread.
+    let audioStarted = false;
+    let audioPeer: StreamPeer | null = null;
+    const startAudio = (): void => {
+      // Not after this session was torn down: `this.audio` may be a newer session's peer.
+      if (audioStarted || !audioPeer || this.audio !== audioPeer || this.stopped) return;
+      audioStarted = true;
+      audioPeer.start();
+    };
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), { ...events, onAnswered: startAudio });
     const mic = this.microphone;
     this.audio = new StreamPeer(
       'audio',
@@ -188,8 +201,9 @@ export class Session {
       mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
     );
     if (this.hooks) this.hooks.frameSource = () => this.videoSource();
+    audioPeer = this.audio;
     this.video.start();
-    this.audio.start();
+    setTimeout(startAudio, AUDIO_AFTER_VIDEO_MS);
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
   }
 
