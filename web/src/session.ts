@@ -326,7 +326,7 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
-    this.clockOffsetMs = clockOffset(vReports) ?? clockOffset(aReports) ?? this.clockOffsetMs;
+    this.clockOffsetMs = clockOffset(vReports, v.rtt) ?? clockOffset(aReports, a.rtt) ?? this.clockOffsetMs;
     if (this.hooks) {
       this.hooks.stats = { video: v, audio: a };
       this.hooks.connectivity = paths;

@@ -9,8 +9,8 @@
 //!
 //! Host and browser clocks: the capture time is in the host's clock. On one machine the clocks
 //! are the same; otherwise the offset is estimated from the last RTCP sender report
-//! (`remote-outbound-rtp`: the host's NTP time in the report minus the local time it arrived, so
-//! the report's one-way delay is not removed) and the figures say which was used.
+//! (`remote-outbound-rtp`: the host's NTP time in the report minus the local time it arrived, plus
+//! half the round trip for the report's own travel) and the figures say which was used.
 
 /** Milliseconds from the NTP epoch (1900) to the Unix epoch. */
 export const NTP_UNIX_OFFSET_MS = 2_208_988_800_000;
@@ -73,14 +73,16 @@ export function frameStages(meta: FrameMeta, timeOrigin: number, src: SourceTime
 
 /**
  * Host clock − local clock in ms from the RTCP sender reports in a stats report list
- * (`remote-outbound-rtp`), or null when none has arrived.
+ * (`remote-outbound-rtp`), or null when none has arrived. The report left the host half a round
+ * trip (`rttSeconds`, when known) before it arrived; without that, the one-way delay would be
+ * counted in the offset and so taken out of capture → received.
  */
-export function clockOffset(reports: Iterable<Record<string, unknown>>): number | null {
+export function clockOffset(reports: Iterable<Record<string, unknown>>, rttSeconds: number | null = null): number | null {
   for (const r of reports) {
     if (r.type !== 'remote-outbound-rtp') continue;
     const remote = r.remoteTimestamp;
     const local = r.timestamp;
-    if (typeof remote === 'number' && typeof local === 'number' && remote > 0 && local > 0) return remote - local;
+    if (typeof remote === 'number' && typeof local === 'number' && remote > 0 && local > 0) return remote - local + ((rttSeconds ?? 0) * 1000) / 2;
   }
   return null;
 }
@@ -96,6 +98,12 @@ export interface StageSummary {
   captureToDisplayedMs: number | null;
   /** How host time was brought into this clock: 'same clock' (assumed) or 'RTCP offset ±N ms'. */
   clock: string;
+}
+
+/** `+3 ms`, `-2 ms`, `0 ms` (never `-0`). */
+function offsetText(ms: number): string {
+  const r = Math.round(ms) || 0;
+  return `${r > 0 ? '+' : ''}${r} ms`;
 }
 
 /** Running sums of [`FrameStages`], reset on read. */
@@ -129,7 +137,7 @@ export class StageMeans {
             receivedToDecodedMs: this.r2d / this.n,
             decodedToDisplayedMs: this.d2s / this.n,
             captureToDisplayedMs: this.nc > 0 ? this.c2r / this.nc + (this.r2d + this.d2s) / this.n : null,
-            clock: clockOffsetMs === null ? 'same clock assumed' : `RTCP clock offset ${clockOffsetMs >= 0 ? '+' : ''}${clockOffsetMs.toFixed(0)} ms`,
+            clock: clockOffsetMs === null ? 'same clock assumed' : `RTCP clock offset ${offsetText(clockOffsetMs)}`,
           };
     this.n = this.nc = 0;
     this.c2r = this.r2d = this.d2s = 0;

@@ -39,6 +39,8 @@ test('another frame\'s capture time or none leaves the browser stages only', () 
 test('clock offset from the RTCP sender report stats', () => {
   assert.equal(clockOffset([{ type: 'inbound-rtp' }]), null);
   assert.equal(clockOffset([{ type: 'remote-outbound-rtp', remoteTimestamp: 1500, timestamp: 1000 }]), 500);
+  // The report travelled half of a 20 ms round trip: arrival − 10 ms is when it left.
+  assert.equal(clockOffset([{ type: 'remote-outbound-rtp', remoteTimestamp: 1500, timestamp: 1000 }], 0.02), 510);
 });
 
 test('means over an interval, labelled for the clock used, then reset', () => {
@@ -55,6 +57,8 @@ test('means over an interval, labelled for the clock used, then reset', () => {
   assert.equal(s.captureToDisplayedMs, 46);
   assert.equal(s.clock, 'same clock assumed');
   assert.equal(m.take(3), null);
+  m.add(frameStages(meta, origin, null, null));
+  assert.equal(m.take(-0.2)?.clock, 'RTCP clock offset 0 ms');
   assert.match(stagesLine(s) ?? '', /^measured: capture→displayed 46 ms = capture→received 30 ms \(host \+ network\)/);
   assert.equal(stageRows(s)[0]?.[0], 'Capture → displayed (measured)');
   m.add(frameStages(meta, origin, null, null));
