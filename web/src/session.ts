@@ -138,9 +138,9 @@ export class Session {
     this.retryTimer = null;
     if (this.stopped) return;
     this.ui.status('Connecting…');
-    milestone('TURN config fetch started');
+    milestone('session start (TURN config asked)');
     const cfg = await takeOr('turn', rtcConfig);
-    milestone('TURN config fetched');
+    milestone('TURN config ready');
     if (this.stopped) return;
     const url = signallingUrl(window.location);
     let storage: Storage | null = null;
