@@ -5,6 +5,7 @@
 import { Browser } from './browser.mjs';
 import { colourTrial } from './g2g.mjs';
 import { Env, reportFailure, sleep } from './harness.mjs';
+import { loadavg } from 'node:os';
 import { parsePrometheus } from './prom.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18081);
@@ -34,9 +35,14 @@ try {
   await env.startHost(PORT, [`--encoder=${ENCODER}`, '--framerate=30', '--enable_basic_auth=false', '--enable_resize=false', '--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`, ...EXTRA]);
 
   const loads = [];
+  const marks = new Map(); // milestone → ms after navigation start, one per load
   for (let i = 0; i < LOADS; i++) {
     browser = await Browser.launch(ORIGIN);
     loads.push(await browser.open(PAGE, 30000));
+    for (const [name, ms] of await browser.e2e(() => window.__e2e.milestones?.() ?? [])) {
+      if (!marks.has(name)) marks.set(name, []);
+      marks.get(name).push(ms);
+    }
     if (i < LOADS - 1) {
       await browser.close();
       browser = null;
@@ -51,7 +57,7 @@ try {
   const latency = async (label) => {
     await env.x('xsetroot', '-solid', '#808080');
     await sleep(500);
-    const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [] };
+    const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [], toCapture: [], captureToReceived: [], decode: [], decodedToDisplay: [], captureToDisplay: [] };
     for (let i = 0; i < TRIALS; i++) {
       const { hit, spawnedAt: t0, returnedAt: t1 } = await colourTrial(env, browser, i);
       if (hit) {
@@ -61,6 +67,16 @@ try {
         if (hit.receivedAt !== null) {
           r.toReceived.push(hit.receivedAt - t1);
           r.receivedToDisplay.push(hit.expectedDisplayAt - hit.receivedAt);
+          if (typeof hit.decodeMs === 'number') {
+            r.decode.push(hit.decodeMs);
+            r.decodedToDisplay.push(hit.expectedDisplayAt - hit.receivedAt - hit.decodeMs);
+          }
+          // abs-capture-time (host clock = this machine's clock: same machine).
+          if (typeof hit.capturedAt === 'number') {
+            r.toCapture.push(hit.capturedAt - t1);
+            r.captureToReceived.push(hit.receivedAt - hit.capturedAt);
+            r.captureToDisplay.push(hit.expectedDisplayAt - hit.capturedAt);
+          }
         }
       }
       const est = await browser.e2e(() => window.__e2e.glassToGlassMs);
@@ -84,7 +100,47 @@ try {
       return null;
     }
   };
+  // The host's per-frame stage histograms (selkies_video_stage_ms), cumulative bucket counts by
+  // stage; the median of a window comes from the difference of two readings.
+  const stageBuckets = async () => {
+    try {
+      const res = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`);
+      const out = {};
+      for (const m of parsePrometheus(await res.text())) {
+        if (m.name !== 'selkies_video_stage_ms_bucket') continue;
+        const stage = m.labels?.stage;
+        (out[stage] ??= []).push([m.labels.le === '+Inf' ? Infinity : Number(m.labels.le), m.value]);
+      }
+      return out;
+    } catch {
+      return {};
+    }
+  };
+  // Median (linear within the bucket) and count of the frames between two readings.
+  const stageMedians = (a, b) => {
+    const out = {};
+    for (const [stage, end] of Object.entries(b)) {
+      const start = new Map((a[stage] ?? []).map(([le, v]) => [le, v]));
+      const d = end.map(([le, v]) => [le, v - (start.get(le) ?? 0)]).sort((x, y) => x[0] - y[0]);
+      const n = d.at(-1)?.[1] ?? 0;
+      if (n <= 0) continue;
+      let prevLe = 0;
+      let prevC = 0;
+      let med = NaN;
+      for (const [le, c] of d) {
+        if (c >= n / 2) {
+          med = Number.isFinite(le) ? prevLe + ((le - prevLe) * (n / 2 - prevC)) / Math.max(1, c - prevC) : prevLe;
+          break;
+        }
+        prevLe = le;
+        prevC = c;
+      }
+      out[stage] = { n, median: med };
+    }
+    return out;
+  };
   const usage = async (label) => {
+    const s0 = await stageBuckets();
     const h0 = env.procUsage('host');
     const x0 = env.procUsage('xvfb');
     const v0 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
@@ -98,6 +154,7 @@ try {
     }
     const h1 = env.procUsage('host');
     const x1 = env.procUsage('xvfb');
+    const stages = stageMedians(s0, await stageBuckets());
     const v1 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     const pct = (a, b) => (a && b ? (((b.cpuSeconds - a.cpuSeconds) / CPU_SECONDS) * 100).toFixed(1) : 'n/a');
     const d = (k) => (v0 && v1 ? v1[k] - v0[k] : NaN);
@@ -116,6 +173,7 @@ try {
       fps: (d('framesDecoded') / dt).toFixed(1),
       statsSeconds: dt.toFixed(1),
       hostMs,
+      stages,
     };
   };
 
@@ -136,7 +194,7 @@ try {
   await sleep(3000);
   const idleRss = env.procUsage('host')?.rssBytes ?? 0;
 
-  console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, host flags [${EXTRA.join(' ')}], ${new Date().toISOString()}`);
+  console.log(`\nselkies e2e benchmark: ${ENCODER}, 1920x1080@30, loopback, host flags [${EXTRA.join(' ')}], ${new Date().toISOString()}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
   console.log(`| ${'metric'.padEnd(46)} |   n | median |    p90 |    min |    max | unit |`);
   console.log(`|${'-'.repeat(48)}|-----|--------|--------|--------|--------|------|`);
   row('page load → first frame', loads, 'ms');
@@ -147,6 +205,27 @@ try {
     row(`${r.label}: received → displayed`, r.receivedToDisplay, 'ms');
     row(`${r.label}: paint → expected display`, r.toDisplay, 'ms');
     row(`${r.label}: client estimate (overlay)`, r.estimates, 'ms');
+    row(`${r.label}: paint → captured (abs-capture-time)`, r.toCapture, 'ms');
+    row(`${r.label}: captured → last packet recv`, r.captureToReceived, 'ms');
+    row(`${r.label}: received → decoded (rVFC)`, r.decode, 'ms');
+    row(`${r.label}: decoded → expected display`, r.decodedToDisplay, 'ms');
+    row(`${r.label}: captured → expected display`, r.captureToDisplay, 'ms');
+  }
+  console.log('');
+  console.log(`page-load milestones over ${LOADS} loads (ms after navigation start; web/src/milestones.ts):`);
+  for (const [name, xs] of [...marks.entries()].sort((a, b) => pct(a[1], 50) - pct(b[1], 50))) row(name, xs, 'ms');
+  console.log('');
+  console.log('host per-frame stages over each CPU window (selkies_video_stage_ms; median interpolated in its bucket):');
+  for (const u of usages) {
+    const st = u.stages;
+    const f = (k) => (st[k] ? `${st[k].median.toFixed(1)} ms (${st[k].n} frames)` : 'n/a');
+    console.log(`${u.label}: capture → encoder input ${f('capture_to_encoder')}, capture → encoded ${f('capture_to_encoded')}, encoded → sent ${f('encoded_to_sent')}`);
+  }
+  for (const r of lat) {
+    const u = usages.find((x) => x.label === r.label);
+    const sent = u?.stages?.capture_to_encoded && u?.stages?.encoded_to_sent ? u.stages.capture_to_encoded.median + u.stages.encoded_to_sent.median : NaN;
+    const c2r = pct(r.captureToReceived, 50);
+    if (Number.isFinite(sent) && Number.isFinite(c2r)) console.log(`${r.label}: network + webrtcbin send (estimate: captured → received median − host capture → sent median) ${(c2r - sent).toFixed(1)} ms`);
   }
   console.log('');
   for (const u of usages) row(`${u.label}: host capture → encoded (1 s means)`, u.hostMs, 'ms');

@@ -116,6 +116,27 @@ describe('selkies end to end', { timeout: 240000 }, () => {
       assert.equal(extmaps(answer, 'video').get(PD), id, `answer does not echo extmap:${id}:\n${answer}`);
     }));
 
+  test('video: frames carry their capture time (abs-capture-time) and Chromium exposes it', () =>
+    withDiagnostics(async () => {
+      // docs/protocol.md §17: the client splits glass-to-glass into measured stages with it.
+      const ACT = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-capture-time';
+      const offer = browser.sdp.offers.find((o) => /^m=video/m.test(o));
+      const answer = browser.sdp.answers.find((a) => /^m=video/m.test(a));
+      assert.ok(offer && answer, 'no video offer/answer seen');
+      const maps = extmaps(offer, 'video');
+      const id = maps.get(ACT);
+      assert.ok(id, `video offer without the abs-capture-time extmap:\n${offer}`);
+      assert.equal(new Set(maps.values()).size, maps.size, `two extensions share an id:\n${offer}`);
+      assert.equal(extmaps(answer, 'video').get(ACT), id, `answer does not echo extmap:${id}:\n${answer}`);
+      // The NTP capture time (ms since 1900) of the frame last delivered, in this machine's clock
+      // (same machine): before now, and not older than the session.
+      const src = await waitFor(() => browser.e2e(() => window.__e2e.frameSource?.()?.captureTimestamp ?? null), 10000, 200);
+      assert.equal(typeof src, 'number', 'getSynchronizationSources() has no captureTimestamp');
+      const capturedAt = src - 2_208_988_800_000;
+      const now = Date.now();
+      assert.ok(capturedAt <= now + 1000 && capturedAt > now - 120_000, `capture time ${new Date(capturedAt).toISOString()} vs now ${new Date(now).toISOString()}`);
+    }));
+
   test('mouse: move, clicks and wheel land at the mapped X coordinates', () =>
     withDiagnostics(async () => {
       assert.ok(browser, 'needs the streaming page');

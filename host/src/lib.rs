@@ -42,6 +42,7 @@ pub mod log_limit;
 pub mod media;
 pub mod mic;
 pub mod overlay_file;
+pub mod milestones;
 pub mod peer;
 pub mod peer_open;
 pub mod persist;

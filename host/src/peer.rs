@@ -254,6 +254,7 @@ async fn on_signal(
     if let Some(meta) = text.strip_prefix("SESSION_OK") {
         stop(host, kind, active);
         info!(peer = kind.uid(), "browser connected; starting session");
+        crate::milestones::start(kind.label());
         // Our client asks for the microphone in its metadata (docs/microphone.md).
         let microphone = host
             .settings
@@ -270,6 +271,7 @@ async fn on_signal(
         let webcam = meta.as_ref().is_some_and(|m| m.webcam);
         let decodes = meta.and_then(|m| m.codecs);
         *active = Some(start(host.clone(), kind, decodes, microphone, webcam).await?);
+        crate::milestones::mark(kind.label(), "pipeline built and playing");
         return Ok(());
     }
     if text.starts_with("ERROR") || text == "HELLO" {
@@ -309,6 +311,7 @@ async fn on_signal(
             other => {
                 other?;
                 debug!(peer = kind.uid(), "answer applied");
+                crate::milestones::mark(kind.label(), "answer applied");
             }
         },
         Envelope::Ice(ice) => {
@@ -443,6 +446,7 @@ async fn on_session_event(
             // Send before setting the local description so no candidate overtakes the offer.
             peer.send(Envelope::offer(munged).to_json());
             info!(peer = kind.uid(), "offer sent");
+            crate::milestones::mark(kind.label(), "offer sent");
             a.session.set_local_offer(&offer);
         }
         SessionEvent::IceCandidate { mline, candidate } => {
@@ -474,8 +478,15 @@ async fn on_session_event(
             }
             if state == "Connected" {
                 a.session.request_stats();
+                // The keyframe made before DTLS was up is gone: make the next frame one.
+                if kind == Kind::Video
+                    && crate::media::first_frame::request_keyframe(a.session.pipeline())
+                {
+                    crate::milestones::mark(kind.label(), "keyframe requested");
+                }
             }
             info!(state, "peer connection state");
+            crate::milestones::mark(kind.label(), &format!("peer connection {state}"));
         }
         SessionEvent::SourceLost(e) => {
             debug!(peer = kind.uid(), "audio source failed: {e}");

@@ -8,7 +8,7 @@ use tracing::warn;
 
 use crate::media::pipeline::{self, AudioParams, AudioPipeline, ChosenEncoder, VideoPipeline};
 use crate::media::rates::RateParams;
-use crate::media::{playout_delay, stage_timing};
+use crate::media::{abs_capture_time, playout_delay, stage_timing};
 use crate::peer::{Kind, PeerError};
 use crate::session::{IceServers, Session, SessionOptions};
 
@@ -66,7 +66,8 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             if let Some(ms) = plan.playout_delay_ms {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
-            stage_timing::install(&video.pipeline, plan.metrics.clone());
+            let stamps = abs_capture_time::install(&video.pipeline);
+            stage_timing::install(&video.pipeline, plan.metrics.clone(), stamps);
             // Last: it takes the next extmap id after the other header extensions.
             if let Some(configured) = plan.congestion {
                 crate::media::congestion::install(&video, configured, plan.metrics.clone());

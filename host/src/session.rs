@@ -135,6 +135,11 @@ impl Session {
         })
     }
 
+    /// The session's pipeline.
+    pub fn pipeline(&self) -> &gst::Pipeline {
+        &self.pipeline
+    }
+
     /// Apply the browser's answer.
     pub fn set_answer(&self, sdp_type: SdpType, sdp: &str) -> Result<(), SessionError> {
         if sdp_type != SdpType::Answer {

@@ -18,6 +18,7 @@ import * as msg from './messages.ts';
 import { Microphone } from './mic.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import type { StatsSample } from './session.ts';
+import { stageSampling } from './stages.ts';
 import { TransportSwitch } from './transport.ts';
 import { SharingDrawer } from './sharing-drawer.ts';
 import { AppState } from './app-state.ts';
@@ -163,6 +164,7 @@ export class App {
           // Legacy detaches input while the menu is open; the host releases what was held.
           this.input.keyboard = !open;
           send(msg.KEY_RESET);
+          stageSampling.enabled = open || this.statsOverlay;
           if (open) this.renderDrawer();
           // Listed when the drawer opens: a host without file transfer answers 404, which a
           // page load should not log.
@@ -310,6 +312,7 @@ export class App {
 
   private setOverlay(on: boolean): void {
     this.statsOverlay = on;
+    stageSampling.enabled = on || this.drawer.isOpen;
     this.store.setBool('statsOverlay', on);
     this.overlayEl.hidden = !on;
     if (on && this.last) this.overlayEl.textContent = overlayText(this.last, this.context());

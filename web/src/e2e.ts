@@ -5,6 +5,8 @@
 //! session; nothing in the client depends on it.
 
 import type { SelectedPath } from './connectivity.ts';
+import { milestoneTimes } from './milestones.ts';
+import { frameStages, type SourceTime } from './stages.ts';
 import type { PcSnapshot } from './stats.ts';
 
 export interface ColourHit {
@@ -14,6 +16,10 @@ export interface ColourHit {
   expectedDisplayAt: number;
   /** Wall time the last packet of the frame arrived, when Chromium reports it. */
   receivedAt: number | null;
+  /** Wall time the host captured the frame (abs-capture-time, host clock = this clock assumed). */
+  capturedAt?: number | null;
+  /** rVFC `processingDuration` in ms: last packet received → decoded. */
+  decodeMs?: number | null;
   rgb: [number, number, number];
 }
 
@@ -55,6 +61,10 @@ export interface E2eHooks {
     audioFramesDecoded: number;
     audioBufferedFrames: number;
   };
+  /** The video receiver's last synchronization source (set by the session; stages.ts). */
+  frameSource?: () => SourceTime | null;
+  /** Page-load milestones (milestones.ts), ms since navigation start, in order. */
+  milestones(): Array<[string, number]>;
   /** Sends a raw data-channel message (tests drive the protocol directly with it). */
   send(text: string): boolean;
 }
@@ -67,7 +77,7 @@ interface Waiter {
   resolve: (hit: ColourHit | null) => void;
 }
 
-type FrameMeta = { expectedDisplayTime: number; receiveTime?: number; width: number; height: number };
+type FrameMeta = { expectedDisplayTime: number; receiveTime?: number; processingDuration?: number; rtpTimestamp?: number; width: number; height: number };
 type RvfcVideo = HTMLVideoElement & {
   requestVideoFrameCallback?: (cb: (now: number, meta: FrameMeta) => void) => number;
 };
@@ -136,6 +146,7 @@ export function installE2eHooks(
         }, timeoutMs);
       });
     },
+    milestones: () => milestoneTimes(performance.getEntriesByType('mark')),
     send,
   };
 
@@ -149,7 +160,10 @@ export function installE2eHooks(
       const c = pixel(w.x, w.y);
       if (c && c.every((ch, i) => Math.abs(ch - (w.rgb[i] ?? 0)) <= w.tol)) {
         waiters.splice(waiters.indexOf(w), 1);
+        const st = frameStages(meta, performance.timeOrigin, hooks.frameSource?.() ?? null, null);
         w.resolve({
+          capturedAt: st?.capturedAt ?? null,
+          decodeMs: st?.receivedToDecodedMs ?? null,
           detectedAt: Date.now(),
           expectedDisplayAt: performance.timeOrigin + meta.expectedDisplayTime,
           receivedAt: meta.receiveTime !== undefined ? performance.timeOrigin + meta.receiveTime : null,

@@ -3,12 +3,22 @@
 //! so an upgrade never leaves a stale client cached).
 
 import { App } from './app.ts';
+import { milestone } from './milestones.ts';
+import { prefetch } from './prefetch.ts';
+import { rtcConfig } from './session.ts';
+import { advertisedTransport } from './transport.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
+milestone('script start');
 const token = shareToken(window.location.search);
 if (token) new GuestApp(token).start();
-else new App().start();
+else {
+  // The connection's first requests overlap the app's set-up (prefetch.ts).
+  prefetch('transport', advertisedTransport);
+  prefetch('turn', rtcConfig);
+  new App().start();
+}
 
 if ('serviceWorker' in navigator && window.isSecureContext) {
   window.addEventListener('load', () => {

@@ -5,6 +5,7 @@
 
 import { pathText } from './connectivity.ts';
 import type { StatsSample } from './session.ts';
+import { stageRows, stagesLine } from './stages.ts';
 
 export interface Context {
   encoder: string;
@@ -23,6 +24,7 @@ export function overlayText(s: StatsSample, ctx: Context): string {
   const size = v && v.frameWidth > 0 ? `${v.frameWidth}x${v.frameHeight}` : '-';
   const lines = [
     `${v?.codec || '-'} ${size} ${r.fps.toFixed(1)} fps ${(r.kbps / 1000).toFixed(2)} Mbit/s${ctx.encoder ? ` (${ctx.encoder})` : ''}`,
+    ...[stagesLine(s.stages)].filter((l): l is string => l !== null),
     `glass-to-glass estimate ${ms(g.totalMs)} = capture ${ms(g.captureMs)} + encode ${ms(g.encodeMs)} (assumed) + network ${ms(g.networkMs)} + received→displayed ${ms(g.receiveToDisplayMs)} (measured)`,
     `jitter buffer ${r.jitterMs.toFixed(1)} ms/frame · decode ${r.decodeMs.toFixed(1)} ms/frame · round trip + jitter buffer ${ms(s.latencyMs)}`,
     `lost ${(v?.packetsLost ?? 0) + (s.audio.audio?.packetsLost ?? 0)} pkts · dropped ${v?.framesDropped ?? 0} frames · freezes ${v?.freezeCount ?? 0} · NACK ${v?.nackCount ?? 0} · PLI ${v?.pliCount ?? 0}`,
@@ -55,6 +57,7 @@ export function statusRows(s: StatsSample | null, ctx: Context): Array<[string, 
     ['Bytes sent', mb(s.video.bytesSent + s.audio.bytesSent)],
     ['Round trip + jitter buffer', ms(s.latencyMs)],
     ['Received → displayed (measured)', ms(s.g2g.receiveToDisplayMs)],
+    ...stageRows(s.stages),
     ['Glass-to-glass (estimate, host part assumed)', ms(s.g2g.totalMs)],
     ['Jitter buffer', `${s.videoRates.jitterMs.toFixed(1)} ms/frame`],
     ['Video', `${v?.codec || '-'} ${v && v.frameWidth > 0 ? `${v.frameWidth}x${v.frameHeight}` : ''}`.trim()],

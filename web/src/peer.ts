@@ -2,6 +2,7 @@
 //! signalling socket, the answer to the host's offer (munged, §5.6), trickled ICE both ways with
 //! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
 
+import { milestone, watchPeer } from './milestones.ts';
 import { mungeAnswer } from './sdp.ts';
 import { CLOSE_TAKEN_OVER, Signalling, type OpenSocket } from './signalling.ts';
 
@@ -12,6 +13,8 @@ export interface PeerEvents {
   /** The host's offer is applied and the answer not yet created (the webcam claims its sender). */
   onOffer?(pc: RTCPeerConnection, sdp: string): void;
   onStateChange(): void;
+  /** The answer went out (the session starts the audio connection after the video's). */
+  onAnswered?(): void;
   /** The signalling socket closed or the connection failed: the session must restart. */
   onLost(reason: string, wasOpen: boolean): void;
   /** Another tab of this browser took the session over: stop without reconnecting. */
@@ -58,6 +61,7 @@ export class StreamPeer {
     deps: PeerDeps = browserPeerDeps,
   ) {
     this.pc = deps.createPc(rtcConfig);
+    watchPeer(name, this.pc);
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) this.sig.send({ ice: ev.candidate.toJSON() });
     };
@@ -71,7 +75,11 @@ export class StreamPeer {
       if (this.pc.connectionState === 'failed') this.lose('peer connection failed', true);
     };
     this.pc.oniceconnectionstatechange = () => this.events.onStateChange();
-    this.sig = new Signalling(url, hello, {
+    const greet = (): string => {
+      milestone(`${name} WebSocket open, HELLO sent`);
+      return hello();
+    };
+    this.sig = new Signalling(url, greet, {
       onRegistered: () => this.events.onStatus(`${name}: registered, waiting for the stream`),
       onSdp: (sdp) => void this.applyOffer(sdp),
       onIce: (ice) => void this.addIce(ice),
@@ -107,6 +115,7 @@ export class StreamPeer {
       this.events.onStatus(`${this.name}: ignored SDP of type ${String(desc.type)}`);
       return;
     }
+    milestone(`${this.name} offer received`);
     try {
       await this.pc.setRemoteDescription(desc);
       this.events.onOffer?.(this.pc, desc.sdp ?? '');
@@ -120,6 +129,8 @@ export class StreamPeer {
       await this.pc.setLocalDescription(answer);
       const local = this.pc.localDescription;
       if (local) this.sig.send({ sdp: local.toJSON() });
+      milestone(`${this.name} answer sent`);
+      this.events.onAnswered?.();
       this.events.onStatus(`${this.name}: answer sent`);
     } catch (e) {
       if (!this.stopped) {

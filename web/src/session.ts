@@ -10,6 +10,9 @@ import * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
+import { milestone } from './milestones.ts';
+import { takeOr } from './prefetch.ts';
+import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
@@ -35,6 +38,8 @@ export interface StatsSample {
   connectionState: string;
   /** How each peer connection got through (selected candidate pair). */
   paths?: { video: SelectedPath | null; audio: SelectedPath | null };
+  /** Per-frame stages measured over the interval (stages.ts), while they are sampled. */
+  stages?: StageSummary | null;
 }
 
 export interface SessionUi {
@@ -49,9 +54,11 @@ export interface SessionUi {
 
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
 const RETRY_MS = [500, 1000, 2000, 3000];
+/** Longest the audio connection waits for the video answer before it starts anyway. */
+const AUDIO_AFTER_VIDEO_MS = 1000;
 
 /** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
-async function rtcConfig(): Promise<RTCConfiguration> {
+export async function rtcConfig(): Promise<RTCConfiguration> {
   try {
     const res = await fetch('./turn', { cache: 'no-store', credentials: 'same-origin' });
     if (!res.ok) return DEFAULT_RTC;
@@ -114,6 +121,9 @@ export class Session {
   private tick = 0;
   private stopped = false;
   private readonly displayDelay = new DisplayDelay();
+  private readonly stageMeans = new StageMeans();
+  /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
+  private clockOffsetMs: number | null = null;
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
   /** The microphone sent on the audio connection when the user turned it on. */
@@ -169,7 +179,9 @@ export class Session {
     this.retryTimer = null;
     if (this.stopped) return;
     this.ui.status('Connecting…');
-    const cfg = await this.deps.rtcConfig();
+    milestone('session start (TURN config asked)');
+    const cfg = await takeOr('turn', () => this.deps.rtcConfig());
+    milestone('TURN config ready');
     if (this.stopped) return;
     const page = this.deps.page();
     const url = signallingUrl(page.location);
@@ -207,7 +219,17 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
+    // Audio starts once the video answer is out (or after AUDIO_AFTER_VIDEO_MS): negotiating
+    // both at once makes the video offer wait for the audio one in the page's main thread.
+    let audioStarted = false;
+    let audioPeer: StreamPeer | null = null;
+    const startAudio = (): void => {
+      // Not after this session was torn down: `this.audio` may be a newer session's peer.
+      if (audioStarted || !audioPeer || this.audio !== audioPeer || this.stopped) return;
+      audioStarted = true;
+      audioPeer.start();
+    };
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), { ...events, onAnswered: startAudio }, undefined, this.deps.peer);
     const mic = this.microphone;
     this.audio = new StreamPeer(
       'audio',
@@ -218,8 +240,10 @@ export class Session {
       mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
       this.deps.peer,
     );
+    if (this.hooks) this.hooks.frameSource = () => this.videoSource();
+    audioPeer = this.audio;
     this.video.start();
-    this.audio.start();
+    setTimeout(startAudio, AUDIO_AFTER_VIDEO_MS);
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
   }
 
@@ -307,16 +331,24 @@ export class Session {
 
   /** rVFC: last packet received → expected display, averaged per stats tick. */
   private watchFrames(): void {
-    type Meta = { expectedDisplayTime: number; receiveTime?: number };
+    type Meta = { expectedDisplayTime: number; receiveTime?: number; processingDuration?: number; rtpTimestamp?: number };
     const v = this.videoEl as HTMLVideoElement & {
       requestVideoFrameCallback?: (cb: (now: number, meta: Meta) => void) => number;
     };
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
+      milestone('video first frame shown');
       this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
+      if (stageSampling.enabled || this.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
       v.requestVideoFrameCallback?.(onFrame);
     };
     v.requestVideoFrameCallback(onFrame);
+  }
+
+  /** The capture time of the video frame last delivered (abs-capture-time), if any. */
+  private videoSource(): SourceTime | null {
+    const r = this.video?.pc.getReceivers().find((x) => x.track.kind === 'video');
+    return (r?.getSynchronizationSources()[0] as SourceTime | undefined) ?? null;
   }
 
   private async pollStats(): Promise<void> {
@@ -334,6 +366,7 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
+    this.clockOffsetMs = clockOffset(vReports, v.rtt) ?? clockOffset(aReports, a.rtt) ?? this.clockOffsetMs;
     if (this.hooks) {
       this.hooks.stats = { video: v, audio: a };
       this.hooks.connectivity = paths;
@@ -364,6 +397,7 @@ export class Session {
       g2g,
       connectionState: `${vpc.connectionState} (webrtc)`,
       paths,
+      stages: this.stageMeans.take(this.clockOffsetMs),
     });
     if (++this.tick % 5 === 0) {
       if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));

@@ -7,6 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import type * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
+import { takeOr } from './prefetch.ts';
 import { Session, type SessionUi } from './session.ts';
 import { WsSession } from './ws-transport.ts';
 
@@ -27,7 +28,7 @@ export function chooseTransport(search: string, advertised: string | null): Tran
   return valid(advertised) ? advertised : 'auto';
 }
 
-async function advertisedTransport(): Promise<string | null> {
+export async function advertisedTransport(): Promise<string | null> {
   try {
     const res = await fetch('./transport', { cache: 'no-store', credentials: 'same-origin' });
     if (!res.ok) return null;
@@ -104,7 +105,7 @@ export class TransportSwitch {
 
   async start(): Promise<void> {
     this.startedAt = performance.now();
-    const mode = chooseTransport(window.location.search, await advertisedTransport());
+    const mode = chooseTransport(window.location.search, await takeOr('transport', advertisedTransport));
     if (mode === 'websocket') {
       this.startWs(null);
       return;

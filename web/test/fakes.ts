@@ -82,8 +82,9 @@ export class FakeChannel {
   }
 }
 
-/** A peer connection that records the negotiation; `answerSdp` is what createAnswer returns. */
-export class FakePc {
+/** A peer connection that records the negotiation; `answerSdp` is what createAnswer returns.
+ * An EventTarget too: the page-load milestones listen with addEventListener. */
+export class FakePc extends EventTarget {
   static readonly all: FakePc[] = [];
   remote: RTCSessionDescriptionInit | null = null;
   localDescription: { type: string; sdp: string; toJSON(): RTCSessionDescriptionInit } | null = null;
@@ -100,6 +101,7 @@ export class FakePc {
   oniceconnectionstatechange: (() => void) | null = null;
 
   constructor(readonly config: RTCConfiguration) {
+    super();
     FakePc.all.push(this);
   }
 
@@ -151,6 +153,7 @@ export class FakePc {
   setState(state: RTCPeerConnectionState): void {
     this.connectionState = state;
     this.onconnectionstatechange?.();
+    this.dispatchEvent(new Event('connectionstatechange'));
   }
 }
 

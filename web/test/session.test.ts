@@ -38,8 +38,10 @@ function session() {
   return { s, ui, host, store };
 }
 
-/** The sockets and connections of the current attempt: [video, audio]. */
-function current(attempt: number) {
+/** The sockets and connections of the current attempt: [video, audio]. The audio peer starts
+ * after the video answer or AUDIO_AFTER_VIDEO_MS (session.ts), so its socket may come later. */
+async function current(attempt: number) {
+  await until(() => FakeSocket.all.length >= attempt * 2 + 2);
   const [vws, aws] = FakeSocket.all.slice(attempt * 2, attempt * 2 + 2);
   const [vpc, apc] = FakePc.all.slice(attempt * 2, attempt * 2 + 2);
   assert.ok(vws && aws && vpc && apc, `attempt ${attempt} has two peers`);
@@ -52,7 +54,7 @@ test('start: one socket per peer with its HELLO, the /turn servers and a kept to
   const { s, store } = session();
   t.after(() => s.stop());
   await s.start();
-  const { vws, aws, vpc } = current(0);
+  const { vws, aws, vpc } = await current(0);
   assert.equal(vws.url, 'wss://desk.example:8443/webrtc/signalling/');
   assert.deepEqual(vpc.config, { iceServers: [{ urls: 'stun:127.0.0.1:3478' }] });
   vws.accept();
@@ -70,7 +72,7 @@ test('offer → answer on both peers, then the data channel carries host message
   const { s, ui, host } = session();
   t.after(() => s.stop());
   await s.start();
-  const { vws, aws, vpc, apc } = current(0);
+  const { vws, aws, vpc, apc } = await current(0);
   vws.accept();
   aws.accept();
   vws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
@@ -100,7 +102,7 @@ test('a lost socket tears both peers down and reconnects with new ones', async (
   const { s, ui } = session();
   t.after(() => s.stop());
   await s.start();
-  const first = current(0);
+  const first = await current(0);
   first.vws.accept();
   first.aws.accept();
   first.vws.drop();
@@ -108,7 +110,7 @@ test('a lost socket tears both peers down and reconnects with new ones', async (
   assert.ok(ui.includes('connected false'));
   assert.equal(ui.at(-1), 'video: signalling closed; reconnecting in 0.5 s');
   await until(() => FakeSocket.all.length === 4);
-  const second = current(1);
+  const second = await current(1);
   second.vws.accept();
   assert.match(second.vws.sent[0] ?? '', /^HELLO 1 /);
   // A second failure before anything opened backs off further.
@@ -121,7 +123,8 @@ test('a takeover by another tab stops without reconnecting; stop() ends for good
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
   const { s, ui } = session();
   await s.start();
-  const { vws, aws } = current(0);
+  t.mock.timers.tick(1000); // the audio peer's start (AUDIO_AFTER_VIDEO_MS)
+  const { vws, aws } = await current(0);
   vws.accept();
   aws.accept();
   vws.drop(4001);

@@ -19,8 +19,8 @@ use gstreamer_rtp::prelude::*;
 
 /// The URI announced in `a=extmap`.
 pub const URI: &str = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay";
-/// The extension's id in the offer's `a=extmap:<id>` line (the video webrtcbin has no other).
-pub const EXTMAP_ID: u32 = 1;
+/// The extension's id in the offer's `a=extmap:<id>` line (allocated in `media/extmap.rs`).
+pub const EXTMAP_ID: u32 = super::extmap::PLAYOUT_DELAY;
 /// Encoded size of the extension body.
 pub const SIZE: usize = 3;
 /// Largest delay the 12-bit field carries: 4095 × 10 ms.
@@ -174,8 +174,7 @@ pub fn attach(payloader: &gst::Element, delay: PlayoutDelay) {
 
 /// The caps field that makes webrtcbin announce the extension in the offer (`a=extmap`).
 pub fn announce(caps: &mut gst::Caps) {
-    caps.make_mut()
-        .set(format!("extmap-{EXTMAP_ID}").as_str(), URI);
+    super::extmap::announce(caps, EXTMAP_ID, URI);
 }
 
 /// Puts the extension on the video pipeline's payloader (`pay`) and announces it on the RTP

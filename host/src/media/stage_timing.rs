@@ -8,15 +8,22 @@
 //!
 //! Each second the means go to the log (debug) and capture → encoded to the metrics, where it
 //! replaces the assumed host latency of the glass-to-glass estimate (`selkies_host_latency_ms`).
+//! Every frame's times also go to the `selkies_video_stage_ms` histograms, with a third stage:
+//! encoded → its last RTP packet handed to webrtcbin (payloading; the payloader pushes all of a
+//! frame's packets before it takes the next frame, so a frame is complete when the next one
+//! arrives). Each encoded frame's wall-clock capture time is also handed to the
+//! abs-capture-time header extension (`media/abs_capture_time.rs`) before it is packetised.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::sync::lock;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use selkies_telemetry::Metrics;
+use selkies_telemetry::{Metrics, Stage};
+
+use super::abs_capture_time::CaptureStamps;
 
 /// Running mean and maximum of one stage over a reporting window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -91,6 +98,35 @@ struct Stages {
     to_encoder: Window,
     to_payloader: Window,
     since: Option<Instant>,
+    /// The frame being packetised: (PTS, when it reached the payloader, its last packet's
+    /// hand-over to webrtcbin so far).
+    sending: Option<(u64, Instant, Option<Instant>)>,
+    /// Whether the session's first packet went out (a start-up milestone).
+    first_packet: bool,
+}
+
+impl Stages {
+    /// Encoded → sent of the frame in flight, when it had packets; `next` becomes the frame in
+    /// flight.
+    fn next_frame(&mut self, next: (u64, Instant)) -> Option<f64> {
+        let done = self.sending.replace((next.0, next.1, None))?;
+        let (_, encoded, Some(sent)) = done else {
+            return None;
+        };
+        Some(sent.saturating_duration_since(encoded).as_secs_f64() * 1000.0)
+    }
+
+    fn packet(&mut self, pts: u64, at: Instant) {
+        if !self.first_packet {
+            self.first_packet = true;
+            crate::milestones::mark("video", "first RTP packet to webrtcbin");
+        }
+        if let Some((p, _, sent)) = &mut self.sending
+            && *p == pts
+        {
+            *sent = Some(at);
+        }
+    }
 }
 
 const REPORT_EVERY: Duration = Duration::from_secs(1);
@@ -106,8 +142,9 @@ fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
     Some(age / 1e6)
 }
 
-/// Probes the encoder's sink pad and the payloader's sink pad of the video pipeline.
-pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
+/// Probes the encoder's sink pad, the payloader's sink pad and the RTP caps' source pad of the
+/// video pipeline; `stamps` (the abs-capture-time extension's) gets each frame's capture time.
+pub fn install(pipeline: &gst::Pipeline, metrics: Metrics, stamps: Option<CaptureStamps>) {
     let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pipeline.by_name("pay")) else {
         tracing::warn!("video pipeline without encoder/pay: no stage timings");
         return;
@@ -118,25 +155,59 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
     };
     let stages = Arc::new(Mutex::new(Stages::default()));
     let s = stages.clone();
+    let m = metrics.clone();
     enc_sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
         };
         if let (Some(pts), Some(ms)) = (buffer.pts(), age_ms(pad, buffer)) {
+            m.observe_stage(Stage::CaptureToEncoder, ms);
             let mut st = lock(&s);
             st.to_encoder.add(ms);
             st.pending.entered(pts.nseconds(), Instant::now(), ms);
         }
         gst::PadProbeReturn::Ok
     });
+    if let Some(src) = pipeline
+        .by_name("rtpcaps")
+        .and_then(|f| f.static_pad("src"))
+    {
+        let s = stages.clone();
+        src.add_probe(
+            gst::PadProbeType::BUFFER | gst::PadProbeType::BUFFER_LIST,
+            move |_, info| {
+                let pts = match &info.data {
+                    Some(gst::PadProbeData::Buffer(b)) => b.pts(),
+                    Some(gst::PadProbeData::BufferList(l)) => l.get(0).and_then(|b| b.pts()),
+                    _ => None,
+                };
+                if let Some(pts) = pts {
+                    lock(&s).packet(pts.nseconds(), Instant::now());
+                }
+                gst::PadProbeReturn::Ok
+            },
+        );
+    }
     pay_sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let Some(pts) = info.buffer().and_then(|b| b.pts()) else {
             return gst::PadProbeReturn::Ok;
         };
         let now = Instant::now();
         let mut st = lock(&stages);
+        if let Some(ms) = st.next_frame((pts.nseconds(), now)) {
+            metrics.observe_stage(Stage::EncodedToSent, ms);
+        }
         if let Some(ms) = st.pending.left(pts.nseconds(), now) {
             st.to_payloader.add(ms);
+            metrics.observe_stage(Stage::CaptureToEncoded, ms);
+            if let (Some(stamps), Some(captured)) = (
+                &stamps,
+                Duration::try_from_secs_f64(ms / 1000.0)
+                    .ok()
+                    .and_then(|age| SystemTime::now().checked_sub(age)),
+            ) {
+                stamps.set(pts.nseconds(), captured);
+            }
         }
         let since = *st.since.get_or_insert(now);
         if now.duration_since(since) >= REPORT_EVERY {
@@ -193,13 +264,13 @@ mod tests {
         gst::init().expect("gst init");
         let pipeline = gst::parse::launch(
             "videotestsrc is-live=true num-buffers=40 ! video/x-raw,width=64,height=64,framerate=30/1 \
-             ! x264enc name=encoder tune=zerolatency ! rtph264pay name=pay ! fakesink",
+             ! x264enc name=encoder tune=zerolatency ! rtph264pay name=pay ! capsfilter name=rtpcaps ! fakesink",
         )
         .expect("pipeline")
         .downcast::<gst::Pipeline>()
         .expect("a pipeline");
         let metrics = Metrics::new();
-        install(&pipeline, metrics.clone());
+        install(&pipeline, metrics.clone(), None);
         pipeline.set_state(gst::State::Playing).expect("play");
         let bus = pipeline.bus().expect("bus");
         bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos])
@@ -218,5 +289,31 @@ mod tests {
             .and_then(|v| v.parse().ok())
             .expect("value");
         assert!((0.0..5000.0).contains(&v), "{line}");
+        // Every frame went into the stage histograms, including its hand-over to webrtcbin
+        // (here the fakesink after the RTP caps); the last frame has no successor.
+        let count = |stage: &str| -> f64 {
+            let prefix = format!("selkies_video_stage_ms_count{{stage=\"{stage}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {stage} count in:\n{text}"))
+        };
+        assert!(count("capture_to_encoder") >= 39.0, "{text}");
+        assert!(count("capture_to_encoded") >= 39.0, "{text}");
+        assert!(count("encoded_to_sent") >= 38.0, "{text}");
+    }
+
+    #[test]
+    fn encoded_to_sent_ends_at_the_last_packet() {
+        let t0 = Instant::now();
+        let ms = |n: u64| Duration::from_millis(n);
+        let mut st = Stages::default();
+        assert_eq!(st.next_frame((100, t0)), None);
+        st.packet(100, t0 + ms(1));
+        st.packet(100, t0 + ms(3));
+        st.packet(99, t0 + ms(9)); // a late packet of another frame does not count
+        assert_eq!(st.next_frame((200, t0 + ms(33))), Some(3.0));
+        // A frame without packets (dropped downstream of the payloader) has no time.
+        assert_eq!(st.next_frame((300, t0 + ms(66))), None);
     }
 }

@@ -168,6 +168,27 @@ impl Histogram {
         self.count += 1;
     }
 
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// (upper bound, cumulative count) per bucket, `None` for `+Inf`.
+    pub fn cumulative(&self) -> Vec<(Option<f64>, u64)> {
+        let mut total = 0u64;
+        self.counts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                total += c;
+                (self.bounds.get(i).copied(), total)
+            })
+            .collect()
+    }
+
     /// Writes `<name>_bucket{le=…}`, `<name>_count`, `<name>_sum` and, like `prometheus_client`,
     /// a separate `<name>_created` gauge family.
     pub fn write(&self, exp: &mut Exposition, name: &str, help: &str) {

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod nvml;
 pub mod process;
 pub mod server;
+pub mod stages;
 pub mod stats_csv;
 pub mod system;
 
@@ -30,6 +31,7 @@ pub use ice_board::{ConnectivityBoard, PeerConnectivity};
 pub use metrics::Metrics;
 pub use nvml::{GpuStats, Nvml, NvmlError, gpu_stats};
 pub use server::{router, serve, serve_listener};
+pub use stages::{Stage, StageHistograms};
 pub use stats_csv::{CsvOutcome, StatsCsv, StatsKind};
 
 #[derive(Debug, thiserror::Error)]

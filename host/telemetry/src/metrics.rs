@@ -17,6 +17,7 @@ use crate::exposition::{Exposition, Histogram, MetricType, sanitize_label_name};
 use crate::flatten::{FlatStats, flatten_stats};
 use crate::ice_board::ConnectivityBoard;
 use crate::process::ProcessStats;
+use crate::stages::{Stage, StageHistograms};
 use crate::stats_csv::StatsKind;
 
 /// `fps_hist` upper bounds (legacy `FPS_HIST_BUCKETS`; `+Inf` implicit).
@@ -40,6 +41,8 @@ struct State {
     tracker: VideoStatsTracker,
     /// Sharing guests' messages dropped by their role, per category (docs/sharing.md).
     sharing_dropped: Vec<(String, f64)>,
+    /// Host-side per-frame video stage times (`selkies_video_stage_ms`).
+    stages: StageHistograms,
 }
 
 /// Thread-safe, cheap-to-clone handle on all metrics.
@@ -88,6 +91,7 @@ impl Metrics {
                 receiver: VideoReceiverStats::default(),
                 tracker: VideoStatsTracker::new(),
                 sharing_dropped: Vec::new(),
+                stages: StageHistograms::new(created),
             })),
             connectivity: ConnectivityBoard::default(),
         }
@@ -108,6 +112,11 @@ impl Metrics {
         let mut s = self.lock();
         s.fps = fps;
         s.fps_hist.observe(fps);
+    }
+
+    /// One frame's time in a host-side video stage (`selkies_video_stage_ms`).
+    pub fn observe_stage(&self, stage: Stage, ms: f64) {
+        self.lock().stages.observe(stage, ms);
     }
 
     /// `_l,<ms>`: the `latency` gauge.
@@ -209,6 +218,7 @@ impl Metrics {
                 1.0,
             );
             self.render_ours(&s, &mut e);
+            s.stages.write(&mut e);
         }
         self.connectivity.write(&mut e);
         process.write(&mut e);
