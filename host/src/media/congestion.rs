@@ -30,9 +30,9 @@ use crate::sync::lock;
 /// The transport-wide-cc header extension's URI (`a=extmap`).
 pub const TWCC_URI: &str =
     "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01";
-/// The lowest extmap id this module takes: 1 is the playout delay's, 2 is left to the
-/// capture-time extension, so neither can collide whichever is installed first.
-pub const MIN_EXTMAP_ID: u32 = 3;
+/// The lowest extmap id this module takes: the one reserved for it in `extmap.rs`, above the
+/// playout-delay and capture-time ids, so none can collide whichever is installed first.
+pub const MIN_EXTMAP_ID: u32 = super::extmap::TRANSPORT_CC;
 /// Shortest window over which the encoded frame rate is measured.
 const SENT_WINDOW_MS: u128 = 1000;
 
