@@ -4,11 +4,13 @@
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
-//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
+//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`], its pooled
+//! frames [`frame_pool`]); the
 //! WebSocket transport's pipelines ([`ws_pipeline`]).
 
 pub mod audio_source;
 pub mod catalogue;
+pub mod frame_pool;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;
