@@ -1,6 +1,7 @@
 //! The damage-driven capture source on a real Xvfb: a colour painted on the root window reaches
 //! the buffers the source pushes (stamped with running times), and `--capture=auto` falls back
-//! to ximagesrc on a server without MIT-SHM while `--capture=xshm` refuses to start there.
+//! to ximagesrc on a server without MIT-SHM while `--capture=xshm` refuses to start there;
+//! for software encoders the source pushes NV12/I420 converted from the damaged rows itself.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -14,6 +15,8 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::xcapture::VideoSource;
 use selkies_proto::config::CaptureMode;
+use selkies_proto::encoder::registry::Upload;
+use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 
 /// BGR of the pixel at (x, y) of a BGRx buffer `width` pixels wide.
 fn pixel(buf: &gst::BufferRef, width: usize, x: usize, y: usize) -> [u8; 3] {
@@ -46,7 +49,8 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     let store = seen.clone();
     sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         if let Some(buf) = info.buffer() {
-            store.lock().unwrap().push(buf.to_owned());
+            // A copy: the capture reuses its pooled buffers once downstream lets go of them.
+            store.lock().unwrap().push(buf.copy_deep().expect("copy"));
         }
         gst::PadProbeReturn::Ok
     });
@@ -105,4 +109,107 @@ fn without_mit_shm_auto_falls_back_and_xshm_refuses() {
     assert!(auto.launch_fragment(30).starts_with("ximagesrc"));
     let err = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect_err("no MIT-SHM");
     assert!(err.to_string().contains("MIT-SHM"), "{err}");
+}
+
+/// The Y, U, V of pixel (x, y) of a frame of `layout`.
+fn yuv_pixel(buf: &gst::BufferRef, layout: &FrameLayout, x: usize, y: usize) -> [u8; 3] {
+    let map = buf.map_readable().expect("readable");
+    let p = layout.planes;
+    let luma = map[p[0].0 + y * p[0].1 + x];
+    match layout.format {
+        FrameFormat::Nv12 => {
+            let at = p[1].0 + y / 2 * p[1].1 + x / 2 * 2;
+            [luma, map[at], map[at + 1]]
+        }
+        _ => [
+            luma,
+            map[p[1].0 + y / 2 * p[1].1 + x / 2],
+            map[p[2].0 + y / 2 * p[2].1 + x / 2],
+        ],
+    }
+}
+
+#[test]
+fn software_encoders_get_their_own_format_converted_from_the_damaged_rows() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    for (upload, format) in [
+        (Upload::System("NV12"), FrameFormat::Nv12),
+        (Upload::System("I420"), FrameFormat::I420),
+    ] {
+        let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display))
+            .expect("MIT-SHM")
+            .converting_for(upload);
+        // No videoconvert between the capture and the encoder.
+        let chain = source.upload_chain(upload, 0, 1);
+        assert!(!chain.contains("videoconvert"), "{chain}");
+        let desc = format!(
+            "{} ! {chain} ! fakesink name=sink sync=false",
+            source.launch_fragment(30)
+        );
+        let pipeline = gst::parse::launch(&desc)
+            .expect("launch")
+            .downcast::<gst::Pipeline>()
+            .expect("pipeline");
+        let appsrc = pipeline.by_name("x11").expect("appsrc");
+        let caps = appsrc.property::<Option<gst::Caps>>("caps").expect("caps");
+        let s = caps.structure(0).expect("structure");
+        assert_eq!(s.get::<&str>("format").unwrap(), format.caps_name());
+        // 240 rows: GStreamer's default for SD, which the caps state.
+        assert_eq!(s.get::<&str>("colorimetry").unwrap(), "bt601");
+        let seen: Arc<Mutex<Vec<gst::Buffer>>> = Arc::default();
+        let store = seen.clone();
+        let sink_pad = pipeline
+            .by_name("sink")
+            .unwrap()
+            .static_pad("sink")
+            .unwrap();
+        sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+            if let Some(buf) = info.buffer() {
+                store.lock().unwrap().push(buf.copy_deep().expect("copy"));
+            }
+            gst::PadProbeReturn::Ok
+        });
+        let _handle = source
+            .start(&appsrc, Some(&x.display), 30)
+            .expect("capture thread")
+            .expect("an xshm handle");
+        pipeline.set_state(gst::State::Playing).expect("playing");
+
+        let layout = FrameLayout::new(format, 320, 240);
+        // What the converter makes of the colour, from a solid patch.
+        let colour = [0x30u8, 0x80, 0xf0, 0];
+        let conv = BandConverter::new(layout, Matrix::Bt601);
+        let patch: Vec<u8> = colour.iter().copied().cycle().take(320 * 2 * 4).collect();
+        let mut want_frame = vec![0u8; layout.size];
+        conv.convert(&patch, 120..122, &mut want_frame)
+            .expect("convert");
+        let want = yuv_pixel(&gst::Buffer::from_slice(want_frame), &layout, 160, 120);
+        let status = Command::new("xsetroot")
+            .args(["-display", &x.display, "-solid", "#f08030"])
+            .status()
+            .expect("xsetroot (x11-xserver-utils)");
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut found = false;
+        while !found && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            found = seen.lock().unwrap().iter().any(|b| {
+                b.size() == layout.size
+                    && [(0, 0), (160, 120), (319, 239)]
+                        .iter()
+                        .all(|&(px, py)| yuv_pixel(b, &layout, px, py) == want)
+            });
+        }
+        pipeline.set_state(gst::State::Null).expect("stopped");
+        assert!(
+            found,
+            "{format:?}: the painted colour {want:?} never reached a frame"
+        );
+        // Paint it back for the next format's run.
+        Command::new("xsetroot")
+            .args(["-display", &x.display, "-solid", "#000000"])
+            .status()
+            .expect("xsetroot");
+    }
 }

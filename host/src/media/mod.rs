@@ -3,10 +3,12 @@
 //! construction of the video and audio pipelines ([`pipeline`]), the audio source that
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
-//! ([`playout_delay`]) and the capture-time one ([`abs_capture_time`]), their ids ([`extmap`]), the keyframe at connection ([`first_frame`]), the offer text sent to the browser ([`offer`]) and the host's
-//! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
-//! WebSocket transport's pipelines ([`ws_pipeline`]); `--congestion_control`: the adaptive-bitrate
-//! policy ([`abr`]) and its GStreamer side ([`congestion`]).
+//! ([`playout_delay`]) and the capture-time one ([`abs_capture_time`]), their ids ([`extmap`]),
+//! the keyframe at connection ([`first_frame`]), the offer text sent to the browser ([`offer`])
+//! and the host's per-frame stage timings ([`stage_timing`]) and the screen capture
+//! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
+//! ([`ws_pipeline`]); `--congestion_control`: the adaptive-bitrate policy ([`abr`]) and its
+//! GStreamer side ([`congestion`]).
 
 pub mod abr;
 pub mod abs_capture_time;
@@ -15,6 +17,7 @@ pub mod catalogue;
 pub mod congestion;
 pub mod extmap;
 pub mod first_frame;
+pub mod frame_pool;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;

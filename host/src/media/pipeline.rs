@@ -245,7 +245,7 @@ pub fn build_video(
     capture: CaptureMode,
 ) -> Result<VideoPipeline, MediaError> {
     let threads = rates.render(catalogue::Value::Threads);
-    let video_source = VideoSource::choose(capture, display)?;
+    let video_source = VideoSource::choose(capture, display)?.converting_for(chosen.spec.upload);
     let desc = format!(
         "webrtcbin name=webrtc bundle-policy=max-bundle latency=0 \
          {source} \
@@ -257,7 +257,8 @@ pub fn build_video(
          ! capsfilter name=rtpcaps caps=\"{rtp_caps}\" \
          ! webrtc.",
         source = video_source.launch_fragment(rates.framerate.max(1)),
-        upload = upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
+        upload =
+            video_source.upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
         factory = chosen.factory,
         enc_caps = catalogue::encoder_caps(chosen.spec),
         pay = chosen.spec.codec().payloader(),

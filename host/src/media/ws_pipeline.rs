@@ -15,7 +15,6 @@ use super::audio_source;
 use super::catalogue::{self, Codec};
 use super::pipeline::{
     AudioParams, AudioPipeline, ChosenEncoder, MediaError, VideoPipeline, apply_encoder_props,
-    upload_chain,
 };
 use super::rates::RateParams;
 use super::xcapture::VideoSource;
@@ -66,7 +65,7 @@ pub fn build_video(
     capture: CaptureMode,
 ) -> Result<VideoPipeline, MediaError> {
     let threads = rates.render(catalogue::Value::Threads);
-    let video_source = VideoSource::choose(capture, None)?;
+    let video_source = VideoSource::choose(capture, None)?.converting_for(chosen.spec.upload);
     let desc = format!(
         "{source} \
          ! {upload} \
@@ -75,7 +74,8 @@ pub fn build_video(
          ! capsfilter caps=\"{caps}\" \
          ! {sink}",
         source = video_source.launch_fragment(rates.framerate.max(1)),
-        upload = upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
+        upload =
+            video_source.upload_chain(chosen.spec.upload, gpu_id, threads.parse().unwrap_or(1)),
         factory = chosen.factory,
         caps = stream_caps(chosen),
         sink = sink_fragment(),

@@ -4,13 +4,16 @@
 //! The capture thread pushes a frame as soon as the X server reports damage, unless a frame
 //! went out less than one frame interval ago: then it waits for the interval to end and the
 //! damage that arrives meanwhile is fetched with it (a burst costs one frame, never more than
-//! `--framerate`). Only the damaged rows are fetched into a persistent frame; buffers pushed
-//! share its memory, which GStreamer copies only when a downstream element still holds the
-//! previous frame while the next rows arrive. A static screen sends the unchanged frame every
+//! `--framerate`). Only the damaged rows (widened to row pairs) are fetched, a segment-full at
+//! a time, and converted straight from the shared segment into a pooled frame in the format the
+//! encoder takes (`frame_pool.rs`; NV12 for x264enc, I420 for the other software encoders,
+//! BGRx for the GPU uploads, which convert themselves), so the pipeline runs no `videoconvert`
+//! on this path and no full frame is copied. A static screen sends the unchanged frame every
 //! [`FrameGate::keepalive`] (the browser asks for a keyframe after a longer gap: idle.rs).
 //! Each buffer is stamped with the pipeline clock's running time when its capture began.
 //! With the pointer drawn into the frames (`PointerVisible`), pointer motion makes no damage,
-//! so frames then go out at the frame rate with the pointer drawn on a copy.
+//! so frames then go out at the frame rate with the pointer drawn over its rows, which are
+//! fetched again for the next frame.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -20,10 +23,14 @@ use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
 use selkies_proto::config::CaptureMode;
-use selkies_x11::frame_rows;
+use selkies_proto::encoder::registry::Upload;
+use selkies_x11::frame_rows::{self, PointerImage};
+use selkies_x11::row_set::{self, RowSet};
 use selkies_x11::shm_capture::ShmCapture;
+use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 use tracing::{debug, info, warn};
 
+use super::frame_pool::FramePool;
 use super::idle::FrameGate;
 use super::pipeline::MediaError;
 
@@ -48,7 +55,23 @@ pub fn next_push(
 #[derive(Debug)]
 pub enum VideoSource {
     Ximagesrc,
-    Xshm(Box<ShmCapture>),
+    Xshm(Box<XshmSource>),
+}
+
+/// The damage-driven capture and the frame format it pushes.
+#[derive(Debug)]
+pub struct XshmSource {
+    capture: ShmCapture,
+    format: FrameFormat,
+}
+
+impl XshmSource {
+    fn new(capture: ShmCapture) -> Box<Self> {
+        Box::new(Self {
+            capture,
+            format: FrameFormat::Bgrx,
+        })
+    }
 }
 
 static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
@@ -59,10 +82,10 @@ impl VideoSource {
         match mode {
             CaptureMode::Ximagesrc => Ok(Self::Ximagesrc),
             CaptureMode::Xshm => ShmCapture::open(display)
-                .map(|c| Self::Xshm(Box::new(c)))
+                .map(|c| Self::Xshm(XshmSource::new(c)))
                 .map_err(|e| MediaError::Capture(e.to_string())),
             CaptureMode::Auto => match ShmCapture::open(display) {
-                Ok(c) => Ok(Self::Xshm(Box::new(c))),
+                Ok(c) => Ok(Self::Xshm(XshmSource::new(c))),
                 Err(e) => {
                     if !FALLBACK_LOGGED.swap(true, Ordering::Relaxed) {
                         warn!("damage-driven capture unavailable ({e}); using ximagesrc");
@@ -70,6 +93,32 @@ impl VideoSource {
                     Ok(Self::Ximagesrc)
                 }
             },
+        }
+    }
+
+    /// Have the damage-driven capture push frames in the format `upload` starts from, so it
+    /// converts only changed rows itself and the pipeline needs no `videoconvert` (software
+    /// encoders: NV12 or I420). Hardware uploads convert on the GPU and keep BGRx.
+    pub fn converting_for(mut self, upload: Upload) -> Self {
+        if let Self::Xshm(x) = &mut self {
+            x.format = match upload {
+                Upload::System(name) => {
+                    FrameFormat::from_caps_name(name).unwrap_or(FrameFormat::Bgrx)
+                }
+                Upload::Cuda | Upload::Va => FrameFormat::Bgrx,
+            };
+        }
+        self
+    }
+
+    /// The conversion/upload between this source and the encoder: none (a caps check) when
+    /// the capture already pushes the encoder's format, otherwise the registry's chain.
+    pub fn upload_chain(&self, upload: Upload, gpu_id: u32, threads: u32) -> String {
+        match (self, upload) {
+            (Self::Xshm(x), Upload::System(name)) if x.format.caps_name() == name => {
+                format!("capsfilter caps=video/x-raw,format={name}")
+            }
+            _ => super::pipeline::upload_chain(upload, gpu_id, threads),
         }
     }
 
@@ -87,7 +136,7 @@ impl VideoSource {
                 "appsrc name=x11 is-live=true format=time do-timestamp=false block=false \
                  max-buffers=1 leaky-type=downstream \
                  caps=\"{caps}\" ! capsfilter name=fpscaps caps=video/x-raw",
-                caps = frame_caps(c.width(), c.height(), fps),
+                caps = frame_caps(c.format, c.capture.width(), c.capture.height(), fps),
             ),
         }
     }
@@ -99,7 +148,7 @@ impl VideoSource {
         display: Option<&str>,
         fps: u32,
     ) -> Result<Option<CaptureHandle>, MediaError> {
-        let Self::Xshm(capture) = self else {
+        let Self::Xshm(source) = self else {
             return Ok(None);
         };
         let shared = Arc::new(Shared {
@@ -116,12 +165,15 @@ impl VideoSource {
         std::thread::Builder::new()
             .name("x11-capture".into())
             .spawn(move || {
+                let XshmSource { capture, format } = *source;
                 let mut thread = CaptureThread {
-                    capture: *capture,
+                    capture,
+                    format,
                     display,
                     appsrc: weak,
                     shared,
                     gate: FrameGate::default(),
+                    timing: PushTiming::default(),
                 };
                 if let Err(e) = thread.run() {
                     warn!("screen capture stopped: {e}");
@@ -134,8 +186,19 @@ impl VideoSource {
     }
 }
 
-fn frame_caps(width: u16, height: u16, fps: u32) -> String {
-    format!("video/x-raw,format=BGRx,width={width},height={height},framerate={fps}/1")
+/// The appsrc caps; YUV states the matrix the capture converts with (the encoder writes it
+/// into the stream's VUI).
+fn frame_caps(format: FrameFormat, width: u16, height: u16, fps: u32) -> String {
+    let name = format.caps_name();
+    let colorimetry = match format {
+        FrameFormat::Bgrx => String::new(),
+        FrameFormat::Nv12 | FrameFormat::I420 => {
+            format!(",colorimetry={}", Matrix::for_height(height).colorimetry())
+        }
+    };
+    format!(
+        "video/x-raw,format={name},width={width},height={height},framerate={fps}/1{colorimetry}"
+    )
 }
 
 #[derive(Debug)]
@@ -177,10 +240,12 @@ impl CaptureHandle {
 
 struct CaptureThread {
     capture: ShmCapture,
+    format: FrameFormat,
     display: Option<String>,
     appsrc: glib::WeakRef<gst::Element>,
     shared: Arc<Shared>,
     gate: FrameGate,
+    timing: PushTiming,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -188,9 +253,10 @@ const RETRY: Duration = Duration::from_millis(10);
 
 impl CaptureThread {
     fn run(&mut self) -> Result<(), String> {
-        let mut frame = self.full_frame()?;
+        let mut pool = self.new_pool()?;
         let mut last_push: Option<Instant> = None;
-        let mut changed = false;
+        let mut changed = true;
+        let mut damage_seen: Option<Instant> = Some(Instant::now());
         let mut played = false;
         let mut recovered: Option<Instant> = None;
         loop {
@@ -204,9 +270,12 @@ impl CaptureThread {
                 let seen = self.capture.wait(wait).map_err(|e| e.to_string())?;
                 if seen.resized {
                     self.reopen()?;
-                    frame = self.full_frame()?;
+                    pool = self.new_pool()?;
                     changed = true;
                     continue;
+                }
+                if seen.damaged && damage_seen.is_none() {
+                    damage_seen = Some(Instant::now());
                 }
                 changed |= seen.damaged;
                 if !wait.is_zero() && Instant::now() < due.unwrap_or(now) {
@@ -227,37 +296,36 @@ impl CaptureThread {
                 std::thread::sleep(RETRY);
                 continue;
             };
-            if changed {
-                let fetched = {
-                    let buf = frame.make_mut();
-                    let mut map = buf.map_writable().map_err(|e| e.to_string())?;
-                    self.capture.capture_damage(map.as_mut_slice())
-                };
-                if let Err(e) = fetched {
+            let frame = match self.update(&mut pool, changed, pointer, pts) {
+                Ok(Some(frame)) => frame,
+                // Every pooled frame is still held downstream: try again shortly.
+                Ok(None) => {
+                    std::thread::sleep(RETRY / 4);
+                    continue;
+                }
+                Err(e) => {
                     // A RandR resize can land between the damage report and the fetch, before
                     // its ConfigureNotify is read: the fetch of the old size then fails
                     // (BadMatch). Reopen at the new size once; fail only if that recurs at once.
                     if recovered.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
-                        return Err(e.to_string());
+                        return Err(e);
                     }
                     debug!("capture fetch failed ({e}); reopening at the current screen size");
                     recovered = Some(Instant::now());
                     self.reopen()?;
-                    frame = self.full_frame()?;
+                    pool = self.new_pool()?;
+                    changed = true;
                     continue;
                 }
-            }
-            let mut out = if pointer {
-                self.with_pointer(&frame)
-            } else {
-                frame.copy()
             };
-            out.make_mut().set_pts(pts);
-            match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&out]) {
+            let fetched = started.elapsed();
+            match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
                 gst::FlowReturn::Ok => {
                     played = true;
                     last_push = Some(started);
                     changed = false;
+                    self.timing
+                        .record(damage_seen.take(), started, fetched, pool.allocated());
                 }
                 _ if played && appsrc.current_state() == gst::State::Null => return Ok(()),
                 _ => std::thread::sleep(RETRY),
@@ -265,17 +333,64 @@ impl CaptureThread {
         }
     }
 
-    fn full_frame(&mut self) -> Result<gst::Buffer, String> {
-        let mut frame =
-            gst::Buffer::with_size(self.capture.frame_len()).map_err(|e| e.to_string())?;
+    fn new_pool(&self) -> Result<FramePool, String> {
+        let layout = FrameLayout::new(self.format, self.capture.width(), self.capture.height());
+        Ok(FramePool::new(layout))
+    }
+
+    /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
+    /// fetch the frame's stale rows (plus the pointer's, when drawn) and convert them into it.
+    /// Returns the frame to push, stamped `pts` (the pool keeps a reference), None when all
+    /// are held.
+    fn update(
+        &mut self,
+        pool: &mut FramePool,
+        changed: bool,
+        pointer: bool,
+        pts: gst::ClockTime,
+    ) -> Result<Option<gst::Buffer>, String> {
+        let height = self.capture.height();
+        if changed {
+            let damage = self.capture.take_damage().map_err(|e| e.to_string())?;
+            pool.mark_changed(&row_set::align_even(&damage, height));
+        }
+        let Some(i) = pool.acquire().map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let mut fetch = pool.stale(i);
+        let image = if pointer {
+            self.capture.pointer().ok()
+        } else {
+            None
+        };
+        let mut drawn = RowSet::new();
+        if let Some(p) = &image {
+            let top = p.y.clamp(0, i32::from(height)) as u16;
+            let bottom = (p.y + i32::from(p.height)).clamp(0, i32::from(height)) as u16;
+            drawn = row_set::align_even(std::slice::from_ref(&(top..bottom)), height);
+            fetch.extend(&drawn);
+        }
+        let width = self.capture.width();
+        let conv = BandConverter::new(*pool.layout(), Matrix::for_height(height));
+        let Some(buf) = pool.buffer_mut(i) else {
+            return Ok(None);
+        };
+        buf.set_pts(pts);
         {
-            let buf = frame.make_mut();
             let mut map = buf.map_writable().map_err(|e| e.to_string())?;
+            let frame = map.as_mut_slice();
             self.capture
-                .capture_full(map.as_mut_slice())
+                .fetch_rows(fetch.bands(), |rows, bgrx| {
+                    if let Some(p) = &image {
+                        draw_pointer_rows(bgrx, width, &rows, p);
+                    }
+                    conv.convert(bgrx, rows, frame)
+                })
+                .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
         }
-        Ok(frame)
+        pool.written(i, drawn);
+        Ok(pool.share(i))
     }
 
     /// The screen changed size: a new segment and caps of the new size.
@@ -283,7 +398,12 @@ impl CaptureThread {
         self.capture = ShmCapture::open(self.display.as_deref()).map_err(|e| e.to_string())?;
         if let Some(appsrc) = self.appsrc.upgrade() {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
-            let caps = frame_caps(self.capture.width(), self.capture.height(), fps);
+            let caps = frame_caps(
+                self.format,
+                self.capture.width(),
+                self.capture.height(),
+                fps,
+            );
             super::props::set(&appsrc, "caps", &caps);
         }
         info!(
@@ -293,21 +413,75 @@ impl CaptureThread {
         );
         Ok(())
     }
+}
 
-    fn with_pointer(&self, frame: &gst::Buffer) -> gst::Buffer {
-        let mut out = frame.copy_deep().unwrap_or_else(|_| frame.copy());
-        if let Ok(pointer) = self.capture.pointer()
-            && let Ok(mut map) = out.make_mut().map_writable()
-        {
-            frame_rows::draw_pointer(
-                map.as_mut_slice(),
-                self.capture.width(),
-                self.capture.height(),
-                &pointer,
-            );
+/// Draw `pointer` into `bgrx`, which holds the screen rows `rows` (full width).
+fn draw_pointer_rows(
+    bgrx: &mut [u8],
+    width: u16,
+    rows: &std::ops::Range<u16>,
+    pointer: &PointerImage,
+) {
+    let shifted = PointerImage {
+        y: pointer.y - i32::from(rows.start),
+        ..pointer.clone()
+    };
+    frame_rows::draw_pointer(bgrx, width, rows.end - rows.start, &shifted);
+}
+
+/// Capture timings, logged at debug level every [`PushTiming::EVERY`]: how long a change
+/// waited from its first DAMAGE report to the end of its push (the frame-interval wait of a
+/// burst included), and how long fetching, converting and pushing took.
+#[derive(Debug, Default)]
+struct PushTiming {
+    since: Option<Instant>,
+    damage_to_push: Vec<Duration>,
+    work: Vec<Duration>,
+    frames: u32,
+}
+
+impl PushTiming {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn record(
+        &mut self,
+        damage: Option<Instant>,
+        started: Instant,
+        fetched: Duration,
+        pool: usize,
+    ) {
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        self.frames += 1;
+        if let Some(d) = damage {
+            self.damage_to_push.push(now.duration_since(d));
         }
-        out
+        self.work.push(now.duration_since(started).max(fetched));
+        if now.duration_since(since) < Self::EVERY {
+            return;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (d50, dmax) = percentile(&mut self.damage_to_push);
+        let (w50, wmax) = percentile(&mut self.work);
+        debug!(
+            frames = self.frames,
+            changes = self.damage_to_push.len(),
+            damage_to_push_p50_ms = format!("{:.2}", ms(d50)),
+            damage_to_push_max_ms = format!("{:.2}", ms(dmax)),
+            capture_push_p50_ms = format!("{:.2}", ms(w50)),
+            capture_push_max_ms = format!("{:.2}", ms(wmax)),
+            pooled_frames = pool,
+            "capture timing"
+        );
+        *self = Self::default();
     }
+}
+
+/// (median, max) of `v`, zero when empty.
+fn percentile(v: &mut [Duration]) -> (Duration, Duration) {
+    v.sort_unstable();
+    let mid = v.get(v.len() / 2).copied().unwrap_or_default();
+    (mid, v.last().copied().unwrap_or_default())
 }
 
 /// The running time of the pipeline clock now; None before the element has a clock.

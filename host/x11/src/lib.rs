@@ -27,8 +27,10 @@ pub mod keysym;
 pub mod mouse;
 pub mod planner;
 pub mod resize;
+pub mod row_set;
 pub mod shm_capture;
 mod shm_segment;
+pub mod yuv;
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -18,6 +18,7 @@ use x11rb::rust_connection::RustConnection;
 
 use crate::X11Error;
 use crate::frame_rows::{self, PointerImage, Rect};
+use crate::row_set;
 use crate::shm_segment::{ShmSegment, wait_readable};
 
 /// What [`ShmCapture::wait`] saw.
@@ -37,6 +38,7 @@ pub struct ShmCapture {
     height: u16,
     segment: ShmSegment,
     seg: shm::Seg,
+    chunk_rows: u16,
     damage: damage::Damage,
     parts: xfixes::Region,
 }
@@ -49,6 +51,10 @@ impl std::fmt::Debug for ShmCapture {
             .finish_non_exhaustive()
     }
 }
+
+/// Rows the shared segment holds (a fetch of more is cut into pieces): a quarter of a 1080p
+/// screen, 2 MiB at 1920 wide instead of a whole 8 MiB frame. Even, so 4:2:0 pieces stay aligned.
+const SEGMENT_ROWS: u16 = 272;
 
 /// Bands closer than this many rows are fetched as one (a round trip costs more than the rows).
 const MERGE_GAP_ROWS: u16 = 32;
@@ -86,7 +92,8 @@ impl ShmCapture {
         let geometry = conn.get_geometry(root)?.reply()?;
         let (width, height) = (geometry.width, geometry.height);
 
-        let len = usize::from(width) * usize::from(height) * 4;
+        let chunk_rows = SEGMENT_ROWS.min(height.max(1));
+        let len = usize::from(width) * usize::from(chunk_rows) * 4;
         let mut segment = ShmSegment::new(len).map_err(X11Error::Thread)?;
         let seg = conn.generate_id()?;
         // A server that cannot see our segment (remote, another IPC namespace) refuses here.
@@ -113,6 +120,7 @@ impl ShmCapture {
             height,
             segment,
             seg,
+            chunk_rows,
             damage,
             parts,
         })
@@ -160,15 +168,27 @@ impl ShmCapture {
 
     /// Fetch the whole screen into `frame` (`frame_len()` bytes) and clear pending damage.
     pub fn capture_full(&mut self, frame: &mut [u8]) -> Result<usize, X11Error> {
-        self.conn
-            .damage_subtract(self.damage, x11rb::NONE, x11rb::NONE)?;
+        self.clear_damage()?;
         let whole = 0..self.height;
-        self.fetch(frame, std::slice::from_ref(&whole))
+        self.copy_into(frame, std::slice::from_ref(&whole))
     }
 
     /// Take the damage accumulated since the last call and fetch its rows into `frame`.
     /// Returns the number of rows copied (0: the damage was off-screen or already fetched).
     pub fn capture_damage(&mut self, frame: &mut [u8]) -> Result<usize, X11Error> {
+        let bands = self.take_damage()?;
+        self.copy_into(frame, &bands)
+    }
+
+    /// Forget the damage reported so far (the caller fetches the whole screen anyway).
+    pub fn clear_damage(&mut self) -> Result<(), X11Error> {
+        self.conn
+            .damage_subtract(self.damage, x11rb::NONE, x11rb::NONE)?;
+        Ok(())
+    }
+
+    /// Take the damage accumulated since the last call, as the row bands worth fetching.
+    pub fn take_damage(&mut self) -> Result<Vec<std::ops::Range<u16>>, X11Error> {
         // Moving the damage into `parts` also re-arms the NON_EMPTY report.
         self.conn
             .damage_subtract(self.damage, x11rb::NONE, self.parts)?;
@@ -183,36 +203,69 @@ impl ShmCapture {
                 height: r.height,
             })
             .collect();
-        let bands = frame_rows::row_bands(&rects, self.height, MERGE_GAP_ROWS);
-        self.fetch(frame, &bands)
+        Ok(frame_rows::row_bands(&rects, self.height, MERGE_GAP_ROWS))
     }
 
-    fn fetch(
+    /// Fetch `bands` from the screen, a segment-full at a time (pieces of at most
+    /// [`Self::chunk_rows`] rows, even), and hand each piece to `sink` with its rows: the
+    /// BGRx pixels of exactly those rows, stride 4 × width, writable (the pointer may be drawn
+    /// into them) until the next fetch. Stops at the first error of `sink`.
+    pub fn fetch_rows<E>(
+        &mut self,
+        bands: &[std::ops::Range<u16>],
+        mut sink: impl FnMut(std::ops::Range<u16>, &mut [u8]) -> Result<(), E>,
+    ) -> Result<Result<(), E>, X11Error> {
+        let stride = usize::from(self.width) * 4;
+        for band in bands {
+            let band = band.start.min(self.height)..band.end.min(self.height);
+            for piece in row_set::chunks(band, self.chunk_rows) {
+                let rows = piece.end - piece.start;
+                self.conn
+                    .shm_get_image(
+                        self.root,
+                        0,
+                        piece.start as i16,
+                        self.width,
+                        rows,
+                        !0,
+                        ImageFormat::Z_PIXMAP.into(),
+                        self.seg,
+                        0,
+                    )?
+                    .reply()?;
+                let len = usize::from(rows) * stride;
+                if let Err(e) = sink(piece, &mut self.segment.bytes_mut()[..len]) {
+                    return Ok(Err(e));
+                }
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// The most rows one fetch brings (the segment's size).
+    pub fn chunk_rows(&self) -> u16 {
+        self.chunk_rows
+    }
+
+    fn copy_into(
         &mut self,
         frame: &mut [u8],
         bands: &[std::ops::Range<u16>],
     ) -> Result<usize, X11Error> {
         let stride = usize::from(self.width) * 4;
         let mut rows = 0;
-        for band in bands {
-            self.conn
-                .shm_get_image(
-                    self.root,
-                    0,
-                    band.start as i16,
-                    self.width,
-                    band.end - band.start,
-                    !0,
-                    ImageFormat::Z_PIXMAP.into(),
-                    self.seg,
-                    0,
-                )?
-                .reply()?;
-            if frame_rows::copy_band(frame, self.segment.bytes(), stride, band.clone()) > 0 {
-                rows += usize::from(band.end - band.start);
+        let copied = self.fetch_rows(bands, |piece, bytes| {
+            let start = usize::from(piece.start) * stride;
+            match frame.get_mut(start..start + bytes.len()) {
+                Some(dst) => {
+                    dst.copy_from_slice(bytes);
+                    rows += usize::from(piece.end - piece.start);
+                    Ok(())
+                }
+                None => Err(()),
             }
-        }
-        Ok(rows)
+        })?;
+        Ok(if copied.is_ok() { rows } else { 0 })
     }
 
     /// The pointer's current image and place, for drawing it into frames.

@@ -56,11 +56,12 @@ impl ShmSegment {
         }
     }
 
-    /// The segment's bytes. The server writes them only while a `ShmGetImage` is in flight, and
-    /// callers read only after that request's reply.
-    pub(crate) fn bytes(&self) -> &[u8] {
-        // SAFETY: `ptr` maps `len` bytes for as long as `self` lives.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
+    /// The segment's bytes, writable (the server writes them only while a `ShmGetImage` is in
+    /// flight, and callers use them only after that request's reply; `&mut self` keeps other
+    /// slices away meanwhile).
+    pub(crate) fn bytes_mut(&mut self) -> &mut [u8] {
+        // SAFETY: `ptr` maps `len` bytes for as long as `self` lives; exclusive through `&mut`.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
     }
 }
 

@@ -1,0 +1,218 @@
+//! The damage-driven capture's frames: a few pooled buffers in the encoder's format, each
+//! knowing which of its rows are stale, so a frame is brought up to date by fetching and
+//! converting only those rows straight from the shared segment (no full-frame copy, no
+//! allocation per frame).
+//!
+//! A buffer pushed downstream is shared (its reference count is above one) until the encoder
+//! has taken it; meanwhile the next capture writes into another buffer of the pool, whose stale
+//! rows are the screen changes it missed. In the usual case the encoder is done long before the
+//! next change and the same buffer is written again: its stale rows are then exactly the new
+//! damage. At most [`MAX_FRAMES`] buffers exist; when all are held the frame waits.
+
+use gstreamer as gst;
+use selkies_x11::row_set::RowSet;
+use selkies_x11::yuv::FrameLayout;
+
+/// Buffers the pool may hold: one being written plus one in each place downstream that can
+/// hold a frame (appsrc's queue, the converter or upload, the leaky queue, the encoder), and
+/// one spare for an encoder that keeps its input a frame longer.
+pub const MAX_FRAMES: usize = 6;
+
+struct Slot {
+    buf: gst::Buffer,
+    /// Rows where this buffer differs from the screen as last fetched.
+    stale: RowSet,
+}
+
+/// The pool of one capture size; a new size gets a new pool.
+pub struct FramePool {
+    layout: FrameLayout,
+    slots: Vec<Slot>,
+    /// The slot written last (the one most likely free and least stale).
+    last: Option<usize>,
+}
+
+impl std::fmt::Debug for FramePool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FramePool")
+            .field("layout", &self.layout)
+            .field("frames", &self.slots.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether downstream has let go of `buf` (only the pool holds it and its memory).
+fn is_free(buf: &gst::Buffer) -> bool {
+    buf.is_writable() && buf.is_all_memory_writable()
+}
+
+impl FramePool {
+    /// An empty pool of `layout` frames.
+    pub fn new(layout: FrameLayout) -> Self {
+        Self {
+            layout,
+            slots: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// The frame layout.
+    pub fn layout(&self) -> &FrameLayout {
+        &self.layout
+    }
+
+    /// Buffers allocated so far.
+    pub fn allocated(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A buffer downstream no longer holds, preferring the one written last; a new one (all
+    /// rows stale) while fewer than [`MAX_FRAMES`] exist. None when every buffer is held.
+    pub fn acquire(&mut self) -> Result<Option<usize>, glib::BoolError> {
+        if let Some(i) = self.last
+            && self.slots.get(i).is_some_and(|s| is_free(&s.buf))
+        {
+            return Ok(Some(i));
+        }
+        // Among the other free buffers, the least stale.
+        let best = (0..self.slots.len())
+            .filter(|&i| is_free(&self.slots[i].buf))
+            .min_by_key(|&i| self.slots[i].stale.rows());
+        if best.is_some() {
+            return Ok(best);
+        }
+        if self.slots.len() >= MAX_FRAMES {
+            return Ok(None);
+        }
+        let buf = gst::Buffer::with_size(self.layout.size)?;
+        let height = u16::try_from(self.layout.height).unwrap_or(u16::MAX);
+        self.slots.push(Slot {
+            buf,
+            stale: RowSet::all(height),
+        });
+        Ok(Some(self.slots.len() - 1))
+    }
+
+    /// The rows of buffer `i` that must be fetched before it shows the screen.
+    pub fn stale(&self, i: usize) -> RowSet {
+        self.slots
+            .get(i)
+            .map(|s| s.stale.clone())
+            .unwrap_or_default()
+    }
+
+    /// The screen changed in `rows`: every buffer is stale there.
+    pub fn mark_changed(&mut self, rows: &RowSet) {
+        for slot in &mut self.slots {
+            slot.stale.extend(rows);
+        }
+    }
+
+    /// Buffer `i` for writing; None unless it came from [`Self::acquire`] and is still free.
+    pub fn buffer_mut(&mut self, i: usize) -> Option<&mut gst::BufferRef> {
+        self.slots.get_mut(i)?.buf.get_mut()
+    }
+
+    /// Buffer `i` was brought up to date, except `dirty` (rows drawn over, e.g. the pointer).
+    pub fn written(&mut self, i: usize, dirty: RowSet) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.stale = dirty;
+            self.last = Some(i);
+        }
+    }
+
+    /// A reference to buffer `i` to push downstream (the pool keeps its own).
+    pub fn share(&self, i: usize) -> Option<gst::Buffer> {
+        self.slots.get(i).map(|s| s.buf.clone())
+    }
+}
+
+use gstreamer::glib;
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::single_range_in_vec_init
+    )]
+    use super::*;
+    use selkies_x11::yuv::FrameFormat;
+
+    fn pool() -> FramePool {
+        gst::init().unwrap();
+        FramePool::new(FrameLayout::new(FrameFormat::Nv12, 64, 32))
+    }
+
+    fn set(bands: &[std::ops::Range<u16>]) -> RowSet {
+        let mut s = RowSet::new();
+        for b in bands {
+            s.add(b.clone());
+        }
+        s
+    }
+
+    #[test]
+    fn a_free_buffer_is_reused_and_only_new_damage_is_stale() {
+        let mut p = pool();
+        let i = p.acquire().unwrap().unwrap();
+        assert_eq!(p.stale(i).bands(), &[0..32]);
+        assert_eq!(p.buffer_mut(i).unwrap().size(), 64 * 32 * 3 / 2);
+        p.written(i, RowSet::new());
+        drop(p.share(i)); // pushed and released downstream
+        p.mark_changed(&set(&[4..8]));
+        assert_eq!(p.acquire().unwrap(), Some(i));
+        assert_eq!(p.stale(i).bands(), &[4..8]);
+        assert_eq!(p.allocated(), 1);
+    }
+
+    #[test]
+    fn a_held_buffer_makes_the_next_frame_use_another_that_catches_up() {
+        let mut p = pool();
+        let a = p.acquire().unwrap().unwrap();
+        p.written(a, RowSet::new());
+        let held_a = p.share(a).unwrap();
+        assert!(p.buffer_mut(a).is_none(), "held downstream: not writable");
+        p.mark_changed(&set(&[2..4]));
+        let b = p.acquire().unwrap().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(
+            p.stale(b).bands(),
+            &[0..32],
+            "a new buffer is stale everywhere"
+        );
+        p.written(b, RowSet::new());
+        let held_b = p.share(b).unwrap();
+        // a is released: it missed the change to rows 2..4 and the next one.
+        drop(held_a);
+        p.mark_changed(&set(&[10..12]));
+        let next = p.acquire().unwrap().unwrap();
+        assert_eq!(next, a);
+        assert_eq!(p.stale(a).bands(), &[2..4, 10..12]);
+        drop(held_b);
+    }
+
+    #[test]
+    fn rows_drawn_over_stay_stale_and_the_pool_is_bounded() {
+        let mut p = pool();
+        let mut held = Vec::new();
+        for _ in 0..MAX_FRAMES {
+            let i = p.acquire().unwrap().unwrap();
+            p.written(i, set(&[6..10]));
+            held.push(p.share(i).unwrap());
+        }
+        assert_eq!(
+            p.acquire().unwrap(),
+            None,
+            "every buffer held: the frame waits"
+        );
+        held.pop();
+        let i = p.acquire().unwrap().unwrap();
+        assert_eq!(
+            p.stale(i).bands(),
+            &[6..10],
+            "the pointer's rows are refetched"
+        );
+        assert_eq!(p.allocated(), MAX_FRAMES);
+    }
+}
