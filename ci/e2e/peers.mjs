@@ -36,14 +36,14 @@ async function httpUp(env, name, url, timeoutMs) {
   if (up !== 'up') throw new Error(`${name} did not answer HTTP (${up ?? 'timeout'}):\n${env.tail(name, 40)}`);
 }
 
-function ourHost(webRoot, bin = () => hostBinary()) {
+function ourHost(webRoot, bin = () => hostBinary(), transport = 'webrtc') {
   return async (env, port) => {
     const args = ['--addr=127.0.0.1', `--port=${port}`, '--enable_https=false', `--web_root=${webRoot}`,
       `--json_config=${join(env.dir, 'our-config.json')}`, '--encoder=x264enc', `--framerate=${FPS}`,
       `--video_bitrate=${KBPS}`, '--enable_basic_auth=false', '--enable_resize=false',
-      // WebRTC only: on a starved machine our client would otherwise fall back to the WebSocket
-      // transport after 6 s without ICE (docs/connectivity.md) and measure something else.
-      `--rtc_config_json=${noIceServers(env)}`, '--transport=webrtc', ...OUR_EXTRA];
+      // One transport per case: with `auto`, a starved machine would make our client fall back to
+      // the WebSocket transport after 6 s without ICE (docs/connectivity.md) mid-case.
+      `--rtc_config_json=${noIceServers(env)}`, `--transport=${transport}`, ...OUR_EXTRA];
     env.spawn('host', bin(), args, { RUST_LOG: process.env.RUST_LOG ?? 'warn', GST_DEBUG: '1' });
     await httpUp(env, 'host', `http://127.0.0.1:${port}/health`, 20000);
   };
@@ -81,9 +81,10 @@ function selkies21(mode) {
   };
 }
 
-/** The five cases, in the order a round runs them. */
+/** The cases, in the order a round runs them. */
 export const CASES = [
   { id: 'a', label: 'ours, own client', start: ourHost(join(ROOT, 'web', 'dist')), missing: () => null },
+  { id: 'w', label: 'ours, own client, WebSocket', start: ourHost(join(ROOT, 'web', 'dist'), undefined, 'websocket'), missing: () => null },
   { id: 'b', label: 'ours, legacy client', start: ourHost(LEGACY_WEB), missing: () => need(join(LEGACY_WEB, 'index.html'), 'legacy web client (PEER_LEGACY_WEB)') },
   { id: 'c', label: 'legacy v1.6.2', start: legacyHost, missing: () => need(join(LEGACY_VENV, 'bin', 'selkies-gstreamer'), 'legacy host (PEER_LEGACY_VENV)') ?? need(join(LEGACY_WEB, 'index.html'), 'legacy web client (PEER_LEGACY_WEB)') },
   { id: 'd', label: 'Selkies 2.1 websockets', start: selkies21('websockets'), missing: () => need(join(SELKIES21_VENV, 'bin', 'selkies'), 'Selkies 2.1 (PEER_SELKIES21_VENV)') },
