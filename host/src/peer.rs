@@ -67,6 +67,8 @@ struct Active {
     audio: Option<AudioPipeline>,
     /// The task bringing PulseAudio back into the audio stream, while one runs.
     recovery: Option<tokio::task::JoinHandle<()>>,
+    /// This session's claim on the host's audio-encoder handle (audio peer only).
+    _audio_lease: Option<crate::media::audio_owner::Lease<gstreamer::Element>>,
 }
 
 /// What a host peer keeps across restarts of its task.
@@ -214,7 +216,8 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         }
     });
     match kind {
-        Kind::Audio => host.set_audio_encoder(None),
+        // Dropping the lease (with `old`) gives the handle back without touching a newer owner.
+        Kind::Audio => {}
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
             host.services.metrics.set_connected_clients(0);
@@ -490,9 +493,10 @@ async fn start(
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
             browser_gone: false,
+            _audio_lease: None,
         }),
         Opened::Audio(audio, session) => {
-            host.set_audio_encoder(Some(audio.opusenc.clone()));
+            let audio_lease = Some(host.claim_audio_encoder(audio.opusenc.clone()));
             // No PulseAudio at start: keep looking for it while the session lives.
             let recovery = (!audio.live_source)
                 .then(|| tokio::spawn(audio_source::recover(audio.clone(), false)));
@@ -504,6 +508,7 @@ async fn start(
                 dc_open: false,
                 browser_gone: false,
                 codec: None,
+                _audio_lease: audio_lease,
             })
         }
     }

@@ -5,8 +5,10 @@
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
 //! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
-//! WebSocket transport's pipelines ([`ws_pipeline`]).
+//! WebSocket transport's pipelines ([`ws_pipeline`]); which transport's `opusenc` the host's
+//! audio-bitrate changes reach ([`audio_owner`]).
 
+pub mod audio_owner;
 pub mod audio_source;
 pub mod catalogue;
 pub mod idle;

@@ -174,7 +174,8 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     for m in controller.on_open() {
         queue.push(Message::Text(m.into()));
     }
-    host.set_audio_encoder(Some(p.audio.opusenc.clone()));
+    // This session's claim on the `ab` handle; dropped after its pipelines stop.
+    let audio_lease = host.claim_audio_encoder(p.audio.opusenc.clone());
     let started = {
         let (v, a) = (p.video.pipeline.clone(), p.audio.pipeline.clone());
         tokio::task::spawn_blocking(move || {
@@ -230,7 +231,6 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     if let Some(r) = recovery.take() {
         r.abort();
     }
-    host.set_audio_encoder(None);
     host.services.metrics.set_connected_clients(0);
     // Give the writer a moment to deliver a close frame, then stop it (a finished handle may
     // already have been polled to completion by the loop: never poll it again).
@@ -243,6 +243,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     tokio::task::spawn_blocking(move || {
         let _ = v.set_state(gst::State::Null);
         let _ = a.set_state(gst::State::Null);
+        drop(audio_lease);
         // SAFETY: malloc_trim only returns free heap memory to the kernel.
         unsafe {
             libc::malloc_trim(0);
