@@ -469,6 +469,7 @@ async fn start(
             bitrate_bps: host.live().audio_bps,
             channels: host.settings.audio_channels,
             packetloss_percent: host.settings.audio_packetloss_percent,
+            silence_ms: host.settings.audio_silence_ms,
         },
         playout_delay_ms: host.settings.playout_delay_ms,
         metrics: host.services.metrics.clone(),

@@ -6,7 +6,7 @@
 //! ([`playout_delay`]), the offer text sent to the browser ([`offer`]) and the host's
 //! per-frame stage timings ([`stage_timing`]) and the screen capture ([`xcapture`]); the
 //! WebSocket transport's pipelines ([`ws_pipeline`]); which transport's `opusenc` the host's
-//! audio-bitrate changes reach ([`audio_owner`]).
+//! audio-bitrate changes reach ([`audio_owner`]); the audio silence gate ([`silence_gate`]).
 
 pub mod audio_owner;
 pub mod audio_source;
@@ -16,6 +16,7 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
+pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod ws_pipeline;

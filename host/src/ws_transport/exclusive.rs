@@ -52,11 +52,17 @@ pub fn refuse_hello(
     match streaming.get()?.on_webrtc_hello(token.as_deref()) {
         HelloVerdict::Free => None,
         HelloVerdict::Replaced => {
-            info!(conn, "WebRTC HELLO of the browser streaming over the WebSocket: it switches transports");
+            info!(
+                conn,
+                "WebRTC HELLO of the browser streaming over the WebSocket: it switches transports"
+            );
             None
         }
         HelloVerdict::Busy => {
-            info!(conn, "WebRTC session refused: another browser streams over the WebSocket");
+            info!(
+                conn,
+                "WebRTC session refused: another browser streams over the WebSocket"
+            );
             Some(vec![
                 Action::Send {
                     to: conn,

@@ -63,6 +63,7 @@ fn build(host: &Host, req: &StreamRequest) -> Result<Pipelines, MediaError> {
         bitrate_bps: host.live().audio_bps,
         channels: host.settings.audio_channels,
         packetloss_percent: 0.0,
+        silence_ms: host.settings.audio_silence_ms,
     })?;
     Ok(Pipelines { video, audio })
 }

@@ -165,10 +165,7 @@ impl Hub {
             .filter(|c| self.peers.get(c).is_some_and(|p| !p.local))
             .collect();
         let same = |p: &Peer| token.is_some() && p.token.as_deref() == token;
-        if holders
-            .iter()
-            .any(|c| !self.peers.get(c).is_some_and(same))
-        {
+        if holders.iter().any(|c| !self.peers.get(c).is_some_and(same)) {
             return None;
         }
         let mut actions = Vec::new();
