@@ -108,7 +108,11 @@ fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
 
 /// Probes the encoder's sink pad and the payloader's sink pad of the video pipeline.
 pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
-    let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pipeline.by_name("pay")) else {
+    // The WebSocket transport's pipeline ends in its appsink instead of a payloader.
+    let pay = pipeline
+        .by_name("pay")
+        .or_else(|| pipeline.by_name(super::ws_pipeline::SINK));
+    let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pay) else {
         tracing::warn!("video pipeline without encoder/pay: no stage timings");
         return;
     };

@@ -171,6 +171,8 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         flow.clone(),
         req_tx,
     );
+    // capture → encoded, exported as for WebRTC (`selkies_host_latency_ms` on /metrics).
+    crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone());
     let mut controller = Controller::new(host.clone(), p.video.clone());
     for m in controller.on_open() {
         queue.push(Message::Text(m.into()));
