@@ -54,6 +54,8 @@ export interface E2eHooks {
     decodeErrors: number;
     audioFramesDecoded: number;
     audioBufferedFrames: number;
+    /** Means over the last second (ms, host clock vs this clock): capture → message received, capture → decoded. */
+    stages?: { captureToReceivedMs: number | null; captureToDecodedMs: number | null };
   };
   /** Sends a raw data-channel message (tests drive the protocol directly with it). */
   send(text: string): boolean;
