@@ -10,6 +10,7 @@
 //! replaces the assumed host latency of the glass-to-glass estimate (`selkies_host_latency_ms`).
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -107,19 +108,28 @@ fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
 }
 
 /// Probes the encoder's sink pad and the payloader's sink pad of the video pipeline.
-pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
+/// [`install`]'s last age when the frame could not be matched to its input.
+pub const NO_AGE: u64 = u64::MAX;
+
+/// Returns the capture → encoded age (µs) of the frame now leaving the encoder's branch (set by
+/// the probe just before the payloader or appsink sees it; [`NO_AGE`] when unmatched), so the
+/// WebSocket transport can stamp each frame with its real capture time: the output PTS of an
+/// encoder may be shifted (x264enc) and cannot be compared with the clock.
+pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) -> Option<Arc<AtomicU64>> {
     // The WebSocket transport's pipeline ends in its appsink instead of a payloader.
     let pay = pipeline
         .by_name("pay")
         .or_else(|| pipeline.by_name(super::ws_pipeline::SINK));
     let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pay) else {
         tracing::warn!("video pipeline without encoder/pay: no stage timings");
-        return;
+        return None;
     };
     let (Some(enc_sink), Some(pay_sink)) = (encoder.static_pad("sink"), pay.static_pad("sink"))
     else {
-        return;
+        return None;
     };
+    let last_age = Arc::new(AtomicU64::new(NO_AGE));
+    let age_out = last_age.clone();
     let stages = Arc::new(Mutex::new(Stages::default()));
     let s = stages.clone();
     enc_sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
@@ -139,9 +149,14 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
         };
         let now = Instant::now();
         let mut st = lock(&stages);
-        if let Some(ms) = st.pending.left(pts.nseconds(), now) {
+        let age = st.pending.left(pts.nseconds(), now);
+        if let Some(ms) = age {
             st.to_payloader.add(ms);
         }
+        last_age.store(
+            age.map_or(NO_AGE, |ms| (ms * 1000.0) as u64),
+            Ordering::Relaxed,
+        );
         let since = *st.since.get_or_insert(now);
         if now.duration_since(since) >= REPORT_EVERY {
             st.since = Some(now);
@@ -158,6 +173,7 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
         }
         gst::PadProbeReturn::Ok
     });
+    Some(age_out)
 }
 
 #[cfg(test)]

@@ -155,6 +155,10 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     )));
     let (req_tx, mut requests) = mpsc::unbounded_channel();
     let video_codec = Codec::of_video(p.video.chosen.spec.codec());
+    // capture → encoded, exported as for WebRTC (`selkies_host_latency_ms` on /metrics), and
+    // each frame's real capture time for its header.
+    let encoded_age =
+        crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone());
     frames::attach(
         &p.video.webrtc,
         StreamId::Video,
@@ -162,6 +166,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         queue.clone(),
         flow.clone(),
         req_tx.clone(),
+        encoded_age,
     );
     frames::attach(
         &p.audio.webrtc,
@@ -170,9 +175,8 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         queue.clone(),
         flow.clone(),
         req_tx,
+        None,
     );
-    // capture → encoded, exported as for WebRTC (`selkies_host_latency_ms` on /metrics).
-    crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone());
     let mut controller = Controller::new(host.clone(), p.video.clone());
     for m in controller.on_open() {
         queue.push(Message::Text(m.into()));
