@@ -133,10 +133,17 @@ async fn offer(ws: &mut Ws) {
     }
 }
 
-/// The close frame (code, reason) ending the socket, and the ERROR lines seen before it.
+/// The close frame (code, reason) ending the socket within 20 s, and the ERROR lines seen
+/// before it (a socket that keeps talking instead, e.g. a session not refused, fails).
 async fn closed(ws: &mut Ws) -> (Option<u16>, String, Vec<String>) {
     let mut errors = Vec::new();
-    while let Ok(Some(Ok(msg))) = tokio::time::timeout(Duration::from_secs(15), ws.next()).await {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while let Ok(Some(Ok(msg))) = tokio::time::timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        ws.next(),
+    )
+    .await
+    {
         match msg {
             Message::Text(t) if t.starts_with("ERROR") => errors.push(t.to_string()),
             Message::Close(Some(c)) => {
