@@ -146,11 +146,17 @@ try {
     const v0 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     let maxRss = 0;
     const hostMs = [];
+    // The WebSocket transport's client stages (1 s means from the frame header's capture time).
+    const wsReceived = [];
+    const wsDecoded = [];
     for (let s = 0; s < CPU_SECONDS; s++) {
       await sleep(1000);
       maxRss = Math.max(maxRss, env.procUsage('host')?.rssBytes ?? 0);
       const h = await hostLatency();
       if (h !== null) hostMs.push(h);
+      const st = await browser.e2e(() => window.__e2e.ws?.stages ?? null);
+      if (st?.captureToReceivedMs != null) wsReceived.push(st.captureToReceivedMs);
+      if (st?.captureToDecodedMs != null) wsDecoded.push(st.captureToDecodedMs);
     }
     const h1 = env.procUsage('host');
     const x1 = env.procUsage('xvfb');
@@ -174,6 +180,8 @@ try {
       statsSeconds: dt.toFixed(1),
       hostMs,
       stages,
+      wsReceived,
+      wsDecoded,
     };
   };
 
@@ -229,6 +237,10 @@ try {
   }
   console.log('');
   for (const u of usages) row(`${u.label}: host capture → encoded (1 s means)`, u.hostMs, 'ms');
+  for (const u of usages.filter((x) => x.wsDecoded.length)) {
+    row(`${u.label}: WebSocket capture → received`, u.wsReceived, 'ms');
+    row(`${u.label}: WebSocket capture → decoded`, u.wsDecoded, 'ms');
+  }
   console.log('');
   for (const r of lat) console.log(`${r.label}: colour changes detected ${r.fromReturn.length}/${TRIALS}`);
   for (const u of usages) {

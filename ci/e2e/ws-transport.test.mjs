@@ -127,6 +127,26 @@ describe('WebSocket transport on loopback', { timeout: 180000, skip: PROXY !== n
       const audio = await waitFor(() => browser.e2e(() => ((window.__e2e.ws?.audioFramesDecoded ?? 0) > 50 ? window.__e2e.ws : null)), 10000, 250);
       assert.ok(audio, 'Opus packets decoded by the AudioDecoder');
       t.diagnostic(`websocket: ${audio.audioFramesDecoded} Opus packets decoded, worklet buffer ${audio.audioBufferedFrames} frames`);
+      // The silence gate (--audio_silence_ms, docs/benchmarks.md "Audio"): a silent sink stops
+      // the Opus stream, and sound after 5 s of silence is decoded again at once.
+      const tone = (await env.x('pactl', 'list', 'short', 'sink-inputs')).trim().split('\n')[0].split('\t')[0];
+      const decoded = () => browser.e2e(() => window.__e2e.ws?.audioFramesDecoded ?? 0);
+      await env.x('pactl', 'set-sink-input-mute', tone, '1');
+      let back = null;
+      try {
+        await sleep(5000);
+        const s0 = await decoded();
+        await sleep(2000);
+        const s1 = await decoded();
+        const unmuted = Date.now();
+        await env.x('pactl', 'set-sink-input-mute', tone, '0');
+        back = await waitFor(async () => ((await decoded()) > s1 ? Date.now() - unmuted : null), 5000, 20);
+        t.diagnostic(`silence gate: ${s1 - s0} Opus packets in 2 s of silence; sound decoded again ${back} ms after unmuting (the page samples its stats once a second)`);
+        assert.ok(s1 - s0 < 20, `the silent sink still streamed ${s1 - s0} packets in 2 s`);
+      } finally {
+        await env.x('pactl', 'set-sink-input-mute', tone, '0');
+      }
+      assert.ok(back !== null, 'audio decoded again after silence');
       const dc = await waitFor(() => browser.e2e(() => {
         const h = window.__e2e;
         return (h.hostMessages.system ?? 0) >= 5 && (h.hostMessages.latency_measurement ?? 0) > 0 && h.sent.some((m) => m.startsWith('pong,')) ? h.hostMessages : null;

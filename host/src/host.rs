@@ -115,8 +115,9 @@ pub struct Host {
     live: Mutex<LiveSettings>,
     pub encoder: ChosenEncoder,
     pub services: Services,
-    /// The running audio session's opusenc, so `ab` from the video data channel can reach it.
-    audio_encoder: Mutex<Option<gst::Element>>,
+    /// The running audio session's opusenc, so `ab` from the video data channel can reach it;
+    /// claimed by the transport streaming (docs/protocol.md §13.1).
+    audio_encoder: crate::media::audio_owner::Owned<gst::Element>,
     /// Started with the first change (on the runtime); owns every write of `--json_config`.
     overlay: OnceLock<OverlayWriter>,
     /// Codecs a browser's answer refused (used when a client does not list what it decodes).
@@ -154,7 +155,7 @@ impl Host {
             settings,
             encoder,
             services,
-            audio_encoder: Mutex::new(None),
+            audio_encoder: Default::default(),
             overlay: OnceLock::new(),
             refused: Mutex::new(Vec::new()),
             fallback: Mutex::new(None),
@@ -185,15 +186,25 @@ impl Host {
             .persist(setting);
     }
 
-    pub fn set_audio_encoder(&self, enc: Option<gst::Element>) {
-        *lock(&self.audio_encoder) = enc;
+    /// Make `enc` the encoder `ab` reaches while the returned lease lives (the newest live
+    /// claim wins; a late drop of an older one changes nothing).
+    pub fn claim_audio_encoder(
+        &self,
+        enc: gst::Element,
+    ) -> crate::media::audio_owner::Lease<gst::Element> {
+        self.audio_encoder.claim(enc)
+    }
+
+    /// How many transports hold an audio-encoder claim (one while streaming, for a moment two
+    /// during a switch, zero when nobody streams).
+    pub fn audio_encoder_claims(&self) -> usize {
+        self.audio_encoder.live_claims()
     }
 
     /// Change the running audio session's bitrate, within opusenc's range.
     pub fn set_audio_bitrate(&self, bps: u32) {
-        if let Some(enc) = lock(&self.audio_encoder).as_ref() {
-            props::set(enc, "bitrate", &bps.to_string());
-        }
+        self.audio_encoder
+            .with(|enc| props::set(enc, "bitrate", &bps.to_string()));
     }
 
     /// A browser refused `codec` in its answer: later sessions of clients that do not list

@@ -68,6 +68,8 @@ struct Active {
     audio: Option<AudioPipeline>,
     /// The task bringing PulseAudio back into the audio stream, while one runs.
     recovery: Option<tokio::task::JoinHandle<()>>,
+    /// This session's claim on the host's audio-encoder handle (audio peer only).
+    _audio_lease: Option<crate::media::audio_owner::Lease<gstreamer::Element>>,
 }
 
 /// What a host peer keeps across restarts of its task.
@@ -215,7 +217,8 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
         }
     });
     match kind {
-        Kind::Audio => host.set_audio_encoder(None),
+        // Dropping the lease (with `old`) gives the handle back without touching a newer owner.
+        Kind::Audio => {}
         // The browser's gamepads belong to its session: remove their sockets with it.
         Kind::Video => {
             host.services.metrics.set_connected_clients(0);
@@ -375,6 +378,7 @@ async fn start(
             bitrate_bps: host.live().audio_bps,
             channels: host.settings.audio_channels,
             packetloss_percent: host.settings.audio_packetloss_percent,
+            silence_ms: host.settings.audio_silence_ms,
         },
         playout_delay_ms: host.settings.playout_delay_ms,
         congestion: (host.settings.congestion_control && kind == Kind::Video).then(|| {
@@ -404,9 +408,10 @@ async fn start(
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
             browser_gone: false,
+            _audio_lease: None,
         }),
         Opened::Audio(audio, session) => {
-            host.set_audio_encoder(Some(audio.opusenc.clone()));
+            let audio_lease = Some(host.claim_audio_encoder(audio.opusenc.clone()));
             // No PulseAudio at start: keep looking for it while the session lives.
             let recovery = (!audio.live_source)
                 .then(|| tokio::spawn(audio_source::recover(audio.clone(), false)));
@@ -418,6 +423,7 @@ async fn start(
                 dc_open: false,
                 browser_gone: false,
                 codec: None,
+                _audio_lease: audio_lease,
             })
         }
     }

@@ -51,11 +51,12 @@ enum Command {
     Disconnect {
         conn: ConnId,
     },
-    /// May a streaming socket with this takeover token start (no other browser in a WebRTC
-    /// session)?
-    MayStream {
+    /// A streaming socket with this takeover token asks for the stream: decided here, in the
+    /// same step as every HELLO, so WebRTC and the WebSocket never both stream (docs/protocol.md
+    /// §13.1). None: another browser streams.
+    ClaimStream {
         token: Option<String>,
-        reply: tokio::sync::oneshot::Sender<bool>,
+        reply: tokio::sync::oneshot::Sender<Option<crate::ws_transport::Claimed>>,
     },
     Shutdown,
     /// Answered once every earlier command is carried out.
@@ -73,7 +74,7 @@ pub struct Signalling {
     ws_timeout: Duration,
     /// The WebSocket transport (`WSSTREAM` sockets leave the hub for it), set once the host
     /// exists.
-    pub streaming: std::sync::OnceLock<Arc<crate::ws_transport::WsStreaming>>,
+    pub streaming: Arc<std::sync::OnceLock<Arc<crate::ws_transport::WsStreaming>>>,
 }
 
 /// A host peer's handle for talking to the hub.
@@ -94,6 +95,17 @@ impl LocalPeer {
 }
 
 impl Signalling {
+    /// Ask the hub for the stream on behalf of a WebSocket streaming socket
+    /// ([`Command::ClaimStream`]); None when another browser streams.
+    pub(crate) async fn claim_stream(
+        &self,
+        token: Option<String>,
+    ) -> Option<crate::ws_transport::Claimed> {
+        let (reply, claimed) = tokio::sync::oneshot::channel();
+        self.command(Command::ClaimStream { token, reply });
+        claimed.await.ok().flatten()
+    }
+
     /// Starts the hub actor on the current tokio runtime.
     pub fn new() -> Arc<Self> {
         Self::with_ws_timeout(DEFAULT_WS_TIMEOUT)
@@ -103,12 +115,13 @@ impl Signalling {
     /// closed as dead; pings go out three times per period.
     pub fn with_ws_timeout(ws_timeout: Duration) -> Arc<Self> {
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(hub_actor(rx));
+        let streaming = Arc::new(std::sync::OnceLock::new());
+        tokio::spawn(hub_actor(rx, streaming.clone()));
         Arc::new(Self {
             tx,
             next_conn: AtomicU64::new(1),
             ws_timeout,
-            streaming: std::sync::OnceLock::new(),
+            streaming,
         })
     }
 
@@ -154,7 +167,10 @@ impl Signalling {
 }
 
 /// The only owner of the hub and the senders: decides and delivers each event in one step.
-async fn hub_actor(mut rx: mpsc::UnboundedReceiver<Command>) {
+async fn hub_actor(
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    streaming: Arc<std::sync::OnceLock<Arc<crate::ws_transport::WsStreaming>>>,
+) {
     let mut hub = Hub::new();
     let mut peers: HashMap<ConnId, PeerTx> = HashMap::new();
     while let Some(cmd) = rx.recv().await {
@@ -164,19 +180,21 @@ async fn hub_actor(mut rx: mpsc::UnboundedReceiver<Command>) {
                 continue;
             }
             Command::RegisterLocal { conn, uid } => hub.register_local(conn, &uid),
-            Command::Message { conn, text } => hub.on_message(conn, &text),
+            Command::Message { conn, text } => {
+                match crate::ws_transport::exclusive::refuse_hello(&hub, &streaming, conn, &text) {
+                    Some(refusal) => refusal,
+                    None => hub.on_message(conn, &text),
+                }
+            }
             Command::Disconnect { conn } => {
                 peers.remove(&conn);
                 hub.on_disconnect(conn)
             }
-            Command::MayStream { token, reply } => {
-                // Peer "1" is the browser's video connection (docs/protocol.md §3).
-                let ok = match hub.remote_holder_token("1") {
-                    None => true,
-                    Some(held) => held.is_some() && held == token.as_deref(),
-                };
-                let _ = reply.send(ok);
-                continue;
+            Command::ClaimStream { token, reply } => {
+                let (claimed, actions) =
+                    crate::ws_transport::exclusive::claim(&mut hub, &streaming, token);
+                let _ = reply.send(claimed);
+                actions
             }
             Command::Shutdown => {
                 for tx in peers.values() {
@@ -311,25 +329,8 @@ async fn serve_socket(mut socket: WebSocket, signalling: Arc<Signalling>) {
     };
     signalling.command(Command::Disconnect { conn });
     if let Some(req) = stream_request {
-        let (reply, allowed) = tokio::sync::oneshot::channel();
-        signalling.command(Command::MayStream {
-            token: req.token.clone(),
-            reply,
-        });
-        if !allowed.await.unwrap_or(false) {
-            info!(
-                conn,
-                "WebSocket streaming refused: another browser has a WebRTC session"
-            );
-            let close = socket.send(close_message(
-                crate::ws_transport::CLOSE_BUSY,
-                "another browser is streaming from this host",
-            ));
-            let _ = tokio::time::timeout(timeout, close).await;
-            return;
-        }
         let streaming = signalling.streaming.get().cloned();
-        return crate::ws_transport::serve(socket, streaming, req).await;
+        return crate::ws_transport::serve(socket, streaming, &signalling, req).await;
     }
     if why.starts_with("no ") {
         info!(conn, "signalling connection timed out: {why}");

@@ -92,6 +92,7 @@ async fn audio_survives_pulseaudio_restart() {
         bitrate_bps: 64000,
         channels: 2,
         packetloss_percent: 0.0,
+        silence_ms: 0,
     })
     .expect("audio pipeline");
     assert!(audio.live_source && audio.capturing(), "PulseAudio is up");

@@ -223,6 +223,7 @@ fn a_session_starts_on_the_blocking_pool() {
                 bitrate_bps: 64000,
                 channels: 2,
                 packetloss_percent: 0.0,
+                silence_ms: 0,
             },
             playout_delay_ms: None,
             capture: CaptureMode::Auto,

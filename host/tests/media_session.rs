@@ -125,6 +125,7 @@ async fn audio_offer_is_opus_even_without_pulseaudio() {
         bitrate_bps: 64000,
         channels: 2,
         packetloss_percent: 0.0,
+        silence_ms: 0,
     })
     .expect("audio pipeline");
     let mut session = Session::start(

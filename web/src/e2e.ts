@@ -60,6 +60,8 @@ export interface E2eHooks {
     decodeErrors: number;
     audioFramesDecoded: number;
     audioBufferedFrames: number;
+    /** Means over the last second (ms, host clock vs this clock): capture → message received, capture → decoded. */
+    stages?: { captureToReceivedMs: number | null; captureToDecodedMs: number | null };
   };
   /** The video receiver's last synchronization source (set by the session; stages.ts). */
   frameSource?: () => SourceTime | null;

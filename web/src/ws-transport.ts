@@ -83,6 +83,9 @@ export class WsSession {
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
   private stopped = false;
+  /** Sum and count of capture → video message received (ms), reset every stats sample. */
+  private receivedSum = 0;
+  private receivedCount = 0;
   captureFps: number | null = null;
   serverLatencyMs: number | null = null;
 
@@ -192,8 +195,16 @@ export class WsSession {
       console.warn(`WebSocket: ${f.error}`);
       return;
     }
-    if (f.stream === 'video') this.video?.push(f);
-    else this.audio?.push(f);
+    if (f.stream === 'video') {
+      // The header's capture time (host clock) against this clock: the host's capture, encode
+      // and send plus the network, as one stage (docs/protocol.md §13.2).
+      const age = Date.now() - f.captureUs / 1000;
+      if (Number.isFinite(age) && age >= 0 && age < 60_000) {
+        this.receivedSum += age;
+        this.receivedCount++;
+      }
+      this.video?.push(f);
+    } else this.audio?.push(f);
   }
 
   private teardown(): void {
@@ -265,13 +276,16 @@ export class WsSession {
     const ar = rates(this.prevAudio, as);
     this.prevVideo = vs;
     this.prevAudio = as;
+    const captureToReceived = this.receivedCount ? this.receivedSum / this.receivedCount : null;
+    this.receivedSum = this.receivedCount = 0;
     if (first) return;
     const captureToDecode = v.takeDelay();
+    if (this.hooks?.ws) this.hooks.ws.stages = { captureToReceivedMs: captureToReceived, captureToDecodedMs: captureToDecode };
     const rtt = this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null;
-    // The frames carry their capture time, so capture → decoded is measured (host encode, queue,
-    // network, decode; same clock on one machine, else skewed by the clocks' offset) instead of
-    // the WebRTC estimate's parts; half a frame interval waits for the capture, one 60 Hz refresh
-    // at most for the display.
+    // The frames carry their capture time, so capture → received (host encode, queue, network)
+    // and received → decoded are measured (same clock on one machine, else skewed by the clocks'
+    // offset) instead of the WebRTC estimate's parts; half a frame interval waits for the
+    // capture, half a 60 Hz refresh on average for the display.
     const fps = this.captureFps ?? r.fps;
     const g2g =
       captureToDecode === null
@@ -279,8 +293,8 @@ export class WsSession {
         : {
             captureMs: fps > 0 ? 500 / fps : 0,
             encodeMs: 0,
-            networkMs: captureToDecode,
-            receiveToDisplayMs: 1000 / 60 / 2,
+            networkMs: Math.min(captureToReceived ?? captureToDecode, captureToDecode),
+            receiveToDisplayMs: captureToDecode - Math.min(captureToReceived ?? captureToDecode, captureToDecode) + 1000 / 60 / 2,
             totalMs: (fps > 0 ? 500 / fps : 0) + captureToDecode + 1000 / 60 / 2,
           };
     if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;

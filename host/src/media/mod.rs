@@ -7,11 +7,13 @@
 //! the keyframe at connection ([`first_frame`]), the offer text sent to the browser ([`offer`])
 //! and the host's per-frame stage timings ([`stage_timing`]) and the screen capture
 //! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
-//! ([`ws_pipeline`]); `--congestion_control`: the adaptive-bitrate policy ([`abr`]) and its
-//! GStreamer side ([`congestion`]).
+//! ([`ws_pipeline`]); which transport's `opusenc` the host's audio-bitrate changes reach
+//! ([`audio_owner`]); the audio silence gate ([`silence_gate`]); `--congestion_control`: the
+//! adaptive-bitrate policy ([`abr`]) and its GStreamer side ([`congestion`]).
 
 pub mod abr;
 pub mod abs_capture_time;
+pub mod audio_owner;
 pub mod audio_source;
 pub mod catalogue;
 pub mod congestion;
@@ -23,6 +25,7 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
+pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod ws_pipeline;

@@ -378,6 +378,8 @@ pub struct AudioParams {
     pub bitrate_bps: u32,
     pub channels: u32,
     pub packetloss_percent: f64,
+    /// `--audio_silence_ms` ([`super::silence_gate`]); 0 = always encode.
+    pub silence_ms: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -433,9 +435,11 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         })?
         .downcast::<gst::Pipeline>()
         .map_err(|_| MediaError::MissingElement("pipeline"))?;
+    let opusenc = by_name(&pipeline, "opusenc")?;
+    super::silence_gate::install(&opusenc, params.silence_ms);
     Ok(AudioPipeline {
         webrtc: by_name(&pipeline, "webrtc")?,
-        opusenc: by_name(&pipeline, "opusenc")?,
+        opusenc,
         live_source: live,
         capturing: Arc::new(AtomicBool::new(live)),
         pipeline,

@@ -15,6 +15,7 @@
 //! abs-capture-time header extension (`media/abs_capture_time.rs`) before it is packetised.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -142,17 +143,35 @@ fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
     Some(age / 1e6)
 }
 
-/// Probes the encoder's sink pad, the payloader's sink pad and the RTP caps' source pad of the
-/// video pipeline; `stamps` (the abs-capture-time extension's) gets each frame's capture time.
-pub fn install(pipeline: &gst::Pipeline, metrics: Metrics, stamps: Option<CaptureStamps>) {
-    let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pipeline.by_name("pay")) else {
+/// [`install`]'s last age when the frame could not be matched to its input.
+pub const NO_AGE: u64 = u64::MAX;
+
+/// Probes the encoder's sink pad, the payloader's (or the WebSocket appsink's) sink pad and the
+/// RTP caps' source pad of the video pipeline; `stamps` (the abs-capture-time extension's) gets
+/// each frame's capture time. Returns the capture → encoded age (µs) of the frame now leaving
+/// the encoder's branch (set by the probe just before the payloader or appsink sees it;
+/// [`NO_AGE`] when unmatched), so the WebSocket transport can stamp each frame with its real
+/// capture time: the output PTS of an encoder may be shifted (x264enc) and cannot be compared
+/// with the clock.
+pub fn install(
+    pipeline: &gst::Pipeline,
+    metrics: Metrics,
+    stamps: Option<CaptureStamps>,
+) -> Option<Arc<AtomicU64>> {
+    // The WebSocket transport's pipeline ends in its appsink instead of a payloader.
+    let pay = pipeline
+        .by_name("pay")
+        .or_else(|| pipeline.by_name(super::ws_pipeline::SINK));
+    let (Some(encoder), Some(pay)) = (pipeline.by_name("encoder"), pay) else {
         tracing::warn!("video pipeline without encoder/pay: no stage timings");
-        return;
+        return None;
     };
     let (Some(enc_sink), Some(pay_sink)) = (encoder.static_pad("sink"), pay.static_pad("sink"))
     else {
-        return;
+        return None;
     };
+    let last_age = Arc::new(AtomicU64::new(NO_AGE));
+    let age_out = last_age.clone();
     let stages = Arc::new(Mutex::new(Stages::default()));
     let s = stages.clone();
     let m = metrics.clone();
@@ -197,7 +216,8 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics, stamps: Option<Captur
         if let Some(ms) = st.next_frame((pts.nseconds(), now)) {
             metrics.observe_stage(Stage::EncodedToSent, ms);
         }
-        if let Some(ms) = st.pending.left(pts.nseconds(), now) {
+        let age = st.pending.left(pts.nseconds(), now);
+        if let Some(ms) = age {
             st.to_payloader.add(ms);
             metrics.observe_stage(Stage::CaptureToEncoded, ms);
             if let (Some(stamps), Some(captured)) = (
@@ -209,6 +229,10 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics, stamps: Option<Captur
                 stamps.set(pts.nseconds(), captured);
             }
         }
+        last_age.store(
+            age.map_or(NO_AGE, |ms| (ms * 1000.0) as u64),
+            Ordering::Relaxed,
+        );
         let since = *st.since.get_or_insert(now);
         if now.duration_since(since) >= REPORT_EVERY {
             st.since = Some(now);
@@ -225,6 +249,7 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics, stamps: Option<Captur
         }
         gst::PadProbeReturn::Ok
     });
+    Some(age_out)
 }
 
 #[cfg(test)]

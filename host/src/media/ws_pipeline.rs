@@ -131,9 +131,11 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         sink = sink_fragment(),
     );
     let pipeline = launch("WebSocket audio", &desc)?;
+    let opusenc = by_name(&pipeline, "opusenc")?;
+    super::silence_gate::install(&opusenc, params.silence_ms);
     Ok(AudioPipeline {
         webrtc: by_name(&pipeline, SINK)?,
-        opusenc: by_name(&pipeline, "opusenc")?,
+        opusenc,
         live_source: live,
         capturing: Arc::new(AtomicBool::new(live)),
         pipeline,

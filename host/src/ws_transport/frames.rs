@@ -80,13 +80,17 @@ impl Queue {
     }
 }
 
-/// Microseconds since the Unix epoch at which a buffer stamped with running time `pts` was
-/// captured, from how long ago that running time was.
-fn capture_us(element: &gst::Element, pts: Option<gst::ClockTime>) -> u64 {
+/// Microseconds since the Unix epoch at which a buffer was captured: `age_us` ago when the
+/// stage timing matched it to its encoder input, else from how long ago its running time `pts`
+/// was (right for unshifted timestamps: audio, and encoders that keep the input PTS).
+fn capture_us(element: &gst::Element, pts: Option<gst::ClockTime>, age_us: Option<u64>) -> u64 {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_micros() as u64)
         .unwrap_or(0);
+    if let Some(age) = age_us {
+        return now.saturating_sub(age);
+    }
     let age = match (element.current_running_time(), pts) {
         (Some(now_rt), Some(pts)) => now_rt.saturating_sub(pts).useconds(),
         _ => 0,
@@ -94,7 +98,8 @@ fn capture_us(element: &gst::Element, pts: Option<gst::ClockTime>) -> u64 {
     now.saturating_sub(age)
 }
 
-/// Feed `sink`'s buffers into `queue` as `stream` messages under `flow`.
+/// Feed `sink`'s buffers into `queue` as `stream` messages under `flow`. `encoded_age`: the
+/// video stage timing's age of the frame being delivered (`media::stage_timing::install`).
 pub fn attach(
     sink: &gst::Element,
     stream: StreamId,
@@ -102,6 +107,7 @@ pub fn attach(
     queue: Queue,
     flow: Arc<Mutex<FlowControl>>,
     requests: mpsc::UnboundedSender<Request>,
+    encoded_age: Option<Arc<std::sync::atomic::AtomicU64>>,
 ) {
     let started = Instant::now();
     sink.connect("new-sample", false, move |args| {
@@ -134,7 +140,14 @@ pub fn attach(
                 keyframe: stream == StreamId::Video && keyframe,
                 config: codec == Codec::H264 && keyframe && h264_has_sps(&map),
                 codec,
-                capture_us: capture_us(&sink, buffer.pts()),
+                capture_us: capture_us(
+                    &sink,
+                    buffer.pts(),
+                    encoded_age
+                        .as_ref()
+                        .map(|a| a.load(std::sync::atomic::Ordering::Relaxed))
+                        .filter(|&a| a != crate::media::stage_timing::NO_AGE),
+                ),
             };
             if !queue.push(Message::Binary(header.message(&map).into())) {
                 debug!("WebSocket writer gone; frame dropped");

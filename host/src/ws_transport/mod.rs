@@ -5,6 +5,7 @@
 //! ([`session`]). This module owns the per-host state: `--transport`, the one live streaming
 //! session (a new one replaces it) and the route for desktop events (clipboard, cursor) to it.
 
+pub mod exclusive;
 pub mod frames;
 pub mod session;
 
@@ -35,7 +36,12 @@ struct Slot {
     desktop: mpsc::UnboundedSender<String>,
 }
 
-type Claimed = (u64, oneshot::Receiver<()>, mpsc::UnboundedReceiver<String>);
+/// A claimed streaming slot: its id, the replacement signal, the desktop messages.
+pub struct Claimed {
+    id: u64,
+    kicked: oneshot::Receiver<()>,
+    desktop: mpsc::UnboundedReceiver<String>,
+}
 
 /// Per-host state of the WebSocket transport, kept by the signalling server.
 pub struct WsStreaming {
@@ -74,15 +80,41 @@ impl WsStreaming {
         }
     }
 
+    /// Whether a browser with takeover `token` may take the slot: it is free, or held by the
+    /// same browser.
+    fn may_claim(&self, token: Option<&str>) -> bool {
+        lock(&self.active)
+            .as_ref()
+            .is_none_or(|live| token.is_some() && live.token.as_deref() == token)
+    }
+
+    /// A browser's WebRTC HELLO: refused while another browser streams here; the same browser's
+    /// streaming session is told to end (it switched transports or reloaded).
+    fn on_webrtc_hello(&self, token: Option<&str>) -> exclusive::HelloVerdict {
+        let mut active = lock(&self.active);
+        let Some(live) = active.as_mut() else {
+            return exclusive::HelloVerdict::Free;
+        };
+        if token.is_none() || live.token.as_deref() != token {
+            return exclusive::HelloVerdict::Busy;
+        }
+        if let Some(k) = live.kick.take() {
+            let _ = k.send(());
+        }
+        exclusive::HelloVerdict::Replaced
+    }
+
     /// Take the slot for a new session: the same browser (its takeover token) replaces the one
-    /// streaming; anyone else is refused while it lives, as the signalling hub does.
+    /// streaming; anyone else is refused while it lives, as the signalling hub does. Called by
+    /// the hub actor only ([`exclusive::claim`]).
     fn claim(&self, token: Option<String>) -> Option<Claimed> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (kick, kicked) = oneshot::channel();
         let (desktop, desktop_rx) = mpsc::unbounded_channel();
         let mut active = lock(&self.active);
-        if let Some(live) = active.as_ref()
-            && (token.is_none() || live.token != token)
+        if !active
+            .as_ref()
+            .is_none_or(|live| token.is_some() && live.token == token)
         {
             return None;
         }
@@ -98,7 +130,11 @@ impl WsStreaming {
         {
             let _ = k.send(());
         }
-        Some((id, kicked, desktop_rx))
+        Some(Claimed {
+            id,
+            kicked,
+            desktop: desktop_rx,
+        })
     }
 
     fn release(&self, id: u64) {
@@ -117,7 +153,12 @@ pub(crate) fn close_message(code: u16, reason: &str) -> Message {
 }
 
 /// Serve a socket that asked for streaming (`WSSTREAM`), until it closes.
-pub async fn serve(mut socket: WebSocket, streaming: Option<Arc<WsStreaming>>, req: StreamRequest) {
+pub async fn serve(
+    mut socket: WebSocket,
+    streaming: Option<Arc<WsStreaming>>,
+    signalling: &crate::ws::Signalling,
+    req: StreamRequest,
+) {
     let refuse = |why: &'static str| close_message(CLOSE_POLICY, why);
     let Some(streaming) = streaming else {
         let _ = socket
@@ -137,14 +178,14 @@ pub async fn serve(mut socket: WebSocket, streaming: Option<Arc<WsStreaming>>, r
     let Some(host) = streaming.host.upgrade() else {
         return;
     };
-    let Some((id, kicked, desktop)) = streaming.claim(req.token.clone()) else {
-        info!("WebSocket streaming refused: another browser is streaming");
-        let _ = socket
-            .send(close_message(
-                CLOSE_BUSY,
-                "another browser is streaming from this host",
-            ))
-            .await;
+    let Some(Claimed {
+        id,
+        kicked,
+        desktop,
+    }) = signalling.claim_stream(req.token.clone()).await
+    else {
+        let close = socket.send(close_message(CLOSE_BUSY, exclusive::BUSY_REASON));
+        let _ = tokio::time::timeout(streaming.ws_timeout, close).await;
         return;
     };
     info!(

@@ -63,6 +63,7 @@ fn build(host: &Host, req: &StreamRequest) -> Result<Pipelines, MediaError> {
         bitrate_bps: host.live().audio_bps,
         channels: host.settings.audio_channels,
         packetloss_percent: 0.0,
+        silence_ms: host.settings.audio_silence_ms,
     })?;
     Ok(Pipelines { video, audio })
 }
@@ -154,6 +155,10 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     )));
     let (req_tx, mut requests) = mpsc::unbounded_channel();
     let video_codec = Codec::of_video(p.video.chosen.spec.codec());
+    // capture → encoded, exported as for WebRTC (`selkies_host_latency_ms` on /metrics), and
+    // each frame's real capture time for its header.
+    let encoded_age =
+        crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone(), None);
     frames::attach(
         &p.video.webrtc,
         StreamId::Video,
@@ -161,6 +166,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         queue.clone(),
         flow.clone(),
         req_tx.clone(),
+        encoded_age,
     );
     frames::attach(
         &p.audio.webrtc,
@@ -169,12 +175,14 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
         queue.clone(),
         flow.clone(),
         req_tx,
+        None,
     );
     let mut controller = Controller::new(host.clone(), p.video.clone());
     for m in controller.on_open() {
         queue.push(Message::Text(m.into()));
     }
-    host.set_audio_encoder(Some(p.audio.opusenc.clone()));
+    // This session's claim on the `ab` handle; dropped after its pipelines stop.
+    let audio_lease = host.claim_audio_encoder(p.audio.opusenc.clone());
     let started = {
         let (v, a) = (p.video.pipeline.clone(), p.audio.pipeline.clone());
         tokio::task::spawn_blocking(move || {
@@ -230,7 +238,6 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     if let Some(r) = recovery.take() {
         r.abort();
     }
-    host.set_audio_encoder(None);
     host.services.metrics.set_connected_clients(0);
     // Give the writer a moment to deliver a close frame, then stop it (a finished handle may
     // already have been polled to completion by the loop: never poll it again).
@@ -243,6 +250,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     tokio::task::spawn_blocking(move || {
         let _ = v.set_state(gst::State::Null);
         let _ = a.set_state(gst::State::Null);
+        drop(audio_lease);
         // SAFETY: malloc_trim only returns free heap memory to the kernel.
         unsafe {
             libc::malloc_trim(0);

@@ -376,6 +376,14 @@ pub struct Args {
     )]
     pub audio_packetloss_percent: String,
 
+    /// Stop encoding desktop audio after this many ms of digital silence and send nothing until sound returns (its first buffer goes out at once); 0 = always encode (docs/benchmarks.md "Audio")
+    #[arg(
+        long = "audio_silence_ms",
+        env = "SELKIES_AUDIO_SILENCE_MS",
+        default_value = "300"
+    )]
+    pub audio_silence_ms: String,
+
     /// Clipboard: true (both ways), false, in (browser to host only), out (host to browser only)
     #[arg(
         long = "enable_clipboard",

@@ -183,6 +183,8 @@ pub struct Settings {
     pub audio_bitrate: u32,
     pub audio_channels: u32,
     pub audio_packetloss_percent: f64,
+    /// `--audio_silence_ms`: the silence gate's hold; 0 = off.
+    pub audio_silence_ms: u32,
     pub enable_clipboard: ClipboardMode,
     pub enable_resize: bool,
     pub enable_cursors: bool,
@@ -441,6 +443,7 @@ impl Settings {
                 "audio_packetloss_percent",
                 &a.audio_packetloss_percent,
             )?,
+            audio_silence_ms: number("audio_silence_ms", &a.audio_silence_ms)?,
             enable_clipboard: parse_clipboard_mode(&a.enable_clipboard).ok_or_else(|| {
                 invalid(
                     "enable_clipboard",

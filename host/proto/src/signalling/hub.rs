@@ -76,6 +76,19 @@ fn take_token(meta: &mut Option<serde_json::Value>) -> Option<String> {
     ok.then(|| token.to_owned())
 }
 
+/// A browser's `HELLO <uid> [meta]` read without registering anything: its uid and takeover
+/// token. The WebSocket transport (docs/protocol.md §13.1) decides with them whether a WebRTC
+/// session may start while a browser streams over the WebSocket. None for anything else.
+pub fn hello_claim(text: &str) -> Option<(String, Option<String>)> {
+    let mut it = text.split_whitespace();
+    if it.next() != Some("HELLO") {
+        return None;
+    }
+    let uid = it.next()?.to_owned();
+    let mut meta = it.next().and_then(decode_meta);
+    Some((uid, take_token(&mut meta)))
+}
+
 impl Hub {
     pub fn new() -> Self {
         Hub::default()
@@ -140,6 +153,26 @@ impl Hub {
             Status::Session(other) => Some(other),
             _ => None,
         }
+    }
+
+    /// A WebSocket streaming socket with takeover `token` wants the stream: None when another
+    /// browser holds a browser uid ("1"/"3"); else the actions that end the same client's
+    /// WebRTC session (it switched transports, or reloaded), so one transport streams at a time.
+    pub fn yield_to_stream(&mut self, token: Option<&str>) -> Option<Vec<Action>> {
+        let holders: Vec<ConnId> = AUTO_SESSIONS
+            .iter()
+            .filter_map(|(_, browser)| self.by_uid.get(*browser).copied())
+            .filter(|c| self.peers.get(c).is_some_and(|p| !p.local))
+            .collect();
+        let same = |p: &Peer| token.is_some() && p.token.as_deref() == token;
+        if holders.iter().any(|c| !self.peers.get(c).is_some_and(same)) {
+            return None;
+        }
+        let mut actions = Vec::new();
+        for holder in holders {
+            actions.extend(self.takeover(holder, token).unwrap_or_default());
+        }
+        Some(actions)
     }
 
     fn insert(

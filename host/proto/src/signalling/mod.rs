@@ -28,7 +28,7 @@ mod hub;
 mod tests;
 
 pub use envelope::{Envelope, HelloMeta};
-pub use hub::Hub;
+pub use hub::{Hub, hello_claim};
 
 /// The glue's identifier for one WebSocket (or in-process) connection.
 pub type ConnId = u64;

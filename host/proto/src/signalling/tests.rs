@@ -407,3 +407,71 @@ fn the_browser_holding_the_video_peer_and_its_token_are_known() {
     hub.on_message(2, "HELLO 1");
     assert_eq!(hub.remote_holder_token("1"), Some(None));
 }
+
+fn hello_as(uid: &str, token: &str) -> String {
+    use base64::Engine;
+    let meta = base64::engine::general_purpose::STANDARD
+        .encode(format!(r#"{{"res":"1920x1080","token":"{token}"}}"#));
+    format!("HELLO {uid} {meta}")
+}
+
+#[test]
+fn a_hello_is_read_for_its_uid_and_token_without_registering() {
+    let token = "0123456789abcdef0123";
+    assert_eq!(
+        hello_claim(&hello_as("1", token)),
+        Some(("1".to_owned(), Some(token.to_owned())))
+    );
+    assert_eq!(hello_claim("HELLO 3"), Some(("3".to_owned(), None)));
+    assert_eq!(
+        hello_claim("HELLO 1 not-base64!"),
+        Some(("1".to_owned(), None))
+    );
+    assert_eq!(hello_claim("HELLO"), None);
+    assert_eq!(hello_claim("SESSION 1"), None);
+    assert_eq!(hello_claim(&hello_as("1", "short")).unwrap().1, None);
+}
+
+#[test]
+fn a_stream_takes_over_only_the_same_browsers_webrtc_session() {
+    let a = "0123456789abcdef0123";
+    let b = "fedcba9876543210fedc";
+    let mut hub = Hub::new();
+    hub.register_local(100, "0");
+    hub.register_local(102, "2");
+    assert_eq!(
+        hub.yield_to_stream(Some(a)),
+        Some(vec![]),
+        "nobody holds it"
+    );
+    hub.on_message(1, &hello_as("1", a));
+    hub.on_message(3, &hello_as("3", a));
+    assert_eq!(hub.yield_to_stream(Some(b)), None, "another browser");
+    assert_eq!(hub.yield_to_stream(None), None, "no token, no takeover");
+    assert_eq!(
+        hub.remote_holder_token("1"),
+        Some(Some(a)),
+        "refusal changes nothing"
+    );
+    let actions = hub.yield_to_stream(Some(a)).expect("the same browser");
+    for conn in [1, 3] {
+        assert!(
+            actions.contains(&close(
+                conn,
+                CLOSE_TAKEN_OVER,
+                "taken over by a newer connection of the same client"
+            )),
+            "{actions:?}"
+        );
+    }
+    assert!(
+        actions
+            .iter()
+            .any(|a| matches!(a, Action::SessionEnded { conn: 100, .. })),
+        "the host's video peer ends its session: {actions:?}"
+    );
+    assert_eq!(hub.remote_holder_token("1"), None);
+    assert_eq!(hub.remote_holder_token("3"), None);
+    // The closed sockets' late frames are dropped.
+    assert_eq!(hub.on_message(1, "{}"), vec![]);
+}
