@@ -15,6 +15,7 @@ pub mod catalogue;
 pub mod congestion;
 pub mod extmap;
 pub mod first_frame;
+pub mod hdrext;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;
