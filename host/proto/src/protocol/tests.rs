@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::gamepad::GamepadMessage;
+use proptest::prelude::{Rng as _, RngExt as _};
+use proptest::test_runner::{RngAlgorithm, TestRng};
 
 fn ok(text: &str) -> ClientMessage {
     match parse_client_message(text) {
@@ -209,20 +211,6 @@ fn malformed_messages_are_descriptive_errors() {
     }
 }
 
-/// Deterministic xorshift so failures reproduce without a fuzzing dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 #[test]
 fn random_input_never_panics() {
     const CMDS: &[&str] = &[
@@ -278,17 +266,17 @@ fn random_input_never_panics() {
         "1e400",
         "🙂x2",
     ];
-    let mut rng = Rng(0x5eed_1234_abcd_ef01);
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     for _ in 0..50_000 {
-        let mut text = rng.pick(CMDS).to_owned();
-        for _ in 0..(rng.next() % 7) {
+        let mut text = CMDS[rng.random_range(0..CMDS.len())].to_owned();
+        for _ in 0..(rng.next_u64() % 7) {
             text.push(',');
-            text.push_str(rng.pick(TOKENS));
+            text.push_str(TOKENS[rng.random_range(0..TOKENS.len())]);
         }
         let _ = parse_client_message(&text);
         // Arbitrary Unicode too, not only grammar-shaped input.
-        let raw: String = (0..(rng.next() % 24))
-            .filter_map(|_| char::from_u32((rng.next() % 0x1_0000) as u32))
+        let raw: String = (0..(rng.next_u64() % 24))
+            .filter_map(|_| char::from_u32((rng.next_u64() % 0x1_0000) as u32))
             .collect();
         let _ = parse_client_message(&raw);
     }
