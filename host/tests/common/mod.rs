@@ -1,5 +1,6 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
-//! of `host/x11/tests/common/xvfb.rs`), and the HELLO frame of a browser.
+//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, and a video session as the
+//! host's video peer starts it.
 
 use base64::Engine;
 
@@ -18,4 +19,24 @@ pub fn hello(token: Option<&str>) -> String {
     }
     let b64 = base64::engine::general_purpose::STANDARD.encode(meta.to_string());
     format!("HELLO 1 {b64}")
+}
+
+/// A session on `video` with the options the host's video peer uses (data channel, no ICE
+/// servers, no FEC).
+#[allow(dead_code)]
+pub fn video_session(
+    video: &selkies_host::media::pipeline::VideoPipeline,
+) -> selkies_host::session::Session {
+    selkies_host::session::Session::start(
+        video.pipeline.clone(),
+        video.webrtc.clone(),
+        selkies_host::session::SessionOptions {
+            msid: "selkies-video",
+            data_channel: true,
+            ice: selkies_host::session::IceServers::default(),
+            fec_percent: 0,
+            rtp_caps: video.rtp_caps(),
+        },
+    )
+    .expect("session starts")
 }
