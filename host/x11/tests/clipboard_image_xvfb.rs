@@ -10,10 +10,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clipboard_peer::{Peer, WAIT};
+use clipboard_peer::{Peer, WAIT, recv_text as recv};
 use common::Xvfb;
 use selkies_x11::ClipboardService;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::ConnectionExt as _;
@@ -40,19 +39,6 @@ fn paste_when_owned(peer: &Peer, target: u32) -> (u32, Vec<u8>) {
         }
         assert!(Instant::now() < deadline, "service never owned CLIPBOARD");
         std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn recv(rx: &mut UnboundedReceiver<String>) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match rx.try_recv() {
-            Ok(text) => return text,
-            Err(TryRecvError::Empty) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("no clipboard text: {e}"),
-        }
     }
 }
 

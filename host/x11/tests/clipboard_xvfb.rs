@@ -7,27 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clipboard_peer::{Peer, WAIT};
+use clipboard_peer::{Peer, WAIT, recv_text as recv};
 use common::Xvfb;
 use selkies_x11::ClipboardService;
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::mpsc::error::TryRecvError;
 use x11rb::protocol::xproto::AtomEnum;
 
 const MIB: usize = 1024 * 1024;
-
-fn recv(rx: &mut UnboundedReceiver<String>) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match rx.try_recv() {
-            Ok(text) => return text,
-            Err(TryRecvError::Empty) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("no clipboard text: {e}"),
-        }
-    }
-}
 
 /// Text of about `bytes` UTF-8 bytes with 1-, 2-, 3- and 4-byte characters throughout, so
 /// a chunk boundary inside a character would be caught.

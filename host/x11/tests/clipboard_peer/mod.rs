@@ -11,12 +11,28 @@ use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask,
-    PropMode, Property, SelectionNotifyEvent, SelectionRequestEvent, Window, WindowClass,
+    PropMode, Property, SelectionRequestEvent, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The next text the clipboard service reports to the browser side, within `WAIT`.
+#[allow(dead_code)] // not every test binary reads text
+pub fn recv_text(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    use tokio::sync::mpsc::error::TryRecvError;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match rx.try_recv() {
+            Ok(text) => return text,
+            Err(TryRecvError::Empty) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("no clipboard text: {e}"),
+        }
+    }
+}
 
 x11rb::atom_manager! {
     pub Atoms: AtomsCookie {
@@ -146,15 +162,7 @@ impl Peer {
                             Ok(x11rb::NONE)
                         };
                         let Ok(property) = property else { return };
-                        let notify = SelectionNotifyEvent {
-                            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
-                            sequence: 0,
-                            time: e.time,
-                            requestor: e.requestor,
-                            selection: e.selection,
-                            target: e.target,
-                            property,
-                        };
+                        let notify = selkies_x11::clipboard::selection_notify(&e, property);
                         if self
                             .conn
                             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)
@@ -215,15 +223,7 @@ impl Peer {
         } else {
             x11rb::NONE
         };
-        let notify = SelectionNotifyEvent {
-            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
-            sequence: 0,
-            time: e.time,
-            requestor: e.requestor,
-            selection: e.selection,
-            target: e.target,
-            property,
-        };
+        let notify = selkies_x11::clipboard::selection_notify(e, property);
         self.conn
             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)?;
         // A round trip, as Xlib's XCloseDisplay does: the server may drop requests still
