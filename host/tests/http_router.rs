@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -89,10 +91,7 @@ async fn ws_upgrade(state: &HttpState, path: &str, auth: Option<&str>) -> u16 {
     let n = stream.read(&mut buf).await.expect("read");
     server.abort();
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head}"))
+    common::status_code(&head)
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::status_code as status;
 use futures::{SinkExt, StreamExt};
 use selkies_host::http::{BasicAuth, HttpState, Security, router};
 use selkies_host::rtc::RtcStore;
@@ -96,13 +97,6 @@ fn upgrade_request(addr: SocketAddr, origin: Option<&str>) -> String {
     }
     r.push_str("\r\n");
     r
-}
-
-fn status(head: &str) -> u16 {
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"))
 }
 
 #[tokio::test]

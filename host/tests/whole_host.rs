@@ -248,10 +248,7 @@ async fn health(addr: SocketAddr) -> u16 {
         .await
         .expect("/health within 10 s")
         .expect("response");
-    text.split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {text:?}"))
+    common::status_code(&text)
 }
 
 /// An offer for a new browser, retried while the server still refuses (the previous socket is

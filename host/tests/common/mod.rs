@@ -1,5 +1,5 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
-//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, and a video session as the
+//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, and a video session as the
 //! host's video peer starts it.
 
 use base64::Engine;
@@ -39,4 +39,13 @@ pub fn video_session(
         },
     )
     .expect("session starts")
+}
+
+/// The status code of an HTTP response's head.
+#[allow(dead_code)]
+pub fn status_code(head: &str) -> u16 {
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"))
 }
