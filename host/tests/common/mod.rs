@@ -1,5 +1,5 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
-//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, and a video session as the
+//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, the HTTP state of a test host, and a video session as the
 //! host's video peer starts it.
 
 use base64::Engine;
@@ -48,4 +48,28 @@ pub fn status_code(head: &str) -> u16 {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or_else(|| panic!("no status line: {head:?}"))
+}
+
+/// The HTTP state of a host serving `root`, with Basic auth (`user`/`mypasswd`) when `auth`.
+#[allow(dead_code)]
+pub fn http_state(
+    root: std::path::PathBuf,
+    auth: bool,
+    rtc: selkies_host::rtc::RtcStore,
+) -> selkies_host::http::HttpState {
+    selkies_host::http::HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
+        connectivity: Default::default(),
+        auth: auth.then(|| selkies_host::http::BasicAuth {
+            user: "user".into(),
+            password: "mypasswd".into(),
+        }),
+        web_root: std::sync::Arc::new(root),
+        rtc: std::sync::Arc::new(rtc),
+        signalling: selkies_host::ws::Signalling::new(),
+        turn_user_header: "x-auth-user".into(),
+        security: Default::default(),
+    }
 }
