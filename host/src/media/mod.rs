@@ -21,6 +21,7 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
+pub mod receive;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod ws_pipeline;
