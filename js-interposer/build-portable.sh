@@ -14,17 +14,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-VENV=.cache/zigvenv
-if [ ! -x "$VENV/bin/cargo-zigbuild" ]; then
-  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    echo "build-portable: installing python3-venv" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -q >&2 && apt-get install -y -q --no-install-recommends python3-venv >&2
-  fi
-  python3 -m venv "$VENV" >&2
-  "$VENV/bin/pip" install -q 'cargo-zigbuild==0.24.*' >&2
-fi
-export PATH="$ROOT/$VENV/bin:$PATH"
+# shellcheck source=../interposer-rt/zigbuild-env.sh
+. interposer-rt/zigbuild-env.sh
 
 if [ "${1:-}" != "--i686" ]; then
   cargo zigbuild -j"${CARGO_BUILD_JOBS:-2}" --release --locked \

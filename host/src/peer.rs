@@ -121,6 +121,7 @@ async fn serve(io: &mut PeerIo) {
             ev = inbox.recv() => match ev {
                 None => break,
                 Some(LocalEvent::Text(text)) => {
+                    crate::supervise::injected_panic(&text);
                     if let Err(e) = on_signal(host, kind, peer, &mut active, &text).await {
                         warn!(peer = kind.uid(), "ending session: {e}");
                         stop(host, kind, &mut active);

@@ -66,6 +66,25 @@ pub async fn supervise<S>(
     }
 }
 
+/// Test-only fault injection (docs/testing.md, "Peer task failure"): the environment variable a
+/// test sets, before starting a host, to a signalling text that makes the peer receiving it panic.
+/// Unset, as in every deployment, it does nothing.
+pub const INJECT_PANIC_ENV: &str = "SELKIES_TEST_PEER_PANIC";
+
+/// Panic when `text` is the test's trigger, so that the supervision above runs against a whole
+/// host; read once, since a host's peers share the process environment.
+pub fn injected_panic(text: &str) {
+    static TRIGGER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let trigger = TRIGGER.get_or_init(|| {
+        std::env::var(INJECT_PANIC_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())
+    });
+    if trigger.as_deref() == Some(text) {
+        panic!("fault injected through {INJECT_PANIC_ENV}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

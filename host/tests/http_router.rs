@@ -3,15 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
+
+use common::http_state as state;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use selkies_host::http::{BasicAuth, HttpState, router};
+use selkies_host::http::{HttpState, router};
 use selkies_host::rtc::RtcStore;
-use selkies_host::ws::Signalling;
 use tower::ServiceExt;
 
 const GOOD: &str = "Basic dXNlcjpteXBhc3N3ZA=="; // user:mypasswd
@@ -24,24 +24,6 @@ fn web_root() -> tempfile::TempDir {
     std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
     std::fs::write(dir.path().join("sub/manifest.webmanifest"), "{}").expect("write");
     dir
-}
-
-fn state(root: PathBuf, auth: bool, rtc: RtcStore) -> HttpState {
-    HttpState {
-        turn: None,
-        port: 8080,
-        https: false,
-        connectivity: Default::default(),
-        auth: auth.then(|| BasicAuth {
-            user: "user".into(),
-            password: "mypasswd".into(),
-        }),
-        web_root: Arc::new(root),
-        rtc: Arc::new(rtc),
-        signalling: Signalling::new(),
-        turn_user_header: "x-auth-user".into(),
-        security: Default::default(),
-    }
 }
 
 async fn get(state: &HttpState, path: &str, auth: Option<&str>) -> (StatusCode, String, String) {
@@ -89,10 +71,7 @@ async fn ws_upgrade(state: &HttpState, path: &str, auth: Option<&str>) -> u16 {
     let n = stream.read(&mut buf).await.expect("read");
     server.abort();
     let head = String::from_utf8_lossy(&buf[..n]).to_string();
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head}"))
+    common::status_code(&head)
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use selkies_host::host::LiveSettings;
 use selkies_host::media::pipeline::{self, AudioParams};
 use selkies_host::media::rates::RateParams;
 use selkies_host::peer::{self, Kind, Opened, StartPlan};
-use selkies_host::session::{IceServers, Session, SessionError, SessionEvent, SessionOptions};
+use selkies_host::session::{IceServers, SessionError, SessionEvent};
 use selkies_host::supervise;
 use selkies_proto::config::CaptureMode;
 
@@ -155,18 +155,7 @@ async fn an_answer_refusing_the_video_codec_is_not_applied() {
         CaptureMode::Auto,
     )
     .expect("built");
-    let mut session = Session::start(
-        video.pipeline.clone(),
-        video.webrtc.clone(),
-        SessionOptions {
-            msid: "selkies-video",
-            data_channel: true,
-            ice: IceServers::default(),
-            fec_percent: 0,
-            rtp_caps: video.rtp_caps(),
-        },
-    )
-    .expect("session starts");
+    let mut session = common::video_session(&video);
     let offer = loop {
         match tokio::time::timeout(Duration::from_secs(20), session.events.recv())
             .await

@@ -57,18 +57,7 @@ async fn video_offer(encoder: &str, display: &str) -> (String, Vec<String>, &'st
         pipeline::choose_encoder(encoder.parse().expect("known encoder"), 0).expect("an encoder");
     let video = pipeline::build_video(&chosen, &rates(), 0, Some(display), None, CaptureMode::Auto)
         .expect("pipeline");
-    let mut session = Session::start(
-        video.pipeline.clone(),
-        video.webrtc.clone(),
-        SessionOptions {
-            msid: "selkies-video",
-            data_channel: true,
-            ice: IceServers::default(),
-            fec_percent: 0,
-            rtp_caps: video.rtp_caps(),
-        },
-    )
-    .expect("session starts");
+    let mut session = common::video_session(&video);
     let (sdp, cands) = offer_of(&mut session).await;
     (sdp, cands, chosen.spec.name())
 }

@@ -12,8 +12,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::status_code as status;
 use futures::{SinkExt, StreamExt};
-use selkies_host::http::{BasicAuth, HttpState, Security, router};
+use selkies_host::http::{HttpState, Security, router};
 use selkies_host::rtc::RtcStore;
 use selkies_host::server::{Limits, serve};
 use selkies_host::ws::{LocalEvent, Signalling};
@@ -38,22 +39,16 @@ async fn start(limits: Limits, ws_timeout: Duration, auth: bool) -> Host {
     std::fs::write(root.path().join("index.html"), "<!doctype html>").expect("index");
     let signalling = Signalling::with_ws_timeout(ws_timeout);
     let app = router(HttpState {
-        turn: None,
-        port: 8080,
-        https: false,
-        connectivity: Default::default(),
-        auth: auth.then(|| BasicAuth {
-            user: "user".into(),
-            password: "mypasswd".into(),
-        }),
-        web_root: Arc::new(root.path().to_path_buf()),
-        rtc: Arc::new(RtcStore::stun_only("stun.l.google.com", 19302)),
         signalling: signalling.clone(),
-        turn_user_header: "x-auth-user".into(),
         security: Arc::new(Security {
             strict_csp: true,
             ..Default::default()
         }),
+        ..common::http_state(
+            root.path().to_path_buf(),
+            auth,
+            RtcStore::stun_only("stun.l.google.com", 19302),
+        )
     });
     let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -96,13 +91,6 @@ fn upgrade_request(addr: SocketAddr, origin: Option<&str>) -> String {
     }
     r.push_str("\r\n");
     r
-}
-
-fn status(head: &str) -> u16 {
-    head.split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or_else(|| panic!("no status line: {head:?}"))
 }
 
 #[tokio::test]

@@ -1,8 +1,9 @@
 //! A whole host started in-process through `selkies_host::startup` (HTTP, `/ws`, the host's own
 //! peers, a real Xvfb and x264enc): a browser's HELLO gets an SDP offer that a webrtcbin in the
 //! test answers until the data channel opens and carries a setting change, our client's second tab
-//! with the same takeover token takes the session over (docs/security.md), and a session that
-//! fails on a bad answer leaves the peer serving the next client.
+//! with the same takeover token takes the session over (docs/security.md), a session that fails
+//! on a bad answer leaves the peer serving the next client, and a peer task that panics (the
+//! test-only fault of docs/testing.md) is restarted while the host keeps serving.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -19,6 +20,7 @@ use gstreamer::prelude::*;
 use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
 use selkies_host::startup::{self, Started};
+use selkies_host::supervise;
 use selkies_proto::config::{Args, HostFacts, Settings};
 use selkies_proto::signalling::Envelope;
 use tokio::net::TcpStream;
@@ -30,6 +32,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+/// The signalling text that makes the peer receiving it panic (`supervise::INJECT_PANIC_ENV`).
+const PANIC_TRIGGER: &str = "TEST-FAULT peer task panic";
 
 struct Running {
     addr: SocketAddr,
@@ -147,6 +151,8 @@ fn whole_host_scenarios() {
     let x = common::Xvfb::sized(1280, 720);
     // SAFETY: the only test of this binary sets it before starting a host.
     unsafe { std::env::set_var("DISPLAY", &x.display) };
+    // SAFETY: as above; the trigger is read once, by the first peer that receives a text.
+    unsafe { std::env::set_var(supervise::INJECT_PANIC_ENV, PANIC_TRIGGER) };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -155,6 +161,7 @@ fn whole_host_scenarios() {
     runtime.block_on(async {
         hello_gets_an_offer_and_the_same_token_takes_over().await;
         a_failed_session_leaves_the_peer_serving_the_next_client().await;
+        a_panicking_peer_task_is_restarted_and_the_host_keeps_serving().await;
         an_answering_peer_gets_the_data_channel_and_its_setting_is_persisted().await;
     });
     // Every task (and the pipelines and X connections they hold) ends with the runtime; only
@@ -198,21 +205,65 @@ async fn a_failed_session_leaves_the_peer_serving_the_next_client() {
         .expect("junk");
     drop(broken);
     // The next browser is served by the same peer task.
-    let mut next = None;
+    let offer = next_client_offer(host.addr)
+        .await
+        .expect("the peer serves a new client after a failed session");
+    assert!(offer.contains("m=video"), "{offer}");
+    host.stop().await;
+}
+
+async fn a_panicking_peer_task_is_restarted_and_the_host_keeps_serving() {
+    let host = start_host().await;
+    let mut doomed = connect(host.addr, None).await;
+    next_offer(&mut doomed).await;
+    // The video peer's task panics on this text: its session and pipeline go with it, and the
+    // supervisor runs the task again after its backoff.
+    doomed
+        .send(Message::text(PANIC_TRIGGER))
+        .await
+        .expect("trigger");
+    drop(doomed);
+    assert_eq!(
+        health(host.addr).await,
+        200,
+        "/health answers after the panic"
+    );
+    let offer = next_client_offer(host.addr)
+        .await
+        .expect("the restarted peer serves a new client");
+    assert!(offer.contains("m=video"), "{offer}");
+    assert_eq!(health(host.addr).await, 200);
+    host.stop().await;
+}
+
+/// The status code of `GET /health`.
+async fn health(addr: SocketAddr) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut text = String::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_string(&mut text))
+        .await
+        .expect("/health within 10 s")
+        .expect("response");
+    common::status_code(&text)
+}
+
+/// An offer for a new browser, retried while the server still refuses (the previous socket is
+/// being closed, or the peer is restarting).
+async fn next_client_offer(addr: SocketAddr) -> Option<String> {
     for _ in 0..50 {
-        let mut ws = connect(host.addr, None).await;
-        if let Ok(offer) =
+        let mut ws = connect(addr, None).await;
+        if let Ok(Some(offer)) =
             tokio::time::timeout(Duration::from_secs(5), next_offer_or_refusal(&mut ws)).await
-            && let Some(offer) = offer
         {
-            next = Some(offer);
-            break;
+            return Some(offer);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let offer = next.expect("the peer serves a new client after a failed session");
-    assert!(offer.contains("m=video"), "{offer}");
-    host.stop().await;
+    None
 }
 
 /// The offer, or None when the server refuses (`ERROR … busy` while the dropped socket is still

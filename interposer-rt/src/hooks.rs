@@ -97,6 +97,16 @@ macro_rules! open_hooks {
         $crate::open_hooks!(@openat $ours, __openat_2, OPENAT_2);
         $crate::open_hooks!(@openat $ours, __openat64_2, OPENAT64_2);
     };
+    // Both families: our path is answered by `$ours`, any other is opened for real.
+    (@body $ours:path, $path:ident, $flags:ident, $real:ident($($arg:ident),*)) => {
+        $crate::hooks::guard(-1, || {
+            // SAFETY: `path` comes from the caller of open, which requires a C string.
+            if let Some(fd) = unsafe { $ours($path, $flags) } {
+                return fd;
+            }
+            $crate::forward!($real($($arg),*) or -1)
+        })
+    };
     (@open $ours:path, $name:ident, $real:ident) => {
         /// Interposed `open` family member: our path is answered, any other is opened for real.
         ///
@@ -108,13 +118,7 @@ macro_rules! open_hooks {
             flags: ::std::ffi::c_int,
             mode: ::libc::mode_t,
         ) -> ::std::ffi::c_int {
-            $crate::hooks::guard(-1, || {
-                // SAFETY: `path` comes from the caller of open, which requires a C string.
-                if let Some(fd) = unsafe { $ours(path, flags) } {
-                    return fd;
-                }
-                $crate::forward!($real(path, flags, mode) or -1)
-            })
+            $crate::open_hooks!(@body $ours, path, flags, $real(path, flags, mode))
         }
     };
     (@openat $ours:path, $name:ident, $real:ident) => {
@@ -129,13 +133,7 @@ macro_rules! open_hooks {
             flags: ::std::ffi::c_int,
             mode: ::libc::mode_t,
         ) -> ::std::ffi::c_int {
-            $crate::hooks::guard(-1, || {
-                // SAFETY: `path` comes from the caller of openat, which requires a C string.
-                if let Some(fd) = unsafe { $ours(path, flags) } {
-                    return fd;
-                }
-                $crate::forward!($real(dirfd, path, flags, mode) or -1)
-            })
+            $crate::open_hooks!(@body $ours, path, flags, $real(dirfd, path, flags, mode))
         }
     };
 }

@@ -246,16 +246,18 @@ pub fn registry_path(user: &EnvMap, root: &[u8], mode: GlibcMode, hostname: &[u8
         .join(format!("registry-{hash:016x}.bin"))
 }
 
+/// An environment from string pairs, for tests.
+#[cfg(test)]
+pub(crate) fn map(pairs: &[(&str, &str)]) -> EnvMap {
+    pairs
+        .iter()
+        .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-            .collect()
-    }
 
     fn facts() -> HostFacts {
         HostFacts {

@@ -307,13 +307,7 @@ pub fn ensure_pulse(socket: &Path, env: &EnvMap) -> Result<Option<Started>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> EnvMap {
-        pairs
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-            .collect()
-    }
+    use crate::env::map;
 
     #[test]
     fn displays() {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
@@ -49,17 +49,24 @@ fn encoder<'v>(report: &'v Value, name: &str) -> &'v Value {
         .unwrap_or_else(|| panic!("no row {name}"))
 }
 
-#[test]
-fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
-    let dir = scratch("probe-all");
+/// A scratch directory with a fake bundle (every plugin), NVIDIA driver libraries (and the VA
+/// driver when `va`), and device files: (dir, bundle root, libraries, device root).
+fn fake_machine(name: &str, va: bool) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let dir = scratch(name);
     let (root, libs, devices) = (
         dir.join("selkies-gstreamer"),
         dir.join("libs"),
         dir.join("devroot"),
     );
     fake_bundle(&root, ALL_PLUGINS);
-    fake_driver_libs(&libs, true, true);
+    fake_driver_libs(&libs, true, va);
     fake_devices(&devices);
+    (dir, root, libs, devices)
+}
+
+#[test]
+fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
+    let (dir, root, libs, devices) = fake_machine("probe-all", true);
     let case = Case {
         libs: Some(&libs),
         devices: Some(&devices),
@@ -123,15 +130,7 @@ fn fake_nvidia_and_va_are_reported_and_nvenc_wins() {
 
 #[test]
 fn va_only_picks_vah264enc_and_broken_cuda_is_explained() {
-    let dir = scratch("probe-va");
-    let (root, libs, devices) = (
-        dir.join("selkies-gstreamer"),
-        dir.join("libs"),
-        dir.join("devroot"),
-    );
-    fake_bundle(&root, ALL_PLUGINS);
-    fake_driver_libs(&libs, true, true);
-    fake_devices(&devices);
+    let (dir, root, libs, devices) = fake_machine("probe-va", true);
     let case = Case {
         libs: Some(&libs),
         devices: Some(&devices),
@@ -193,16 +192,8 @@ fn no_gpu_picks_x264enc() {
 
 #[test]
 fn bundled_loader_runs_the_probe_helper() {
-    let dir = scratch("probe-bundled");
-    let (root, libs, devices) = (
-        dir.join("selkies-gstreamer"),
-        dir.join("libs"),
-        dir.join("devroot"),
-    );
-    fake_bundle(&root, ALL_PLUGINS);
+    let (dir, root, libs, devices) = fake_machine("probe-bundled", false);
     bundle_glibc(&root);
-    fake_driver_libs(&libs, true, false);
-    fake_devices(&devices);
     let case = Case {
         libs: Some(&libs),
         devices: Some(&devices),

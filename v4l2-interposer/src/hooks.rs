@@ -241,31 +241,39 @@ fn fill_stat(st_mode: &mut libc::mode_t, st_rdev: &mut libc::dev_t) {
     *st_rdev = libc::makedev(81, device::minor());
 }
 
+/// The body of every stat hook: the device path gets a character device's stat (GStreamer's
+/// v4l2src refuses anything else), whether or not a file exists there; any other path goes to
+/// the real function `$real` with `$args`.
+macro_rules! stat_body {
+    ($path:ident, $buf:ident, $real:ident, ($($arg:expr),*)) => {
+        guard(-1, || {
+            // SAFETY: `path` comes from the caller, which requires a C string.
+            if unsafe { is_ours($path) } && !$buf.is_null() {
+                // SAFETY: the caller passes a valid stat buffer; zeroed is a valid value.
+                let st = unsafe { &mut *$buf };
+                // SAFETY: stat structs are plain integers.
+                *st = unsafe { std::mem::zeroed() };
+                fill_stat(&mut st.st_mode, &mut st.st_rdev);
+                return 0;
+            }
+            match typed::$real() {
+                // SAFETY: forwarding the caller's arguments unchanged.
+                Some(f) => unsafe { f($($arg),*) },
+                None => missing(-1),
+            }
+        })
+    };
+}
+
 macro_rules! stat_hook {
     ($name:ident, $real:ident, $st:ty) => {
-        /// Interposed `stat` family member: the device path is a character device (GStreamer's
-        /// v4l2src refuses anything else), whether or not a file exists there.
+        /// Interposed `stat` family member (see `stat_body`).
         ///
         /// # Safety
         /// Same contract as the libc function of this name.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name(path: *const c_char, buf: *mut $st) -> c_int {
-            guard(-1, || {
-                // SAFETY: `path` comes from the caller, which requires a C string.
-                if unsafe { is_ours(path) } && !buf.is_null() {
-                    // SAFETY: the caller passes a valid stat buffer; zeroed is a valid value.
-                    let st = unsafe { &mut *buf };
-                    // SAFETY: stat structs are plain integers.
-                    *st = unsafe { std::mem::zeroed() };
-                    fill_stat(&mut st.st_mode, &mut st.st_rdev);
-                    return 0;
-                }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(path, buf) },
-                    None => missing(-1),
-                }
-            })
+            stat_body!(path, buf, $real, (path, buf))
         }
     };
 }
@@ -278,22 +286,7 @@ macro_rules! xstat_hook {
         /// Same contract as the libc function of this name.
         #[unsafe(no_mangle)]
         pub unsafe extern "C" fn $name(ver: c_int, path: *const c_char, buf: *mut $st) -> c_int {
-            guard(-1, || {
-                // SAFETY: `path` comes from the caller, which requires a C string.
-                if unsafe { is_ours(path) } && !buf.is_null() {
-                    // SAFETY: the caller passes a valid stat buffer; zeroed is a valid value.
-                    let st = unsafe { &mut *buf };
-                    // SAFETY: stat structs are plain integers.
-                    *st = unsafe { std::mem::zeroed() };
-                    fill_stat(&mut st.st_mode, &mut st.st_rdev);
-                    return 0;
-                }
-                match typed::$real() {
-                    // SAFETY: forwarding the caller's arguments unchanged.
-                    Some(f) => unsafe { f(ver, path, buf) },
-                    None => missing(-1),
-                }
-            })
+            stat_body!(path, buf, $real, (ver, path, buf))
         }
     };
 }

@@ -5,6 +5,8 @@
 //! `cwip,<index>,<count>,<b64>` parts; the host's `clipboard_image` parts are reassembled and
 //! written to the local clipboard. Reading needs the clipboard permission the text side asks for.
 
+import { clipboardReadPermitted } from './clipboard-sync.ts';
+
 /** Raw bytes per part: 45 KiB → 61440 base64 characters, like the text parts. */
 export const IMAGE_PART_BYTES = 45 * 1024;
 /** The host's limit too: larger images are not sent. */
@@ -118,7 +120,7 @@ export class ClipboardImages {
   async push(): Promise<void> {
     // Only once the user has granted clipboard access (the drawer's clipboard button): a read
     // without it would prompt on every focus.
-    if (!navigator.clipboard?.read || !(await this.permitted())) return;
+    if (!navigator.clipboard?.read || !(await clipboardReadPermitted())) return;
     let png: Uint8Array | null = null;
     try {
       for (const item of await navigator.clipboard.read()) {
@@ -144,12 +146,4 @@ export class ClipboardImages {
     }
   }
 
-  private async permitted(): Promise<boolean> {
-    try {
-      const st = await navigator.permissions.query({ name: 'clipboard-read' as PermissionName });
-      return st.state === 'granted';
-    } catch {
-      return false;
-    }
-  }
 }

@@ -26,7 +26,7 @@ export class ClipboardSync {
     document.addEventListener('visibilitychange', () => {
       if (document.visibilityState === 'visible') void this.push();
     });
-    this.enabled = await this.permitted();
+    this.enabled = await clipboardReadPermitted();
     this.ev.status(this.enabled, this.enabled ? '' : 'click to enable');
   }
 
@@ -107,12 +107,14 @@ export class ClipboardSync {
     }
   }
 
-  private async permitted(): Promise<boolean> {
-    try {
-      const st = await navigator.permissions.query({ name: 'clipboard-read' as PermissionName });
-      return st.state === 'granted';
-    } catch {
-      return false;
-    }
+}
+
+/** Whether the page may read the clipboard without a prompt (false where it cannot ask). */
+export async function clipboardReadPermitted(): Promise<boolean> {
+  try {
+    const st = await navigator.permissions.query({ name: 'clipboard-read' as PermissionName });
+    return st.state === 'granted';
+  } catch {
+    return false;
   }
 }

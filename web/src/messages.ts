@@ -59,17 +59,21 @@ export interface HostMessage {
   data: unknown;
 }
 
-/** Parses one host text message; null (never a throw) for anything that is not `{type, data}`. */
-export function parseHostMessage(text: string): HostMessage | null {
+/** The JSON object in `text`; null (never a throw) for bad JSON or any other JSON value. */
+export function parseJsonObject(text: string): Record<string, unknown> | null {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return null;
   }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  if (typeof o.type !== 'string') return null;
+  return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : null;
+}
+
+/** Parses one host text message; null (never a throw) for anything that is not `{type, data}`. */
+export function parseHostMessage(text: string): HostMessage | null {
+  const o = parseJsonObject(text);
+  if (o === null || typeof o.type !== 'string') return null;
   return { type: o.type, data: o.data };
 }
 

@@ -3,6 +3,8 @@
 //! (who I am, my role, who is connected, the links an owner minted, the last refusal). The DOM
 //! lives in guest.ts (a guest's page) and sharing-drawer.ts (the owner's drawer section).
 
+import { parseJsonObject } from './messages.ts';
+
 /** The URL parameter that carries a share link. */
 export const SHARE_PARAM = 'share';
 
@@ -91,16 +93,10 @@ export function shareLinkUrl(loc: { origin: string; pathname: string }, token: s
 
 /** A notice from the socket, or null for anything else (SDP/ICE envelopes, junk). */
 export function parseNotice(text: string): Notice | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const t = (v as { type?: unknown }).type;
+  const v = parseJsonObject(text);
+  const t = v?.type;
   const known = ['welcome', 'roster', 'role', 'link', 'links', 'error'];
-  return typeof t === 'string' && known.includes(t) ? (v as Notice) : null;
+  return typeof t === 'string' && known.includes(t) ? (v as unknown as Notice) : null;
 }
 
 /** The state after `n`. */

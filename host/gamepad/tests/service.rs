@@ -7,6 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use proptest::prelude::{Rng as _, RngExt as _};
+use proptest::test_runner::{RngAlgorithm, TestRng};
 use selkies_gamepad::GamepadService;
 use selkies_js_wire::event::{EV_ABS, EV_KEY, EV_SYN, JS_EVENT_AXIS, JS_EVENT_BUTTON};
 use selkies_js_wire::{DeviceConfig, InputEvent, JsEvent};
@@ -197,25 +199,11 @@ async fn stalled_client_does_not_block_the_others() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// xorshift64: deterministic random input without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
-    }
-}
-
 #[tokio::test]
 async fn random_messages_never_crash_the_service() {
     let dir = temp_dir("fuzz");
     let service = GamepadService::new(dir.clone());
-    let mut rng = Rng(0xdead_beef);
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let kinds = ["c", "d", "b", "a", "x", ""];
     let nums = [
         "0",
@@ -235,17 +223,17 @@ async fn random_messages_never_crash_the_service() {
     ];
     let mut accepted = 0;
     for _ in 0..5000 {
-        let kind = rng.pick(&kinds);
+        let kind = kinds[rng.random_range(0..kinds.len())];
         // Mostly the right arity, so that many messages get past the parser.
-        let n = match (rng.next() % 4, kind) {
-            (0, _) => rng.next() % 7,
+        let n = match (rng.next_u64() % 4, kind) {
+            (0, _) => rng.next_u64() % 7,
             (_, "c") => 4,
             (_, "d") => 1,
             _ => 3,
         };
         let mut fields = vec![kind];
         for _ in 0..n {
-            fields.push(rng.pick(&nums));
+            fields.push(nums[rng.random_range(0..nums.len())]);
         }
         if let Ok(msg) = parse_js(&fields) {
             accepted += 1;

@@ -37,6 +37,10 @@ fn wire_text() -> impl Strategy<Value = String> {
         "_stats_audio",
         "zz",
         "",
+        "c",
+        "b",
+        "a",
+        "d",
     ]);
     let arg = prop_oneof![
         any::<i64>().prop_map(|n| n.to_string()),
@@ -44,7 +48,28 @@ fn wire_text() -> impl Strategy<Value = String> {
         "[0-9x.eE+-]{0,12}",
         "[A-Za-z0-9+/=]{0,16}",
         prop::sample::select(vec![
-            "true", "false", "True", "NaN", "inf", "[", "]", "{}", "1x1"
+            "true",
+            "false",
+            "True",
+            "TRUE",
+            "NaN",
+            "inf",
+            "[",
+            "]",
+            "{}",
+            "{\"a\":1}",
+            "1x1",
+            "1920x1080",
+            "0x0",
+            "-0",
+            "1e400",
+            "4294967296",
+            "=",
+            "aMOpbGxv",
+            "é",
+            "🙂x2",
+            " ",
+            ""
         ])
         .prop_map(str::to_owned),
         any::<String>(),
@@ -58,12 +83,17 @@ fn wire_text() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(500))]
+    // Cheap cases, many of them: the data channel is the widest input a browser controls.
+    #![proptest_config(ProptestConfig::with_cases(20_000))]
 
     #[test]
     fn data_channel_never_panics(text in prop_oneof![wire_text(), any::<String>()]) {
         let _ = parse_client_message(&text);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
 
     #[test]
     fn keys_round_trip(keysym: u32) {

@@ -105,106 +105,44 @@ mod imp {
         pub last_pts: Mutex<Option<u64>>,
     }
 
-    #[glib::object_subclass]
-    impl ObjectSubclass for Ext {
-        const NAME: &'static str = "SelkiesRtpHdrExtAbsCaptureTime";
-        type Type = super::AbsCaptureTimeExt;
-        type ParentType = gst_rtp::RTPHeaderExtension;
-    }
-
-    impl ObjectImpl for Ext {}
-    impl GstObjectImpl for Ext {}
-
-    impl ElementImpl for Ext {
-        fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-            static META: std::sync::OnceLock<gst::subclass::ElementMetadata> =
-                std::sync::OnceLock::new();
-            Some(META.get_or_init(|| {
-                gst::subclass::ElementMetadata::new(
-                    "RTP absolute capture time header extension",
-                    gst_rtp::RTP_HDREXT_ELEMENT_CLASS,
-                    "Writes each frame's capture time on its first packet",
-                    "selkies",
-                )
-            }))
-        }
-    }
-
-    impl RTPHeaderExtensionImpl for Ext {
-        const URI: &'static str = super::URI;
-
-        fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
-            gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE | gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
-        }
-
-        fn max_size(&self, _input: &gst::BufferRef) -> usize {
-            super::SIZE
-        }
-
-        fn write(
-            &self,
-            input: &gst::BufferRef,
-            _flags: gst_rtp::RTPHeaderExtensionFlags,
-            output: &gst::BufferRef,
-            data: &mut [u8],
-        ) -> Result<usize, gst::LoggableError> {
-            let Some(pts) = input.pts().or_else(|| output.pts()).map(|p| p.nseconds()) else {
-                return Ok(0);
-            };
-            let mut last = lock(&self.last_pts);
-            if *last == Some(pts) {
-                return Ok(0);
+    crate::media::hdrext::header_extension! {
+        imp: Ext,
+        wrapper: super::AbsCaptureTimeExt,
+        name: "SelkiesRtpHdrExtAbsCaptureTime",
+        long_name: "RTP absolute capture time header extension",
+        description: "Writes each frame's capture time on its first packet",
+        decode: super::decode,
+        write: {
+            fn write(
+                &self,
+                input: &gst::BufferRef,
+                _flags: gst_rtp::RTPHeaderExtensionFlags,
+                output: &gst::BufferRef,
+                data: &mut [u8],
+            ) -> Result<usize, gst::LoggableError> {
+                let Some(pts) = input.pts().or_else(|| output.pts()).map(|p| p.nseconds()) else {
+                    return Ok(0);
+                };
+                let mut last = lock(&self.last_pts);
+                if *last == Some(pts) {
+                    return Ok(0);
+                }
+                let Some(ntp) = lock(&self.stamps).get(pts) else {
+                    return Ok(0);
+                };
+                let n = crate::media::hdrext::put(data, &super::encode(ntp), "abs-capture-time")?;
+                *last = Some(pts);
+                Ok(n)
             }
-            let Some(ntp) = lock(&self.stamps).get(pts) else {
-                return Ok(0);
-            };
-            let Some(dst) = data.get_mut(..super::SIZE) else {
-                return Err(gst::loggable_error!(
-                    gst::CAT_RUST,
-                    "no room for the abs-capture-time extension"
-                ));
-            };
-            dst.copy_from_slice(&super::encode(ntp));
-            *last = Some(pts);
-            Ok(super::SIZE)
-        }
-
-        fn read(
-            &self,
-            _flags: gst_rtp::RTPHeaderExtensionFlags,
-            data: &[u8],
-            _output: &mut gst::BufferRef,
-        ) -> Result<(), gst::LoggableError> {
-            // The host only sends; a peer's value is accepted and not acted upon.
-            super::decode(data)
-                .map(|_| ())
-                .ok_or_else(|| gst::loggable_error!(gst::CAT_RUST, "bad abs-capture-time body"))
         }
     }
 }
 
-glib::wrapper! {
-    /// The header-extension object added to the video payloader.
-    pub struct AbsCaptureTimeExt(ObjectSubclass<imp::Ext>)
-        @extends gst_rtp::RTPHeaderExtension, gst::Element, gst::Object;
-}
-
-impl AbsCaptureTimeExt {
-    pub fn new(stamps: CaptureStamps) -> Self {
-        let ext: Self = glib::Object::new();
-        *lock(&imp::Ext::from_obj(&ext).stamps) = stamps;
-        ext.set_id(EXTMAP_ID);
-        ext
-    }
-}
+super::hdrext::header_extension_object!(AbsCaptureTimeExt, stamps: CaptureStamps);
 
 /// Adds the extension to `payloader`; it writes the times `stamps` holds.
 pub fn attach(payloader: &gst::Element, stamps: CaptureStamps) {
-    let ext = AbsCaptureTimeExt::new(stamps);
-    payloader.emit_by_name::<()>(
-        "add-extension",
-        &[&ext.upcast::<gst_rtp::RTPHeaderExtension>()],
-    );
+    super::hdrext::add_to(payloader, AbsCaptureTimeExt::new(stamps));
 }
 
 /// Puts the extension on the video pipeline's payloader (`pay`), announces it on `rtpcaps`,
@@ -260,16 +198,7 @@ mod tests {
     /// carry nothing.
     #[test]
     fn first_packet_of_each_frame_carries_the_capture_time() {
-        gst::init().expect("gst init");
-        let pipeline = gst::parse::launch(
-            "videotestsrc num-buffers=3 ! video/x-raw,width=320,height=240,framerate=30/1 \
-             ! x264enc tune=zerolatency key-int-max=1 ! rtph264pay name=pay mtu=300 \
-             ! appsink name=sink sync=false",
-        )
-        .expect("pipeline")
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-        let pay = pipeline.by_name("pay").expect("pay");
+        let (pipeline, pay) = crate::media::hdrext::test_pipeline();
         let stamps = CaptureStamps::default();
         attach(&pay, stamps.clone());
         // Stamp each frame as it reaches the payloader, as stage_timing does: capture time =

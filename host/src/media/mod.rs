@@ -9,7 +9,8 @@
 //! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
 //! ([`ws_pipeline`]); which transport's `opusenc` the host's audio-bitrate changes reach
 //! ([`audio_owner`]); the audio silence gate ([`silence_gate`]); `--congestion_control`: the
-//! adaptive-bitrate policy ([`abr`]) and its GStreamer side ([`congestion`]).
+//! adaptive-bitrate policy ([`abr`]) and its GStreamer side ([`congestion`]); the header
+//! extensions' shared GStreamer subclass ([`hdrext`]) and receive-only m-lines ([`receive`]).
 
 pub mod abr;
 pub mod abs_capture_time;
@@ -20,11 +21,13 @@ pub mod congestion;
 pub mod extmap;
 pub mod first_frame;
 pub mod frame_pool;
+pub mod hdrext;
 pub mod idle;
 pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
+pub mod receive;
 pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;

@@ -80,96 +80,33 @@ mod imp {
         pub delay: Mutex<super::PlayoutDelay>,
     }
 
-    #[glib::object_subclass]
-    impl ObjectSubclass for Ext {
-        const NAME: &'static str = "SelkiesRtpHdrExtPlayoutDelay";
-        type Type = super::PlayoutDelayExt;
-        type ParentType = gst_rtp::RTPHeaderExtension;
-    }
-
-    impl ObjectImpl for Ext {}
-    impl GstObjectImpl for Ext {}
-
-    impl ElementImpl for Ext {
-        fn metadata() -> Option<&'static gst::subclass::ElementMetadata> {
-            static META: std::sync::OnceLock<gst::subclass::ElementMetadata> =
-                std::sync::OnceLock::new();
-            Some(META.get_or_init(|| {
-                gst::subclass::ElementMetadata::new(
-                    "RTP playout-delay header extension",
-                    gst_rtp::RTP_HDREXT_ELEMENT_CLASS,
-                    "Writes the playout-delay bounds on every packet",
-                    "selkies",
-                )
-            }))
-        }
-    }
-
-    impl RTPHeaderExtensionImpl for Ext {
-        const URI: &'static str = super::URI;
-
-        fn supported_flags(&self) -> gst_rtp::RTPHeaderExtensionFlags {
-            gst_rtp::RTPHeaderExtensionFlags::ONE_BYTE | gst_rtp::RTPHeaderExtensionFlags::TWO_BYTE
-        }
-
-        fn max_size(&self, _input: &gst::BufferRef) -> usize {
-            super::SIZE
-        }
-
-        fn write(
-            &self,
-            _input: &gst::BufferRef,
-            _flags: gst_rtp::RTPHeaderExtensionFlags,
-            _output: &gst::BufferRef,
-            data: &mut [u8],
-        ) -> Result<usize, gst::LoggableError> {
-            let body = crate::sync::lock(&self.delay).encode();
-            let Some(dst) = data.get_mut(..super::SIZE) else {
-                return Err(gst::loggable_error!(
-                    gst::CAT_RUST,
-                    "no room for the playout-delay extension"
-                ));
-            };
-            dst.copy_from_slice(&body);
-            Ok(super::SIZE)
-        }
-
-        fn read(
-            &self,
-            _flags: gst_rtp::RTPHeaderExtensionFlags,
-            data: &[u8],
-            _output: &mut gst::BufferRef,
-        ) -> Result<(), gst::LoggableError> {
-            // The host only sends; a peer's value is accepted and not acted upon.
-            super::PlayoutDelay::decode(data)
-                .map(|_| ())
-                .ok_or_else(|| gst::loggable_error!(gst::CAT_RUST, "short playout-delay body"))
+    crate::media::hdrext::header_extension! {
+        imp: Ext,
+        wrapper: super::PlayoutDelayExt,
+        name: "SelkiesRtpHdrExtPlayoutDelay",
+        long_name: "RTP playout-delay header extension",
+        description: "Writes the playout-delay bounds on every packet",
+        decode: super::PlayoutDelay::decode,
+        write: {
+            fn write(
+                &self,
+                _input: &gst::BufferRef,
+                _flags: gst_rtp::RTPHeaderExtensionFlags,
+                _output: &gst::BufferRef,
+                data: &mut [u8],
+            ) -> Result<usize, gst::LoggableError> {
+                let body = crate::sync::lock(&self.delay).encode();
+                crate::media::hdrext::put(data, &body, "playout-delay")
+            }
         }
     }
 }
 
-glib::wrapper! {
-    /// The header-extension object added to the video payloader.
-    pub struct PlayoutDelayExt(ObjectSubclass<imp::Ext>)
-        @extends gst_rtp::RTPHeaderExtension, gst::Element, gst::Object;
-}
-
-impl PlayoutDelayExt {
-    pub fn new(delay: PlayoutDelay) -> Self {
-        let ext: Self = glib::Object::new();
-        *crate::sync::lock(&imp::Ext::from_obj(&ext).delay) = delay;
-        ext.set_id(EXTMAP_ID);
-        ext
-    }
-}
+super::hdrext::header_extension_object!(PlayoutDelayExt, delay: PlayoutDelay);
 
 /// Adds the extension to `payloader` (an `RTPBasePayload`) so each packet it writes carries it.
 pub fn attach(payloader: &gst::Element, delay: PlayoutDelay) {
-    let ext = PlayoutDelayExt::new(delay);
-    payloader.emit_by_name::<()>(
-        "add-extension",
-        &[&ext.upcast::<gst_rtp::RTPHeaderExtension>()],
-    );
+    super::hdrext::add_to(payloader, PlayoutDelayExt::new(delay));
 }
 
 /// The caps field that makes webrtcbin announce the extension in the offer (`a=extmap`).
@@ -236,16 +173,7 @@ mod tests {
 
     #[test]
     fn payloader_writes_it_on_every_packet() {
-        gst::init().expect("gst init");
-        let pipeline = gst::parse::launch(
-            "videotestsrc num-buffers=3 ! video/x-raw,width=320,height=240,framerate=30/1 \
-             ! x264enc tune=zerolatency key-int-max=1 ! rtph264pay name=pay mtu=300 \
-             ! appsink name=sink sync=false",
-        )
-        .expect("pipeline")
-        .downcast::<gst::Pipeline>()
-        .expect("a pipeline");
-        let pay = pipeline.by_name("pay").expect("pay");
+        let (pipeline, pay) = crate::media::hdrext::test_pipeline();
         attach(&pay, PlayoutDelay::fixed(0));
         let sink = pipeline.by_name("sink").expect("sink");
         pipeline.set_state(gst::State::Playing).expect("play");

@@ -111,14 +111,11 @@ pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied)
         };
         let set = asked.clamp(min, max);
         let value = integer_value(pspec, set).ok_or(NotAValue)?;
-        let applied = if set == asked && trimmed.parse::<i128>().is_ok() {
-            Applied::Exact
-        } else {
-            Applied::Clamped {
-                asked: trimmed.to_string(),
-                set: set.to_string(),
-            }
-        };
+        let applied = applied(
+            set == asked && trimmed.parse::<i128>().is_ok(),
+            trimmed,
+            set,
+        );
         return Ok((value, applied));
     }
     if let Some((min, max)) = numeric_range(pspec) {
@@ -132,19 +129,24 @@ pub fn fit(pspec: &glib::ParamSpec, text: &str) -> Result<(glib::Value, Applied)
         } else {
             set.to_value()
         };
-        let applied = if set == asked {
-            Applied::Exact
-        } else {
-            Applied::Clamped {
-                asked: trimmed.to_string(),
-                set: set.to_string(),
-            }
-        };
+        let applied = applied(set == asked, trimmed, set);
         return Ok((value, applied));
     }
     glib::Value::deserialize_with_pspec(text, pspec)
         .map(|v| (v, Applied::Exact))
         .map_err(|_| NotAValue)
+}
+
+/// Exact when the value was taken as asked, else what was asked and what was set instead.
+fn applied(exact: bool, asked: &str, set: impl ToString) -> Applied {
+    if exact {
+        Applied::Exact
+    } else {
+        Applied::Clamped {
+            asked: asked.to_string(),
+            set: set.to_string(),
+        }
+    }
 }
 
 /// Set `name` on `element` from its text form, within the property's range. Clamping and

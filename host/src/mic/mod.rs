@@ -16,7 +16,6 @@ pub mod device;
 use base64::Engine;
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_webrtc as gst_webrtc;
 use tracing::{info, warn};
 
 use device::SINK;
@@ -92,26 +91,13 @@ pub fn is_mic_element(name: &str) -> bool {
 /// Adds the receive-only transceiver to `webrtc` (before the session starts negotiating) and
 /// links whatever the browser sends on it into the virtual microphone.
 pub fn attach(pipeline: &gst::Pipeline, webrtc: &gst::Element, pulse: bool) {
-    let _ = webrtc.emit_by_name::<gst_webrtc::WebRTCRTPTransceiver>(
-        "add-transceiver",
-        &[
-            &gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly,
-            &rtp_caps(),
-        ],
-    );
-    let weak = pipeline.downgrade();
-    webrtc.connect_pad_added(move |_, pad| {
-        if pad.direction() != gst::PadDirection::Src {
-            return;
-        }
-        let Some(pipeline) = weak.upgrade() else {
-            return;
-        };
-        match link(&pipeline, pad, pulse) {
-            Ok(()) => info!(sink = SINK, "microphone: receiving from the browser"),
-            Err(e) => warn!("microphone: cannot decode the browser's stream: {e}"),
-        }
-    });
+    let on_src = move |pipeline: &gst::Pipeline, pad: &gst::Pad| match link(pipeline, pad, pulse) {
+        Ok(()) => info!(sink = SINK, "microphone: receiving from the browser"),
+        Err(e) => warn!("microphone: cannot decode the browser's stream: {e}"),
+    };
+    if crate::media::receive::recvonly(pipeline, webrtc, &rtp_caps(), on_src).is_none() {
+        warn!("microphone: webrtcbin gave no receive-only transceiver");
+    }
 }
 
 fn link(pipeline: &gst::Pipeline, pad: &gst::Pad, pulse: bool) -> Result<(), String> {

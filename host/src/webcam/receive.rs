@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use gstreamer_webrtc as gst_webrtc;
 use selkies_v4l2_wire::frame::PixFmt;
 use tracing::{debug, info, warn};
 
@@ -47,28 +46,16 @@ pub fn add_receiver(
         // keyframe requests (below), which rtpsession sends as PLI.
         .field("rtcp-fb-nack-pli", true)
         .build();
-    let t = webrtc.emit_by_name::<Option<gst_webrtc::WebRTCRTPTransceiver>>(
-        "add-transceiver",
-        &[&gst_webrtc::WebRTCRTPTransceiverDirection::Recvonly, &caps],
-    );
-    let t = t.ok_or(ReceiveError::Transceiver)?;
-    t.set_property("do-nack", true);
-    let weak = pipeline.downgrade();
-    webrtc.connect_pad_added(move |_, pad| {
-        if pad.direction() != gst::PadDirection::Src {
-            return;
-        }
-        // Built and linked right here, on the thread that adds the pad: the browser's first
-        // RTP (padding probes even before the camera is on) must find the pad linked, or the
-        // transport's source stops with not-linked and takes the session down.
-        let Some(pipeline) = weak.upgrade() else {
-            return;
-        };
-        match build_chain(&pipeline, pad, &webcam) {
+    // Built and linked on the thread that adds the pad: the browser sends padding probes even
+    // before the camera is on.
+    let on_src =
+        move |pipeline: &gst::Pipeline, pad: &gst::Pad| match build_chain(pipeline, pad, &webcam) {
             Ok(()) => info!("webcam: receiving the browser's camera"),
             Err(e) => warn!("webcam: {e}"),
-        }
-    });
+        };
+    let t = crate::media::receive::recvonly(pipeline, webrtc, &caps, on_src)
+        .ok_or(ReceiveError::Transceiver)?;
+    t.set_property("do-nack", true);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
-//! of `host/x11/tests/common/xvfb.rs`), and the HELLO frame of a browser.
+//! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, the HTTP state of a test host, and a video session as the
+//! host's video peer starts it.
 
 use base64::Engine;
 
@@ -18,4 +19,57 @@ pub fn hello(token: Option<&str>) -> String {
     }
     let b64 = base64::engine::general_purpose::STANDARD.encode(meta.to_string());
     format!("HELLO 1 {b64}")
+}
+
+/// A session on `video` with the options the host's video peer uses (data channel, no ICE
+/// servers, no FEC).
+#[allow(dead_code)]
+pub fn video_session(
+    video: &selkies_host::media::pipeline::VideoPipeline,
+) -> selkies_host::session::Session {
+    selkies_host::session::Session::start(
+        video.pipeline.clone(),
+        video.webrtc.clone(),
+        selkies_host::session::SessionOptions {
+            msid: "selkies-video",
+            data_channel: true,
+            ice: selkies_host::session::IceServers::default(),
+            fec_percent: 0,
+            rtp_caps: video.rtp_caps(),
+        },
+    )
+    .expect("session starts")
+}
+
+/// The status code of an HTTP response's head.
+#[allow(dead_code)]
+pub fn status_code(head: &str) -> u16 {
+    head.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {head:?}"))
+}
+
+/// The HTTP state of a host serving `root`, with Basic auth (`user`/`mypasswd`) when `auth`.
+#[allow(dead_code)]
+pub fn http_state(
+    root: std::path::PathBuf,
+    auth: bool,
+    rtc: selkies_host::rtc::RtcStore,
+) -> selkies_host::http::HttpState {
+    selkies_host::http::HttpState {
+        turn: None,
+        port: 8080,
+        https: false,
+        connectivity: Default::default(),
+        auth: auth.then(|| selkies_host::http::BasicAuth {
+            user: "user".into(),
+            password: "mypasswd".into(),
+        }),
+        web_root: std::sync::Arc::new(root),
+        rtc: std::sync::Arc::new(rtc),
+        signalling: selkies_host::ws::Signalling::new(),
+        turn_user_header: "x-auth-user".into(),
+        security: Default::default(),
+    }
 }

@@ -7,6 +7,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
+use proptest::prelude::{Rng as _, RngExt as _};
+use proptest::test_runner::{RngAlgorithm, TestRng};
 use selkies_turn::framing::{MAX_FRAME, frame_len};
 use selkies_turn::{ClientKey, Limits, Now, Output, RestAuth, Server, ServerConfig, Transport};
 use turn_types::attribute::{ChannelNumber, Lifetime, RequestedTransport, XorPeerAddress};
@@ -19,20 +21,6 @@ use turn_types::stun::message::{
 
 const SECRET: &[u8] = b"fuzz";
 const REALM: &str = "selkies";
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 fn now() -> Now {
     Now {
@@ -133,20 +121,24 @@ fn corpus(s: &mut Server) -> Vec<Vec<u8>> {
 fn mutated_and_random_messages_never_panic() {
     let mut s = server(Limits::default());
     let corpus = corpus(&mut s);
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut relay_port = 20_000u16;
     for i in 0..20_000 {
-        let mut msg = corpus[rng.below(corpus.len())].clone();
-        match rng.below(4) {
+        let mut msg = corpus[rng.random_range(0..corpus.len())].clone();
+        match rng.random_range(0..4) {
             0 => {
-                for _ in 0..=rng.below(8) {
-                    let at = rng.below(msg.len());
-                    msg[at] = rng.next() as u8;
+                for _ in 0..=rng.random_range(0..8) {
+                    let at = rng.random_range(0..msg.len());
+                    msg[at] = rng.next_u64() as u8;
                 }
             }
-            1 => msg.truncate(rng.below(msg.len() + 1)),
-            2 => msg.extend((0..rng.below(64)).map(|_| rng.next() as u8)),
-            _ => msg = (0..rng.below(200)).map(|_| rng.next() as u8).collect(),
+            1 => msg.truncate(rng.random_range(0..msg.len() + 1)),
+            2 => msg.extend((0..rng.random_range(0..64)).map(|_| rng.next_u64() as u8)),
+            _ => {
+                msg = (0..rng.random_range(0..200))
+                    .map(|_| rng.next_u64() as u8)
+                    .collect()
+            }
         }
         let k = key(1 + (i % 50) as u16);
         let _ = s.handle_client(k, &msg, now(), &mut |_| {
@@ -257,9 +249,11 @@ fn thousand_allocations_from_one_client_hit_the_quota() {
 
 #[test]
 fn random_streams_frame_or_fail_never_overrun() {
-    let mut rng = Rng(0xF00D_FACE_0000_0042);
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     for _ in 0..20_000 {
-        let buf: Vec<u8> = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
+        let buf: Vec<u8> = (0..rng.random_range(0..300))
+            .map(|_| rng.next_u64() as u8)
+            .collect();
         if let Ok(Some(len)) = frame_len(&buf) {
             assert!(len <= buf.len() && (4..=MAX_FRAME).contains(&len));
         }

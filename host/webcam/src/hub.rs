@@ -268,6 +268,16 @@ mod tests {
     use super::*;
     use selkies_v4l2_wire::frame::{HEADER_LEN, encode_credit};
 
+    /// A client of the hub at `path`, once the spawned server listens.
+    async fn connect(path: &std::path::Path) -> UnixStream {
+        loop {
+            match UnixStream::connect(path).await {
+                Ok(s) => return s,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+    }
+
     async fn read_header(s: &mut UnixStream) -> FrameHeader {
         let mut h = [0u8; HEADER_LEN];
         s.read_exact(&mut h).await.unwrap();
@@ -283,12 +293,7 @@ mod tests {
         let server = tokio::spawn(hub.clone().serve(path.clone()));
         let frame = |v: u8| vec![v; 4 * 2 * 3 / 2];
         hub.publish(PixFmt::I420, 4, 2, frame(1)).unwrap();
-        let mut s = loop {
-            match UnixStream::connect(&path).await {
-                Ok(s) => break s,
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-            }
-        };
+        let mut s = connect(&path).await;
         let ann = read_header(&mut s).await;
         assert!(ann.is_announcement());
         assert_eq!((ann.width, ann.height), (4, 2));
@@ -323,12 +328,7 @@ mod tests {
         let path = dir.join("hub.sock");
         let hub = FrameHub::new();
         let server = tokio::spawn(hub.clone().serve(path.clone()));
-        let mut s = loop {
-            match UnixStream::connect(&path).await {
-                Ok(s) => break s,
-                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
-            }
-        };
+        let mut s = connect(&path).await;
         // No camera yet: the device still exists, at the placeholder size.
         let ann = read_header(&mut s).await;
         assert!(ann.is_announcement());

@@ -278,62 +278,38 @@ pub(crate) mod tests {
         assert!(t.is_unbound(255));
     }
 
+    /// Modifiers from letters: S(hift), L(ock), N(um lock), 3 (level 3).
+    fn mods(s: &str) -> ModState {
+        ModState {
+            shift: s.contains('S'),
+            lock: s.contains('L'),
+            num_lock: s.contains('N'),
+            level3: s.contains('3'),
+        }
+    }
+
     #[test]
     fn resolution() {
         let t = us_keymap();
-        let plain = ModState::default();
-        let shift = ModState {
-            shift: true,
-            ..plain
-        };
-        let lock = ModState {
-            lock: true,
-            ..plain
-        };
-        let l3 = ModState {
-            level3: true,
-            ..plain
-        };
-        assert_eq!(effective_keysym(t.row(38), plain), 0x61);
-        assert_eq!(effective_keysym(t.row(38), shift), 0x41);
-        assert_eq!(effective_keysym(t.row(38), lock), 0x41);
-        assert_eq!(
-            effective_keysym(
-                t.row(38),
-                ModState {
-                    lock: true,
-                    ..shift
-                }
-            ),
-            0x61
-        );
-        assert_eq!(effective_keysym(t.row(10), lock), 0x31); // Lock does not shift digits
-        assert_eq!(effective_keysym(t.row(94), shift), 0x3e);
-        assert_eq!(effective_keysym(t.row(94), l3), 0x7c);
-        assert_eq!(
-            effective_keysym(
-                t.row(94),
-                ModState {
-                    level3: true,
-                    ..shift
-                }
-            ),
-            0xa6
-        );
-        assert_eq!(effective_keysym(t.row(38), l3), 0x61); // two-level key ignores AltGr
-        assert_eq!(effective_keysym(t.row(65), shift), 0x20);
-        assert_eq!(effective_keysym(t.row(87), plain), 0xff9c);
-        let num = ModState {
-            num_lock: true,
-            ..plain
-        };
-        assert_eq!(effective_keysym(t.row(87), num), 0xffb1);
-        assert_eq!(
-            effective_keysym(t.row(87), ModState { shift: true, ..num }),
-            0xff9c
-        );
+        for (keycode, held, want, why) in [
+            (38, "", 0x61, "a"),
+            (38, "S", 0x41, "A"),
+            (38, "L", 0x41, "Lock shifts letters"),
+            (38, "SL", 0x61, "Shift undoes Lock"),
+            (10, "L", 0x31, "Lock does not shift digits"),
+            (94, "S", 0x3e, ">"),
+            (94, "3", 0x7c, "AltGr: |"),
+            (94, "S3", 0xa6, "Shift+AltGr: ¦"),
+            (38, "3", 0x61, "a two-level key ignores AltGr"),
+            (65, "S", 0x20, "space"),
+            (87, "", 0xff9c, "KP_End"),
+            (87, "N", 0xffb1, "Num Lock: KP_1"),
+            (87, "SN", 0xff9c, "Shift undoes Num Lock"),
+        ] {
+            assert_eq!(effective_keysym(t.row(keycode), mods(held)), want, "{why}");
+        }
         // A lone lower-case letter (core convention) gets its upper case on Shift.
-        assert_eq!(effective_keysym(&[0xe9, 0], shift), 0xc9);
+        assert_eq!(effective_keysym(&[0xe9, 0], mods("S")), 0xc9);
     }
 
     #[test]

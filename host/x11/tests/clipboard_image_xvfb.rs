@@ -10,10 +10,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clipboard_peer::{Peer, WAIT};
+use clipboard_peer::{Peer, WAIT, recv_text as recv};
 use common::Xvfb;
 use selkies_x11::ClipboardService;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::mpsc::error::TryRecvError;
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::ConnectionExt as _;
@@ -32,30 +31,6 @@ fn image_png_atom(display: &str) -> u32 {
     atom
 }
 
-fn paste_when_owned(peer: &Peer, target: u32) -> (u32, Vec<u8>) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(got) = peer.paste(target) {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "service never owned CLIPBOARD");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn recv(rx: &mut UnboundedReceiver<String>) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match rx.try_recv() {
-            Ok(text) => return text,
-            Err(TryRecvError::Empty) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("no clipboard text: {e}"),
-        }
-    }
-}
-
 #[test]
 fn browser_png_is_served_as_image_png_only() {
     let x = Xvfb::start();
@@ -66,7 +41,7 @@ fn browser_png_is_served_as_image_png_only() {
     let png: Vec<u8> = (0..MIB as u32).map(|i| (i % 253) as u8).collect();
     handle.set_png(png.clone()).expect("set");
     let peer = Peer::new(&x.display);
-    let (kind, bytes) = paste_when_owned(&peer, png_atom);
+    let (kind, bytes) = peer.paste_when_owned(png_atom);
     assert_eq!(kind, png_atom);
     assert!(bytes == png, "the image differs after INCR");
     let (_, targets) = peer.paste(peer.atoms.TARGETS).expect("targets");

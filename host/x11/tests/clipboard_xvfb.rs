@@ -7,45 +7,18 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use clipboard_peer::{Peer, WAIT};
+use clipboard_peer::{Peer, WAIT, recv_text as recv};
 use common::Xvfb;
 use selkies_x11::ClipboardService;
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::sync::mpsc::error::TryRecvError;
 use x11rb::protocol::xproto::AtomEnum;
 
 const MIB: usize = 1024 * 1024;
-
-fn recv(rx: &mut UnboundedReceiver<String>) -> String {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match rx.try_recv() {
-            Ok(text) => return text,
-            Err(TryRecvError::Empty) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            Err(e) => panic!("no clipboard text: {e}"),
-        }
-    }
-}
 
 /// Text of about `bytes` UTF-8 bytes with 1-, 2-, 3- and 4-byte characters throughout, so
 /// a chunk boundary inside a character would be caught.
 fn big_text(bytes: usize) -> String {
     let unit = "abc é ж 日本語 🎉\n";
     unit.repeat(bytes / unit.len() + 1)
-}
-
-/// Pastes until the service has taken the selection and serves `target`.
-fn paste_when_owned(peer: &Peer, target: u32) -> (u32, Vec<u8>) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(got) = peer.paste(target) {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "service never owned CLIPBOARD");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -96,7 +69,7 @@ fn browser_text_is_pasteable_in_every_text_target() {
     let peer = Peer::new(&x.display);
     let text = "héllo wörld ✓";
     handle.set_text(text.into()).expect("set");
-    let (kind, bytes) = paste_when_owned(&peer, peer.atoms.UTF8_STRING);
+    let (kind, bytes) = peer.paste_when_owned(peer.atoms.UTF8_STRING);
     assert_eq!(
         (kind, bytes.as_slice()),
         (peer.atoms.UTF8_STRING, text.as_bytes())
@@ -144,7 +117,7 @@ fn megabyte_browser_text_is_served_through_incr() {
     let peer = Peer::new(&x.display);
     let text = big_text(MIB);
     handle.set_text(text.clone()).expect("set");
-    let (kind, bytes) = paste_when_owned(&peer, peer.atoms.UTF8_STRING);
+    let (kind, bytes) = peer.paste_when_owned(peer.atoms.UTF8_STRING);
     assert_eq!(kind, peer.atoms.UTF8_STRING);
     assert_eq!(bytes.len(), text.len());
     assert!(bytes == text.as_bytes(), "INCR bytes differ");
@@ -177,7 +150,7 @@ fn dropping_the_handle_gives_up_the_selection() {
     let (handle, _rx) = ClipboardService::spawn(Some(&x.display), MIB).expect("spawn");
     let peer = Peer::new(&x.display);
     handle.set_text("bye".into()).expect("set");
-    paste_when_owned(&peer, peer.atoms.UTF8_STRING);
+    peer.paste_when_owned(peer.atoms.UTF8_STRING);
     let clone = handle.clone();
     drop(handle);
     // A clone keeps the service alive.
@@ -196,7 +169,7 @@ fn multiple_converts_each_pair_and_refuses_the_rest() {
     let (handle, _rx) = ClipboardService::spawn(Some(&x.display), MIB).expect("spawn");
     let peer = Peer::new(&x.display);
     handle.set_text("multi ✓".into()).expect("set");
-    paste_when_owned(&peer, peer.atoms.UTF8_STRING);
+    peer.paste_when_owned(peer.atoms.UTF8_STRING);
     let (pairs, one) = peer.paste_multiple();
     let a = peer.atoms;
     assert_eq!(
@@ -218,7 +191,7 @@ fn a_requestor_vanishing_mid_incr_does_not_stop_the_service() {
     let text = big_text(MIB);
     handle.set_text(text.clone()).expect("set");
     let peer = Peer::new(&x.display);
-    paste_when_owned(&peer, peer.atoms.TIMESTAMP);
+    peer.paste_when_owned(peer.atoms.TIMESTAMP);
     Peer::new(&x.display).abandon_incr_paste();
     // Still serving, INCR included, and still watching other owners.
     let (_, bytes) = peer.paste(peer.atoms.UTF8_STRING).expect("paste");

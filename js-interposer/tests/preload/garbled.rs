@@ -5,25 +5,11 @@ use std::io::Write;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use proptest::prelude::Rng as _;
+use proptest::test_runner::{RngAlgorithm, TestRng};
 use selkies_js_wire::ioctl as io;
 
 use super::support::{Suite, close, ioctl_buf, open, read, serve};
-
-/// xorshift64: deterministic garbage without a dependency.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn fill(&mut self, buf: &mut [u8]) {
-        for b in buf {
-            *b = self.next() as u8;
-        }
-    }
-}
 
 pub fn garbled(s: &mut Suite) {
     // Truncated record then hang-up: the open fails like a missing device.
@@ -52,11 +38,11 @@ pub fn garbled(s: &mut Suite) {
     );
     let _ = peer.join();
     // Random records and random requests: answers stay inside the caller's buffer.
-    let mut rng = Rng(0x5e1c1e5);
+    let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut survived = 0;
     for round in 0..40 {
         let mut junk = vec![0u8; 1354 + 64];
-        rng.fill(&mut junk);
+        rng.fill_bytes(&mut junk);
         let (name, path) = if round % 2 == 0 {
             ("selkies_js1.sock", "/dev/input/js1")
         } else {
@@ -69,10 +55,10 @@ pub fn garbled(s: &mut Suite) {
         if let Ok(fd) = open(path, libc::O_RDONLY | libc::O_NONBLOCK) {
             let mut buf = vec![0u8; 70_000];
             for _ in 0..200 {
-                let ty = if rng.next() & 1 == 0 { b'j' } else { b'E' };
-                let dir = (rng.next() % 4) as u32;
-                let size = (rng.next() % 2048) as usize;
-                let req = io::ioc(dir, ty, rng.next() as u8, size);
+                let ty = if rng.next_u64() & 1 == 0 { b'j' } else { b'E' };
+                let dir = (rng.next_u64() % 4) as u32;
+                let size = (rng.next_u64() % 2048) as usize;
+                let req = io::ioc(dir, ty, rng.next_u64() as u8, size);
                 let guard = buf.len() - 4096;
                 buf[guard..].fill(0x5a);
                 let _ = ioctl_buf(fd, req, &mut buf[..guard]);

@@ -53,20 +53,23 @@ fn cu_error(lib: &Library, code: c_int, call: &str) -> String {
     }
 }
 
+/// Loads a driver library, or leaves why not in `error`.
+fn load(library: &str, error: &mut Option<String>) -> Option<Library> {
+    // SAFETY: loading the driver runs its initialisers; that is the point of the probe, and it
+    // happens in the helper process so a misbehaving driver cannot take the launcher down.
+    unsafe { Library::new(library) }
+        .map_err(|e| *error = Some(e.to_string()))
+        .ok()
+}
+
 /// Loads libcuda and enumerates devices.
 pub fn probe_cuda(library: &str) -> CudaReport {
     let mut report = CudaReport {
         library: library.to_owned(),
         ..CudaReport::default()
     };
-    // SAFETY: loading the driver runs its initialisers; that is the point of the probe, and it
-    // happens in the helper process so a misbehaving driver cannot take the launcher down.
-    let lib = match unsafe { Library::new(library) } {
-        Ok(lib) => lib,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
+    let Some(lib) = load(library, &mut report.error) else {
+        return report;
     };
     report.loaded = true;
     if let Err(e) = cuda_details(&lib, &mut report) {
@@ -149,13 +152,8 @@ pub fn probe_nvenc(library: &str) -> NvencReport {
         library: library.to_owned(),
         ..NvencReport::default()
     };
-    // SAFETY: as for libcuda: in the helper process, to run the driver's initialisers.
-    let lib = match unsafe { Library::new(library) } {
-        Ok(lib) => lib,
-        Err(e) => {
-            report.error = Some(e.to_string());
-            return report;
-        }
+    let Some(lib) = load(library, &mut report.error) else {
+        return report;
     };
     report.loaded = true;
     match sym::<NvEncMaxVersion>(&lib, "NvEncodeAPIGetMaxSupportedVersion") {

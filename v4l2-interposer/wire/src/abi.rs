@@ -57,9 +57,23 @@ pub mod buffer {
     pub const LENGTH: usize = if PTR64 { 72 } else { 56 };
 }
 
-/// The requests the interposer answers, by `_IOC_NR` (the size is checked separately).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Request {
+/// Declares `Request` and `Request::ALL` from one list, so the two cannot drift apart.
+macro_rules! requests {
+    ($($v:ident),* $(,)?) => {
+        /// The requests the interposer answers, by `_IOC_NR` (the size is checked separately).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum Request {
+            $($v),*
+        }
+
+        impl Request {
+            /// Every request, in declaration order.
+            pub const ALL: &'static [Request] = &[$(Request::$v),*];
+        }
+    };
+}
+
+requests! {
     QueryCap,
     EnumFmt,
     GFmt,
@@ -241,27 +255,7 @@ mod tests {
 
     #[test]
     fn every_request_decodes_back_and_other_sizes_do_not() {
-        use Request::*;
-        for r in [
-            QueryCap,
-            EnumFmt,
-            GFmt,
-            SFmt,
-            TryFmt,
-            ReqBufs,
-            QueryBuf,
-            QBuf,
-            DqBuf,
-            StreamOn,
-            StreamOff,
-            GParm,
-            SParm,
-            EnumInput,
-            GInput,
-            SInput,
-            EnumFrameSizes,
-            EnumFrameIntervals,
-        ] {
+        for &r in Request::ALL {
             let n = encode(r);
             assert_eq!(Request::decode(n).map(|d| d.0), Some(r));
             assert_eq!(Request::decode(n ^ (1 << 16)), None);

@@ -203,39 +203,44 @@ fn rooms() {
     for (c, uid) in [(1, "a"), (2, "b"), (3, "c")] {
         hub.on_message(c, &format!("HELLO {uid}"));
     }
-    assert_eq!(hub.on_message(1, "ROOM r1"), [send(1, "ROOM_OK ")]);
-    assert_eq!(
-        hub.on_message(2, "ROOM r1"),
-        [send(2, "ROOM_OK a"), send(1, "ROOM_PEER_JOINED b")]
-    );
-    assert_eq!(
-        hub.on_message(3, "ROOM session"),
-        [send(3, "ERROR invalid room id 'session'")]
-    );
-    assert_eq!(
-        hub.on_message(1, "ROOM_PEER_MSG b hello there"),
-        [send(2, "ROOM_PEER_MSG a hello there")]
-    );
-    assert_eq!(
-        hub.on_message(1, "ROOM_PEER_MSG c hi"),
-        [send(1, "ERROR peer 'c' is not in the room")]
-    );
-    assert_eq!(
-        hub.on_message(1, "ROOM_PEER_MSG zz hi"),
-        [send(1, "ERROR peer 'zz' not found")]
-    );
-    assert_eq!(
-        hub.on_message(1, "ROOM_PEER_LIST"),
-        [send(1, "ROOM_PEER_LIST b")]
-    );
-    assert_eq!(
-        hub.on_message(1, "SESSION c"),
-        [send(1, "ERROR invalid msg, already in room")]
-    );
-    assert_eq!(
-        hub.on_message(3, "SESSION a"),
-        [send(3, "ERROR peer 'a' busy")]
-    );
+    let steps = [
+        (1, "ROOM r1", vec![send(1, "ROOM_OK ")]),
+        (
+            2,
+            "ROOM r1",
+            vec![send(2, "ROOM_OK a"), send(1, "ROOM_PEER_JOINED b")],
+        ),
+        (
+            3,
+            "ROOM session",
+            vec![send(3, "ERROR invalid room id 'session'")],
+        ),
+        (
+            1,
+            "ROOM_PEER_MSG b hello there",
+            vec![send(2, "ROOM_PEER_MSG a hello there")],
+        ),
+        (
+            1,
+            "ROOM_PEER_MSG c hi",
+            vec![send(1, "ERROR peer 'c' is not in the room")],
+        ),
+        (
+            1,
+            "ROOM_PEER_MSG zz hi",
+            vec![send(1, "ERROR peer 'zz' not found")],
+        ),
+        (1, "ROOM_PEER_LIST", vec![send(1, "ROOM_PEER_LIST b")]),
+        (
+            1,
+            "SESSION c",
+            vec![send(1, "ERROR invalid msg, already in room")],
+        ),
+        (3, "SESSION a", vec![send(3, "ERROR peer 'a' busy")]),
+    ];
+    for (conn, text, want) in steps {
+        assert_eq!(hub.on_message(conn, text), want, "{text}");
+    }
     assert_eq!(hub.on_disconnect(1), [send(2, "ROOM_PEER_LEFT a")]);
     assert_eq!(hub.on_disconnect(2), []);
 }

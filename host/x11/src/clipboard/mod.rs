@@ -22,6 +22,7 @@ use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask,
 use x11rb::rust_connection::RustConnection;
 
 use crate::error::X11Error;
+pub use serve::selection_notify;
 use service::Service;
 
 x11rb::atom_manager! {

@@ -14,6 +14,20 @@ use super::service::Service;
 use super::transfer::{Outgoing, to_latin1};
 use crate::error::X11Error;
 
+/// The answer to `e`: the conversion is in `property` of the requestor, or None when refused
+/// (ICCCM §2.2). Public for the test clients that play the other side.
+pub fn selection_notify(e: &SelectionRequestEvent, property: Atom) -> SelectionNotifyEvent {
+    SelectionNotifyEvent {
+        response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
+        sequence: 0,
+        time: e.time,
+        requestor: e.requestor,
+        selection: e.selection,
+        target: e.target,
+        property,
+    }
+}
+
 /// One INCR send in progress.
 pub(super) struct Sending {
     pub(super) requestor: Window,
@@ -39,15 +53,7 @@ impl Service {
             ok,
             "clipboard request"
         );
-        let notify = SelectionNotifyEvent {
-            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
-            sequence: 0,
-            time: e.time,
-            requestor: e.requestor,
-            selection: e.selection,
-            target: e.target,
-            property: if ok { property } else { x11rb::NONE },
-        };
+        let notify = selection_notify(e, if ok { property } else { x11rb::NONE });
         self.conn
             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)?;
         Ok(())
@@ -64,46 +70,20 @@ impl Service {
         let Some(owned) = &mut self.owned else {
             return Ok(false);
         };
-        if let Some(png) = owned.png.clone() {
-            // An image from the browser: no text to offer.
-            return if target == a.TARGETS {
-                let targets = [a.TARGETS, a.TIMESTAMP, a.MULTIPLE, a.IMAGE_PNG];
-                self.conn.change_property32(
-                    PropMode::REPLACE,
-                    requestor,
-                    property,
-                    AtomEnum::ATOM,
-                    &targets,
-                )?;
-                Ok(true)
-            } else if target == a.IMAGE_PNG {
-                self.send_bytes(requestor, property, a.IMAGE_PNG, png)?;
-                Ok(true)
-            } else if target == a.TIMESTAMP {
-                let since = owned.since;
-                self.conn.change_property32(
-                    PropMode::REPLACE,
-                    requestor,
-                    property,
-                    AtomEnum::INTEGER,
-                    &[since],
-                )?;
-                Ok(true)
-            } else if target == a.MULTIPLE && property != target {
-                self.convert_multiple(requestor, property)
-            } else {
-                Ok(false)
-            };
-        }
+        let png = owned.png.clone();
         if target == a.TARGETS {
-            let targets = [
-                a.TARGETS,
-                a.TIMESTAMP,
-                a.MULTIPLE,
-                a.UTF8_STRING,
-                a.TEXT,
-                AtomEnum::STRING.into(),
-            ];
+            // An image from the browser has no text to offer.
+            let targets = match png {
+                Some(_) => vec![a.TARGETS, a.TIMESTAMP, a.MULTIPLE, a.IMAGE_PNG],
+                None => vec![
+                    a.TARGETS,
+                    a.TIMESTAMP,
+                    a.MULTIPLE,
+                    a.UTF8_STRING,
+                    a.TEXT,
+                    AtomEnum::STRING.into(),
+                ],
+            };
             self.conn.change_property32(
                 PropMode::REPLACE,
                 requestor,
@@ -122,6 +102,14 @@ impl Service {
                 &[since],
             )?;
             Ok(true)
+        } else if target == a.MULTIPLE && property != target {
+            self.convert_multiple(requestor, property)
+        } else if let Some(png) = png {
+            if target != a.IMAGE_PNG {
+                return Ok(false);
+            }
+            self.send_bytes(requestor, property, a.IMAGE_PNG, png)?;
+            Ok(true)
         } else if target == a.UTF8_STRING || target == a.TEXT {
             // TEXT lets the owner choose the encoding; UTF-8 loses nothing.
             let data = owned.utf8.clone();
@@ -134,8 +122,6 @@ impl Service {
                 .clone();
             self.send_bytes(requestor, property, AtomEnum::STRING.into(), data)?;
             Ok(true)
-        } else if target == a.MULTIPLE && property != target {
-            self.convert_multiple(requestor, property)
         } else {
             Ok(false)
         }

@@ -11,12 +11,28 @@ use x11rb::connection::Connection;
 use x11rb::protocol::Event;
 use x11rb::protocol::xproto::{
     Atom, AtomEnum, ChangeWindowAttributesAux, ConnectionExt as _, CreateWindowAux, EventMask,
-    PropMode, Property, SelectionNotifyEvent, SelectionRequestEvent, Window, WindowClass,
+    PropMode, Property, SelectionRequestEvent, Window, WindowClass,
 };
 use x11rb::rust_connection::RustConnection;
 use x11rb::wrapper::ConnectionExt as _;
 
 pub const WAIT: Duration = Duration::from_secs(10);
+
+/// The next text the clipboard service reports to the browser side, within `WAIT`.
+#[allow(dead_code)] // not every test binary reads text
+pub fn recv_text(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    use tokio::sync::mpsc::error::TryRecvError;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        match rx.try_recv() {
+            Ok(text) => return text,
+            Err(TryRecvError::Empty) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => panic!("no clipboard text: {e}"),
+        }
+    }
+}
 
 x11rb::atom_manager! {
     pub Atoms: AtomsCookie {
@@ -146,15 +162,7 @@ impl Peer {
                             Ok(x11rb::NONE)
                         };
                         let Ok(property) = property else { return };
-                        let notify = SelectionNotifyEvent {
-                            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
-                            sequence: 0,
-                            time: e.time,
-                            requestor: e.requestor,
-                            selection: e.selection,
-                            target: e.target,
-                            property,
-                        };
+                        let notify = selkies_x11::clipboard::selection_notify(&e, property);
                         if self
                             .conn
                             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)
@@ -215,15 +223,7 @@ impl Peer {
         } else {
             x11rb::NONE
         };
-        let notify = SelectionNotifyEvent {
-            response_type: x11rb::protocol::xproto::SELECTION_NOTIFY_EVENT,
-            sequence: 0,
-            time: e.time,
-            requestor: e.requestor,
-            selection: e.selection,
-            target: e.target,
-            property,
-        };
+        let notify = selkies_x11::clipboard::selection_notify(e, property);
         self.conn
             .send_event(false, e.requestor, EventMask::NO_EVENT, notify)?;
         // A round trip, as Xlib's XCloseDisplay does: the server may drop requests still
@@ -262,10 +262,9 @@ impl Peer {
         }
     }
 
-    /// Converts CLIPBOARD to `target` like a pasting application: the property's type and
-    /// bytes, or None when the owner refused.
-    pub fn paste(&self, target: Atom) -> Option<(Atom, Vec<u8>)> {
-        let prop = self.atoms.PEER_PASTE;
+    /// Asks the CLIPBOARD owner to convert to `target` into our `prop` and returns the property
+    /// its SelectionNotify names (None when it refused).
+    fn convert(&self, target: Atom, prop: Atom) -> Atom {
         self.conn
             .convert_selection(
                 self.window,
@@ -276,11 +275,30 @@ impl Peer {
             )
             .expect("convert");
         self.conn.flush().expect("flush");
-        let notify = self.wait(|e| match e {
-            Event::SelectionNotify(n) if n.requestor == self.window => Some(*n),
+        self.wait(|e| match e {
+            Event::SelectionNotify(n) if n.requestor == self.window => Some(n.property),
             _ => None,
-        });
-        if notify.property == x11rb::NONE {
+        })
+    }
+
+    /// Pastes until the service has taken the selection and serves `target`.
+    #[allow(dead_code)] // not every test binary pastes
+    pub fn paste_when_owned(&self, target: Atom) -> (Atom, Vec<u8>) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            if let Some(got) = self.paste(target) {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "service never owned CLIPBOARD");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Converts CLIPBOARD to `target` like a pasting application: the property's type and
+    /// bytes, or None when the owner refused.
+    pub fn paste(&self, target: Atom) -> Option<(Atom, Vec<u8>)> {
+        let prop = self.atoms.PEER_PASTE;
+        if self.convert(target, prop) == x11rb::NONE {
             return None;
         }
         let first = self.take(prop);
@@ -328,21 +346,11 @@ impl Peer {
                 &pairs,
             )
             .expect("pairs");
-        self.conn
-            .convert_selection(
-                self.window,
-                a.CLIPBOARD,
-                a.MULTIPLE,
-                a.PEER_PAIRS,
-                x11rb::CURRENT_TIME,
-            )
-            .expect("convert");
-        self.conn.flush().expect("flush");
-        let notify = self.wait(|e| match e {
-            Event::SelectionNotify(n) if n.requestor == self.window => Some(*n),
-            _ => None,
-        });
-        assert_eq!(notify.property, a.PEER_PAIRS, "MULTIPLE refused");
+        assert_eq!(
+            self.convert(a.MULTIPLE, a.PEER_PAIRS),
+            a.PEER_PAIRS,
+            "MULTIPLE refused"
+        );
         let (_, raw) = self.take(a.PEER_PAIRS);
         let pairs = raw
             .chunks_exact(4)
