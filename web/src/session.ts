@@ -7,6 +7,7 @@
 import { selectedPath, type SelectedPath } from './connectivity.ts';
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
+import { Backoff, scheduleRetry } from './reconnect.ts';
 import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
@@ -53,7 +54,6 @@ export interface SessionUi {
 }
 
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
-const RETRY_MS = [500, 1000, 2000, 3000];
 /** Longest the audio connection waits for the video answer before it starts anyway. */
 const AUDIO_AFTER_VIDEO_MS = 1000;
 
@@ -113,7 +113,7 @@ export class Session {
   private video: StreamPeer | null = null;
   private audio: StreamPeer | null = null;
   private dc: RTCDataChannel | null = null;
-  private attempt = 0;
+  private readonly backoff = new Backoff();
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private prevVideo: InboundSnapshot | null = null;
@@ -270,13 +270,7 @@ export class Session {
   private lost(reason: string, wasOpen: boolean): void {
     if (this.retryTimer || this.stopped) return;
     this.teardown();
-    // A session that was up restarts fast (host restart); repeated failures back off to 3 s.
-    if (wasOpen) this.attempt = 0;
-    const delay = RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] ?? 3000;
-    this.attempt++;
-    if (this.hooks) this.hooks.reconnects++;
-    this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    this.retryTimer = setTimeout(() => void this.start(), delay);
+    this.retryTimer = scheduleRetry(this.backoff, reason, wasOpen, this.ui, this.hooks, () => void this.start());
   }
 
   private attachTrack(ev: RTCTrackEvent): void {
@@ -324,7 +318,7 @@ export class Session {
     const up = v === 'connected';
     this.ui.connected(up);
     if (up) {
-      this.attempt = 0;
+      this.backoff.reset();
       this.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
     }
   }

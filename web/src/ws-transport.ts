@@ -6,6 +6,7 @@
 
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
+import { Backoff, scheduleRetry } from './reconnect.ts';
 import type { SessionUi } from './session.ts';
 import { CLOSE_TAKEN_OVER, clientToken, signallingUrl } from './signalling.ts';
 import { glassToGlass, rates, type InboundSnapshot, type PcSnapshot } from './stats.ts';
@@ -16,7 +17,6 @@ import { WsVideo } from './ws-video.ts';
 /** Text message asking the host for a keyframe (WebSocket transport only). */
 export const KEYFRAME_REQUEST = '_ws_keyframe';
 
-const RETRY_MS = [500, 1000, 2000, 3000];
 
 /** The request line: the metadata a HELLO carries (size in device pixels, scale, codecs, token). */
 export function streamRequest(cssWidth: number, cssHeight: number, dpr: number, token: string, codecs: string[]): string {
@@ -76,7 +76,7 @@ export class WsSession {
   private ws: WebSocket | null = null;
   private video: WsVideo | null = null;
   private audio: WsAudio | null = null;
-  private attempt = 0;
+  private readonly backoff = new Backoff();
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private prevVideo: InboundSnapshot | null = null;
@@ -156,7 +156,7 @@ export class WsSession {
       this.ui.channelOpen();
       this.ui.connected(true);
       this.ui.status('Connected (WebSocket)');
-      this.attempt = 0;
+      this.backoff.reset();
     };
     ws.onmessage = (ev: MessageEvent) => this.onMessage(ev.data);
     ws.onclose = (ev: CloseEvent) => {
@@ -230,12 +230,7 @@ export class WsSession {
   private lost(reason: string, wasOpen: boolean): void {
     if (this.retryTimer || this.stopped) return;
     this.teardown();
-    if (wasOpen) this.attempt = 0;
-    const delay = RETRY_MS[Math.min(this.attempt, RETRY_MS.length - 1)] ?? 3000;
-    this.attempt++;
-    if (this.hooks) this.hooks.reconnects++;
-    this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-    this.retryTimer = setTimeout(() => void this.start(), delay);
+    this.retryTimer = scheduleRetry(this.backoff, reason, wasOpen, this.ui, this.hooks, () => void this.start());
   }
 
   private pollStats(): void {
