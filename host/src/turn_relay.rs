@@ -145,20 +145,12 @@ impl TurnRelay {
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-    use selkies_proto::config::{Args, HostFacts};
 
     use super::*;
 
     fn settings(extra: &[&str]) -> Settings {
-        let mut argv = vec![
-            "selkies-gstreamer",
-            "--json_config=/nonexistent/selkies.json",
-            // No random bytes here to generate a password with.
-            "--enable_basic_auth=false",
-        ];
-        argv.extend_from_slice(extra);
-        Settings::resolve_with(Args::parse_from(argv), &HostFacts::default()).unwrap()
+        // No random bytes here to generate a password with.
+        Settings::from_flags(&[&["--enable_basic_auth=false"], extra].concat()).expect("settings")
     }
 
     fn listen() -> SocketAddr {

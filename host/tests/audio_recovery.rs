@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
+mod common;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -13,7 +15,6 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::audio_source;
-use selkies_host::media::pipeline::{self, AudioParams};
 use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
 
 struct Pulse(Child);
@@ -88,13 +89,7 @@ async fn audio_survives_pulseaudio_restart() {
     }
     let mut first = Pulse::start(dir.path());
 
-    let audio = pipeline::build_audio(&AudioParams {
-        bitrate_bps: 64000,
-        channels: 2,
-        packetloss_percent: 0.0,
-        silence_ms: 0,
-    })
-    .expect("audio pipeline");
+    let audio = common::audio_pipeline();
     assert!(audio.live_source && audio.capturing(), "PulseAudio is up");
     let encoded = Arc::new(AtomicU64::new(0));
     let counter = encoded.clone();

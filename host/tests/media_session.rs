@@ -9,7 +9,7 @@ use selkies_proto::config::CaptureMode;
 use std::time::Duration;
 
 use gstreamer as gst;
-use selkies_host::media::pipeline::{self, AudioParams};
+use selkies_host::media::pipeline;
 use selkies_host::media::rates::RateParams;
 use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
 use selkies_proto::encoder::{Encoder, VideoCodec};
@@ -110,13 +110,7 @@ async fn missing_hardware_encoder_falls_back_to_an_installed_one() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_offer_is_opus_even_without_pulseaudio() {
     gst::init().expect("gst init");
-    let audio = pipeline::build_audio(&AudioParams {
-        bitrate_bps: 64000,
-        channels: 2,
-        packetloss_percent: 0.0,
-        silence_ms: 0,
-    })
-    .expect("audio pipeline");
+    let audio = common::audio_pipeline();
     let mut session = Session::start(
         audio.pipeline.clone(),
         audio.webrtc.clone(),

@@ -10,14 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use rustls::pki_types::{CertificateDer, ServerName};
 use selkies_host::http::{HttpState, Security, router};
 use selkies_host::rtc::RtcStore;
 use selkies_host::server::{Limits, serve};
 use selkies_host::turn_relay;
 use selkies_host::ws::Signalling;
-use selkies_proto::config::{Args, HostFacts, Settings};
+use selkies_proto::config::Settings;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -25,14 +24,8 @@ const UCLIENT: &str = "/usr/bin/turnutils_uclient";
 const PEER: &str = "/usr/bin/turnutils_peer";
 
 fn settings(extra: &[&str]) -> Settings {
-    let mut argv = vec![
-        "selkies-gstreamer",
-        "--json_config=/nonexistent/selkies.json",
-        // No random bytes here to generate a password with.
-        "--enable_basic_auth=false",
-    ];
-    argv.extend_from_slice(extra);
-    Settings::resolve_with(Args::parse_from(argv), &HostFacts::default()).unwrap()
+    // No random bytes here to generate a password with.
+    Settings::from_flags(&[&["--enable_basic_auth=false"], extra].concat()).expect("settings")
 }
 
 /// A TCP listener and a free UDP port with the same number on 127.0.0.1.

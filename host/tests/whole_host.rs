@@ -10,22 +10,18 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_sdp as gst_sdp;
 use gstreamer_webrtc as gst_webrtc;
-use selkies_host::startup::{self, Started};
 use selkies_host::supervise;
-use selkies_proto::config::{Args, HostFacts, Settings};
 use selkies_proto::signalling::Envelope;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -35,60 +31,8 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 /// The signalling text that makes the peer receiving it panic (`supervise::INJECT_PANIC_ENV`).
 const PANIC_TRIGGER: &str = "TEST-FAULT peer task panic";
 
-struct Running {
-    addr: SocketAddr,
-    json_config: PathBuf,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_host() -> Running {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
-    let json_config = dir.path().join("selkies.json");
-    let args = Args::try_parse_from([
-        "selkies-gstreamer".to_owned(),
-        "--addr=127.0.0.1".to_owned(),
-        "--port=0".to_owned(),
-        "--encoder=x264enc".to_owned(),
-        "--enable_basic_auth=false".to_owned(),
-        "--enable_resize=false".to_owned(),
-        "--stun_host=127.0.0.1".to_owned(),
-        "--stun_port=3478".to_owned(),
-        "--turn_host=".to_owned(),
-        format!("--json_config={}", json_config.display()),
-        format!("--web_root={}", dir.path().display()),
-        format!(
-            "--rtc_config_json={}",
-            dir.path().join("rtc.json").display()
-        ),
-    ])
-    .expect("args");
-    let settings = Settings::resolve_with(args, &HostFacts::default()).expect("settings");
-    let started: Started = startup::start(settings).await.expect("host starts");
-    let addr = started.addr;
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(started.serve(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        json_config,
-        stop: Some(stop),
-        done,
-        _dir: dir,
-    }
-}
-
-impl Running {
-    async fn stop(mut self) {
-        let _ = self.stop.take().map(|s| s.send(()));
-        tokio::time::timeout(Duration::from_secs(30), &mut self.done)
-            .await
-            .expect("the host stops")
-            .expect("serve task");
-    }
+async fn start_host() -> common::TestHost {
+    common::start_host(&[]).await
 }
 
 async fn connect(addr: SocketAddr, token: Option<&str>) -> Ws {

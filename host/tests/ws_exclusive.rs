@@ -11,18 +11,13 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use clap::Parser;
 use futures::{SinkExt, StreamExt};
 use gstreamer as gst;
 use selkies_host::host::Host;
-use selkies_host::startup::{self, Started};
-use selkies_proto::config::{Args, HostFacts, Settings};
 use tokio::net::TcpStream;
-use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -32,53 +27,8 @@ const MINE: &str = "0123456789abcdef0123456789abcdef";
 const OTHER: &str = "fedcba9876543210fedcba9876543210";
 const SWITCHES: usize = 3;
 
-struct Running {
-    addr: SocketAddr,
-    host: Arc<Host>,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<()>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start_host() -> Running {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
-    let args = Args::try_parse_from([
-        "selkies-gstreamer".to_owned(),
-        "--addr=127.0.0.1".to_owned(),
-        "--port=0".to_owned(),
-        "--encoder=x264enc".to_owned(),
-        "--enable_basic_auth=false".to_owned(),
-        "--enable_resize=false".to_owned(),
-        "--transport=auto".to_owned(),
-        "--stun_host=127.0.0.1".to_owned(),
-        "--stun_port=3478".to_owned(),
-        "--turn_host=".to_owned(),
-        format!(
-            "--json_config={}",
-            dir.path().join("selkies.json").display()
-        ),
-        format!("--web_root={}", dir.path().display()),
-        format!(
-            "--rtc_config_json={}",
-            dir.path().join("rtc.json").display()
-        ),
-    ])
-    .expect("args");
-    let settings = Settings::resolve_with(args, &HostFacts::default()).expect("settings");
-    let started: Started = startup::start(settings).await.expect("host starts");
-    let (addr, host) = (started.addr, started.host.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(started.serve(async {
-        let _ = stopped.await;
-    }));
-    Running {
-        addr,
-        host,
-        stop: Some(stop),
-        done,
-        _dir: dir,
-    }
+async fn start_host() -> common::TestHost {
+    common::start_host(&["--transport=auto"]).await
 }
 
 fn meta(token: Option<&str>) -> String {
@@ -246,9 +196,5 @@ async fn scenario() {
     ws.close(None).await.expect("close");
     drop(ws);
     claims(&host.host, 0).await;
-    let _ = host.stop.map(|s| s.send(()));
-    tokio::time::timeout(Duration::from_secs(30), host.done)
-        .await
-        .expect("the host stops")
-        .expect("serve task");
+    host.stop().await;
 }

@@ -13,12 +13,56 @@ use std::time::{Duration, Instant};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use selkies_host::media::xcapture::VideoSource;
+use selkies_host::media::xcapture::{CaptureHandle, VideoSource};
 use selkies_proto::config::CaptureMode;
 use selkies_proto::encoder::registry::Upload;
 use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 
+/// Starts the xshm capture of `display` into `appsrc` and plays `pipeline`; the returned list
+/// fills with copies of the buffers reaching the element named `sink`.
+fn capture_into_sink(
+    pipeline: &gst::Pipeline,
+    source: VideoSource,
+    appsrc: &gst::Element,
+    display: &str,
+) -> (Arc<Mutex<Vec<gst::Buffer>>>, CaptureHandle) {
+    let seen: Arc<Mutex<Vec<gst::Buffer>>> = Arc::default();
+    let store = seen.clone();
+    let sink_pad = pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap();
+    sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        if let Some(buf) = info.buffer() {
+            // A copy: the capture reuses its pooled buffers once downstream lets go of them.
+            store.lock().unwrap().push(buf.copy_deep().expect("copy"));
+        }
+        gst::PadProbeReturn::Ok
+    });
+    let handle = source
+        .start(appsrc, Some(display), 30)
+        .expect("capture thread")
+        .expect("an xshm handle");
+    pipeline.set_state(gst::State::Playing).expect("playing");
+    (seen, handle)
+}
+
 /// BGR of the pixel at (x, y) of a BGRx buffer `width` pixels wide.
+/// `source ! chain ! fakesink name=sink`, parsed; returns the pipeline and the capture appsrc.
+fn launch_into_fakesink(source: &VideoSource, chain: &str) -> (gst::Pipeline, gst::Element) {
+    let desc = format!(
+        "{} ! {chain} ! fakesink name=sink sync=false",
+        source.launch_fragment(30)
+    );
+    let pipeline = gst::parse::launch(&desc)
+        .expect("launch")
+        .downcast::<gst::Pipeline>()
+        .expect("pipeline");
+    let appsrc = pipeline.by_name("x11").expect("appsrc");
+    (pipeline, appsrc)
+}
+
 fn pixel(buf: &gst::BufferRef, width: usize, x: usize, y: usize) -> [u8; 3] {
     let map = buf.map_readable().expect("readable");
     let at = (y * width + x) * 4;
@@ -31,34 +75,8 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     let x = common::Xvfb::sized(320, 240);
     let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
     assert!(matches!(source, VideoSource::Xshm(_)));
-    let desc = format!(
-        "{} ! fakesink name=sink sync=false",
-        source.launch_fragment(30)
-    );
-    let pipeline = gst::parse::launch(&desc)
-        .expect("launch")
-        .downcast::<gst::Pipeline>()
-        .expect("pipeline");
-    let appsrc = pipeline.by_name("x11").expect("appsrc");
-    let seen: Arc<Mutex<Vec<gst::Buffer>>> = Arc::default();
-    let sink_pad = pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap();
-    let store = seen.clone();
-    sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-        if let Some(buf) = info.buffer() {
-            // A copy: the capture reuses its pooled buffers once downstream lets go of them.
-            store.lock().unwrap().push(buf.copy_deep().expect("copy"));
-        }
-        gst::PadProbeReturn::Ok
-    });
-    let handle = source
-        .start(&appsrc, Some(&x.display), 30)
-        .expect("capture thread")
-        .expect("an xshm handle");
-    pipeline.set_state(gst::State::Playing).expect("playing");
+    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity");
+    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
 
     // The first frame comes without any damage.
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -143,38 +161,13 @@ fn software_encoders_get_their_own_format_converted_from_the_damaged_rows() {
         // No videoconvert between the capture and the encoder.
         let chain = source.upload_chain(upload, 0, 1);
         assert!(!chain.contains("videoconvert"), "{chain}");
-        let desc = format!(
-            "{} ! {chain} ! fakesink name=sink sync=false",
-            source.launch_fragment(30)
-        );
-        let pipeline = gst::parse::launch(&desc)
-            .expect("launch")
-            .downcast::<gst::Pipeline>()
-            .expect("pipeline");
-        let appsrc = pipeline.by_name("x11").expect("appsrc");
+        let (pipeline, appsrc) = launch_into_fakesink(&source, &chain);
         let caps = appsrc.property::<Option<gst::Caps>>("caps").expect("caps");
         let s = caps.structure(0).expect("structure");
         assert_eq!(s.get::<&str>("format").unwrap(), format.caps_name());
         // 240 rows: GStreamer's default for SD, which the caps state.
         assert_eq!(s.get::<&str>("colorimetry").unwrap(), "bt601");
-        let seen: Arc<Mutex<Vec<gst::Buffer>>> = Arc::default();
-        let store = seen.clone();
-        let sink_pad = pipeline
-            .by_name("sink")
-            .unwrap()
-            .static_pad("sink")
-            .unwrap();
-        sink_pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
-            if let Some(buf) = info.buffer() {
-                store.lock().unwrap().push(buf.copy_deep().expect("copy"));
-            }
-            gst::PadProbeReturn::Ok
-        });
-        let _handle = source
-            .start(&appsrc, Some(&x.display), 30)
-            .expect("capture thread")
-            .expect("an xshm handle");
-        pipeline.set_state(gst::State::Playing).expect("playing");
+        let (seen, _handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
 
         let layout = FrameLayout::new(format, 320, 240);
         // What the converter makes of the colour, from a solid patch.

@@ -1,6 +1,7 @@
-//! The reconnect backoff shared by both transports (`Session` over WebRTC, `WsSession` over the
-//! WebSocket): how long to wait after a lost session, and the status line and e2e counter that
-//! announce the retry. Kept in one place so both transports retry alike.
+//! The reconnect lifecycle shared by both transports (`Session` over WebRTC, `WsSession` over
+//! the WebSocket): the backoff after a lost session, the one pending retry, the status line and
+//! e2e counter that announce it, and the "stopped for good" state. Kept in one place so both
+//! transports retry alike.
 
 import type { E2eHooks } from './e2e.ts';
 import type { SessionUi } from './session.ts';
@@ -27,17 +28,53 @@ export class Backoff {
   }
 }
 
-/** Announces a lost session and schedules `start` after the backoff delay; returns the timer. */
-export function scheduleRetry(
-  backoff: Backoff,
-  reason: string,
-  wasOpen: boolean,
-  ui: SessionUi,
-  hooks: E2eHooks | null,
-  start: () => void,
-): ReturnType<typeof setTimeout> {
-  const delay = backoff.next(wasOpen);
-  if (hooks) hooks.reconnects++;
-  ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
-  return setTimeout(start, delay);
+/** One transport's retry state: at most one retry pending, none after `stop()`. */
+export class Retrier {
+  private readonly backoff = new Backoff();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private ended = false;
+
+  constructor(
+    private readonly ui: SessionUi,
+    private readonly hooks: E2eHooks | null,
+  ) {}
+
+  /** True once the session was stopped for good: nothing may start again. */
+  get stopped(): boolean {
+    return this.ended;
+  }
+
+  /** A start is under way (the pending retry, if any, has fired); false when stopped. */
+  begin(): boolean {
+    this.timer = null;
+    return !this.ended;
+  }
+
+  /** Drops the pending retry, if any. */
+  cancel(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Stops for good: no retry now or later. */
+  stop(): void {
+    this.ended = true;
+    this.cancel();
+  }
+
+  /** A session came up: the next loss retries fast. */
+  up(): void {
+    this.backoff.reset();
+  }
+
+  /** A session was lost: unless a retry is already pending or the transport stopped, tear it
+   *  down, announce the retry and schedule `start` after the backoff delay. */
+  lost(reason: string, wasOpen: boolean, teardown: () => void, start: () => void): void {
+    if (this.timer || this.ended) return;
+    teardown();
+    const delay = this.backoff.next(wasOpen);
+    if (this.hooks) this.hooks.reconnects++;
+    this.ui.status(`${reason}; reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    this.timer = setTimeout(start, delay);
+  }
 }

@@ -7,7 +7,7 @@
 import { selectedPath, type SelectedPath } from './connectivity.ts';
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
-import { Backoff, scheduleRetry } from './reconnect.ts';
+import { Retrier } from './reconnect.ts';
 import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
@@ -113,13 +113,11 @@ export class Session {
   private video: StreamPeer | null = null;
   private audio: StreamPeer | null = null;
   private dc: RTCDataChannel | null = null;
-  private readonly backoff = new Backoff();
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly retry: Retrier;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private prevVideo: InboundSnapshot | null = null;
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
-  private stopped = false;
   private readonly displayDelay = new DisplayDelay();
   private readonly stageMeans = new StageMeans();
   /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
@@ -140,6 +138,7 @@ export class Session {
     private readonly onHostMessage: (m: msg.HostMessage) => void,
     private readonly deps: SessionDeps = browserSessionDeps,
   ) {
+    this.retry = new Retrier(ui, hooks);
     this.watchFrames();
   }
 
@@ -169,20 +168,17 @@ export class Session {
 
   /** Ends the session for good, without reconnecting (the page switched transport). */
   stop(): void {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.stop();
     this.teardown();
   }
 
   async start(): Promise<void> {
-    this.retryTimer = null;
-    if (this.stopped) return;
+    if (!this.retry.begin()) return;
     this.ui.status('Connecting…');
     milestone('session start (TURN config asked)');
     const cfg = await takeOr('turn', () => this.deps.rtcConfig());
     milestone('TURN config ready');
-    if (this.stopped) return;
+    if (this.retry.stopped) return;
     const page = this.deps.page();
     const url = signallingUrl(page.location);
     const token = clientToken(page.storage);
@@ -213,8 +209,7 @@ export class Session {
       onStateChange: () => this.stateChanged(),
       onLost: (reason: string, wasOpen: boolean) => this.lost(reason, wasOpen),
       onTakenOver: () => {
-        if (this.retryTimer) clearTimeout(this.retryTimer);
-        this.retryTimer = null;
+        this.retry.cancel();
         this.teardown();
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
@@ -225,7 +220,7 @@ export class Session {
     let audioPeer: StreamPeer | null = null;
     const startAudio = (): void => {
       // Not after this session was torn down: `this.audio` may be a newer session's peer.
-      if (audioStarted || !audioPeer || this.audio !== audioPeer || this.stopped) return;
+      if (audioStarted || !audioPeer || this.audio !== audioPeer || this.retry.stopped) return;
       audioStarted = true;
       audioPeer.start();
     };
@@ -268,9 +263,7 @@ export class Session {
   }
 
   private lost(reason: string, wasOpen: boolean): void {
-    if (this.retryTimer || this.stopped) return;
-    this.teardown();
-    this.retryTimer = scheduleRetry(this.backoff, reason, wasOpen, this.ui, this.hooks, () => void this.start());
+    this.retry.lost(reason, wasOpen, () => this.teardown(), () => void this.start());
   }
 
   private attachTrack(ev: RTCTrackEvent): void {
@@ -318,7 +311,7 @@ export class Session {
     const up = v === 'connected';
     this.ui.connected(up);
     if (up) {
-      this.backoff.reset();
+      this.retry.up();
       this.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
     }
   }

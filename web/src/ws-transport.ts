@@ -6,7 +6,7 @@
 
 import { recordSent, type E2eHooks } from './e2e.ts';
 import * as msg from './messages.ts';
-import { Backoff, scheduleRetry } from './reconnect.ts';
+import { Retrier } from './reconnect.ts';
 import type { SessionUi } from './session.ts';
 import { CLOSE_TAKEN_OVER, clientToken, signallingUrl } from './signalling.ts';
 import { glassToGlass, rates, type InboundSnapshot, type PcSnapshot } from './stats.ts';
@@ -76,13 +76,11 @@ export class WsSession {
   private ws: WebSocket | null = null;
   private video: WsVideo | null = null;
   private audio: WsAudio | null = null;
-  private readonly backoff = new Backoff();
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly retry: Retrier;
   private statsTimer: ReturnType<typeof setInterval> | null = null;
   private prevVideo: InboundSnapshot | null = null;
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
-  private stopped = false;
   /** Sum and count of capture → video message received (ms), reset every stats sample. */
   private receivedSum = 0;
   private receivedCount = 0;
@@ -94,7 +92,9 @@ export class WsSession {
     private readonly ui: SessionUi,
     private readonly hooks: E2eHooks | null,
     private readonly onHostMessage: (m: msg.HostMessage) => void,
-  ) {}
+  ) {
+    this.retry = new Retrier(ui, hooks);
+  }
 
   send(text: string): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
@@ -113,22 +113,19 @@ export class WsSession {
   }
 
   stop(): void {
-    this.stopped = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
+    this.retry.stop();
     this.teardown();
   }
 
   async start(): Promise<void> {
-    this.retryTimer = null;
-    if (this.stopped) return;
+    if (!this.retry.begin()) return;
     if (!WsVideo.supported()) {
       this.ui.status('This browser cannot decode video here (WebCodecs needs HTTPS or localhost)');
       return;
     }
     this.ui.status('Connecting over the WebSocket…');
     const codecs = await decodableCodecs();
-    if (this.stopped) return;
+    if (this.retry.stopped) return;
     let storage: Storage | null = null;
     try {
       storage = window.localStorage;
@@ -156,7 +153,7 @@ export class WsSession {
       this.ui.channelOpen();
       this.ui.connected(true);
       this.ui.status('Connected (WebSocket)');
-      this.backoff.reset();
+      this.retry.up();
     };
     ws.onmessage = (ev: MessageEvent) => this.onMessage(ev.data);
     ws.onclose = (ev: CloseEvent) => {
@@ -228,9 +225,7 @@ export class WsSession {
   }
 
   private lost(reason: string, wasOpen: boolean): void {
-    if (this.retryTimer || this.stopped) return;
-    this.teardown();
-    this.retryTimer = scheduleRetry(this.backoff, reason, wasOpen, this.ui, this.hooks, () => void this.start());
+    this.retry.lost(reason, wasOpen, () => this.teardown(), () => void this.start());
   }
 
   private pollStats(): void {

@@ -231,8 +231,91 @@ pub(super) fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String 
     }
 }
 
-fn by_name(bin: &gst::Pipeline, name: &'static str) -> Result<gst::Element, MediaError> {
+pub(super) fn by_name(bin: &gst::Pipeline, name: &'static str) -> Result<gst::Element, MediaError> {
     bin.by_name(name).ok_or(MediaError::MissingElement(name))
+}
+
+/// Parses a launch description into a pipeline; `what` names it in the error.
+pub(super) fn launch(what: &'static str, desc: &str) -> Result<gst::Pipeline, MediaError> {
+    gst::parse::launch(desc)
+        .map_err(|source| MediaError::Build { what, source })?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| MediaError::MissingElement("pipeline"))
+}
+
+/// Starts the screen capture of a parsed video pipeline, sets up the encoder and names the
+/// element the encoded stream leaves through (`out`: webrtcbin, or the WebSocket appsink).
+/// Shared by both transports so they capture and encode alike.
+pub(super) fn finish_video(
+    pipeline: gst::Pipeline,
+    out: &'static str,
+    video_source: VideoSource,
+    display: Option<&str>,
+    damage: Option<&DamageWatch>,
+    chosen: &ChosenEncoder,
+    rates: &RateParams,
+) -> Result<VideoPipeline, MediaError> {
+    let source = by_name(&pipeline, "x11")?;
+    let capture = video_source.start(&source, display, rates.framerate.max(1))?;
+    let pointer_drawn = Arc::new(AtomicBool::new(false));
+    if capture.is_none() {
+        if let Some(display) = display {
+            source.set_property("display-name", display);
+        }
+        if let Some(damage) = damage {
+            super::idle::install(&source, damage.clone(), pointer_drawn.clone());
+        }
+    }
+    let encoder = by_name(&pipeline, "encoder")?;
+    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
+    info!(
+        encoder = chosen.spec.name(),
+        element = %chosen.factory,
+        kbps = rates.effective_kbps(),
+        fps = rates.framerate,
+        out,
+        "video pipeline built"
+    );
+    Ok(VideoPipeline {
+        webrtc: by_name(&pipeline, out)?,
+        source,
+        capture,
+        pointer_drawn,
+        fps_caps: by_name(&pipeline, "fpscaps")?,
+        encoder,
+        chosen: chosen.clone(),
+        pipeline,
+    })
+}
+
+/// The PulseAudio monitor source when the server answers, else generated silence (so video
+/// still streams); the flag says which.
+pub(super) fn pulse_or_silence() -> (String, bool) {
+    match audio_source::pulse_available() {
+        Ok(()) => (audio_source::pulse_source(), true),
+        Err(why) => {
+            warn!("audio: {why}; sending silence so video still streams");
+            (audio_source::silence_source(), false)
+        }
+    }
+}
+
+/// Installs the silence gate on `opusenc` and names the element the packets leave through.
+pub(super) fn finish_audio(
+    pipeline: gst::Pipeline,
+    out: &'static str,
+    live: bool,
+    silence_ms: u32,
+) -> Result<AudioPipeline, MediaError> {
+    let opusenc = by_name(&pipeline, "opusenc")?;
+    super::silence_gate::install(&opusenc, silence_ms);
+    Ok(AudioPipeline {
+        webrtc: by_name(&pipeline, out)?,
+        opusenc,
+        live_source: live,
+        capturing: Arc::new(AtomicBool::new(live)),
+        pipeline,
+    })
 }
 
 /// Build (but do not start) the video pipeline.
@@ -264,43 +347,16 @@ pub fn build_video(
         pay = chosen.spec.codec().payloader(),
         rtp_caps = chosen.spec.codec().rtp_caps(),
     );
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|source| MediaError::Build {
-            what: "video",
-            source,
-        })?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| MediaError::MissingElement("pipeline"))?;
-    let source = by_name(&pipeline, "x11")?;
-    let capture = video_source.start(&source, display, rates.framerate.max(1))?;
-    let pointer_drawn = Arc::new(AtomicBool::new(false));
-    if capture.is_none() {
-        if let Some(display) = display {
-            source.set_property("display-name", display);
-        }
-        if let Some(damage) = damage {
-            super::idle::install(&source, damage.clone(), pointer_drawn.clone());
-        }
-    }
-    let encoder = by_name(&pipeline, "encoder")?;
-    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
-    info!(
-        encoder = chosen.spec.name(),
-        element = %chosen.factory,
-        kbps = rates.effective_kbps(),
-        fps = rates.framerate,
-        "video pipeline built"
-    );
-    Ok(VideoPipeline {
-        webrtc: by_name(&pipeline, "webrtc")?,
-        source,
-        capture,
-        pointer_drawn,
-        fps_caps: by_name(&pipeline, "fpscaps")?,
-        encoder,
-        chosen: chosen.clone(),
+    let pipeline = launch("video", &desc)?;
+    finish_video(
         pipeline,
-    })
+        "webrtc",
+        video_source,
+        display,
+        damage,
+        chosen,
+        rates,
+    )
 }
 
 fn capsfilter_caps(pipeline: &gst::Pipeline, name: &str) -> Option<gst::Caps> {
@@ -404,13 +460,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     // and 1 ms segments cost 8.5 % of a core against 4.1 % (docs/benchmarks.md).
     // The source is swappable (PulseAudio may come and go: audio_source.rs); the capsfilter
     // after it fixes the format for both.
-    let (source, live) = match audio_source::pulse_available() {
-        Ok(()) => (audio_source::pulse_source(), true),
-        Err(why) => {
-            warn!("audio: {why}; sending silence so video still streams");
-            (audio_source::silence_source(), false)
-        }
-    };
+    let (source, live) = pulse_or_silence();
     let source = format!(
         "{source} ! capsfilter name={} caps=audio/x-raw,rate=48000,channels={channels}",
         audio_source::SOURCE_CAPS
@@ -428,20 +478,6 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         loss = params.packetloss_percent as i32,
         bitrate = params.bitrate_bps,
     );
-    let pipeline = gst::parse::launch(&desc)
-        .map_err(|source| MediaError::Build {
-            what: "audio",
-            source,
-        })?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| MediaError::MissingElement("pipeline"))?;
-    let opusenc = by_name(&pipeline, "opusenc")?;
-    super::silence_gate::install(&opusenc, params.silence_ms);
-    Ok(AudioPipeline {
-        webrtc: by_name(&pipeline, "webrtc")?,
-        opusenc,
-        live_source: live,
-        capturing: Arc::new(AtomicBool::new(live)),
-        pipeline,
-    })
+    let pipeline = launch("audio", &desc)?;
+    finish_audio(pipeline, "webrtc", live, params.silence_ms)
 }

@@ -4,17 +4,14 @@
 //! the socket task instead of a payloader and webrtcbin. H.264/H.265 leave the encoder as
 //! Annex B byte-stream, one access unit per buffer (`alignment=au`), so a buffer is a message.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
 use gstreamer as gst;
 use gstreamer::prelude::*;
-use tracing::{info, warn};
 
 use super::audio_source;
 use super::catalogue::{self, Codec};
 use super::pipeline::{
-    AudioParams, AudioPipeline, ChosenEncoder, MediaError, VideoPipeline, apply_encoder_props,
+    AudioParams, AudioPipeline, ChosenEncoder, MediaError, VideoPipeline, finish_audio,
+    finish_video, launch, pulse_or_silence,
 };
 use super::rates::RateParams;
 use super::xcapture::VideoSource;
@@ -23,17 +20,6 @@ use selkies_x11::damage::DamageWatch;
 
 /// The appsink's name in both pipelines.
 pub const SINK: &str = "wssink";
-
-fn by_name(bin: &gst::Pipeline, name: &'static str) -> Result<gst::Element, MediaError> {
-    bin.by_name(name).ok_or(MediaError::MissingElement(name))
-}
-
-fn launch(what: &'static str, desc: &str) -> Result<gst::Pipeline, MediaError> {
-    gst::parse::launch(desc)
-        .map_err(|source| MediaError::Build { what, source })?
-        .downcast::<gst::Pipeline>()
-        .map_err(|_| MediaError::MissingElement("pipeline"))
-}
 
 /// Caps after the encoder: the WebRTC path's, with whole access units for the byte-stream codecs.
 fn stream_caps(chosen: &ChosenEncoder) -> String {
@@ -81,46 +67,14 @@ pub fn build_video(
         sink = sink_fragment(),
     );
     let pipeline = launch("WebSocket video", &desc)?;
-    let source = by_name(&pipeline, "x11")?;
-    let capture = video_source.start(&source, None, rates.framerate.max(1))?;
-    let pointer_drawn = Arc::new(AtomicBool::new(false));
-    if capture.is_none()
-        && let Some(damage) = damage
-    {
-        super::idle::install(&source, damage.clone(), pointer_drawn.clone());
-    }
-    let encoder = by_name(&pipeline, "encoder")?;
-    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
-    info!(
-        encoder = chosen.spec.name(),
-        element = %chosen.factory,
-        kbps = rates.effective_kbps(),
-        fps = rates.framerate,
-        "WebSocket video pipeline built"
-    );
-    Ok(VideoPipeline {
-        webrtc: by_name(&pipeline, SINK)?,
-        source,
-        capture,
-        pointer_drawn,
-        fps_caps: by_name(&pipeline, "fpscaps")?,
-        encoder,
-        chosen: chosen.clone(),
-        pipeline,
-    })
+    finish_video(pipeline, SINK, video_source, None, damage, chosen, rates)
 }
 
 /// Build (but do not start) the audio pipeline: 10 ms Opus packets into the appsink. The
 /// returned [`AudioPipeline`]'s `webrtc` field holds the appsink.
 pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let channels = params.channels.clamp(1, 2);
-    let (source, live) = match audio_source::pulse_available() {
-        Ok(()) => (audio_source::pulse_source(), true),
-        Err(why) => {
-            warn!("audio: {why}; sending silence");
-            (audio_source::silence_source(), false)
-        }
-    };
+    let (source, live) = pulse_or_silence();
     let desc = format!(
         "{source} ! capsfilter name={caps} caps=audio/x-raw,rate=48000,channels={channels} \
          ! opusenc name=opusenc audio-type=restricted-lowdelay bandwidth=fullband \
@@ -131,15 +85,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
         sink = sink_fragment(),
     );
     let pipeline = launch("WebSocket audio", &desc)?;
-    let opusenc = by_name(&pipeline, "opusenc")?;
-    super::silence_gate::install(&opusenc, params.silence_ms);
-    Ok(AudioPipeline {
-        webrtc: by_name(&pipeline, SINK)?,
-        opusenc,
-        live_source: live,
-        capturing: Arc::new(AtomicBool::new(live)),
-        pipeline,
-    })
+    finish_audio(pipeline, SINK, live, params.silence_ms)
 }
 
 /// Ask the encoder for a keyframe with its parameter sets (the upstream force-key-unit event,

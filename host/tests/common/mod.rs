@@ -1,6 +1,6 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
 //! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, the HTTP state of a test host, and a video session as the
-//! host's video peer starts it.
+//! host's video peer starts it; a whole host started in-process (`in_process.rs`).
 
 use base64::Engine;
 
@@ -8,6 +8,9 @@ use base64::Engine;
 mod xvfb;
 #[allow(unused_imports)] // not every test binary starts an X server
 pub use xvfb::Xvfb;
+mod in_process;
+#[allow(unused_imports)] // not every test binary starts a host
+pub use in_process::{TestHost, start_host};
 
 /// A browser's `HELLO 1 <meta>` (docs/protocol.md §3.2), with our client's takeover token when
 /// given (docs/security.md).
@@ -72,4 +75,16 @@ pub fn http_state(
         turn_user_header: "x-auth-user".into(),
         security: Default::default(),
     }
+}
+
+/// The stereo 64 kb/s Opus pipeline the host builds by default (no expected packet loss, no silence cut).
+#[allow(dead_code)]
+pub fn audio_pipeline() -> selkies_host::media::pipeline::AudioPipeline {
+    selkies_host::media::pipeline::build_audio(&selkies_host::media::pipeline::AudioParams {
+        bitrate_bps: 64000,
+        channels: 2,
+        packetloss_percent: 0.0,
+        silence_ms: 0,
+    })
+    .expect("audio pipeline")
 }

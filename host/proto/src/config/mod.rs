@@ -40,4 +40,8 @@ pub enum ConfigError {
         when: &'static str,
         needs: &'static str,
     },
+    /// A command line clap refused (only from [`Settings::from_flags`]; the binary lets clap
+    /// print its own message).
+    #[error("{0}")]
+    Flags(String),
 }

@@ -321,6 +321,16 @@ pub fn parse_clipboard_mode(v: &str) -> Option<ClipboardMode> {
 }
 
 impl Settings {
+    /// Resolves `flags` (without the program name) on a machine with no overlay file and no
+    /// random bytes, so Basic auth needs a password flag or `--enable_basic_auth=false`: for
+    /// tools and tests that only have a command line.
+    pub fn from_flags(flags: &[&str]) -> Result<Settings, ConfigError> {
+        use clap::Parser;
+        let argv = std::iter::once("selkies-gstreamer").chain(flags.iter().copied());
+        let args = Args::try_parse_from(argv).map_err(|e| ConfigError::Flags(e.to_string()))?;
+        Settings::resolve_with(args, &HostFacts::default())
+    }
+
     /// Validates `args` against the machine's `facts` and applies the `--json_config` overlay
     /// whose text `facts` carries.
     pub fn resolve_with(args: Args, facts: &HostFacts) -> Result<Settings, ConfigError> {
