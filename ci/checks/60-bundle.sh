@@ -73,11 +73,15 @@ check_floor "$bundle/lib/selkies_v4l2_interposer.so" "webcam interposer"
 
 # The bundled webcam interposer loads into a host application (Debian's v4l2-ctl, host glibc)
 # and speaks the frame socket: G_FMT answers the size a stand-in host announces (640x480).
+# LD_PRELOAD splits its list at spaces and this bundle's path has some on purpose: the .so is
+# preloaded through a link without them, as the launcher exports it for such a bundle (checked
+# in run_checks below).
 webcam_check() {
   local sock="$work/webcam.sock" pid out rc=0
+  ln -s "$bundle/lib/selkies_v4l2_interposer.so" "$work/v4l2-interposer.so"
   python3 ci/webcam/bad-host.py "$sock" garbage >/dev/null 2>&1 & pid=$!
   for _ in $(seq 100); do [ -S "$sock" ] && break; sleep 0.05; done
-  out="$(LD_PRELOAD="$bundle/lib/selkies_v4l2_interposer.so" SELKIES_WEBCAM_SOCKET="$sock" \
+  out="$(LD_PRELOAD="$work/v4l2-interposer.so" SELKIES_WEBCAM_SOCKET="$sock" \
     timeout 20 v4l2-ctl -d /dev/video0 --get-fmt-video 2>&1)" || rc=$?
   kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true
   if [ "$rc" != 0 ] || ! grep -q 'Width/Height *: 640/480' <<<"$out" || grep -qi 'cannot be preloaded' <<<"$out"; then
@@ -147,6 +151,18 @@ run_checks() {
   else
     fail "[$label] selkies-gstreamer-run --probe --json"
   fi
+  # A bundle path with spaces cannot stand in LD_PRELOAD: the launcher links the interposers
+  # into the user's cache (HOME=/tmp, XDG_CACHE_HOME=/tmp/cache in the chroot).
+  case "$rel" in
+    *" "*|*:*)
+      local link found=""
+      for link in "$root"/tmp/cache/selkies-gstreamer/registry-*.preload/selkies_v4l2_interposer.so; do
+        [ "$(readlink "$link" 2>/dev/null)" = "$rel/lib/selkies_v4l2_interposer.so" ] && found=$link
+      done
+      [ -n "$found" ] || fail "[$label] no link for LD_PRELOAD to $rel/lib/selkies_v4l2_interposer.so"
+      say "[$label] interposers linked for LD_PRELOAD at ${found#"$root"}"
+      ;;
+  esac
   say "[$label] all checks passed"
 }
 

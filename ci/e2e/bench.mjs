@@ -142,6 +142,7 @@ try {
   const usage = async (label) => {
     const s0 = await stageBuckets();
     const h0 = env.procUsage('host');
+    const t0 = env.threadUsage('host');
     const x0 = env.procUsage('xvfb');
     const v0 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     let maxRss = 0;
@@ -159,7 +160,21 @@ try {
       if (st?.captureToDecodedMs != null) wsDecoded.push(st.captureToDecodedMs);
     }
     const h1 = env.procUsage('host');
+    const t1 = env.threadUsage('host');
+    const mappings = env.rssByMapping('host');
+    const mapped = mappings
+      .slice(0, 8)
+      .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+      .join(', ');
     const x1 = env.procUsage('xvfb');
+    // The host's busiest threads over the window, % of one core (where the CPU goes).
+    const threads = [...t1.entries()]
+      .map(([n, v]) => [n, ((v - (t0.get(n) ?? 0)) / CPU_SECONDS) * 100])
+      .filter(([, v]) => v >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([n, v]) => `${n} ${v.toFixed(1)}`)
+      .join(', ');
     const stages = stageMedians(s0, await stageBuckets());
     const v1 = await browser.e2e(() => window.__e2e.stats.video?.video ?? null);
     const pct = (a, b) => (a && b ? (((b.cpuSeconds - a.cpuSeconds) / CPU_SECONDS) * 100).toFixed(1) : 'n/a');
@@ -182,6 +197,8 @@ try {
       stages,
       wsReceived,
       wsDecoded,
+      threads,
+      mapped,
     };
   };
 
@@ -245,6 +262,8 @@ try {
   for (const r of lat) console.log(`${r.label}: colour changes detected ${r.fromReturn.length}/${TRIALS}`);
   for (const u of usages) {
     console.log(`${u.label}: host CPU ${u.host} % of one core over ${CPU_SECONDS} s, Xvfb CPU ${u.xvfb} %, host RSS ${u.rss} MiB (max ${u.maxRss} MiB)`);
+    console.log(`${u.label}: host threads (% of one core): ${u.threads || 'n/a'}`);
+    console.log(`${u.label}: host RSS by mapping at the end (MiB): ${u.mapped || 'n/a'}`);
     console.log(`${u.label}: browser over ${u.statsSeconds} s: ${u.plis} PLIs sent, ${u.keyframes} keyframes decoded, jitter buffer ${u.jitterMs} ms/frame, ${u.kbps} kbit/s, ${u.fps} fps decoded`);
   }
   console.log(`host RSS 3 s after the browser left: ${(idleRss / 2 ** 20).toFixed(1)} MiB`);

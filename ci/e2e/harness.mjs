@@ -3,7 +3,7 @@
 // process logs into one directory so a failure can print the tails. Must run as root inside a
 // loopback-only network namespace (ci/checks/70-e2e.sh arranges that).
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, openSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,6 +196,56 @@ export class Env {
     const out = await this.x('xdotool', 'getmouselocation');
     const m = /x:(\d+) y:(\d+)/.exec(out);
     return m ? { x: Number(m[1]), y: Number(m[2]) } : null;
+  }
+
+  /** CPU seconds (user+system) per thread name of a child, summed over threads of one name
+   *  (GStreamer names its streaming threads after their elements), from /proc/PID/task. */
+  threadUsage(name) {
+    const c = this.procs.get(name);
+    const out = new Map();
+    if (!c?.pid) return out;
+    let tasks = [];
+    try {
+      tasks = readdirSync(`/proc/${c.pid}/task`);
+    } catch {
+      return out;
+    }
+    for (const t of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${c.pid}/task/${t}/stat`, 'utf8');
+        const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(comm, (out.get(comm) ?? 0) + (Number(f[11]) + Number(f[12])) / 100);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return out;
+  }
+
+  /** A child's resident memory by mapping (file path, `[heap]`, `[stack]`, or `anon` for
+   *  anonymous mappings: thread stacks, glibc arenas, GStreamer buffers), MiB, largest first. */
+  rssByMapping(name) {
+    const c = this.procs.get(name);
+    const out = new Map();
+    if (!c?.pid) return [];
+    let text = '';
+    try {
+      text = readFileSync(`/proc/${c.pid}/smaps`, 'utf8');
+    } catch {
+      return [];
+    }
+    let current = 'anon';
+    for (const line of text.split('\n')) {
+      const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m) {
+        current = m[1] ? m[1].replace(/^.*\//, '') : 'anon';
+        continue;
+      }
+      const r = /^Rss:\s+(\d+) kB/.exec(line);
+      if (r) out.set(current, (out.get(current) ?? 0) + Number(r[1]) / 1024);
+    }
+    return [...out.entries()].sort((a, b) => b[1] - a[1]);
   }
 
   /** CPU seconds (user+system) and RSS bytes of a child, from /proc. */

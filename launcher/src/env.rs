@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::bundle::Bundle;
 use crate::glibc::GlibcMode;
@@ -130,6 +130,34 @@ pub struct HostFacts {
     pub libva_driver_dirs: Vec<PathBuf>,
     /// Whether `bin/gst-plugin-scanner` (a launcher link) exists.
     pub scanner_link: bool,
+    /// A directory of links to the interposers when the bundle's own path cannot stand in
+    /// `LD_PRELOAD` ([`preloadable`]); see [`preload_link_dir`].
+    pub preload_links: Option<PathBuf>,
+}
+
+/// Whether `path` can stand in `LD_PRELOAD`: the dynamic loader splits that list at spaces and
+/// colons and has no quoting, so a bundle extracted under such a path cannot be preloaded.
+pub fn preloadable(path: &Path) -> bool {
+    !path
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n'))
+}
+
+/// Where the launcher links the interposers for a bundle whose path is not [`preloadable`]:
+/// beside the per-install registry in the user's cache (user-owned, one per install).
+pub fn preload_link_dir(registry: &Path) -> PathBuf {
+    registry.with_extension("preload")
+}
+
+/// The path to export for an interposer: the bundle's own file, or its link in
+/// `facts.preload_links` when the bundle's path cannot be preloaded.
+fn interposer_path(file: PathBuf, facts: &HostFacts) -> PathBuf {
+    match (&facts.preload_links, file.file_name()) {
+        (Some(dir), Some(name)) if !preloadable(&file) => dir.join(name),
+        _ => file,
+    }
 }
 
 /// Computes the environment for the bundled host (or a bundled tool) from the user's.
@@ -185,11 +213,11 @@ pub fn bundle_env(user: EnvMap, bundle: &Bundle, mode: GlibcMode, facts: &HostFa
     // interposers need only glibc 2.17, so they load into host applications).
     e.default(
         vars::SELKIES_JOYSTICK_INTERPOSER,
-        bundle.joystick_interposer().as_os_str(),
+        interposer_path(bundle.joystick_interposer(), facts).as_os_str(),
     );
     e.default(
         vars::SELKIES_WEBCAM_INTERPOSER,
-        bundle.webcam_interposer().as_os_str(),
+        interposer_path(bundle.webcam_interposer(), facts).as_os_str(),
     );
     e
 }
@@ -265,7 +293,55 @@ mod tests {
             ca_file: Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt")),
             libva_driver_dirs: vec![PathBuf::from("/usr/lib64/dri"), PathBuf::from("/d")],
             scanner_link: true,
+            preload_links: None,
         }
+    }
+
+    #[test]
+    fn interposers_of_a_bundle_under_a_path_with_spaces_are_exported_through_links() {
+        let bundle = Bundle {
+            root: PathBuf::from("/x/my bundle"),
+        };
+        let links = PathBuf::from("/home/u/.cache/selkies-gstreamer/registry-1.preload");
+        let f = HostFacts {
+            preload_links: Some(links.clone()),
+            ..facts()
+        };
+        let e = bundle_env(map(&[("HOME", "/home/u")]), &bundle, GlibcMode::Host, &f);
+        let get = |k: &str| e.get(k).map(|v| v.to_string_lossy().into_owned());
+        assert_eq!(
+            get("SELKIES_WEBCAM_INTERPOSER").as_deref(),
+            Some("/home/u/.cache/selkies-gstreamer/registry-1.preload/selkies_v4l2_interposer.so")
+        );
+        assert_eq!(
+            get("SELKIES_JOYSTICK_INTERPOSER").as_deref(),
+            Some(
+                "/home/u/.cache/selkies-gstreamer/registry-1.preload/selkies_joystick_interposer.so"
+            )
+        );
+        // A preloadable bundle path is exported as it is, links or not.
+        let plain = Bundle {
+            root: PathBuf::from("/opt/selkies"),
+        };
+        let e = bundle_env(map(&[]), &plain, GlibcMode::Host, &f);
+        assert_eq!(
+            e.get("SELKIES_WEBCAM_INTERPOSER")
+                .map(|v| v.to_string_lossy().into_owned())
+                .as_deref(),
+            Some("/opt/selkies/lib/selkies_v4l2_interposer.so")
+        );
+    }
+
+    #[test]
+    fn preloadable_paths_have_no_loader_separators() {
+        assert!(preloadable(Path::new("/opt/selkies/lib/x.so")));
+        assert!(preloadable(Path::new("/opt/sélkies-ü/lib/x.so")));
+        assert!(!preloadable(Path::new("/opt/my bundle/lib/x.so")));
+        assert!(!preloadable(Path::new("/opt/a:b/lib/x.so")));
+        assert_eq!(
+            preload_link_dir(Path::new("/c/selkies-gstreamer/registry-00ff.bin")),
+            PathBuf::from("/c/selkies-gstreamer/registry-00ff.preload")
+        );
     }
 
     #[test]

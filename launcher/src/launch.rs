@@ -106,6 +106,11 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
             .filter(|p| p.is_dir())
             .collect(),
         scanner_link: bundle.scanner_link().symlink_metadata().is_ok(),
+        preload_links: None,
+    };
+    let facts = HostFacts {
+        preload_links: preload_links(&bundle, &facts.registry),
+        ..facts
     };
     Ok(Prepared {
         bundle,
@@ -259,4 +264,47 @@ pub fn tool_name(argv0: &OsStr, bundle: &Bundle) -> Option<String> {
 pub fn fail(err: &anyhow::Error) -> ! {
     eprintln!("selkies-gstreamer-run: {err:#}");
     std::process::exit(1)
+}
+
+/// For a bundle whose path cannot stand in `LD_PRELOAD` (spaces, colons): links to its
+/// interposers in a user-owned directory beside the registry, made afresh on each start (the
+/// bundle may have moved). None when the bundle's path is fine, or when that directory's path
+/// is no better or cannot be written (the interposers are then exported as they are, with a
+/// warning).
+fn preload_links(bundle: &Bundle, registry: &Path) -> Option<PathBuf> {
+    let files = [bundle.joystick_interposer(), bundle.webcam_interposer()];
+    if files.iter().all(|f| env::preloadable(f)) {
+        return None;
+    }
+    let dir = env::preload_link_dir(registry);
+    let made = (|| -> std::io::Result<()> {
+        if !env::preloadable(&dir) {
+            return Err(std::io::Error::other("its path has spaces or colons too"));
+        }
+        std::fs::create_dir_all(&dir)?;
+        for file in files.iter().filter(|f| f.is_file()) {
+            let Some(name) = file.file_name() else {
+                continue;
+            };
+            let link = dir.join(name);
+            match std::fs::remove_file(&link) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+            std::os::unix::fs::symlink(file, &link)?;
+        }
+        Ok(())
+    })();
+    match made {
+        Ok(()) => Some(dir),
+        Err(e) => {
+            tracing::warn!(
+                "the bundle's path has spaces or colons, which LD_PRELOAD cannot carry, and no \
+                 link directory could be made at {} ({e}): extract it elsewhere to preload \
+                 the interposers",
+                dir.display()
+            );
+            None
+        }
+    }
 }
