@@ -210,6 +210,9 @@ try {
   await env.stop('motion');
   await sleep(1000);
   lat.push(await latency('static desktop'));
+  // An idle desktop plays no sound: the tone stops before the static window (the silence gate
+  // then stops encoding audio), unless BENCH_STATIC_SOUND=1 keeps it.
+  if (process.env.BENCH_STATIC_SOUND !== '1') await env.stop('tone');
   await sleep(1000);
   usages.push(await usage('static desktop'));
   const video = await browser.measureVideo(2000);

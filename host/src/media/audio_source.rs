@@ -21,7 +21,11 @@ pub const SOURCE: &str = "audiosrc";
 /// Name of the capsfilter the source feeds.
 pub const SOURCE_CAPS: &str = "audiosrccaps";
 
-/// Source description: PulseAudio capture with the legacy host's timing (5 ms segments).
+/// Source description: PulseAudio capture in 10 ms segments, one Opus frame each. Capture
+/// wakes once a segment whether or not anything plays, and on a silent desktop (the silence
+/// gate stops the encoder) those wake-ups are the audio's whole cost: 5 ms segments cost about
+/// twice as much for at most 5 ms less delay on the last sample of a frame (docs/benchmarks.md
+/// "Audio").
 pub fn pulse_source() -> String {
     // With the virtual microphone as the default source, desktop audio is named explicitly.
     let device = crate::mic::device::capture_device()
@@ -29,7 +33,7 @@ pub fn pulse_source() -> String {
         .unwrap_or_default();
     format!(
         "pulsesrc name={SOURCE} provide-clock=false do-timestamp=false buffer-time=100000 \
-         latency-time=5000{device}"
+         latency-time=10000{device}"
     )
 }
 

@@ -456,8 +456,8 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
     let encoding = if channels > 2 { "MULTIOPUS" } else { "OPUS" };
     // RFC 7587: plain Opus is always announced with 2 channels, mono or stereo.
     let announced_channels = if channels > 2 { channels } else { 2 };
-    // 5 ms capture segments instead of legacy's 1 ms: the Opus encoder works on 10 ms frames anyway,
-    // and 1 ms segments cost 8.5 % of a core against 4.1 % (docs/benchmarks.md).
+    // 10 ms capture segments (audio_source.rs) instead of legacy's 1 ms: the Opus encoder works
+    // on 10 ms frames anyway, and capture wake-ups are most of what a silent desktop's audio costs.
     // The source is swappable (PulseAudio may come and go: audio_source.rs); the capsfilter
     // after it fixes the format for both.
     let (source, live) = pulse_or_silence();
