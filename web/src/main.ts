@@ -4,9 +4,10 @@
 
 import { App } from './app.ts';
 import { milestone } from './milestones.ts';
-import { prefetch } from './prefetch.ts';
+import { prefetch, prefetchSocket } from './prefetch.ts';
 import { rtcConfig } from './session.ts';
-import { advertisedTransport } from './transport.ts';
+import { advertisedTransport, chooseTransport } from './transport.ts';
+import { signallingUrl } from './signalling.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
@@ -17,6 +18,9 @@ else {
   // The connection's first requests overlap the app's set-up (prefetch.ts).
   prefetch('transport', advertisedTransport);
   prefetch('turn', rtcConfig);
+  // The video peer's signalling socket too, unless the URL forces the WebSocket transport
+  // (one the host advertises instead is dropped once known: transport.ts).
+  if (chooseTransport(window.location.search, null) !== 'websocket') prefetchSocket(signallingUrl(window.location));
   new App().start();
 }
 

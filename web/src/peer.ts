@@ -3,6 +3,7 @@
 //! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
 
 import { milestone, watchPeer } from './milestones.ts';
+import { takeSocket } from './prefetch.ts';
 import { mungeAnswer } from './sdp.ts';
 import { CLOSE_TAKEN_OVER, Signalling, type OpenSocket } from './signalling.ts';
 
@@ -40,7 +41,7 @@ export interface PeerDeps {
 
 export const browserPeerDeps: PeerDeps = {
   createPc: (config) => new RTCPeerConnection(config),
-  openSocket: (url) => new WebSocket(url),
+  openSocket: (url) => takeSocket(url) ?? new WebSocket(url),
 };
 
 export class StreamPeer {

@@ -141,6 +141,8 @@ export interface SignallingEvents {
 
 /** `WebSocket.OPEN`, spelled out so the class also runs against a fake socket (unit tests). */
 const WS_OPEN = 1;
+const WS_CLOSING = 2;
+const WS_CLOSED = 3;
 
 /** Opens the socket; unit tests pass a fake. */
 export type OpenSocket = (url: string) => WebSocket;
@@ -188,6 +190,9 @@ export class Signalling {
     };
     ws.onclose = (ev: CloseEvent) => this.reportClosed(ev.code);
     ws.onerror = () => this.reportClosed(0);
+    // A socket opened ahead of time (prefetch.ts) may have opened, or failed, already.
+    if (ws.readyState === WS_OPEN) ws.onopen(new Event('open'));
+    else if (ws.readyState === WS_CLOSING || ws.readyState === WS_CLOSED) this.reportClosed(0);
   }
 
   send(obj: unknown): void {

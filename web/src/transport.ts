@@ -7,7 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import type * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
-import { takeOr } from './prefetch.ts';
+import { dropSocket, takeOr } from './prefetch.ts';
 import { Session, type SessionUi } from './session.ts';
 import { WsSession } from './ws-transport.ts';
 
@@ -107,6 +107,7 @@ export class TransportSwitch {
     this.startedAt = performance.now();
     const mode = chooseTransport(window.location.search, await takeOr('transport', advertisedTransport));
     if (mode === 'websocket') {
+      dropSocket();
       this.startWs(null);
       return;
     }

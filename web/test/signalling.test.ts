@@ -59,3 +59,32 @@ test('HELLO carries the takeover token, kept in storage', () => {
   assert.equal(meta.token, token);
   assert.notEqual(clientToken(null), clientToken(null), 'no storage: a fresh token each time');
 });
+
+test('a socket opened ahead of time (prefetch) gets its HELLO at once; one that failed reports closed', async () => {
+  const { Signalling } = await import('../src/signalling.ts');
+  const { FakeSocket } = await import('./fakes.ts');
+  const noop = (): void => {};
+  const early = new FakeSocket('ws://h/ws');
+  early.readyState = 1; // opened before the peer took it
+  let closed: [boolean, number] | null = null;
+  const events = {
+    onRegistered: noop,
+    onSdp: noop,
+    onIce: noop,
+    onServerError: noop,
+    onClosed: (wasOpen: boolean, code: number) => {
+      closed = [wasOpen, code];
+    },
+  };
+  const sig = new Signalling('ws://h/ws', () => 'HELLO 1 e30=', events, () => early as unknown as WebSocket);
+  sig.connect();
+  assert.deepEqual(early.sent, ['HELLO 1 e30='], 'HELLO without waiting for an open event that already fired');
+  early.serverSays('HELLO');
+  assert.equal(closed, null);
+
+  const failed = new FakeSocket('ws://h/ws');
+  failed.readyState = 3;
+  new Signalling('ws://h/ws', () => 'HELLO 1 e30=', events, () => failed as unknown as WebSocket).connect();
+  assert.deepEqual(closed, [false, 0], 'a prefetched socket that already failed is reported lost');
+  assert.deepEqual(failed.sent, []);
+});
