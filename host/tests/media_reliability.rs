@@ -132,7 +132,6 @@ fn answer_rejecting_video(offer: &str) -> String {
             "a=inactive".into()
         } else if line == "a=setup:actpass" {
             "a=setup:active".into()
-
         } else if line.starts_with("a=candidate") || line.starts_with("a=ssrc") {
             continue;
         } else {
