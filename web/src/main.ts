@@ -21,7 +21,9 @@ else {
   // The video peer's signalling socket too, unless the URL forces the WebSocket transport
   // (one the host advertises instead is dropped once known: transport.ts).
   if (chooseTransport(window.location.search, null) !== 'websocket') prefetchSocket(signallingUrl(window.location));
-  new App().start();
+  const app = new App();
+  milestone('app built');
+  app.start();
 }
 
 if ('serviceWorker' in navigator && window.isSecureContext) {

@@ -7,6 +7,7 @@
 import type { E2eHooks } from './e2e.ts';
 import type * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
+import { milestone } from './milestones.ts';
 import { dropSocket, takeOr } from './prefetch.ts';
 import { Session, type SessionUi } from './session.ts';
 import { WsSession } from './ws-transport.ts';
@@ -31,6 +32,7 @@ export function chooseTransport(search: string, advertised: string | null): Tran
 export async function advertisedTransport(): Promise<string | null> {
   try {
     const res = await fetch('./transport', { cache: 'no-store', credentials: 'same-origin' });
+    milestone('transport answered');
     if (!res.ok) return null;
     const v = (await res.json()) as { transport?: unknown };
     return typeof v.transport === 'string' ? v.transport : null;
@@ -105,7 +107,9 @@ export class TransportSwitch {
 
   async start(): Promise<void> {
     this.startedAt = performance.now();
+    milestone('transport asked');
     const mode = chooseTransport(window.location.search, await takeOr('transport', advertisedTransport));
+    milestone(`transport chosen: ${mode}`);
     if (mode === 'websocket') {
       dropSocket();
       this.startWs(null);
