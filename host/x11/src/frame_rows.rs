@@ -176,32 +176,30 @@ mod tests {
         assert!(frame.iter().all(|&b| b == 0));
     }
 
+    /// A square pointer image of `side` pixels at (`x`, `y`).
+    fn pointer_at(x: i32, y: i32, side: u16, pixels: Vec<u32>) -> PointerImage {
+        PointerImage {
+            x,
+            y,
+            width: side,
+            height: side,
+            pixels,
+        }
+    }
+
     #[test]
     fn pointer_blends_premultiplied_and_clips() {
         let (w, h) = (4u16, 3u16);
         let mut frame = vec![100u8; 4 * 4 * 3];
-        let pointer = PointerImage {
-            x: 3,
-            y: 2,
-            width: 2,
-            height: 2,
-            // Opaque red, then half-transparent (premultiplied) blue; the rest is off-screen.
-            pixels: vec![0xff_ff_00_00, 0x80_00_00_80, 0, 0],
-        };
+        // Opaque red, then half-transparent (premultiplied) blue; the rest is off-screen.
+        let pointer = pointer_at(3, 2, 2, vec![0xff_ff_00_00, 0x80_00_00_80, 0, 0]);
         draw_pointer(&mut frame, w, h, &pointer);
         let at = (2 * 4 + 3) * 4;
         assert_eq!(&frame[at..at + 4], &[0, 0, 255, 100]);
         // Untouched elsewhere.
         assert_eq!(&frame[..4], &[100, 100, 100, 100]);
         let mut frame = vec![100u8; 4 * 4 * 3];
-        let half = PointerImage {
-            x: 0,
-            y: 0,
-            width: 1,
-            height: 1,
-            pixels: vec![0x80_00_00_80],
-        };
-        draw_pointer(&mut frame, w, h, &half);
+        draw_pointer(&mut frame, w, h, &pointer_at(0, 0, 1, vec![0x80_00_00_80]));
         // B = 128 + 100 × 127 / 255 = 177; G, R = 49.
         assert_eq!(&frame[..3], &[177, 49, 49]);
     }
