@@ -6,10 +6,12 @@
 //! interval (loss recovery and keyframe requests need frames to work with).
 //!
 //! The keep-alive interval is bounded by the browser: Chromium requests a keyframe (PLI) when no
-//! decodable frame has arrived for 3 × the `rtx-time` the offer announces (375 ms for our 125 ms,
+//! decodable frame has arrived for 3 × the `rtx-time` the offer announces (750 ms for our 250 ms,
 //! see `selkies_proto::sdp::RTX_TIME_MS`). A longer gap on a static screen made it ask for a
 //! keyframe about twice a second, and the keyframes were most of a static desktop's bitrate.
-//! Keep-alive frames of an unchanged screen encode as tiny all-skip P-frames.
+//! Keep-alive frames of an unchanged screen encode as tiny all-skip P-frames; each still costs a
+//! full x264 pass (~5 ms at 1080p), which is why the announced `rtx-time` is 250 ms rather than
+//! legacy's 125 ms: half as many keep-alive frames (docs/benchmarks.md).
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -38,7 +40,7 @@ impl Default for FrameGate {
     fn default() -> Self {
         Self {
             tail: Duration::from_millis(100),
-            // Two thirds of the browser's timeout (250 ms): a keep-alive frame passes on the
+            // Two thirds of the browser's timeout (500 ms): a keep-alive frame passes on the
             // first capture tick after the interval, and the network adds its own jitter.
             keepalive: BROWSER_FRAME_TIMEOUT * 2 / 3,
         }
@@ -104,15 +106,16 @@ mod tests {
         let g = FrameGate::default();
         let t0 = Instant::now();
         assert!(!g.pass(t0 + ms(33), None, Some(t0)));
-        assert!(!g.pass(t0 + ms(233), None, Some(t0)));
-        assert!(g.pass(t0 + ms(250), None, Some(t0)));
+        assert!(!g.pass(t0 + ms(483), None, Some(t0)));
+        assert!(g.pass(t0 + ms(500), None, Some(t0)));
     }
 
     #[test]
     fn idle_gaps_stay_below_the_browser_keyframe_timeout() {
         // The longest gap the gate leaves is one keep-alive interval plus one capture tick (the
         // frame that passes is the first one after the interval), here at 15 fps, the slowest
-        // common setting. A 500 ms interval makes Chromium send ~2 PLIs a second.
+        // common setting. With legacy's 125 ms rtx-time (a 375 ms timeout), a 500 ms interval
+        // made Chromium send ~2 PLIs a second.
         let g = FrameGate::default();
         let tick = ms(1000 / 15);
         let t0 = Instant::now();
@@ -126,7 +129,7 @@ mod tests {
                 last = t;
             }
         }
-        assert_eq!(BROWSER_FRAME_TIMEOUT, ms(375));
+        assert_eq!(BROWSER_FRAME_TIMEOUT, ms(750));
         // 100 ms of margin for network jitter.
         assert!(
             worst + ms(100) <= BROWSER_FRAME_TIMEOUT,

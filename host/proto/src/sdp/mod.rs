@@ -15,8 +15,10 @@ pub use h264_level::{level_idc as h264_level_idc, profile_level_id, set_h264_lev
 
 use crate::encoder::VideoCodec;
 
-/// The retransmission window advertised for every RTX payload (ms).
-pub const RTX_TIME_MS: u32 = 125;
+/// The retransmission window advertised for every RTX payload (ms). Legacy announces 125; Chromium
+/// asks for a keyframe after 3 × this without a decodable frame, so 250 halves the keep-alive
+/// frames a static screen needs (docs/protocol.md §5.6).
+pub const RTX_TIME_MS: u32 = 250;
 /// Advertised for Firefox compatibility although the stream is Main profile; the level (3.1
 /// here) is then raised to cover the captured size and frame rate ([`set_h264_level`]).
 pub const H264_PROFILE_LEVEL_ID: &str = "42e01f";

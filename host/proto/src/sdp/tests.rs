@@ -59,7 +59,7 @@ fn h264_offer_is_munged_per_reference() {
             "a=fmtp:96 packetization-mode=1;profile-level-id=42c028;",
             "a=fmtp:96 sps-pps-idr-in-keyframe=1;packetization-mode=1;profile-level-id=42e01f;",
         )
-        .replace("a=fmtp:97 apt=96", "a=fmtp:97 apt=96;rtx-time=125");
+        .replace("a=fmtp:97 apt=96", "a=fmtp:97 apt=96;rtx-time=250");
     assert_eq!(out, expected);
     // Idempotent: munging twice changes nothing more.
     assert_eq!(munge_offer(&out, VideoCodec::H264), out);
@@ -79,7 +79,7 @@ fn missing_h264_params_are_inserted_before_packetization_mode() {
     assert!(out.contains(
         "a=fmtp:96 profile-level-id=42e01f;level-asymmetry-allowed=1;sps-pps-idr-in-keyframe=1;packetization-mode=1\r\n"
     ));
-    assert!(out.contains("a=fmtp:97 apt=96;rtx-time=125\r\n"));
+    assert!(out.contains("a=fmtp:97 apt=96;rtx-time=250\r\n"));
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn vp8_offer_only_gets_rtx_time() {
         "a=fmtp:97 apt=96",
     ]);
     let out = munge_offer(&offer, VideoCodec::Vp8);
-    assert_eq!(out, offer.replace("apt=96", "apt=96;rtx-time=125"));
+    assert_eq!(out, offer.replace("apt=96", "apt=96;rtx-time=250"));
 }
 
 #[test]
