@@ -54,8 +54,9 @@ export interface SessionUi {
 }
 
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
-/** Longest the audio connection waits for the video answer before it starts anyway. */
+/** Longest the audio connection waits for the first video frame before it starts anyway. */
 const AUDIO_AFTER_VIDEO_MS = 1000;
+
 
 /** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
 export async function rtcConfig(): Promise<RTCConfiguration> {
@@ -118,6 +119,8 @@ export class Session {
   private prevVideo: InboundSnapshot | null = null;
   private prevAudio: InboundSnapshot | null = null;
   private tick = 0;
+  /** Runs once, at the next video frame shown (the audio connection's start). */
+  private firstFrame: (() => void) | null = null;
   private readonly displayDelay = new DisplayDelay();
   private readonly stageMeans = new StageMeans();
   /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
@@ -214,8 +217,9 @@ export class Session {
         this.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
-    // Audio starts once the video answer is out (or after AUDIO_AFTER_VIDEO_MS): negotiating
-    // both at once makes the video offer wait for the audio one in the page's main thread.
+    // Audio starts once the first video frame is shown (or after AUDIO_AFTER_VIDEO_MS, or where
+    // the browser cannot tell when a frame is shown): negotiating it while the video connects
+    // keeps the page's main thread busy on the video's way to its first frame.
     let audioStarted = false;
     let audioPeer: StreamPeer | null = null;
     const startAudio = (): void => {
@@ -224,7 +228,8 @@ export class Session {
       audioStarted = true;
       audioPeer.start();
     };
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), { ...events, onAnswered: startAudio }, undefined, this.deps.peer);
+    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
+    this.firstFrame = startAudio;
     const mic = this.microphone;
     this.audio = new StreamPeer(
       'audio',
@@ -325,6 +330,9 @@ export class Session {
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
       milestone('video first frame shown');
+      const first = this.firstFrame;
+      this.firstFrame = null;
+      first?.();
       this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
       if (stageSampling.enabled || this.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
       v.requestVideoFrameCallback?.(onFrame);
