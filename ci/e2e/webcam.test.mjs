@@ -67,7 +67,12 @@ after(async () => {
 });
 
 test('the host asks for the camera only on the opted-in connection; the client answers sendonly, with no track yet', async () => {
-  const withCam = browser.sdp.offers.filter((o) => /m=video \d+ \S+ 102\b/.test(o));
+  // The audio connection, which carries the camera section, starts once the first video frame
+  // is shown (web/src/session.ts): its offer and answer may still be on their way.
+  const camOffers = () => browser.sdp.offers.filter((o) => /m=video \d+ \S+ 102\b/.test(o));
+  const audioAnswered = () => browser.sdp.answers.some((a) => a.includes('m=audio'));
+  for (let i = 0; i < 100 && !(camOffers().length && audioAnswered()); i++) await new Promise((r) => setTimeout(r, 100));
+  const withCam = camOffers();
   assert.equal(withCam.length, 1, 'one offer (the audio connection\'s) carries the camera section');
   assert.match(withCam[0], /m=audio/);
   assert.match(withCam[0], /a=recvonly/);
