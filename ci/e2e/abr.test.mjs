@@ -56,8 +56,10 @@ test('with --congestion_control a capped path lowers the encoder bitrate; a stil
     const lines = twccLines(offer);
     assert.ok(lines.some((l) => /^a=extmap:\d+ http:\/\/www\.ietf\.org\/id\/draft-holmer-rmcat-transport-wide-cc-extensions-01/.test(l)), `TWCC extmap in ${lines}`);
     assert.ok(lines.some((l) => /^a=rtcp-fb:\d+ transport-cc/.test(l)), `transport-cc feedback in ${lines}`);
-    const first = await hostRates(METRICS_PORT);
-    assert.equal(first.kbps, KBPS, 'the host starts at the configured bitrate');
+    // Unimpaired, the encoder runs at the configured bitrate (GCC's first estimates may dip
+    // below it for a moment while both connections start; it climbs back on a clear path).
+    const first = await waitFor(async () => ((await hostRates(METRICS_PORT)).kbps === KBPS ? true : null), 20000, 250);
+    assert.ok(first, `the host runs at the configured bitrate on an unimpaired path (now ${(await hostRates(METRICS_PORT)).kbps})`);
     relay.set({ rateKbps: 1000, lossPercent: 0 });
     const lowered = await waitFor(async () => {
       const r = await hostRates(METRICS_PORT);
