@@ -138,15 +138,18 @@ pub fn install(video: &VideoPipeline, configured: Configured, metrics: Metrics) 
 }
 
 /// The estimator, bounded by the policy's floor and the configured ceiling (plus the headroom
-/// the policy leaves, so the encoder can reach the ceiling).
+/// the policy leaves, so the encoder can reach the ceiling). It starts at the estimate that
+/// gives the encoder exactly the configured bitrate: starting at the bitrate itself made the
+/// policy's headroom lower the encoder by 10 % at the first estimate, on a clear path.
 fn make_estimator(a: &Adapter) -> Option<gst::Element> {
     let limits = lock(&a.policy).limits();
     let kbit = |k: u32| k.saturating_mul(1000);
-    let max = kbit((f64::from(limits.max_kbps) / super::abr::HEADROOM * 1.1) as u32);
+    let headroomed = f64::from(limits.max_kbps) / super::abr::HEADROOM;
+    let max = kbit((headroomed * 1.1) as u32);
     match gst::ElementFactory::make("rtpgccbwe")
         .property("min-bitrate", kbit(limits.min_kbps()))
         .property("max-bitrate", max.max(1))
-        .property("estimated-bitrate", kbit(limits.max_kbps).max(1))
+        .property("estimated-bitrate", kbit(headroomed.ceil() as u32).max(1))
         .build()
     {
         Ok(e) => Some(e),
