@@ -89,13 +89,15 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
             user.get(OsStr::new(vars::LD_LIBRARY_PATH)),
         ),
     };
+    let registry = env::registry_path(
+        &user,
+        bundle.root.as_os_str().as_bytes(),
+        decision.mode,
+        &hostname(),
+    );
     let facts = HostFacts {
-        registry: env::registry_path(
-            &user,
-            bundle.root.as_os_str().as_bytes(),
-            decision.mode,
-            &hostname(),
-        ),
+        preload_links: preload_links(&bundle, &registry),
+        registry,
         ca_file: env::CA_FILES
             .iter()
             .map(PathBuf::from)
@@ -106,11 +108,6 @@ pub fn prepare(user: EnvMap) -> anyhow::Result<Prepared> {
             .filter(|p| p.is_dir())
             .collect(),
         scanner_link: bundle.scanner_link().symlink_metadata().is_ok(),
-        preload_links: None,
-    };
-    let facts = HostFacts {
-        preload_links: preload_links(&bundle, &facts.registry),
-        ..facts
     };
     Ok(Prepared {
         bundle,

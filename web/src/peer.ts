@@ -14,8 +14,6 @@ export interface PeerEvents {
   /** The host's offer is applied and the answer not yet created (the webcam claims its sender). */
   onOffer?(pc: RTCPeerConnection, sdp: string): void;
   onStateChange(): void;
-  /** The answer went out (the session starts the audio connection after the video's). */
-  onAnswered?(): void;
   /** The signalling socket closed or the connection failed: the session must restart. */
   onLost(reason: string, wasOpen: boolean): void;
   /** Another tab of this browser took the session over: stop without reconnecting. */
@@ -131,7 +129,6 @@ export class StreamPeer {
       const local = this.pc.localDescription;
       if (local) this.sig.send({ sdp: local.toJSON() });
       milestone(`${this.name} answer sent`);
-      this.events.onAnswered?.();
       this.events.onStatus(`${this.name}: answer sent`);
     } catch (e) {
       if (!this.stopped) {

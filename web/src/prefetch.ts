@@ -31,7 +31,9 @@ export function prefetchSocket(url: string): void {
 export function takeSocket(url: string): WebSocket | null {
   const s = earlySocket;
   earlySocket = null;
-  return s && s.url === url ? s.ws : (s?.ws.close(), null);
+  if (s && s.url === url) return s.ws;
+  s?.ws.close();
+  return null;
 }
 
 /** Closes a prefetched socket nobody took (the page streams over the WebSocket transport). */

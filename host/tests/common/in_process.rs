@@ -10,10 +10,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::Parser;
 use selkies_host::host::Host;
 use selkies_host::startup::{self, Started};
-use selkies_proto::config::{Args, HostFacts, Settings};
+use selkies_proto::config::Settings;
 use tokio::sync::oneshot;
 
 pub struct TestHost {
@@ -31,8 +30,7 @@ pub async fn start_host(extra: &[&str]) -> TestHost {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("index.html"), "<!doctype html>").expect("index");
     let json_config = dir.path().join("selkies.json");
-    let mut argv = vec![
-        "selkies-gstreamer".to_owned(),
+    let mut flags = vec![
         "--addr=127.0.0.1".to_owned(),
         "--port=0".to_owned(),
         "--encoder=x264enc".to_owned(),
@@ -48,9 +46,9 @@ pub async fn start_host(extra: &[&str]) -> TestHost {
             dir.path().join("rtc.json").display()
         ),
     ];
-    argv.extend(extra.iter().map(|a| (*a).to_owned()));
-    let args = Args::try_parse_from(argv).expect("args");
-    let settings = Settings::resolve_with(args, &HostFacts::default()).expect("settings");
+    flags.extend(extra.iter().map(|a| (*a).to_owned()));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let settings = Settings::from_flags(&flags).expect("settings");
     let started: Started = startup::start(settings).await.expect("host starts");
     let (addr, host) = (started.addr, started.host.clone());
     let (stop, stopped) = oneshot::channel::<()>();
