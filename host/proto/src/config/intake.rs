@@ -13,44 +13,31 @@ use serde_json::{Map, Value};
 use super::ConfigError;
 use super::settings::invalid;
 
-/// Raw values of the microphone and file-transfer flags.
-#[derive(Debug, Clone, clap::Args)]
-pub struct IntakeArgs {
-    /// Accept the browser's microphone and play it into the PulseAudio virtual source "selkies_mic"
-    #[arg(long = "enable_microphone", env = "SELKIES_ENABLE_MICROPHONE", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub enable_microphone: String,
+legacy_flags! {
+    /// Raw values of the microphone and file-transfer flags.
+    #[derive(Debug, Clone, clap::Args)]
+    pub struct IntakeArgs {
+        /// Accept the browser's microphone and play it into the PulseAudio virtual source "selkies_mic"
+        enable_microphone: switch("SELKIES_ENABLE_MICROPHONE", "false"),
 
-    /// Make the microphone's virtual source PulseAudio's default source
-    #[arg(long = "microphone_default_source", env = "SELKIES_MICROPHONE_DEFAULT_SOURCE", default_value = "true", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub microphone_default_source: String,
+        /// Make the microphone's virtual source PulseAudio's default source
+        microphone_default_source: switch("SELKIES_MICROPHONE_DEFAULT_SOURCE", "true"),
 
-    /// Upload files from the browser and download files from the host over HTTP(S)
-    #[arg(long = "enable_file_transfer", env = "SELKIES_ENABLE_FILE_TRANSFER", default_value = "false", value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
-    pub enable_file_transfer: String,
+        /// Upload files from the browser and download files from the host over HTTP(S)
+        enable_file_transfer: switch("SELKIES_ENABLE_FILE_TRANSFER", "false"),
 
-    /// Directory uploads go to [default: ~/Desktop if it exists, else ~/Downloads]
-    #[arg(long = "file_upload_dir", env = "SELKIES_FILE_UPLOAD_DIR")]
-    pub file_upload_dir: Option<String>,
+        /// Directory uploads go to [default: ~/Desktop if it exists, else ~/Downloads]
+        file_upload_dir: maybe("SELKIES_FILE_UPLOAD_DIR"),
 
-    /// Directory whose files the browser may list and download [default: ~/Downloads]
-    #[arg(long = "file_download_dir", env = "SELKIES_FILE_DOWNLOAD_DIR")]
-    pub file_download_dir: Option<String>,
+        /// Directory whose files the browser may list and download [default: ~/Downloads]
+        file_download_dir: maybe("SELKIES_FILE_DOWNLOAD_DIR"),
 
-    /// Largest upload in MiB; 0 = unlimited
-    #[arg(
-        long = "file_upload_max_mb",
-        env = "SELKIES_FILE_UPLOAD_MAX_MB",
-        default_value = "10240"
-    )]
-    pub file_upload_max_mb: String,
+        /// Largest upload in MiB; 0 = unlimited
+        file_upload_max_mb: text("SELKIES_FILE_UPLOAD_MAX_MB", "10240"),
 
-    /// Upload rate limit in KiB/s over all uploads together; 0 = unlimited
-    #[arg(
-        long = "file_upload_rate_kib",
-        env = "SELKIES_FILE_UPLOAD_RATE_KIB",
-        default_value = "0"
-    )]
-    pub file_upload_rate_kib: String,
+        /// Upload rate limit in KiB/s over all uploads together; 0 = unlimited
+        file_upload_rate_kib: text("SELKIES_FILE_UPLOAD_RATE_KIB", "0"),
+    }
 }
 
 /// Typed microphone and file-transfer settings.

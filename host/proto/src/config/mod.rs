@@ -5,6 +5,8 @@
 //! `framerate`, `video_bitrate`, `audio_bitrate`, `enable_resize`, `encoder` and
 //! `allowed_origins`.
 
+#[macro_use]
+mod flags;
 mod args;
 mod intake;
 mod overlay;
