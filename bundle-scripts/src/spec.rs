@@ -1,6 +1,6 @@
 //! What goes into the tarball: the Debian packages and files that seed the ELF closure, the
 //! sonames that must come from the host, and where every shipped object lands in the layout
-//! (ARCHITECTURE.md "The tarball"). Pure data and rules, no I/O, so the policy is unit-tested.
+//! (docs/bundle.md). Pure data and rules, no I/O, so the policy is unit-tested.
 
 /// Directory layout inside `selkies-gstreamer/`. The launcher relies on these exact paths.
 pub mod layout {
@@ -49,18 +49,12 @@ const BAD: &str = "gstreamer1.0-plugins-bad";
 const UGLY: &str = "gstreamer1.0-plugins-ugly";
 
 /// Every plugin the host's capture, encoder catalogue, audio and WebRTC paths use.
+// One row per plugin: the list reads as a table, so rustfmt must not fold long rows.
+#[rustfmt::skip]
 pub const PLUGINS: &[Plugin] = &[
-    plugin(
-        "libgstcoreelements.so",
-        "libgstreamer1.0-0",
-        "queue, capsfilter, tee, fakesink",
-    ),
+    plugin("libgstcoreelements.so", "libgstreamer1.0-0", "queue, capsfilter, tee, fakesink"),
     plugin("libgstapp.so", BASE, "appsrc/appsink"),
-    plugin(
-        "libgstvideoconvertscale.so",
-        BASE,
-        "videoconvert, videoscale",
-    ),
+    plugin("libgstvideoconvertscale.so", BASE, "videoconvert, videoscale"),
     plugin("libgstvideorate.so", BASE, "framerate control"),
     plugin("libgstvideotestsrc.so", BASE, "tests and the bundle check"),
     plugin("libgstaudiotestsrc.so", BASE, "tests"),
@@ -78,20 +72,12 @@ pub const PLUGINS: &[Plugin] = &[
     plugin("libgstdtls.so", BAD, "DTLS"),
     plugin("libgstsrtp.so", BAD, "SRTP"),
     plugin("libgstsctp.so", BAD, "data channels"),
-    plugin(
-        "libgstrtpmanagerbad.so",
-        BAD,
-        "rtp helpers used by webrtcbin",
-    ),
+    plugin("libgstrtpmanagerbad.so", BAD, "rtp helpers used by webrtcbin"),
     plugin("libgstvideoparsersbad.so", BAD, "h264parse, h265parse"),
     plugin("libgstopenh264.so", BAD, "openh264enc"),
     plugin("libgstx265.so", BAD, "x265enc"),
     plugin("libgstaom.so", BAD, "av1enc"),
-    plugin(
-        "libgstnvcodec.so",
-        BAD,
-        "nvh264enc & co (driver from the host)",
-    ),
+    plugin("libgstnvcodec.so", BAD, "nvh264enc & co (driver from the host)"),
     plugin("libgstva.so", BAD, "vah264enc & co (driver from the host)"),
     plugin("libgstx264.so", UGLY, "x264enc"),
     plugin("libgstnice.so", "gstreamer1.0-nice", "ICE for webrtcbin"),

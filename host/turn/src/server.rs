@@ -86,6 +86,24 @@ struct Authed {
     creds: MessageIntegrityCredentials,
 }
 
+/// What every authenticated TURN request handler works from.
+struct Request<'a, 'm> {
+    key: ClientKey,
+    msg: &'a Message<'m>,
+    authed: &'a Authed,
+    now: Now,
+}
+
+impl Request<'_, '_> {
+    /// A success response to this request, signed with its credentials.
+    fn success(&self, attrs: impl FnOnce(&mut MessageWriteVec)) -> Vec<u8> {
+        success(self.msg, &self.authed.creds, attrs)
+    }
+}
+
+/// A handler's answer: what to send and release, or the STUN error code and reason to refuse with.
+type Handled = Result<Vec<Output>, (u16, &'static str)>;
+
 impl Server {
     pub fn new(config: ServerConfig) -> Self {
         let nonce: [u8; 12] = rand::random();
@@ -210,14 +228,20 @@ impl Server {
             Ok(a) => a,
             Err(reply) => return vec![Output::ToClient(reply)],
         };
+        let req = Request {
+            key,
+            msg,
+            authed: &authed,
+            now,
+        };
         let result = if method == ALLOCATE {
-            self.allocate(key, msg, &authed, now, bind)
+            self.allocate(&req, bind)
         } else if method == REFRESH {
-            self.refresh(key, msg, &authed, now)
+            self.refresh(&req)
         } else if method == CREATE_PERMISSION {
-            self.create_permission(key, msg, &authed, now)
+            self.create_permission(&req)
         } else {
-            self.channel_bind(key, msg, &authed, now)
+            self.channel_bind(&req)
         };
         match result {
             Ok(outputs) => outputs,
@@ -291,58 +315,55 @@ impl Server {
 
     fn allocate(
         &mut self,
-        key: ClientKey,
-        msg: &Message<'_>,
-        authed: &Authed,
-        now: Now,
+        req: &Request<'_, '_>,
         bind: &mut dyn FnMut(&ClientKey) -> Option<SocketAddr>,
-    ) -> Result<Vec<Output>, (u16, &'static str)> {
-        let transport = msg
+    ) -> Handled {
+        let transport = req
+            .msg
             .attribute::<RequestedTransport>()
             .map_err(|_| (400, "Bad Request"))?;
         if transport.protocol() != UDP_PROTOCOL {
             return Err((442, "Unsupported Transport Protocol"));
         }
         self.table
-            .can_allocate(&key, &authed.username)
+            .can_allocate(&req.key, &req.authed.username)
             .map_err(table_error)?;
         let lifetime = self
             .table
-            .grant_lifetime(msg.attribute::<Lifetime>().ok().map(|l| l.seconds()));
-        let relay = bind(&key).ok_or((508, "Insufficient Capacity"))?;
-        if let Err(err) = self
-            .table
-            .allocate(key, &authed.username, relay, lifetime, now.mono)
+            .grant_lifetime(req.msg.attribute::<Lifetime>().ok().map(|l| l.seconds()));
+        let relay = bind(&req.key).ok_or((508, "Insufficient Capacity"))?;
+        if let Err(err) =
+            self.table
+                .allocate(req.key, &req.authed.username, relay, lifetime, req.now.mono)
         {
             return Ok(vec![
                 Output::Release(relay),
-                Output::ToClient(error(msg, err.stun_code(), "Refused", Some(&authed.creds))),
+                Output::ToClient(error(
+                    req.msg,
+                    err.stun_code(),
+                    "Refused",
+                    Some(&req.authed.creds),
+                )),
             ]);
         }
-        let txn = msg.transaction_id();
-        let reply = success(msg, &authed.creds, |out| {
+        let txn = req.msg.transaction_id();
+        let reply = req.success(|out| {
             let _ = out.add_attribute(&XorRelayedAddress::new(relay, txn));
             let _ = out.add_attribute(&Lifetime::new(secs(lifetime)));
-            let _ = out.add_attribute(&XorMappedAddress::new(key.client, txn));
+            let _ = out.add_attribute(&XorMappedAddress::new(req.key.client, txn));
         });
         Ok(vec![Output::ToClient(reply)])
     }
 
-    fn refresh(
-        &mut self,
-        key: ClientKey,
-        msg: &Message<'_>,
-        authed: &Authed,
-        now: Now,
-    ) -> Result<Vec<Output>, (u16, &'static str)> {
+    fn refresh(&mut self, req: &Request<'_, '_>) -> Handled {
         let lifetime = self
             .table
-            .grant_lifetime(msg.attribute::<Lifetime>().ok().map(|l| l.seconds()));
+            .grant_lifetime(req.msg.attribute::<Lifetime>().ok().map(|l| l.seconds()));
         let released = self
             .table
-            .refresh(&key, &authed.username, lifetime, now.mono)
+            .refresh(&req.key, &req.authed.username, lifetime, req.now.mono)
             .map_err(table_error)?;
-        let reply = success(msg, &authed.creds, |out| {
+        let reply = req.success(|out| {
             let _ = out.add_attribute(&Lifetime::new(secs(lifetime)));
         });
         let mut outputs = vec![Output::ToClient(reply)];
@@ -350,51 +371,39 @@ impl Server {
         Ok(outputs)
     }
 
-    fn create_permission(
-        &mut self,
-        key: ClientKey,
-        msg: &Message<'_>,
-        authed: &Authed,
-        now: Now,
-    ) -> Result<Vec<Output>, (u16, &'static str)> {
-        let txn = msg.transaction_id();
+    fn create_permission(&mut self, req: &Request<'_, '_>) -> Handled {
+        let txn = req.msg.transaction_id();
         let peers: Vec<IpAddr> = (0..MAX_PEERS_PER_REQUEST)
-            .map_while(|n| msg.nth_attribute::<XorPeerAddress>(n).ok())
+            .map_while(|n| req.msg.nth_attribute::<XorPeerAddress>(n).ok())
             .map(|a| a.addr(txn).ip())
             .collect();
         if peers.is_empty() {
             return Err((400, "Bad Request"));
         }
         self.table
-            .create_permission(&key, &authed.username, &peers, now.mono)
+            .create_permission(&req.key, &req.authed.username, &peers, req.now.mono)
             .map_err(table_error)?;
-        Ok(vec![Output::ToClient(success(msg, &authed.creds, |_| {}))])
+        Ok(vec![Output::ToClient(req.success(|_| {}))])
     }
 
-    fn channel_bind(
-        &mut self,
-        key: ClientKey,
-        msg: &Message<'_>,
-        authed: &Authed,
-        now: Now,
-    ) -> Result<Vec<Output>, (u16, &'static str)> {
-        let txn = msg.transaction_id();
+    fn channel_bind(&mut self, req: &Request<'_, '_>) -> Handled {
+        let txn = req.msg.transaction_id();
         let (Ok(channel), Ok(peer)) = (
-            msg.attribute::<ChannelNumber>(),
-            msg.attribute::<XorPeerAddress>(),
+            req.msg.attribute::<ChannelNumber>(),
+            req.msg.attribute::<XorPeerAddress>(),
         ) else {
             return Err((400, "Bad Request"));
         };
         self.table
             .channel_bind(
-                &key,
-                &authed.username,
+                &req.key,
+                &req.authed.username,
                 channel.channel(),
                 peer.addr(txn),
-                now.mono,
+                req.now.mono,
             )
             .map_err(table_error)?;
-        Ok(vec![Output::ToClient(success(msg, &authed.creds, |_| {}))])
+        Ok(vec![Output::ToClient(req.success(|_| {}))])
     }
 
     fn send_indication(&self, key: ClientKey, msg: &Message<'_>, now: Now) -> Option<Output> {
