@@ -30,14 +30,10 @@ selkies_interposer_rt::reals! {
     DUP: c"dup" => DupFn;
     DUP2: c"dup2" => Dup2Fn;
     DUP3: c"dup3" => Dup3Fn;
-    MMAP: c"mmap" => MmapFn;
-    MMAP64: c"mmap64" => MmapFn;
-    STAT: c"stat" => StatFn;
-    LSTAT: c"lstat" => StatFn;
-    STAT64: c"stat64" => Stat64Fn;
-    LSTAT64: c"lstat64" => Stat64Fn;
-    XSTAT: c"__xstat" => XstatFn;
-    LXSTAT: c"__lxstat" => XstatFn;
-    XSTAT64: c"__xstat64" => Xstat64Fn;
-    LXSTAT64: c"__lxstat64" => Xstat64Fn;
+    // A function and its twin of the same signature share a row.
+    MMAP: c"mmap" => MmapFn;            MMAP64: c"mmap64" => MmapFn;
+    STAT: c"stat" => StatFn;            LSTAT: c"lstat" => StatFn;
+    STAT64: c"stat64" => Stat64Fn;      LSTAT64: c"lstat64" => Stat64Fn;
+    XSTAT: c"__xstat" => XstatFn;       LXSTAT: c"__lxstat" => XstatFn;
+    XSTAT64: c"__xstat64" => Xstat64Fn; LXSTAT64: c"__lxstat64" => Xstat64Fn;
 }

@@ -183,10 +183,10 @@ export class App {
       debug: this.logs.debug,
     });
 
-    this.session = this.parts.transport(
-      this.video,
-      this.parts.el<HTMLAudioElement>('audio'),
-      {
+    this.session = this.parts.transport({
+      videoEl: this.video,
+      audioEl: this.parts.el<HTMLAudioElement>('audio'),
+      ui: {
         status: (text) => {
           this.parts.el('status').textContent = text;
           this.logs.add('status', text);
@@ -206,9 +206,9 @@ export class App {
           this.parts.el('info').classList.toggle('live', yes);
         },
       },
-      this.hooks,
-      (m) => this.onHostMessage(m),
-    );
+      hooks: this.hooks,
+      onHostMessage: (m) => this.onHostMessage(m),
+    });
 
     this.input = new InputCapture(this.video, (t) => void send(t), {
       shortcut: (e) => this.shortcut(e),

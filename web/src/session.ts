@@ -53,6 +53,17 @@ export interface SessionUi {
   connected(yes: boolean): void;
 }
 
+/** What a streaming session plays into and reports to; the same for both transports. */
+export interface SessionTarget {
+  videoEl: HTMLVideoElement;
+  /** The WebRTC transport plays audio here; the WebSocket transport plays it through Web Audio. */
+  audioEl: HTMLAudioElement;
+  ui: SessionUi;
+  /** The test hooks, null unless the page was opened with `?e2e=1`. */
+  hooks: E2eHooks | null;
+  onHostMessage: (m: msg.HostMessage) => void;
+}
+
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
 /** Longest the audio connection waits for the first video frame before it starts anyway. */
 const AUDIO_AFTER_VIDEO_MS = 1000;
@@ -133,15 +144,10 @@ export class Session {
   serverLatencyMs: number | null = null;
 
   constructor(
-    private readonly videoEl: HTMLVideoElement,
-    private readonly audioEl: HTMLAudioElement,
-    private readonly ui: SessionUi,
-    /** The test hooks, null unless the page was opened with `?e2e=1`. */
-    private readonly hooks: E2eHooks | null,
-    private readonly onHostMessage: (m: msg.HostMessage) => void,
+    private readonly target: SessionTarget,
     private readonly deps: SessionDeps = browserSessionDeps,
   ) {
-    this.retry = new Retrier(ui, hooks);
+    this.retry = new Retrier(target.ui, target.hooks);
     this.watchFrames();
   }
 
@@ -155,7 +161,7 @@ export class Session {
       console.warn(`data channel: cannot send ${text.length} bytes`, e);
       return false;
     }
-    if (this.hooks) recordSent(this.hooks, text);
+    if (this.target.hooks) recordSent(this.target.hooks, text);
     return true;
   }
 
@@ -177,7 +183,7 @@ export class Session {
 
   async start(): Promise<void> {
     if (!this.retry.begin()) return;
-    this.ui.status('Connecting…');
+    this.target.ui.status('Connecting…');
     milestone('session start (TURN config asked)');
     const cfg = await takeOr('turn', () => this.deps.rtcConfig());
     milestone('TURN config ready');
@@ -206,7 +212,7 @@ export class Session {
       );
     };
     const events = {
-      onStatus: (text: string) => this.ui.status(text),
+      onStatus: (text: string) => this.target.ui.status(text),
       onTrack: (ev: RTCTrackEvent) => this.attachTrack(ev),
       onDataChannel: (dc: RTCDataChannel) => this.attachChannel(dc),
       onStateChange: () => this.stateChanged(),
@@ -214,7 +220,7 @@ export class Session {
       onTakenOver: () => {
         this.retry.cancel();
         this.teardown();
-        this.ui.status('This session was opened in another tab or window; reload to continue here.');
+        this.target.ui.status('This session was opened in another tab or window; reload to continue here.');
       },
     };
     // Audio starts once the first video frame is shown (or after AUDIO_AFTER_VIDEO_MS, or where
@@ -240,7 +246,7 @@ export class Session {
       mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
       this.deps.peer,
     );
-    if (this.hooks) this.hooks.frameSource = () => this.videoSource();
+    if (this.target.hooks) this.target.hooks.frameSource = () => this.videoSource();
     audioPeer = this.audio;
     this.video.start();
     setTimeout(startAudio, AUDIO_AFTER_VIDEO_MS);
@@ -258,13 +264,13 @@ export class Session {
     this.video = this.audio = null;
     this.prevVideo = null;
     this.prevAudio = null;
-    if (this.hooks) {
-      this.hooks.stats = { video: null, audio: null };
-      this.hooks.connectivity = { video: null, audio: null };
-      this.hooks.dataChannelState = 'closed';
-      this.hooks.connectionState = 'closed';
+    if (this.target.hooks) {
+      this.target.hooks.stats = { video: null, audio: null };
+      this.target.hooks.connectivity = { video: null, audio: null };
+      this.target.hooks.dataChannelState = 'closed';
+      this.target.hooks.connectionState = 'closed';
     }
-    this.ui.connected(false);
+    this.target.ui.connected(false);
   }
 
   private lost(reason: string, wasOpen: boolean): void {
@@ -272,13 +278,13 @@ export class Session {
   }
 
   private attachTrack(ev: RTCTrackEvent): void {
-    const el = ev.track.kind === 'video' ? this.videoEl : this.audioEl;
+    const el = ev.track.kind === 'video' ? this.target.videoEl : this.target.audioEl;
     el.srcObject = ev.streams[0] ?? new MediaStream([ev.track]);
     el.play().catch((e: unknown) => {
       console.warn(`autoplay of ${ev.track.kind} refused`, e);
-      this.ui.needsClick(() => {
-        void this.videoEl.play();
-        void this.audioEl.play();
+      this.target.ui.needsClick(() => {
+        void this.target.videoEl.play();
+        void this.target.audioEl.play();
       });
     });
   }
@@ -286,14 +292,14 @@ export class Session {
   private attachChannel(dc: RTCDataChannel): void {
     this.dc = dc;
     const update = (): void => {
-      if (this.hooks) this.hooks.dataChannelState = dc.readyState;
+      if (this.target.hooks) this.target.hooks.dataChannelState = dc.readyState;
     };
     update();
     dc.onopen = () => {
       update();
       // Keys held while disconnected are unknown to the new host session: start clean.
       this.send(msg.KEY_RESET);
-      this.ui.channelOpen();
+      this.target.ui.channelOpen();
     };
     dc.onclose = update;
     dc.onmessage = (ev: MessageEvent) => {
@@ -303,28 +309,28 @@ export class Session {
         console.warn('data channel: not a host message', ev.data.slice(0, 200));
         return;
       }
-      if (this.hooks) this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
+      if (this.target.hooks) this.target.hooks.hostMessages[m.type] = (this.target.hooks.hostMessages[m.type] ?? 0) + 1;
       if (m.type === 'ping') this.send(msg.pong(Date.now()));
-      this.onHostMessage(m);
+      this.target.onHostMessage(m);
     };
   }
 
   private stateChanged(): void {
     const v = this.video?.pc.connectionState ?? 'closed';
     const a = this.audio?.pc.connectionState ?? 'closed';
-    if (this.hooks) this.hooks.connectionState = `video ${v}, audio ${a}`;
+    if (this.target.hooks) this.target.hooks.connectionState = `video ${v}, audio ${a}`;
     const up = v === 'connected';
-    this.ui.connected(up);
+    this.target.ui.connected(up);
     if (up) {
       this.retry.up();
-      this.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
+      this.target.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
     }
   }
 
   /** rVFC: last packet received → expected display, averaged per stats tick. */
   private watchFrames(): void {
     type Meta = { expectedDisplayTime: number; receiveTime?: number; processingDuration?: number; rtpTimestamp?: number };
-    const v = this.videoEl as HTMLVideoElement & {
+    const v = this.target.videoEl as HTMLVideoElement & {
       requestVideoFrameCallback?: (cb: (now: number, meta: Meta) => void) => number;
     };
     if (!v.requestVideoFrameCallback) return;
@@ -334,7 +340,7 @@ export class Session {
       this.firstFrame = null;
       first?.();
       this.displayDelay.add(meta.receiveTime, meta.expectedDisplayTime);
-      if (stageSampling.enabled || this.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
+      if (stageSampling.enabled || this.target.hooks) this.stageMeans.add(frameStages(meta, performance.timeOrigin, this.videoSource(), this.clockOffsetMs));
       v.requestVideoFrameCallback?.(onFrame);
     };
     v.requestVideoFrameCallback(onFrame);
@@ -362,9 +368,9 @@ export class Session {
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
     this.clockOffsetMs = clockOffset(vReports, v.rtt) ?? clockOffset(aReports, a.rtt) ?? this.clockOffsetMs;
-    if (this.hooks) {
-      this.hooks.stats = { video: v, audio: a };
-      this.hooks.connectivity = paths;
+    if (this.target.hooks) {
+      this.target.hooks.stats = { video: v, audio: a };
+      this.target.hooks.connectivity = paths;
     }
     const bothUp = vpc.connectionState === 'connected' && apc.connectionState === 'connected';
     if (bothUp) this.upload(vReports, aReports);
@@ -382,8 +388,8 @@ export class Session {
     // The host's capture rate, not the decoded rate: idle gating sends few frames of a static
     // screen, and half a 250 ms gap is not what a change waits for.
     const g2g = glassToGlass(this.captureFps ?? r.fps, rttOrHost, this.displayDelay.take(), r);
-    if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;
-    this.ui.stats({
+    if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
+    this.target.ui.stats({
       video: v,
       audio: a,
       videoRates: r,

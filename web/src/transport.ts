@@ -4,12 +4,10 @@
 //! has not connected within `FALLBACK_MS`, the page switches to the WebSocket without reloading.
 //! The pure choice is `chooseTransport`, unit-tested in test/transport.test.ts.
 
-import type { E2eHooks } from './e2e.ts';
-import type * as msg from './messages.ts';
 import type { Microphone } from './mic.ts';
 import { milestone } from './milestones.ts';
 import { dropSocket, takeOr } from './prefetch.ts';
-import { Session, type SessionUi } from './session.ts';
+import { Session, type SessionTarget, type SessionUi } from './session.ts';
 import { WsSession } from './ws-transport.ts';
 
 export type TransportMode = 'auto' | 'webrtc' | 'websocket';
@@ -50,13 +48,7 @@ export class TransportSwitch {
   private serverLatencyValue: number | null = null;
   private microphoneValue: Microphone | null = null;
 
-  constructor(
-    private readonly videoEl: HTMLVideoElement,
-    private readonly audioEl: HTMLAudioElement,
-    private readonly ui: SessionUi,
-    private readonly hooks: E2eHooks | null,
-    private readonly onHostMessage: (m: msg.HostMessage) => void,
-  ) {}
+  constructor(private readonly target: SessionTarget) {}
 
   get captureFps(): number | null {
     return this.captureFpsValue;
@@ -116,20 +108,20 @@ export class TransportSwitch {
       return;
     }
     const ui: SessionUi = {
-      ...this.ui,
+      ...this.target.ui,
       connected: (yes) => {
         if (yes && !this.rtcConnected) {
           this.rtcConnected = true;
-          if (this.hooks) this.hooks.iceConnectedMs = Math.round(performance.now() - this.startedAt);
+          if (this.target.hooks) this.target.hooks.iceConnectedMs = Math.round(performance.now() - this.startedAt);
         }
-        this.ui.connected(yes);
+        this.target.ui.connected(yes);
       },
     };
-    this.rtc = new Session(this.videoEl, this.audioEl, ui, this.hooks, this.onHostMessage);
+    this.rtc = new Session({ ...this.target, ui });
     this.rtc.captureFps = this.captureFpsValue;
     this.rtc.serverLatencyMs = this.serverLatencyValue;
     this.rtc.microphone = this.microphoneValue;
-    if (this.hooks) this.hooks.transport = 'webrtc';
+    if (this.target.hooks) this.target.hooks.transport = 'webrtc';
     void this.rtc.start();
     if (mode === 'auto') {
       setTimeout(() => {
@@ -144,15 +136,15 @@ export class TransportSwitch {
       this.rtc = null;
     }
     if (why) {
-      this.ui.status(`${why}; streaming over the WebSocket`);
+      this.target.ui.status(`${why}; streaming over the WebSocket`);
       console.info(`transport: ${why}; switching to the WebSocket`);
     }
-    this.ws = new WsSession(this.videoEl, this.ui, this.hooks, this.onHostMessage);
+    this.ws = new WsSession(this.target);
     this.ws.captureFps = this.captureFpsValue;
     this.ws.serverLatencyMs = this.serverLatencyValue;
-    if (this.hooks) {
-      this.hooks.transport = 'websocket';
-      if (why) this.hooks.fallbackMs = Math.round(performance.now() - this.startedAt);
+    if (this.target.hooks) {
+      this.target.hooks.transport = 'websocket';
+      if (why) this.target.hooks.fallbackMs = Math.round(performance.now() - this.startedAt);
     }
     void this.ws.start();
   }

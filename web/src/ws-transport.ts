@@ -4,10 +4,10 @@
 //! grammar both ways. Same surface as the WebRTC `Session` (send, restart, start, stop, the
 //! stats sample every second), so the app and the transport switch (transport.ts) treat both alike.
 
-import { recordSent, type E2eHooks } from './e2e.ts';
+import { recordSent } from './e2e.ts';
 import * as msg from './messages.ts';
 import { Retrier } from './reconnect.ts';
-import type { SessionUi } from './session.ts';
+import type { SessionTarget } from './session.ts';
 import { CLOSE_TAKEN_OVER, clientToken, signallingUrl } from './signalling.ts';
 import { glassToGlass, rates, type InboundSnapshot, type PcSnapshot } from './stats.ts';
 import { WsAudio } from './ws-audio.ts';
@@ -87,19 +87,14 @@ export class WsSession {
   captureFps: number | null = null;
   serverLatencyMs: number | null = null;
 
-  constructor(
-    private readonly videoEl: HTMLVideoElement,
-    private readonly ui: SessionUi,
-    private readonly hooks: E2eHooks | null,
-    private readonly onHostMessage: (m: msg.HostMessage) => void,
-  ) {
-    this.retry = new Retrier(ui, hooks);
+  constructor(private readonly target: SessionTarget) {
+    this.retry = new Retrier(target.ui, target.hooks);
   }
 
   send(text: string): boolean {
     if (this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(text);
-    if (this.hooks) recordSent(this.hooks, text);
+    if (this.target.hooks) recordSent(this.target.hooks, text);
     return true;
   }
 
@@ -120,10 +115,10 @@ export class WsSession {
   async start(): Promise<void> {
     if (!this.retry.begin()) return;
     if (!WsVideo.supported()) {
-      this.ui.status('This browser cannot decode video here (WebCodecs needs HTTPS or localhost)');
+      this.target.ui.status('This browser cannot decode video here (WebCodecs needs HTTPS or localhost)');
       return;
     }
-    this.ui.status('Connecting over the WebSocket…');
+    this.target.ui.status('Connecting over the WebSocket…');
     const codecs = await decodableCodecs();
     if (this.retry.stopped) return;
     let storage: Storage | null = null;
@@ -140,19 +135,19 @@ export class WsSession {
     ws.onopen = () => {
       opened = true;
       ws.send(request);
-      this.video = new WsVideo(this.videoEl, () => this.send(KEYFRAME_REQUEST));
+      this.video = new WsVideo(this.target.videoEl, () => this.send(KEYFRAME_REQUEST));
       if (WsAudio.supported()) {
         this.audio = new WsAudio();
-        this.audio.start((resume) => this.ui.needsClick(resume)).catch((e: unknown) => console.warn('WebSocket audio not started', e));
+        this.audio.start((resume) => this.target.ui.needsClick(resume)).catch((e: unknown) => console.warn('WebSocket audio not started', e));
       }
-      if (this.hooks) {
-        this.hooks.dataChannelState = 'open';
-        this.hooks.connectionState = 'websocket open';
+      if (this.target.hooks) {
+        this.target.hooks.dataChannelState = 'open';
+        this.target.hooks.connectionState = 'websocket open';
       }
       this.send(msg.KEY_RESET);
-      this.ui.channelOpen();
-      this.ui.connected(true);
-      this.ui.status('Connected (WebSocket)');
+      this.target.ui.channelOpen();
+      this.target.ui.connected(true);
+      this.target.ui.status('Connected (WebSocket)');
       this.retry.up();
     };
     ws.onmessage = (ev: MessageEvent) => this.onMessage(ev.data);
@@ -160,13 +155,13 @@ export class WsSession {
       if (this.ws !== ws) return;
       if (ev.code === CLOSE_TAKEN_OVER) {
         this.stop();
-        this.ui.status('This session was opened in another tab or window; reload to continue here.');
+        this.target.ui.status('This session was opened in another tab or window; reload to continue here.');
         return;
       }
       const why = ev.reason ? `WebSocket closed: ${ev.reason}` : 'WebSocket closed';
       if (ev.code === 1008 && /disabled|not available/.test(ev.reason)) {
         this.stop();
-        this.ui.status(why);
+        this.target.ui.status(why);
         return;
       }
       this.lost(why, opened);
@@ -181,9 +176,9 @@ export class WsSession {
         console.warn('WebSocket: not a host message', data.slice(0, 200));
         return;
       }
-      if (this.hooks) this.hooks.hostMessages[m.type] = (this.hooks.hostMessages[m.type] ?? 0) + 1;
+      if (this.target.hooks) this.target.hooks.hostMessages[m.type] = (this.target.hooks.hostMessages[m.type] ?? 0) + 1;
       if (m.type === 'ping') this.send(msg.pong(Date.now()));
-      this.onHostMessage(m);
+      this.target.onHostMessage(m);
       return;
     }
     if (!(data instanceof ArrayBuffer)) return;
@@ -217,11 +212,11 @@ export class WsSession {
     this.audio?.close();
     this.video = this.audio = null;
     this.prevVideo = this.prevAudio = null;
-    if (this.hooks) {
-      this.hooks.dataChannelState = 'closed';
-      this.hooks.connectionState = 'closed';
+    if (this.target.hooks) {
+      this.target.hooks.dataChannelState = 'closed';
+      this.target.hooks.connectionState = 'closed';
     }
-    this.ui.connected(false);
+    this.target.ui.connected(false);
   }
 
   private lost(reason: string, wasOpen: boolean): void {
@@ -250,9 +245,9 @@ export class WsSession {
     });
     const video: PcSnapshot = { video: vs, audio: null, rtt: null, candidateType: 'websocket', availableIncomingBitrate: null, bytesSent: 0 };
     const audio: PcSnapshot = { video: null, audio: as, rtt: null, candidateType: 'websocket', availableIncomingBitrate: null, bytesSent: 0 };
-    if (this.hooks) {
-      this.hooks.stats = { video, audio };
-      this.hooks.ws = {
+    if (this.target.hooks) {
+      this.target.hooks.stats = { video, audio };
+      this.target.hooks.ws = {
         framesDecoded: v.framesDecoded,
         keyFramesDecoded: v.keyFramesDecoded,
         framesDropped: v.framesDropped,
@@ -270,7 +265,7 @@ export class WsSession {
     this.receivedSum = this.receivedCount = 0;
     if (first) return;
     const captureToDecode = v.takeDelay();
-    if (this.hooks?.ws) this.hooks.ws.stages = { captureToReceivedMs: captureToReceived, captureToDecodedMs: captureToDecode };
+    if (this.target.hooks?.ws) this.target.hooks.ws.stages = { captureToReceivedMs: captureToReceived, captureToDecodedMs: captureToDecode };
     const rtt = this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null;
     // The frames carry their capture time, so capture → received (host encode, queue, network)
     // and received → decoded are measured (same clock on one machine, else skewed by the clocks'
@@ -287,9 +282,9 @@ export class WsSession {
             receiveToDisplayMs: captureToDecode - Math.min(captureToReceived ?? captureToDecode, captureToDecode) + 1000 / 60 / 2,
             totalMs: (fps > 0 ? 500 / fps : 0) + captureToDecode + 1000 / 60 / 2,
           };
-    if (this.hooks) this.hooks.glassToGlassMs = g2g.totalMs;
+    if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
     const lat = captureToDecode ?? (rtt ?? 0) * 1000;
-    this.ui.stats({ video, audio, videoRates: r, audioRates: ar, latencyMs: lat, g2g, connectionState: 'connected (websocket)' });
+    this.target.ui.stats({ video, audio, videoRates: r, audioRates: ar, latencyMs: lat, g2g, connectionState: 'connected (websocket)' });
     if (++this.tick % 5 === 0) {
       this.send(msg.clientFps(Math.round(r.fps)));
       this.send(msg.clientLatency(Math.round(lat)));

@@ -98,8 +98,8 @@ function app(saved: Record<string, string> = {}) {
       drawer = new FakeDrawer(events);
       return drawer as unknown as Drawer;
     },
-    transport: (_video, _audio, ui, _hooks, host) => {
-      transport = new FakeTransport(ui, host);
+    transport: ({ ui, onHostMessage }) => {
+      transport = new FakeTransport(ui, onHostMessage);
       return transport as unknown as TransportSwitch;
     },
   };

@@ -40,7 +40,13 @@ test('without the flag nothing is installed on the window', () => {
 
 test('without the flag the session keeps no history of what it sent', () => {
   const video = {} as HTMLVideoElement; // no requestVideoFrameCallback: no frame loop
-  const session = new Session(video, {} as HTMLAudioElement, noUi, null, () => {});
+  const session = new Session({
+    videoEl: video,
+    audioEl: {} as HTMLAudioElement,
+    ui: noUi,
+    hooks: null,
+    onHostMessage: () => {},
+  });
   const wire: string[] = [];
   // The data channel is what the peer connection hands over; an open one that records the wire.
   (session as unknown as { dc: unknown }).dc = { readyState: 'open', send: (t: string) => wire.push(t) };

@@ -34,7 +34,10 @@ function session() {
   };
   const video = new FakeVideo() as unknown as HTMLVideoElement;
   const audio = new FakeVideo() as unknown as HTMLAudioElement;
-  const s = new Session(video, audio, sessionUi, null, (m) => host.push(m), deps);
+  const s = new Session(
+    { videoEl: video, audioEl: audio, ui: sessionUi, hooks: null, onHostMessage: (m) => host.push(m) },
+    deps,
+  );
   return { s, ui, host, store };
 }
 

@@ -297,6 +297,11 @@ pub(crate) mod tests {
             (38, "L", 0x41, "Lock shifts letters"),
             (38, "SL", 0x61, "Shift undoes Lock"),
             (10, "L", 0x31, "Lock does not shift digits"),
+        ] {
+            assert_eq!(effective_keysym(t.row(keycode), mods(held)), want, "{why}");
+        }
+        // Level 3 (AltGr), the space bar and the keypad's Num Lock level.
+        for (keycode, held, want, why) in [
             (94, "S", 0x3e, ">"),
             (94, "3", 0x7c, "AltGr: |"),
             (94, "S3", 0xa6, "Shift+AltGr: ¦"),
