@@ -3,7 +3,7 @@
 //! so an upgrade never leaves a stale client cached).
 
 import { App } from './app.ts';
-import { milestone } from './milestones.ts';
+import { afterMilestone, FIRST_FRAME, milestone } from './milestones.ts';
 import { prefetch, prefetchSocket } from './prefetch.ts';
 import { rtcConfig } from './session.ts';
 import { advertisedTransport, chooseTransport } from './transport.ts';
@@ -26,8 +26,11 @@ else {
   app.start();
 }
 
+// The worker's registration and install (it fetches every app file again) cost a fresh page
+// ~150 ms of its first frame on 2 cores (docs/benchmarks.md "First frame"): it waits for the
+// first frame, or 10 s when none comes (the WebSocket transport, a guest page, no stream).
 if ('serviceWorker' in navigator && window.isSecureContext) {
-  window.addEventListener('load', () => {
+  afterMilestone(FIRST_FRAME, 10000, () => {
     navigator.serviceWorker.register('sw.js').catch((e: unknown) => console.warn('service worker not registered', e));
   });
 }

@@ -6,17 +6,43 @@
 //! them on the performance timeline. A mark is a few hundred bytes once per page: nothing on
 //! the per-frame path.
 
-const seen = new Set<string>();
+/** The first video frame shown: the end of the page's start. */
+export const FIRST_FRAME = 'video first frame shown';
 
-/** Marks `name` (once per page). */
+const seen = new Set<string>();
+const waiting = new Map<string, Array<() => void>>();
+
+/** Marks `name` (once per page) and runs what waits on it. */
 export function milestone(name: string): void {
   if (seen.has(name)) return;
   seen.add(name);
+  const then = waiting.get(name) ?? [];
+  waiting.delete(name);
+  for (const fn of then) fn();
   try {
     performance.mark(`selkies:${name}`);
   } catch {
     // No performance timeline (a worker or test without it): the milestone is not recorded.
   }
+}
+
+/**
+ * Runs `fn` once, when `name` is marked or after `timeoutMs`, whichever comes first (at once if
+ * it already was): for work that must not compete with the start of the stream.
+ */
+export function afterMilestone(name: string, timeoutMs: number, fn: () => void): void {
+  if (seen.has(name)) {
+    fn();
+    return;
+  }
+  let done = false;
+  const once = (): void => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+  waiting.set(name, [...(waiting.get(name) ?? []), once]);
+  setTimeout(once, timeoutMs);
 }
 
 /** ms since navigation start of each milestone, in the order they happened. */

@@ -11,7 +11,7 @@ import { Retrier } from './reconnect.ts';
 import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
-import { milestone } from './milestones.ts';
+import { FIRST_FRAME, milestone } from './milestones.ts';
 import { takeOr } from './prefetch.ts';
 import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
@@ -335,7 +335,7 @@ export class Session {
     };
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
-      milestone('video first frame shown');
+      milestone(FIRST_FRAME);
       const first = this.firstFrame;
       this.firstFrame = null;
       first?.();
