@@ -241,6 +241,9 @@ impl Drop for Session {
     }
 }
 
+/// libnice's connectivity-check pacing (Ta), in ms.
+const ICE_PACING_MS: u32 = 5;
+
 fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
     if let Some(stun) = &opts.ice.stun {
         webrtc.set_property("stun-server", stun);
@@ -257,6 +260,15 @@ fn configure_webrtcbin(webrtc: &gst::Element, opts: &SessionOptions<'_>) {
     let ice = webrtc.property::<gst_webrtc::WebRTCICE>("ice-agent");
     for addr in local_addresses() {
         let _ = ice.emit_by_name::<bool>("add-local-ip-address", &[&addr.to_string()]);
+    }
+    // libnice paces connectivity checks 20 ms apart (its Ta); at 5 ms, RFC 8445's floor, the
+    // check that nominates the pair follows the first success sooner and the DTLS handshake
+    // starts ~45 ms earlier (docs/benchmarks.md "First frame").
+    if ice.find_property("agent").is_some() {
+        let agent = ice.property::<gst::glib::Object>("agent");
+        if agent.find_property("stun-pacing-timer").is_some() {
+            agent.set_property("stun-pacing-timer", ICE_PACING_MS);
+        }
     }
     for pad in webrtc.sink_pads() {
         if pad.find_property("msid").is_some() {
