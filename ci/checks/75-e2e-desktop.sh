@@ -13,5 +13,5 @@ need_debs 75-e2e-desktop xclip
 web_client --rebuild
 host_binary
 
-node --test ci/e2e/features.unit.test.mjs ci/e2e/prom.unit.test.mjs
+node --test ci/e2e/prom.unit.test.mjs
 exec unshare --net -- bash -c 'ip link set lo up && exec node --test --test-concurrency=1 --test-reporter=spec ci/e2e/desktop.test.mjs'

@@ -2,16 +2,15 @@
 // Drawer and stats overlay (screenshots), live settings (bitrate drop, 15 fps) surviving a host
 // restart through --json_config, gamepads through a scripted navigator.getGamepads, touch through
 // Playwright's touch emulation (phone viewport, xev), clipboard both ways (UTF-8 and 1 MB),
-// cursors from XFixes, RandR resize and DPI. Cases for a host feature this checkout lacks skip
-// with a message naming it (features.mjs). Run through ci/checks/75-e2e-desktop.sh.
+// cursors from XFixes, RandR resize and DPI, the Prometheus exporter. Every case runs: none is skipped
+// on what the host's source looks like. Run through ci/checks/75-e2e-desktop.sh.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Browser } from './browser.mjs';
-import { missingFeatures } from './features.mjs';
 import { parsePrometheus } from './prom.mjs';
 import { diagnostics, Env, pageState, ROOT, sleep, waitFor } from './harness.mjs';
 import { parseXev } from './xev.mjs';
@@ -28,26 +27,9 @@ const env = new Env();
 const jsonConfig = join(env.dir, 'selkies.json');
 let browser = null;
 
-const hostSources = () => {
-  const files = [];
-  const walk = (d) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory() && e.name !== 'tests') walk(p);
-      else if (e.name.endsWith('.rs')) files.push(readFileSync(p, 'utf8'));
-    }
-  };
-  walk(join(ROOT, 'host'));
-  return files;
-};
-const MISSING = missingFeatures(
-  readFileSync(join(ROOT, 'host', 'src', 'control.rs'), 'utf8'),
-  hostSources(),
-  readFileSync(join(ROOT, 'host', 'src', 'main.rs'), 'utf8'),
-);
 const METRICS_PORT = PORT + 1;
 const hostFlags = ['--encoder=x264enc', '--enable_basic_auth=false', '--enable_resize=false', `--json_config=${jsonConfig}`];
-if (!MISSING.metrics) hostFlags.push('--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`);
+hostFlags.push('--enable_metrics_http=true', `--metrics_http_port=${METRICS_PORT}`);
 
 const withDiagnostics = diagnostics(env, () => browser, {
   page: pageState(() => {
@@ -218,7 +200,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       await page.keyboard.press('Control+Shift+KeyM');
     }));
 
-  test('metrics: /metrics parses as Prometheus text and carries the client fps (_f) and the encoder', { skip: MISSING.metrics }, (t) =>
+  test('metrics: /metrics parses as Prometheus text and carries the client fps (_f) and the encoder', (t) =>
     withDiagnostics(async () => {
       const body = await waitFor(async () => {
         const text = await fetch(`http://127.0.0.1:${METRICS_PORT}/metrics`).then((r) => r.text()).catch(() => '');
@@ -323,7 +305,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       t.diagnostic(`screenshot ${await shot('phone-drawer-390x844')}`);
     }));
 
-  test('clipboard: UTF-8 text both ways between X CLIPBOARD and the page', { skip: MISSING.clipboard }, () =>
+  test('clipboard: UTF-8 text both ways between X CLIPBOARD and the page', () =>
     withDiagnostics(async () => {
       await openBrowser({ permissions: ['clipboard-read', 'clipboard-write'] });
       const page = browser.page;
@@ -342,7 +324,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       assert.equal(inX ?? (await xclipGet()), fromPage, 'page → X');
     }));
 
-  test('clipboard: a 1 MB string both ways', { skip: MISSING.clipboard }, () =>
+  test('clipboard: a 1 MB string both ways', () =>
     withDiagnostics(async () => {
       const big = 'Grüße, мир, 世界 🙂 '.repeat(40000).slice(0, 1 << 20);
       await xclipSet(big);
@@ -356,7 +338,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       assert.ok(inX, 'page → X: 1 MB');
     }));
 
-  test('cursor: an X cursor change becomes the video element\'s CSS cursor with its hotspot', { skip: MISSING.cursor }, () =>
+  test('cursor: an X cursor change becomes the video element\'s CSS cursor with its hotspot', () =>
     withDiagnostics(async () => {
       // A 16x16 XBM cursor with its hotspot at (5, 9), set on the root window under the pointer.
       const bits = Array.from({ length: 32 }, (_, i) => (i % 2 ? '0x0f' : '0xf0')).join(', ');
@@ -385,7 +367,7 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       assert.deepEqual([Number(m[2]), Number(m[3])], [Math.floor((5 * size[0]) / 16), Math.floor((9 * size[1]) / 16)], `hotspot for a ${size} image`);
     }));
 
-  test('resize: remote resize on → X screen (RandR) and decoded frame follow the viewport; DPI → Xft.dpi', { skip: MISSING.resize }, (t) =>
+  test('resize: remote resize on → X screen (RandR) and decoded frame follow the viewport; DPI → Xft.dpi', (t) =>
     withDiagnostics(async () => {
       await openBrowser({ viewport: { width: 1280, height: 720 }, context: { deviceScaleFactor: 1.25 } });
       const page = browser.page;
@@ -405,10 +387,6 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       await waitFor(() => browser.e2e(() => window.__e2e.frameWidth === 1280), 5000);
       assert.deepEqual(await browser.e2e(() => [window.__e2e.frameWidth, window.__e2e.frameHeight]), [1280, 800]);
       t.diagnostic(`screenshot ${await shot('resized-1024x640')}`);
-      if (MISSING.dpi) {
-        t.diagnostic(`DPI part skipped: ${MISSING.dpi}`);
-        return;
-      }
       const dpi = await waitFor(async () => /Xft\.dpi:\s*(\d+)/.exec(await env.x('xrdb', '-query'))?.[1], 5000, 200);
       assert.equal(dpi, '120', 'Xft.dpi = 96 × 1.25');
     }));
