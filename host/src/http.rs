@@ -215,7 +215,8 @@ async fn dispatch(State(state): State<HttpState>, req: Request) -> Response {
         "/connectivity" | "/connectivity/" => connectivity(&state),
         "/transport" | "/transport/" => crate::ws_transport::advertise(&state.signalling),
         _ if req.method() == Method::GET || req.method() == Method::HEAD => {
-            static_file(&state.web_root, &path).await
+            let versioned = is_versioned(req.uri().query());
+            static_file(&state.web_root, &path, versioned).await
         }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
@@ -384,7 +385,16 @@ fn percent_decode(s: &str) -> Option<String> {
     (!text.contains('\0')).then_some(text)
 }
 
-async fn static_file(root: &Path, path: &str) -> Response {
+/// True when the query names a content version (`?v=<build hash>`, written into index.html by
+/// the web build): that URL's content never changes, so browsers may keep it.
+fn is_versioned(query: Option<&str>) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv.strip_prefix("v=").is_some_and(|v| !v.is_empty()))
+    })
+}
+
+async fn static_file(root: &Path, path: &str, versioned: bool) -> Response {
     let Some(file) = resolve_static(root, path) else {
         debug!(path, "static file not found or outside the web root");
         return not_found();
@@ -404,6 +414,13 @@ async fn static_file(root: &Path, path: &str) -> Response {
                 .is_some_and(|n| n == "index.html" || n == "sw.js");
             if is_entry {
                 headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            } else if versioned {
+                // A returning page then loads its bundle from the browser's cache, not over the
+                // network (docs/benchmarks.md "First frame").
+                headers.insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=31536000, immutable"),
+                );
             }
             resp
         }
@@ -414,6 +431,16 @@ async fn static_file(root: &Path, path: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_named_version_makes_a_url_immutable() {
+        assert!(is_versioned(Some("v=84a47c569402c6a0")));
+        assert!(is_versioned(Some("e2e=1&v=abc")));
+        assert!(!is_versioned(None));
+        assert!(!is_versioned(Some("v=")));
+        assert!(!is_versioned(Some("version=1")));
+        assert!(!is_versioned(Some("xv=1")));
+    }
 
     #[test]
     fn constant_time_eq_matches_only_equal_inputs() {

@@ -143,6 +143,45 @@ async fn no_auth_when_disabled() {
     assert_eq!(ws_upgrade(&st, "/ws", None).await, 101);
 }
 
+/// The Cache-Control header of a GET of `path` (empty when there is none).
+async fn cache_control(state: &HttpState, path: &str) -> String {
+    let req = Request::builder()
+        .uri(path)
+        .body(Body::empty())
+        .expect("request");
+    let resp = router(state.clone()).oneshot(req).await.expect("response");
+    assert_eq!(resp.status(), StatusCode::OK, "{path}");
+    resp.headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_versioned_bundle_is_immutable_and_the_page_is_revalidated() {
+    let root = web_root();
+    let st = state(
+        root.path().into(),
+        false,
+        RtcStore::stun_only("stun.l.google.com", 19302),
+    );
+    let immutable = "public, max-age=31536000, immutable";
+    assert_eq!(cache_control(&st, "/app.js?v=84a47c56").await, immutable);
+    assert_eq!(
+        cache_control(&st, "/app.js?e2e=1&v=84a47c56").await,
+        immutable
+    );
+    // Without a version the browser's usual rules apply; the page itself is always revalidated.
+    assert_eq!(cache_control(&st, "/app.js").await, "");
+    assert_eq!(cache_control(&st, "/app.js?v=").await, "");
+    assert_eq!(
+        cache_control(&st, "/index.html?v=84a47c56").await,
+        "no-cache"
+    );
+    assert_eq!(cache_control(&st, "/?v=84a47c56").await, "no-cache");
+}
+
 #[tokio::test]
 async fn path_traversal_is_refused() {
     let outer = tempfile::tempdir().expect("tempdir");

@@ -67,6 +67,14 @@ export interface SessionTarget {
 const DEFAULT_RTC: RTCConfiguration = { iceServers: [{ urls: 'stun:stun.l.google.com:19302' }] };
 /** Longest the audio connection waits for the first video frame before it starts anyway. */
 const AUDIO_AFTER_VIDEO_MS = 1000;
+/**
+ * How long a connected video connection may go without showing a frame before the session
+ * reconnects. The host sends a keyframe when the connection comes up and a keep-alive frame at
+ * least every 500 ms after, so 3 s without one means the media path is broken: in about 2–3 % of
+ * page loads on the test machine the video connection reached DTLS `connected` and then never
+ * received an RTP packet (docs/reliability.md).
+ */
+export const NO_VIDEO_MS = 3000;
 
 
 /** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
@@ -132,6 +140,10 @@ export class Session {
   private tick = 0;
   /** Runs once, at the next video frame shown (the audio connection's start). */
   private firstFrame: (() => void) | null = null;
+  /** A frame was shown since this attempt started (false where the browser cannot tell). */
+  private videoShown = false;
+  /** Reconnects when the connected video shows no frame within `NO_VIDEO_MS`. */
+  private noVideoTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly displayDelay = new DisplayDelay();
   private readonly stageMeans = new StageMeans();
   /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
@@ -234,6 +246,7 @@ export class Session {
       audioStarted = true;
       audioPeer.start();
     };
+    this.videoShown = false;
     this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
     this.firstFrame = startAudio;
     const mic = this.microphone;
@@ -256,6 +269,8 @@ export class Session {
   private teardown(): void {
     if (this.statsTimer) clearInterval(this.statsTimer);
     this.statsTimer = null;
+    if (this.noVideoTimer) clearTimeout(this.noVideoTimer);
+    this.noVideoTimer = null;
     this.dc?.close();
     this.dc = null;
     webcam.detach();
@@ -324,7 +339,24 @@ export class Session {
     if (up) {
       this.retry.up();
       this.target.ui.status(a === 'connected' ? 'Connected' : `Connected (audio ${a})`);
+      this.watchForVideo();
     }
+  }
+
+  /** Once connected, the first frame must follow: else the media path is broken, reconnect. */
+  private watchForVideo(): void {
+    if (this.videoShown || this.noVideoTimer || !this.canSeeFrames()) return;
+    const peer = this.video;
+    this.noVideoTimer = setTimeout(() => {
+      this.noVideoTimer = null;
+      if (this.videoShown || this.video !== peer || this.retry.stopped) return;
+      console.warn(`video: connected, but no frame within ${NO_VIDEO_MS / 1000} s; reconnecting`);
+      this.lost(`connected, but no video within ${NO_VIDEO_MS / 1000} s`, true);
+    }, NO_VIDEO_MS);
+  }
+
+  private canSeeFrames(): boolean {
+    return typeof (this.target.videoEl as { requestVideoFrameCallback?: unknown }).requestVideoFrameCallback === 'function';
   }
 
   /** rVFC: last packet received → expected display, averaged per stats tick. */
@@ -336,6 +368,7 @@ export class Session {
     if (!v.requestVideoFrameCallback) return;
     const onFrame = (_now: number, meta: Meta): void => {
       milestone(FIRST_FRAME);
+      this.videoShown = true;
       const first = this.firstFrame;
       this.firstFrame = null;
       first?.();

@@ -1,6 +1,7 @@
 // Service worker (PWA). It must never serve a stale client after an upgrade, so:
-// - the app files are fetched network-first (revalidating HTTP caches) and the cache is only the
-//   offline fallback;
+// - the page is fetched network-first (revalidating HTTP caches) and the cache is only the
+//   offline fallback; files whose URL carries the build hash (`?v=`) are cache-first, since
+//   that URL's content never changes;
 // - the cache is versioned by the build hash the build script writes below, so a new build is a
 //   new worker (byte-different) that deletes the old caches on activation and takes over at once;
 // - nothing but the app's own static files is intercepted (signalling, /turn, /health and the
@@ -42,6 +43,24 @@ self.addEventListener('fetch', (event) => {
   if (url.pathname.slice(new URL(self.registration.scope).pathname.length).startsWith('files/')) return;
   const navigation = req.mode === 'navigate';
   if (!navigation && !isAppFile(url)) return;
+  // `app.js?v=<hash>` and `app.css?v=<hash>` never change under that URL (the hash is of the
+  // build), so they come from the cache first; only the page itself must be fresh.
+  if (!navigation && url.searchParams.get('v')) {
+    event.respondWith(
+      caches.open(CACHE).then(async (c) => {
+        const hit = await c.match(req);
+        if (hit) return hit;
+        try {
+          const res = await fetch(req);
+          if (res.ok && res.type === 'basic') c.put(req, res.clone()).catch(() => {});
+          return res;
+        } catch {
+          return (await c.match(req, { ignoreSearch: true })) ?? Response.error();
+        }
+      }),
+    );
+    return;
+  }
   event.respondWith(
     fetch(req, { cache: 'no-cache' })
       .then((res) => {

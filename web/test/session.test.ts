@@ -1,13 +1,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { HostMessage } from '../src/messages.ts';
-import { Session, type SessionDeps, type SessionUi } from '../src/session.ts';
+import { NO_VIDEO_MS, Session, type SessionDeps, type SessionUi } from '../src/session.ts';
 import { FakePc, FakeSocket, fakePeerDeps, FakeVideo, resetFakes, until } from './fakes.ts';
 
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
+/** A video element that tells when a frame is shown, as Chromium's does. */
+class FrameVideo extends FakeVideo {
+  private cb: ((now: number, meta: { expectedDisplayTime: number }) => void) | null = null;
+  requestVideoFrameCallback(cb: (now: number, meta: { expectedDisplayTime: number }) => void): number {
+    this.cb = cb;
+    return 1;
+  }
+  showFrame(): void {
+    const cb = this.cb;
+    this.cb = null;
+    cb?.(0, { expectedDisplayTime: 0 });
+  }
+}
+
 /** A session over fakes; `ui` records status lines and lifecycle calls. */
-function session() {
+function session(video: FakeVideo = new FakeVideo()) {
   resetFakes();
   const ui: string[] = [];
   const host: HostMessage[] = [];
@@ -32,10 +46,9 @@ function session() {
     needsClick: () => ui.push('needs click'),
     connected: (yes) => ui.push(`connected ${yes}`),
   };
-  const video = new FakeVideo() as unknown as HTMLVideoElement;
   const audio = new FakeVideo() as unknown as HTMLAudioElement;
   const s = new Session(
-    { videoEl: video, audioEl: audio, ui: sessionUi, hooks: null, onHostMessage: (m) => host.push(m) },
+    { videoEl: video as unknown as HTMLVideoElement, audioEl: audio, ui: sessionUi, hooks: null, onHostMessage: (m) => host.push(m) },
     deps,
   );
   return { s, ui, host, store };
@@ -139,4 +152,36 @@ test('a takeover by another tab stops without reconnecting; stop() ends for good
   s.restart('host asked for a reload');
   await s.start();
   assert.equal(FakeSocket.all.length, 2, 'a stopped session never starts again');
+});
+
+test('connected without a frame for NO_VIDEO_MS: the session reconnects; a frame in time keeps it', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'setInterval'] });
+  const video = new FrameVideo();
+  const { s, ui } = session(video);
+  await s.start();
+  t.mock.timers.tick(1000); // the audio peer's start (AUDIO_AFTER_VIDEO_MS)
+  const first = await current(0);
+  first.vws.accept();
+  first.aws.accept();
+  first.vpc.setState('connected');
+  t.mock.timers.tick(NO_VIDEO_MS - 1);
+  assert.equal(first.vpc.closed, false, 'not before the deadline');
+  t.mock.timers.tick(1);
+  assert.ok(first.vpc.closed && first.apc.closed, 'both peers torn down');
+  assert.match(ui.at(-1) ?? '', /no video within 3 s; reconnecting/);
+  const settle = async () => {
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+  };
+  t.mock.timers.tick(1000); // the reconnect's back-off
+  await settle();
+  t.mock.timers.tick(1000); // the new audio peer's start
+  await settle();
+  assert.equal(FakeSocket.all.length, 4, 'a new attempt with two sockets');
+  const second = await current(1);
+  second.vws.accept();
+  second.vpc.setState('connected');
+  video.showFrame();
+  t.mock.timers.tick(NO_VIDEO_MS * 3);
+  assert.equal(second.vpc.closed, false, 'a shown frame keeps the connection');
+  s.stop();
 });
