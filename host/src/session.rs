@@ -121,6 +121,7 @@ impl Session {
             None
         };
         negotiation.arm(&webrtc, &tx);
+        unsync_inputs(&webrtc);
         if let Err(e) = pipeline.set_state(gst::State::Playing) {
             let _ = pipeline.set_state(gst::State::Null);
             return Err(e.into());
@@ -239,6 +240,23 @@ impl Drop for Session {
             Err(_) => stop(),
         }
     }
+}
+
+/// Turns off clock sync on the `clocksync` webrtcbin puts in front of each input stream when
+/// negotiation links it. Our inputs are live and already paced by the capture, so the wait only
+/// adds latency; and in about 2 % of page loads the video's streaming thread was found parked in
+/// that element's clock wait for good, right after the first frame, with the connection up and
+/// not one RTP packet sent (docs/reliability.md "Video that never arrives").
+fn unsync_inputs(webrtc: &gst::Element) {
+    let Some(bin) = webrtc.downcast_ref::<gst::Bin>() else {
+        return;
+    };
+    bin.connect_element_added(|_, element| {
+        let is_clocksync = element.factory().is_some_and(|f| f.name() == "clocksync");
+        if is_clocksync && element.find_property("sync").is_some() {
+            element.set_property("sync", false);
+        }
+    });
 }
 
 /// libnice's connectivity-check pacing (Ta), in ms.

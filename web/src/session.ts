@@ -70,9 +70,8 @@ const AUDIO_AFTER_VIDEO_MS = 1000;
 /**
  * How long a connected video connection may go without showing a frame before the session
  * reconnects. The host sends a keyframe when the connection comes up and a keep-alive frame at
- * least every 500 ms after, so 3 s without one means the media path is broken: in about 2–3 % of
- * page loads on the test machine the video connection reached DTLS `connected` and then never
- * received an RTP packet (docs/reliability.md).
+ * least every 500 ms after, so 3 s without one means the media path is broken, as it was in
+ * ~2 % of page loads before a host fix (docs/reliability.md "Video that never arrives").
  */
 export const NO_VIDEO_MS = 3000;
 
