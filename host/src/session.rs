@@ -243,8 +243,8 @@ impl Drop for Session {
 }
 
 /// Turns off clock sync on the `clocksync` webrtcbin puts in front of each input stream when
-/// negotiation links it. Our inputs are live and already paced by the capture, so the wait only
-/// adds latency; and in about 2 % of page loads the video's streaming thread was found parked in
+/// negotiation links it. Our inputs are live and already paced by the capture, so the wait does
+/// nothing for them (no latency change measured); and in about 2 % of page loads the video's streaming thread was found parked in
 /// that element's clock wait for good, right after the first frame, with the connection up and
 /// not one RTP packet sent (docs/reliability.md "Video that never arrives").
 fn unsync_inputs(webrtc: &gst::Element) {

@@ -75,7 +75,6 @@ const AUDIO_AFTER_VIDEO_MS = 1000;
  */
 export const NO_VIDEO_MS = 3000;
 
-
 /** Fetches `./turn`; any failure falls back to the built-in config (the host may have none). */
 export async function rtcConfig(): Promise<RTCConfiguration> {
   try {

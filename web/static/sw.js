@@ -1,7 +1,7 @@
 // Service worker (PWA). It must never serve a stale client after an upgrade, so:
-// - the page is fetched network-first (revalidating HTTP caches) and the cache is only the
-//   offline fallback; files whose URL carries the build hash (`?v=`) are cache-first, since
-//   that URL's content never changes;
+// - the page and the other app files are fetched network-first (revalidating HTTP caches) and
+//   the cache is only the offline fallback; files whose URL carries the build hash (`?v=`,
+//   app.js and app.css) are cache-first, since that URL's content never changes;
 // - the cache is versioned by the build hash the build script writes below, so a new build is a
 //   new worker (byte-different) that deletes the old caches on activation and takes over at once;
 // - nothing but the app's own static files is intercepted (signalling, /turn, /health and the
