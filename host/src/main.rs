@@ -13,6 +13,7 @@ fn main() -> Result<()> {
     let settings = selkies_host::config_io::resolve(Args::parse_from_env())
         .context("invalid configuration")?;
     init_logging(settings.debug);
+    no_huge_pages();
     for w in &settings.warnings {
         warn!("{w}");
     }
@@ -53,6 +54,27 @@ fn limit_malloc_arenas() {
         unsafe {
             libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
         }
+    }
+}
+
+/// x264 asks the kernel for transparent huge pages on its large buffers (`madvise(MADV_HUGEPAGE)`
+/// on every block of 2 MiB or more), and a huge page is resident as a whole even where x264
+/// touches only part of it: ~5 MiB of a 1080p session's RSS were untouched parts of huge pages,
+/// and x264 was no faster with them (docs/benchmarks.md "Memory: x264's huge pages").
+/// `SELKIES_HUGE_PAGES=1` keeps the kernel's choice. The flag is inherited by the processes the
+/// host starts, which is harmless for them.
+fn no_huge_pages() {
+    if std::env::var_os("SELKIES_HUGE_PAGES").is_some_and(|v| v == "1") {
+        return;
+    }
+    // SAFETY: PR_SET_THP_DISABLE only sets a flag on this process; the arguments are plain ints.
+    let rc = unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) };
+    if rc != 0 {
+        // Kernels before 3.15 lack it; nothing else depends on it.
+        tracing::debug!(
+            "transparent huge pages stay on: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
