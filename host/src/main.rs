@@ -59,7 +59,7 @@ fn limit_malloc_arenas() {
 
 /// x264 asks the kernel for transparent huge pages on its large buffers (`madvise(MADV_HUGEPAGE)`
 /// on every block of 2 MiB or more), and a huge page is resident as a whole even where x264
-/// touches only part of it: ~5 MiB of a 1080p session's RSS were untouched parts of huge pages,
+/// touches only part of it: 5–8 MiB of a 1080p session's RSS were untouched parts of huge pages,
 /// and x264 was no faster with them (docs/benchmarks.md "Memory: x264's huge pages").
 /// `SELKIES_HUGE_PAGES=1` keeps the kernel's choice. The flag is inherited by the processes the
 /// host starts, which is harmless for them.
