@@ -68,6 +68,8 @@ struct Active {
     audio: Option<AudioPipeline>,
     /// The task bringing PulseAudio back into the audio stream, while one runs.
     recovery: Option<tokio::task::JoinHandle<()>>,
+    /// Pauses the audio capture while nothing plays (audio peer only; stops when dropped).
+    idle_watch: Option<crate::media::audio_idle::Watch>,
     /// This session's claim on the host's audio-encoder handle (audio peer only).
     _audio_lease: Option<crate::media::audio_owner::Lease<gstreamer::Element>>,
 }
@@ -207,6 +209,8 @@ fn stop(host: &Arc<Host>, kind: Kind, active: &mut Option<Active>) {
     if let Some(r) = old.recovery.take() {
         r.abort();
     }
+    // Before the pipeline goes to NULL: the watch must not change the source's state meanwhile.
+    drop(old.idle_watch.take());
     // Going to NULL joins the streaming threads: on the blocking pool, never an async worker.
     tokio::task::spawn_blocking(move || {
         old.session.shutdown();
@@ -405,6 +409,7 @@ async fn start(
             session,
             audio: None,
             recovery: None,
+            idle_watch: None,
             codec: Some(video.chosen.spec.codec()),
             controller: Some(Controller::new(host.clone(), video)),
             dc_open: false,
@@ -416,10 +421,12 @@ async fn start(
             // No PulseAudio at start: keep looking for it while the session lives.
             let recovery = (!audio.live_source)
                 .then(|| tokio::spawn(audio_source::recover(audio.clone(), false)));
+            let idle_watch = crate::media::audio_idle::watch(&audio);
             Ok(Active {
                 session,
                 audio: Some(audio),
                 recovery,
+                idle_watch,
                 controller: None,
                 dc_open: false,
                 browser_gone: false,

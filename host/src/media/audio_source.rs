@@ -5,7 +5,8 @@
 //! same task runs when PulseAudio was absent when the session started.
 //!
 //! The pipeline runs on the system clock (pulsesrc `provide-clock=false`): a clock provided by a
-//! source that died would stop the whole pipeline.
+//! source that died would stop the whole pipeline. While nothing plays the capture may be paused
+//! ([`super::audio_idle`]); a `pulsesrc` swapped in then starts paused.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -63,6 +64,8 @@ impl AudioPipeline {
     /// Replace the source with the element `desc` describes, in the running pipeline. Blocks on
     /// state changes: call it off the async workers.
     pub fn replace_source(&self, desc: &str) -> Result<(), MediaError> {
+        // Held through the swap so a pause cannot land on the element being replaced.
+        let paused = self.pause.hold();
         let caps = self
             .pipeline
             .by_name(SOURCE_CAPS)
@@ -87,8 +90,13 @@ impl AudioPipeline {
             .map_err(|_| MediaError::MissingElement(SOURCE))?;
         new.link(&caps)
             .map_err(|_| MediaError::MissingElement(SOURCE_CAPS))?;
-        new.sync_state_with_parent()
-            .map_err(|_| MediaError::MissingElement(SOURCE))?;
+        match super::audio_idle::state_for_new(&new, *paused) {
+            Some(state) => new.set_state(state).map(|_| ()),
+            None => new
+                .sync_state_with_parent()
+                .map_err(|_| gst::StateChangeError),
+        }
+        .map_err(|_| MediaError::MissingElement(SOURCE))?;
         Ok(())
     }
 

@@ -75,14 +75,17 @@ pub fn install(source: &gst::Element, damage: DamageWatch, bypass: Arc<AtomicBoo
     };
     let gate = FrameGate::default();
     let last_pass: Mutex<Option<Instant>> = Mutex::new(None);
-    pad.add_probe(gst::PadProbeType::BUFFER, move |_, _| {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let now = Instant::now();
         let mut last = crate::sync::lock(&last_pass);
         if bypass.load(Ordering::Relaxed) || gate.pass(now, damage.last_damage(), *last) {
             *last = Some(now);
             gst::PadProbeReturn::Ok
         } else {
-            gst::PadProbeReturn::Drop
+            // Consumed here and answered `Handled`, as in `silence_gate.rs`: gstreamer-rs 0.25
+            // turns a `Drop` of a buffer left in place into a GStreamer-CRITICAL per frame.
+            info.data = None;
+            gst::PadProbeReturn::Handled
         }
     });
 }

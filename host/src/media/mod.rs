@@ -8,12 +8,14 @@
 //! and the host's per-frame stage timings ([`stage_timing`]) and the screen capture
 //! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
 //! ([`ws_pipeline`]); which transport's `opusenc` the host's audio-bitrate changes reach
-//! ([`audio_owner`]); the audio silence gate ([`silence_gate`]); `--congestion_control`: the
+//! ([`audio_owner`]); the audio silence gate ([`silence_gate`]) and the capture pause while
+//! nothing plays ([`audio_idle`], asking PulseAudio through [`pulse_streams`]); `--congestion_control`: the
 //! adaptive-bitrate policy ([`abr`]) and its GStreamer side ([`congestion`]); the header
 //! extensions' shared GStreamer subclass ([`hdrext`]) and receive-only m-lines ([`receive`]).
 
 pub mod abr;
 pub mod abs_capture_time;
+pub mod audio_idle;
 pub mod audio_owner;
 pub mod audio_source;
 pub mod catalogue;
@@ -27,6 +29,7 @@ pub mod offer;
 pub mod pipeline;
 pub mod playout_delay;
 pub mod props;
+pub mod pulse_streams;
 pub mod receive;
 pub mod silence_gate;
 pub use selkies_proto::encoder::rates;

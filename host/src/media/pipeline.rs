@@ -308,12 +308,14 @@ pub(super) fn finish_audio(
     silence_ms: u32,
 ) -> Result<AudioPipeline, MediaError> {
     let opusenc = by_name(&pipeline, "opusenc")?;
-    super::silence_gate::install(&opusenc, silence_ms);
+    let gate = super::silence_gate::install(&opusenc, silence_ms);
     Ok(AudioPipeline {
         webrtc: by_name(&pipeline, out)?,
         opusenc,
         live_source: live,
         capturing: Arc::new(AtomicBool::new(live)),
+        gate,
+        pause: Arc::default(),
         pipeline,
     })
 }
@@ -448,6 +450,12 @@ pub struct AudioPipeline {
     pub live_source: bool,
     /// Whether PulseAudio feeds the stream now ([`super::audio_source`] swaps sources).
     pub capturing: Arc<AtomicBool>,
+    /// The silence gate on `opusenc`; `None` with `--audio_silence_ms=0`, which also keeps the
+    /// capture from pausing ([`super::audio_idle`]).
+    pub gate: Option<Arc<super::silence_gate::GateCounts>>,
+    /// Whether the PulseAudio capture is paused because nothing plays ([`super::audio_idle`]);
+    /// its lock also orders the pause against source swaps.
+    pub pause: Arc<super::audio_idle::PauseState>,
 }
 
 /// Build (but do not start) the audio pipeline.

@@ -6,10 +6,12 @@
 //! re-bases its timestamps over the gap (the browser sees a timestamp jump, as after DTX).
 //!
 //! [`SilenceGate`] is the pure detector (S16LE samples in, a verdict out); [`install`] puts it
-//! on the encoder's sink pad as a pad probe.
+//! on the encoder's sink pad as a pad probe. When the capture itself was paused because nothing
+//! played ([`super::audio_idle`]), [`GateCounts::close_before_next`] makes the first buffer after
+//! it count as following a gated stretch: sound passes as a `DISCONT` resume, silence is dropped.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -57,6 +59,15 @@ impl SilenceGate {
         self.gated
     }
 
+    /// Treat what comes next as following a gated stretch (the capture was paused): silence is
+    /// dropped at once and the first sound is a [`Verdict::Resume`]. Does nothing for a zero hold.
+    pub fn close(&mut self) {
+        if self.hold_ns > 0 {
+            self.gated = true;
+            self.silent_ns = self.hold_ns;
+        }
+    }
+
     /// Judge one buffer of interleaved S16LE PCM lasting `duration_ns`.
     pub fn feed(&mut self, pcm: &[u8], duration_ns: u64) -> Verdict {
         if self.hold_ns == 0 {
@@ -83,11 +94,22 @@ impl SilenceGate {
     }
 }
 
-/// Buffers the gate dropped, for logs and benchmarks.
+/// Buffers the gate dropped, for logs and benchmarks, and the capture pause's request.
 #[derive(Debug, Default)]
 pub struct GateCounts {
     pub dropped: AtomicU64,
     pub resumed: AtomicU64,
+    /// Set by [`Self::close_before_next`]; the probe closes the gate before the next buffer.
+    close: AtomicBool,
+}
+
+impl GateCounts {
+    /// Close the gate before judging the next buffer ([`SilenceGate::close`]): called just before
+    /// a paused capture resumes, while its streaming thread waits, so the next buffer is the
+    /// first one after the pause.
+    pub fn close_before_next(&self) {
+        self.close.store(true, Ordering::SeqCst);
+    }
 }
 
 /// Put a gate closing after `hold_ms` on `encoder`'s sink pad (does nothing for 0). The caps
@@ -109,7 +131,13 @@ pub fn install(encoder: &gst::Element, hold_ms: u32) -> Option<Arc<GateCounts>> 
             .duration()
             .map_or(10_000_000, gst::ClockTime::nseconds);
         let verdict = match buffer.map_readable() {
-            Ok(map) => crate::sync::lock(&gate).feed(map.as_slice(), duration),
+            Ok(map) => {
+                let mut gate = crate::sync::lock(&gate);
+                if seen.close.swap(false, Ordering::SeqCst) {
+                    gate.close();
+                }
+                gate.feed(map.as_slice(), duration)
+            }
             Err(_) => Verdict::Pass,
         };
         match verdict {
@@ -124,7 +152,11 @@ pub fn install(encoder: &gst::Element, hold_ms: u32) -> Option<Arc<GateCounts>> 
                 if seen.dropped.fetch_add(1, Ordering::Relaxed) == 0 {
                     debug!("audio: silent monitor, encoding paused");
                 }
-                gst::PadProbeReturn::Drop
+                // gstreamer-rs (0.25) hands a buffer left in place back to GStreamer as NULL on
+                // `Drop`, which GStreamer then unrefs: one CRITICAL log line per dropped buffer,
+                // 100 a second. Consuming it here and answering `Handled` drops it cleanly.
+                info.data = None;
+                gst::PadProbeReturn::Handled
             }
         }
     });
@@ -177,6 +209,29 @@ mod tests {
         assert_eq!(g.feed(&dither, TEN_MS), Verdict::Drop);
         assert_eq!(g.feed(&pcm(&[i16::MIN]), TEN_MS), Verdict::Resume);
         assert_eq!(g.feed(&pcm(&[17]), TEN_MS), Verdict::Pass);
+    }
+
+    #[test]
+    fn a_closed_gate_drops_silence_and_resumes_on_sound() {
+        let mut g = SilenceGate::new(300, THRESHOLD);
+        let quiet = pcm(&[0; 960]);
+        assert_eq!(g.feed(&pcm(&[900; 960]), TEN_MS), Verdict::Pass);
+        // The capture was paused right after sound: nothing in between reached the gate.
+        g.close();
+        assert!(g.gated());
+        assert_eq!(
+            g.feed(&quiet, TEN_MS),
+            Verdict::Drop,
+            "silence after the pause"
+        );
+        assert_eq!(g.feed(&pcm(&[900; 960]), TEN_MS), Verdict::Resume);
+        g.close();
+        assert_eq!(g.feed(&pcm(&[900; 960]), TEN_MS), Verdict::Resume);
+        // A zero hold never gates, closed or not.
+        let mut off = SilenceGate::new(0, THRESHOLD);
+        off.close();
+        assert!(!off.gated());
+        assert_eq!(off.feed(&quiet, TEN_MS), Verdict::Pass);
     }
 
     #[test]

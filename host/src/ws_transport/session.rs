@@ -193,6 +193,8 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     };
     let mut recovery =
         (!p.audio.live_source).then(|| tokio::spawn(audio_source::recover(p.audio.clone(), false)));
+    // Pauses the audio capture while nothing plays; stopped before the pipelines are.
+    let idle_watch = crate::media::audio_idle::watch(&p.audio);
     let why = match started {
         Ok(Ok(())) => {
             info!(
@@ -238,6 +240,7 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     if let Some(r) = recovery.take() {
         r.abort();
     }
+    drop(idle_watch);
     host.services.metrics.set_connected_clients(0);
     // Give the writer a moment to deliver a close frame, then stop it (a finished handle may
     // already have been polled to completion by the loop: never poll it again).

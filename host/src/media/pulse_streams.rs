@@ -1,0 +1,338 @@
+//! What plays on the PulseAudio sink whose monitor the desktop audio captures, asked of
+//! PulseAudio through `pactl` like [`crate::mic::device`] does: `pactl subscribe` reports every
+//! change of the server's objects as one line, and `pactl list` says which playback streams
+//! (sink-inputs) exist, on which sink, and whether they are corked. [`super::audio_idle`] pauses
+//! the capture while nothing plays.
+//!
+//! The parsers are pure and unit-tested; `pactl` runs with `LC_ALL=C` because its long listings
+//! are translated.
+
+use std::process::{Command, Stdio};
+
+use crate::mic::device::info_field;
+
+/// Why PulseAudio could not be asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamsError {
+    #[error("cannot run pactl: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("pactl {args} failed: {stderr}")]
+    Pactl { args: String, stderr: String },
+    #[error("the listing task failed: {0}")]
+    Task(String),
+}
+
+/// What happened to a server object (`pactl subscribe`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    New,
+    Change,
+    Remove,
+}
+
+/// The kind of object an event is about (the ones the watch reacts to; the rest are `Other`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facility {
+    /// A playback stream.
+    SinkInput,
+    /// A sink (its state, or a new/removed one).
+    Sink,
+    /// Server settings: the default sink or source changed.
+    Server,
+    /// Sources, recording streams (our own capture among them), clients, modules, cards.
+    Other,
+}
+
+/// One line of `pactl subscribe`: `Event 'new' on sink-input #12`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub change: Change,
+    pub facility: Facility,
+    pub index: Option<u32>,
+}
+
+/// Parse one `pactl subscribe` line; `None` for anything else (pactl's own messages).
+pub fn parse_event(line: &str) -> Option<Event> {
+    let rest = line.trim().strip_prefix("Event '")?;
+    let (change, rest) = rest.split_once('\'')?;
+    let change = match change {
+        "new" => Change::New,
+        "change" => Change::Change,
+        "remove" => Change::Remove,
+        _ => return None,
+    };
+    let rest = rest.trim_start().strip_prefix("on ")?;
+    let (facility, index) = match rest.split_once(" #") {
+        Some((f, i)) => (f, i.trim().parse().ok()),
+        None => (rest.trim(), None),
+    };
+    let facility = match facility {
+        "sink-input" => Facility::SinkInput,
+        "sink" => Facility::Sink,
+        "server" => Facility::Server,
+        _ => Facility::Other,
+    };
+    Some(Event {
+        change,
+        facility,
+        index,
+    })
+}
+
+/// One playback stream of `pactl list sink-inputs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SinkInput {
+    pub index: u32,
+    /// Index of the sink it plays into.
+    pub sink: u32,
+    /// Paused by its client: the sink renders nothing from it.
+    pub corked: bool,
+}
+
+/// The streams of `LC_ALL=C pactl list sink-inputs`. A block whose sink cannot be read is left
+/// out; one whose cork state cannot be read counts as playing (capturing is the safe side).
+pub fn parse_sink_inputs(long: &str) -> Vec<SinkInput> {
+    // (index, sink, corked) of the block being read.
+    type Block = (u32, Option<u32>, bool);
+    fn flush(c: Option<Block>, out: &mut Vec<SinkInput>) {
+        if let Some((index, Some(sink), corked)) = c {
+            out.push(SinkInput {
+                index,
+                sink,
+                corked,
+            });
+        }
+    }
+    let mut out = Vec::new();
+    let mut current: Option<Block> = None;
+    for line in long.lines() {
+        if let Some(n) = line.strip_prefix("Sink Input #") {
+            flush(current.take(), &mut out);
+            current = n.trim().parse().ok().map(|i| (i, None, false));
+            continue;
+        }
+        let Some(cur) = current.as_mut() else {
+            continue;
+        };
+        // Fields are one tab in; properties (two tabs, `key = "value"`) never match.
+        let Some((key, value)) = line.strip_prefix('\t').and_then(|l| l.split_once(':')) else {
+            continue;
+        };
+        match key {
+            "Sink" => cur.1 = value.trim().parse().ok(),
+            "Corked" => cur.2 = value.trim() == "yes",
+            _ => {}
+        }
+    }
+    flush(current, &mut out);
+    out
+}
+
+/// The index of the sink named `name` in `pactl list short sinks` (index, name, driver, …).
+pub fn sink_index(short_sinks: &str, name: &str) -> Option<u32> {
+    short_sinks.lines().find_map(|l| {
+        let mut cols = l.split('\t');
+        let index = cols.next()?.trim().parse().ok()?;
+        (cols.next()? == name).then_some(index)
+    })
+}
+
+/// The sink whose monitor the capture records: `device` is the `pulsesrc device=` in use
+/// (`None` is the default source), `info` is `pactl info`. `None` when the capture is not a
+/// sink's monitor (a microphone, a remapped source): then what plays cannot be known.
+pub fn monitored_sink(device: Option<&str>, info: &str) -> Option<String> {
+    let source = match device {
+        None | Some("@DEFAULT_SOURCE@") => info_field(info, "Default Source")?,
+        Some("@DEFAULT_MONITOR@") => return info_field(info, "Default Sink").map(str::to_owned),
+        Some(name) => name,
+    };
+    source
+        .strip_suffix(".monitor")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+/// Whether any uncorked stream plays into sink `sink`.
+pub fn plays(inputs: &[SinkInput], sink: u32) -> bool {
+    inputs.iter().any(|i| i.sink == sink && !i.corked)
+}
+
+/// What the capture is listening to now, from [`playing_now`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Playing {
+    /// The monitored sink and whether an uncorked stream plays into it.
+    Sink { name: String, playing: bool },
+    /// The capture is not a known sink's monitor (named source, missing sink): always capture.
+    Unknown(String),
+}
+
+fn pactl(args: &[&str]) -> Result<String, StreamsError> {
+    let out = Command::new("pactl")
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(StreamsError::Pactl {
+            args: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Ask PulseAudio whether anything plays on the monitored sink. Blocking (runs `pactl` three
+/// times, a few ms each): call it off the async workers.
+pub fn playing_now() -> Result<Playing, StreamsError> {
+    let device = crate::mic::device::capture_device();
+    let info = pactl(&["info"])?;
+    let Some(name) = monitored_sink(device.as_deref(), &info) else {
+        return Ok(Playing::Unknown(
+            device.unwrap_or_else(|| "the default source".to_owned()),
+        ));
+    };
+    let Some(index) = sink_index(&pactl(&["list", "short", "sinks"])?, &name) else {
+        return Ok(Playing::Unknown(format!("{name}.monitor")));
+    };
+    let inputs = parse_sink_inputs(&pactl(&["list", "sink-inputs"])?);
+    Ok(Playing::Sink {
+        playing: plays(&inputs, index),
+        name,
+    })
+}
+
+/// Start `pactl subscribe` (killed when the returned child is dropped); its stdout has one
+/// line per event until PulseAudio goes away.
+pub fn subscribe() -> Result<tokio::process::Child, StreamsError> {
+    Ok(tokio::process::Command::new("pactl")
+        .arg("subscribe")
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscribe_lines() {
+        assert_eq!(
+            parse_event("Event 'new' on sink-input #12"),
+            Some(Event {
+                change: Change::New,
+                facility: Facility::SinkInput,
+                index: Some(12)
+            })
+        );
+        let remove = parse_event("Event 'remove' on sink-input #0\n").expect("event");
+        assert_eq!(
+            (remove.change, remove.facility),
+            (Change::Remove, Facility::SinkInput)
+        );
+        let sink = parse_event("Event 'change' on sink #3").expect("event");
+        assert_eq!(
+            (sink.change, sink.facility),
+            (Change::Change, Facility::Sink)
+        );
+        let server = parse_event("Event 'change' on server").expect("event");
+        assert_eq!((server.facility, server.index), (Facility::Server, None));
+        assert_eq!(
+            parse_event("Event 'new' on source-output #3").map(|e| e.facility),
+            Some(Facility::Other)
+        );
+        assert_eq!(
+            parse_event("Event 'change' on sample-cache #1").map(|e| e.facility),
+            Some(Facility::Other)
+        );
+        for junk in [
+            "",
+            "Got SIGINT, exiting.",
+            "Event 'new'",
+            "Event 'exploded' on sink #1",
+            "Event new on sink #1",
+        ] {
+            assert_eq!(parse_event(junk), None, "{junk:?}");
+        }
+    }
+
+    const INPUTS: &str = "Sink Input #1\n\tDriver: protocol-native.c\n\tOwner Module: 0\n\
+\tClient: 13\n\tSink: 0\n\tSample Specification: s16le 2ch 44100Hz\n\tCorked: no\n\tMute: no\n\
+\tProperties:\n\t\tapplication.name = \"pacat\"\n\t\tmedia.name = \"Corked: yes\"\n\n\
+Sink Input #7\n\tDriver: protocol-native.c\n\tSink: 2\n\tCorked: yes\n\tMute: no\n\n\
+Sink Input #9\n\tSink: 0\n\tCorked: yes\n";
+
+    #[test]
+    fn sink_input_listing() {
+        let inputs = parse_sink_inputs(INPUTS);
+        assert_eq!(
+            inputs,
+            vec![
+                SinkInput {
+                    index: 1,
+                    sink: 0,
+                    corked: false
+                },
+                SinkInput {
+                    index: 7,
+                    sink: 2,
+                    corked: true
+                },
+                SinkInput {
+                    index: 9,
+                    sink: 0,
+                    corked: true
+                },
+            ]
+        );
+        assert!(plays(&inputs, 0), "input #1 plays into sink 0");
+        assert!(!plays(&inputs, 2), "sink 2 has only a corked input");
+        assert!(!plays(&inputs, 5), "nothing on sink 5");
+        assert!(parse_sink_inputs("").is_empty());
+        // A block without its sink is left out; one without a cork state plays.
+        let odd = parse_sink_inputs("Sink Input #x\n\tSink: 0\nSink Input #4\n\tSink: 1\n");
+        assert_eq!(
+            odd,
+            vec![SinkInput {
+                index: 4,
+                sink: 1,
+                corked: false
+            }]
+        );
+    }
+
+    #[test]
+    fn sink_indices() {
+        let sinks = "0\tvsink\tmodule-null-sink.c\ts16le 2ch 44100Hz\tIDLE\n\
+4\tSelkiesMic\tmodule-null-sink.c\ts16le 1ch 48000Hz\tRUNNING\n";
+        assert_eq!(sink_index(sinks, "vsink"), Some(0));
+        assert_eq!(sink_index(sinks, "SelkiesMic"), Some(4));
+        assert_eq!(sink_index(sinks, "Selkies"), None);
+        assert_eq!(sink_index("garbage\n", "garbage"), None);
+    }
+
+    #[test]
+    fn the_monitored_sink() {
+        let info = "Default Sink: vsink\nDefault Source: vsink.monitor\n";
+        assert_eq!(monitored_sink(None, info).as_deref(), Some("vsink"));
+        assert_eq!(
+            monitored_sink(Some("@DEFAULT_MONITOR@"), info).as_deref(),
+            Some("vsink")
+        );
+        assert_eq!(
+            monitored_sink(Some("other.monitor"), info).as_deref(),
+            Some("other")
+        );
+        // A microphone or a remapped source is no sink's monitor.
+        assert_eq!(monitored_sink(Some("alsa_input.usb"), info), None);
+        assert_eq!(
+            monitored_sink(None, "Default Sink: vsink\nDefault Source: selkies_mic\n"),
+            None
+        );
+        assert_eq!(monitored_sink(Some(".monitor"), info), None);
+        assert_eq!(monitored_sink(None, ""), None);
+    }
+}
