@@ -268,6 +268,11 @@ export class App {
     void this.session.start();
   }
 
+  /** The UI the first frame does without: the drawer's layout (after the first frame, main.ts). */
+  revealUi(): void {
+    this.drawer.reveal();
+  }
+
   private windowSize(): { w: number; h: number; dpr: number } {
     const { bodyWidth, bodyHeight, dpr } = this.parts.view();
     return {

@@ -1,6 +1,10 @@
 //! The side drawer (docs/web-client.md "What the client does"): gauges, toolbar icons, the three selects, the
 //! switches, the status list and the log panel. It only renders and reports user choices through
-//! `DrawerEvents`; what a choice does to the session is app.ts's business.
+//! `DrawerEvents`; what a choice does to the session is app.ts's business. The drawer's markup
+//! stays `display: none` (class `later`) until `reveal`, which the app calls when the page is
+//! idle after the first video frame, or opening it does: its selects, switches and text areas
+//! then stay out of the page's first style and layout (docs/benchmarks.md "First frame: the
+//! page's own start").
 
 import type { Gauge } from './gauges.ts';
 import type { LogBuffer } from './logs.ts';
@@ -85,8 +89,19 @@ export class Drawer {
     this.setOpen(!this.isOpen);
   }
 
+  /** Lays the (closed) drawer out from now on; opening it reveals it first. */
+  reveal(): void {
+    if (!this.root.classList.contains('later')) return;
+    this.root.classList.remove('later');
+  }
+
   setOpen(open: boolean): void {
     if (open === this.isOpen) return;
+    if (open && this.root.classList.contains('later')) {
+      this.reveal();
+      // Lay it out closed first, so that opening it slides it in as usual.
+      void this.root.offsetWidth;
+    }
     this.root.classList.toggle('open', open);
     this.root.setAttribute('aria-hidden', String(!open));
     if (open) this.renderLogs();

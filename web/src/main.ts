@@ -4,10 +4,10 @@
 
 import { App } from './app.ts';
 import { afterMilestone, FIRST_FRAME, milestone } from './milestones.ts';
-import { prefetch, prefetchSocket } from './prefetch.ts';
-import { rtcConfig } from './session.ts';
+import { keep, prefetch, prefetchPeer, prefetchSocket } from './prefetch.ts';
+import { browserPage, rtcConfig } from './session.ts';
 import { advertisedTransport, chooseTransport } from './transport.ts';
-import { signallingUrl } from './signalling.ts';
+import { clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
@@ -19,11 +19,31 @@ else {
   prefetch('transport', advertisedTransport);
   prefetch('turn', rtcConfig);
   // The video peer's signalling socket too, unless the URL forces the WebSocket transport
-  // (one the host advertises instead is dropped once known: transport.ts).
-  if (chooseTransport(window.location.search, null) !== 'websocket') prefetchSocket(signallingUrl(window.location));
+  // (one the host advertises instead is dropped once known: transport.ts). It sends the video
+  // peer's HELLO as soon as it opens, so the host builds its pipeline and offer while the app
+  // is built; the session takes the socket and the offer kept with it (signalling.ts). The
+  // video peer's connection is created now too (prefetch.ts).
+  if (chooseTransport(window.location.search, null) !== 'websocket') {
+    const page = browserPage();
+    const own = clientToken(page.storage);
+    keep('token', own);
+    prefetchSocket(signallingUrl(page.location), () => {
+      milestone('video WebSocket open, HELLO sent');
+      // Measured when the socket opens, as the session's own HELLO is.
+      const now = browserPage();
+      return helloMessage(VIDEO_PEER_ID, now.width, now.height, now.dpr, own, decodableVideoCodecs(now.receiveCaps));
+    });
+    prefetchPeer();
+  }
   const app = new App();
   milestone('app built');
   app.start();
+  // The drawer is laid out after the first frame is shown (drawer.ts), once the page is idle:
+  // in the first frame's own task its layout held that frame's paint back 50–175 ms.
+  afterMilestone(FIRST_FRAME, 10000, () => {
+    if ('requestIdleCallback' in window) requestIdleCallback(() => app.revealUi(), { timeout: 1000 });
+    else setTimeout(() => app.revealUi(), 300);
+  });
 }
 
 // The worker's registration and install (it fetches every app file again) cost a fresh page

@@ -3,7 +3,7 @@
 //! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
 
 import { milestone, watchPeer } from './milestones.ts';
-import { takeSocket } from './prefetch.ts';
+import { takePeer, takeSocket } from './prefetch.ts';
 import { mungeAnswer } from './sdp.ts';
 import { CLOSE_TAKEN_OVER, Signalling, type OpenSocket } from './signalling.ts';
 
@@ -38,7 +38,7 @@ export interface PeerDeps {
 }
 
 export const browserPeerDeps: PeerDeps = {
-  createPc: (config) => new RTCPeerConnection(config),
+  createPc: (config) => takePeer(config) ?? new RTCPeerConnection(config),
   openSocket: (url) => takeSocket(url) ?? new WebSocket(url),
 };
 

@@ -3,8 +3,11 @@
 //! app's set-up and each other, which takes them off the way to the first frame
 //! (docs/benchmarks.md, "First frame"). Each prefetched answer is used once, by the first
 //! connection; reconnections fetch afresh (TURN credentials expire). The video peer's
-//! signalling socket is opened early the same way (`prefetchSocket`): its TCP and WebSocket
-//! handshakes then overlap the app's set-up and the peer connection's creation.
+//! signalling socket is opened early the same way (`prefetchSocket`) and sends the video peer's
+//! HELLO itself (`main.ts`), so the host's offer is on its way while the app is built; the
+//! video peer's `RTCPeerConnection` is created then too (`prefetchPeer`).
+
+import type { EarlySocket } from './signalling.ts';
 
 const early = new Map<string, Promise<unknown>>();
 
@@ -20,24 +23,87 @@ export function takeOr<T>(key: string, load: () => Promise<T>): Promise<T> {
   return p ?? load();
 }
 
-let earlySocket: { url: string; ws: WebSocket } | null = null;
+const kept = new Map<string, unknown>();
 
-/** Opens the signalling socket to `url` now, for the first [`takeSocket`] with that URL. */
-export function prefetchSocket(url: string): void {
-  earlySocket = { url, ws: new WebSocket(url) };
+/** Keeps `value` for the first [`takeKept`] with the same key (the early HELLO's token). */
+export function keep(key: string, value: unknown): void {
+  kept.set(key, value);
 }
 
-/** The prefetched socket to `url` (once; it may be open already), else null. */
-export function takeSocket(url: string): WebSocket | null {
+/** The kept value for `key` (once), else undefined. */
+export function takeKept<T>(key: string): T | undefined {
+  const v = kept.get(key) as T | undefined;
+  kept.delete(key);
+  return v;
+}
+
+let earlySocket: { url: string; early: EarlySocket } | null = null;
+
+/**
+ * Opens the signalling socket to `url` now, for the first [`takeSocket`] with that URL. With
+ * `hello`, the socket greets the host as soon as it opens and keeps what the host answers (its
+ * offer) until the peer takes it: the host then builds its pipeline and offer while the page is
+ * still setting itself up, instead of after.
+ */
+export function prefetchSocket(url: string, hello?: () => string): void {
+  const ws = new WebSocket(url);
+  const early: EarlySocket = { ws, greeted: false, backlog: [] };
+  if (hello) {
+    ws.onopen = () => {
+      ws.send(hello());
+      early.greeted = true;
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (typeof ev.data === 'string') early.backlog.push(ev.data);
+    };
+  }
+  earlySocket = { url, early };
+}
+
+/** The prefetched socket to `url` (once; it may be open, and greeted, already), else null. */
+export function takeSocket(url: string): EarlySocket | null {
   const s = earlySocket;
   earlySocket = null;
-  if (s && s.url === url) return s.ws;
-  s?.ws.close();
+  if (s && s.url === url) return s.early;
+  s?.early.ws.close();
   return null;
 }
 
-/** Closes a prefetched socket nobody took (the page streams over the WebSocket transport). */
+let earlyPc: RTCPeerConnection | null = null;
+
+/**
+ * Creates the video peer's connection now, before the app is built: a page's first
+ * `RTCPeerConnection` sets WebRTC up in the renderer (10–70 ms of main thread on 2 cores), which
+ * otherwise happened after `./turn` answered, between the host's offer and its handling.
+ */
+export function prefetchPeer(): void {
+  try {
+    earlyPc = new RTCPeerConnection();
+  } catch {
+    earlyPc = null; // no WebRTC here: the session finds out itself
+  }
+}
+
+/** The early connection with `config` applied (once), else null (then create one). */
+export function takePeer(config: RTCConfiguration): RTCPeerConnection | null {
+  const pc = earlyPc;
+  earlyPc = null;
+  if (!pc) return null;
+  try {
+    // ICE servers and policy may change until gathering starts; a setting that may not
+    // (bundle or RTCP-mux policy, certificates) throws, and a fresh connection takes it.
+    pc.setConfiguration(config);
+    return pc;
+  } catch {
+    pc.close();
+    return null;
+  }
+}
+
+/** Closes a prefetched socket and connection nobody took (the page streams over the WebSocket). */
 export function dropSocket(): void {
-  earlySocket?.ws.close();
+  earlySocket?.early.ws.close();
   earlySocket = null;
+  earlyPc?.close();
+  earlyPc = null;
 }

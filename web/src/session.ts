@@ -12,7 +12,7 @@ import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
 import { FIRST_FRAME, milestone } from './milestones.ts';
-import { takeOr } from './prefetch.ts';
+import { takeKept, takeOr } from './prefetch.ts';
 import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
@@ -107,21 +107,35 @@ export interface SessionDeps {
   page(): PageFacts;
 }
 
-function browserPage(): PageFacts {
+/**
+ * The browser's video RTP capabilities, asked once per page (they do not change) and each only
+ * when first needed: every call costs the main thread a few ms, and only the audio peer's
+ * HELLO, after the first frame, needs the sending side.
+ */
+let receiveCaps: PageFacts['receiveCaps'] | undefined;
+let sendCaps: PageFacts['sendCaps'] | undefined;
+
+export function browserPage(): PageFacts {
   let storage: Storage | null = null;
   try {
     storage = window.localStorage;
   } catch {
     // Storage blocked by the browser: the token lives for this page only.
   }
+  receiveCaps ??= RTCRtpReceiver.getCapabilities?.('video') ?? null;
   return {
     location: window.location,
-    width: document.body.offsetWidth,
-    height: document.body.offsetHeight,
+    // The window's size, not the body's: the body fills the window (app.css), and reading
+    // `offsetWidth` forced a layout before the HELLO on the way to the first frame.
+    width: window.innerWidth,
+    height: window.innerHeight,
     dpr: window.devicePixelRatio,
     storage,
-    receiveCaps: RTCRtpReceiver.getCapabilities?.('video') ?? null,
-    sendCaps: RTCRtpSender.getCapabilities?.('video') ?? null,
+    receiveCaps,
+    get sendCaps() {
+      sendCaps ??= RTCRtpSender.getCapabilities?.('video') ?? null;
+      return sendCaps;
+    },
   };
 }
 
@@ -200,7 +214,8 @@ export class Session {
     if (this.retry.stopped) return;
     const page = this.deps.page();
     const url = signallingUrl(page.location);
-    const token = clientToken(page.storage);
+    // The token the early socket's HELLO carried (main.ts): both peers must carry the same one.
+    const token = takeKept<string>('token') ?? clientToken(page.storage);
     // Measured when each socket opens, as the page may have been resized meanwhile.
     const hello = (id: number) => () => {
       const now = this.deps.page();
@@ -235,31 +250,31 @@ export class Session {
     };
     // Audio starts once the first video frame is shown (or after AUDIO_AFTER_VIDEO_MS, or where
     // the browser cannot tell when a frame is shown): negotiating it while the video connects
-    // keeps the page's main thread busy on the video's way to its first frame.
-    let audioStarted = false;
-    let audioPeer: StreamPeer | null = null;
-    const startAudio = (): void => {
-      // Not after this session was torn down: `this.audio` may be a newer session's peer.
-      if (audioStarted || !audioPeer || this.audio !== audioPeer || this.retry.stopped) return;
-      audioStarted = true;
-      audioPeer.start();
-    };
+    // keeps the page's main thread busy on the video's way to its first frame. Its peer
+    // connection is created then too: creating one costs the main thread 3–25 ms on 2 cores.
     this.videoShown = false;
-    this.video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
-    this.firstFrame = startAudio;
+    const video = new StreamPeer('video', url, cfg, hello(VIDEO_PEER_ID), events, undefined, this.deps.peer);
+    this.video = video;
     const mic = this.microphone;
-    this.audio = new StreamPeer(
-      'audio',
-      url,
-      cfg,
-      hello(AUDIO_PEER_ID),
-      { ...events, onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp) },
-      mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
-      this.deps.peer,
-    );
+    let audioStarted = false;
+    const startAudio = (): void => {
+      // Not after this session was torn down: `this.video` is then null or a newer session's.
+      if (audioStarted || this.video !== video || this.retry.stopped) return;
+      audioStarted = true;
+      this.audio = new StreamPeer(
+        'audio',
+        url,
+        cfg,
+        hello(AUDIO_PEER_ID),
+        { ...events, onOffer: (pc: RTCPeerConnection, sdp: string) => webcam.attach(pc, sdp) },
+        mic ? (pc, offer) => mic.beforeAnswer(pc, offer) : undefined,
+        this.deps.peer,
+      );
+      this.audio.start();
+    };
+    this.firstFrame = startAudio;
     if (this.target.hooks) this.target.hooks.frameSource = () => this.videoSource();
-    audioPeer = this.audio;
-    this.video.start();
+    video.start();
     setTimeout(startAudio, AUDIO_AFTER_VIDEO_MS);
     this.statsTimer = setInterval(() => void this.pollStats(), 1000);
   }
@@ -330,7 +345,8 @@ export class Session {
 
   private stateChanged(): void {
     const v = this.video?.pc.connectionState ?? 'closed';
-    const a = this.audio?.pc.connectionState ?? 'closed';
+    // No audio peer yet: it starts after the first video frame.
+    const a = this.audio?.pc.connectionState ?? 'new';
     if (this.target.hooks) this.target.hooks.connectionState = `video ${v}, audio ${a}`;
     const up = v === 'connected';
     this.target.ui.connected(up);

@@ -144,8 +144,22 @@ const WS_OPEN = 1;
 const WS_CLOSING = 2;
 const WS_CLOSED = 3;
 
-/** Opens the socket; unit tests pass a fake. */
-export type OpenSocket = (url: string) => WebSocket;
+/**
+ * A socket opened before its peer existed (prefetch.ts): `greeted` once it sent the peer's HELLO
+ * itself, and `backlog` holds the text frames the host sent since, in order.
+ */
+export interface EarlySocket {
+  ws: WebSocket;
+  greeted: boolean;
+  backlog: string[];
+}
+
+function isEarly(s: WebSocket | EarlySocket): s is EarlySocket {
+  return typeof (s as Partial<EarlySocket>).greeted === 'boolean';
+}
+
+/** Opens the socket, or hands over one opened early; unit tests pass a fake. */
+export type OpenSocket = (url: string) => WebSocket | EarlySocket;
 
 /** One signalling socket for one peer id. Single use: make a new one to reconnect. */
 export class Signalling {
@@ -161,38 +175,48 @@ export class Signalling {
   ) {}
 
   connect(): void {
-    const ws = this.open(this.url);
+    const got = this.open(this.url);
+    const early = isEarly(got) ? got : null;
+    const ws = early ? early.ws : (got as WebSocket);
     this.ws = ws;
     ws.onopen = () => {
       this.opened = true;
       ws.send(this.hello());
     };
     ws.onmessage = (ev: MessageEvent) => {
-      if (typeof ev.data !== 'string') return;
-      const sig = parseSignal(ev.data);
-      switch (sig.kind) {
-        case 'hello':
-          this.events.onRegistered();
-          break;
-        case 'error':
-          this.events.onServerError(sig.text);
-          break;
-        case 'sdp':
-          this.events.onSdp(sig.sdp);
-          break;
-        case 'ice':
-          this.events.onIce(sig.ice);
-          break;
-        case 'other':
-          console.warn('signalling: ignored frame', sig.text.slice(0, 200));
-          break;
-      }
+      if (typeof ev.data === 'string') this.received(ev.data);
     };
     ws.onclose = (ev: CloseEvent) => this.reportClosed(ev.code);
     ws.onerror = () => this.reportClosed(0);
-    // A socket opened ahead of time (prefetch.ts) may have opened, or failed, already.
-    if (ws.readyState === WS_OPEN) ws.onopen(new Event('open'));
-    else if (ws.readyState === WS_CLOSING || ws.readyState === WS_CLOSED) this.reportClosed(0);
+    if (early?.greeted) {
+      // The early socket sent this peer's HELLO: what the host answered meanwhile comes first.
+      this.opened = true;
+      for (const text of early.backlog.splice(0)) this.received(text);
+    } else if (ws.readyState === WS_OPEN) ws.onopen(new Event('open'));
+    // A socket opened ahead of time may have closed, or failed, already.
+    if (ws.readyState === WS_CLOSING || ws.readyState === WS_CLOSED) this.reportClosed(0);
+  }
+
+  /** One text frame from the host, live or kept by an early socket. */
+  private received(text: string): void {
+    const sig = parseSignal(text);
+    switch (sig.kind) {
+      case 'hello':
+        this.events.onRegistered();
+        break;
+      case 'error':
+        this.events.onServerError(sig.text);
+        break;
+      case 'sdp':
+        this.events.onSdp(sig.sdp);
+        break;
+      case 'ice':
+        this.events.onIce(sig.ice);
+        break;
+      case 'other':
+        console.warn('signalling: ignored frame', sig.text.slice(0, 200));
+        break;
+    }
   }
 
   send(obj: unknown): void {

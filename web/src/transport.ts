@@ -2,6 +2,8 @@
 //! `Session`) or the WebSocket (`WsSession`). `?transport=webrtc|websocket` forces one; else the
 //! host's `GET ./transport` says (`--transport`); with `auto`, WebRTC is tried first and, when ICE
 //! has not connected within `FALLBACK_MS`, the page switches to the WebSocket without reloading.
+//! Unless the URL forces the WebSocket, WebRTC starts before `./transport` answers and stops
+//! again when the host advertises the WebSocket.
 //! The pure choice is `chooseTransport`, unit-tested in test/transport.test.ts.
 
 import type { Microphone } from './mic.ts';
@@ -100,13 +102,35 @@ export class TransportSwitch {
   async start(): Promise<void> {
     this.startedAt = performance.now();
     milestone('transport asked');
-    const mode = chooseTransport(window.location.search, await takeOr('transport', advertisedTransport));
-    milestone(`transport chosen: ${mode}`);
-    if (mode === 'websocket') {
+    const search = window.location.search;
+    if (chooseTransport(search, null) === 'websocket') {
+      // The URL forces the WebSocket.
+      milestone('transport chosen: websocket');
       dropSocket();
       this.startWs(null);
       return;
     }
+    // WebRTC, unless the host says otherwise: it starts now rather than once `./transport`
+    // answers, which a fresh page gets only after it has built itself (tens of ms on 2 cores,
+    // docs/benchmarks.md "First frame: the page's own start"). A host that advertises the
+    // WebSocket stops it again below.
+    this.startRtc();
+    const mode = chooseTransport(search, await takeOr('transport', advertisedTransport));
+    milestone(`transport chosen: ${mode}`);
+    if (mode === 'websocket') {
+      // The session may not have taken the early socket yet (it waits for `./turn`).
+      dropSocket();
+      this.startWs(null);
+      return;
+    }
+    if (mode === 'auto') {
+      setTimeout(() => {
+        if (!this.rtcConnected && !this.ws) this.startWs(`WebRTC did not connect within ${FALLBACK_MS / 1000} s`);
+      }, Math.max(0, FALLBACK_MS - (performance.now() - this.startedAt)));
+    }
+  }
+
+  private startRtc(): void {
     const ui: SessionUi = {
       ...this.target.ui,
       connected: (yes) => {
@@ -123,11 +147,6 @@ export class TransportSwitch {
     this.rtc.microphone = this.microphoneValue;
     if (this.target.hooks) this.target.hooks.transport = 'webrtc';
     void this.rtc.start();
-    if (mode === 'auto') {
-      setTimeout(() => {
-        if (!this.rtcConnected) this.startWs(`WebRTC did not connect within ${FALLBACK_MS / 1000} s`);
-      }, FALLBACK_MS);
-    }
   }
 
   private startWs(why: string | null): void {

@@ -12,3 +12,10 @@ test('a prefetched answer is used once, then loads are fresh', async () => {
   assert.equal(await takeOr('k', load), 2);
   assert.equal(await takeOr('other', load), 3);
 });
+
+test('a kept value (the early HELLO token) is taken once', async () => {
+  const { keep, takeKept } = await import('../src/prefetch.ts');
+  keep('token', 'abc');
+  assert.equal(takeKept<string>('token'), 'abc');
+  assert.equal(takeKept<string>('token'), undefined, 'a reconnection makes its own');
+});

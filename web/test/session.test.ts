@@ -185,3 +185,16 @@ test('connected without a frame for NO_VIDEO_MS: the session reconnects; a frame
   assert.equal(second.vpc.closed, false, 'a shown frame keeps the connection');
   s.stop();
 });
+
+test('the token of the early HELLO (main.ts) is the one the session greets with, once', async (t) => {
+  const { keep } = await import('../src/prefetch.ts');
+  keep('token', 'early-token-0123456789');
+  const { s } = session();
+  t.after(() => s.stop());
+  await s.start();
+  const { vws, aws } = await current(0);
+  vws.accept();
+  aws.accept();
+  assert.equal(meta(vws.sent[0]).token, 'early-token-0123456789');
+  assert.equal(meta(aws.sent[0]).token, 'early-token-0123456789', 'the audio peer carries the same token');
+});

@@ -88,3 +88,42 @@ test('a socket opened ahead of time (prefetch) gets its HELLO at once; one that 
   assert.deepEqual(closed, [false, 0], 'a prefetched socket that already failed is reported lost');
   assert.deepEqual(failed.sent, []);
 });
+
+test('a socket that greeted the host early (prefetch) sends no second HELLO and replays what the host said meanwhile', async () => {
+  const { Signalling } = await import('../src/signalling.ts');
+  const { FakeSocket } = await import('./fakes.ts');
+  const ws = new FakeSocket('ws://h/ws');
+  ws.readyState = 1;
+  ws.sent.push('HELLO 1 early');
+  const offer = JSON.stringify({ sdp: { type: 'offer', sdp: 'v=0\r\n' } });
+  const ice = JSON.stringify({ ice: { candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host', sdpMLineIndex: 0 } });
+  const seen: string[] = [];
+  let closed: [boolean, number] | null = null;
+  const events = {
+    onRegistered: () => seen.push('registered'),
+    onSdp: (sdp: RTCSessionDescriptionInit) => seen.push(`sdp ${String(sdp.type)}`),
+    onIce: () => seen.push('ice'),
+    onServerError: (text: string) => seen.push(text),
+    onClosed: (wasOpen: boolean, code: number) => {
+      closed = [wasOpen, code];
+    },
+  };
+  const early = { ws: ws as unknown as WebSocket, greeted: true, backlog: ['HELLO', offer, ice] };
+  new Signalling('ws://h/ws', () => 'HELLO 1 late', events, () => early).connect();
+  assert.deepEqual(ws.sent, ['HELLO 1 early'], 'no second HELLO');
+  assert.deepEqual(seen, ['registered', 'sdp offer', 'ice'], 'the backlog in order');
+  assert.deepEqual(early.backlog, [], 'replayed once');
+  ws.serverSays(ice);
+  assert.deepEqual(seen.at(-1), 'ice', 'then live frames');
+  ws.drop(1006);
+  assert.deepEqual(closed, [true, 1006], 'a greeted socket that closes is a lost session');
+
+  // Greeted, then refused and closed before the peer took it: the refusal, then lost.
+  const gone = new FakeSocket('ws://h/ws');
+  gone.readyState = 3;
+  seen.length = 0;
+  const refused = { ws: gone as unknown as WebSocket, greeted: true, backlog: ['ERROR busy'] };
+  new Signalling('ws://h/ws', () => 'HELLO 1 late', events, () => refused).connect();
+  assert.deepEqual(seen, ['ERROR busy']);
+  assert.deepEqual(closed, [true, 0]);
+});
