@@ -132,6 +132,9 @@ fn answer_rejecting_video(offer: &str) -> String {
             "a=inactive".into()
         } else if line == "a=setup:actpass" {
             "a=setup:active".into()
+        } else if line == "a=setup:active" {
+            // The host's munged offer makes it the DTLS client.
+            "a=setup:passive".into()
         } else if line.starts_with("a=candidate") || line.starts_with("a=ssrc") {
             continue;
         } else {

@@ -1,9 +1,12 @@
 //! The text of the offer sent to the browser: webrtcbin's offer with the legacy munging
 //! (`selkies_proto::sdp::munge_offer`), the H.264 level raised to cover the screen size and
-//! frame rate, and a stream id per track. The unmunged offer stays webrtcbin's local description.
+//! frame rate, a stream id per track, and `a=setup:active` so the host leads the DTLS handshake
+//! (`host_dtls_client`). The unmunged offer stays webrtcbin's local description.
 
 use selkies_proto::encoder::VideoCodec;
-use selkies_proto::sdp::{ensure_msid, h264_level_idc, munge_offer, set_h264_level};
+use selkies_proto::sdp::{
+    ensure_msid, h264_level_idc, host_dtls_client, munge_offer, set_h264_level,
+};
 use tracing::debug;
 
 /// Size assumed when the X screen cannot be asked (the e2e and benchmark size).
@@ -41,7 +44,7 @@ fn munge_for(
         );
         sdp = set_h264_level(&sdp, level);
     }
-    ensure_msid(&sdp, msid)
+    ensure_msid(&host_dtls_client(&sdp), msid)
 }
 
 fn screen_size() -> (u32, u32) {

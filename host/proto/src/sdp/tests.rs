@@ -157,3 +157,25 @@ fn msid_is_added_to_media_sections_only_once() {
     assert_eq!(out.matches("a=msid:").count(), 1, "{out}");
     assert_eq!(super::ensure_msid(&out, "selkies-video"), out);
 }
+
+#[test]
+fn the_host_becomes_the_dtls_client_and_nothing_else_changes() {
+    let offer = crlf(&[
+        "v=0",
+        "m=video 9 UDP/TLS/RTP/SAVPF 96",
+        "a=setup:actpass",
+        "a=mid:video0",
+        "m=application 0 UDP/DTLS/SCTP webrtc-datachannel",
+        "a=setup:actpass",
+    ]);
+    let out = host_dtls_client(&offer);
+    assert_eq!(out.matches("a=setup:active\r\n").count(), 2, "{out}");
+    assert!(!out.contains("actpass"), "{out}");
+    assert_eq!(out.replace("a=setup:active", "a=setup:actpass"), offer);
+    // An answer's setup (or none) is left alone, and so are bare-LF texts' line ends.
+    assert_eq!(host_dtls_client("a=setup:passive\n"), "a=setup:passive\n");
+    assert_eq!(
+        host_dtls_client("v=0\na=setup:actpass"),
+        "v=0\na=setup:active"
+    );
+}
