@@ -289,6 +289,8 @@ pub fn assemble(apt: &mut Apt, stage: &Stage, inputs: &Inputs) -> Result<Manifes
     for (name, path) in &inputs.licences {
         stage.copy_file(path, &format!("{}/{name}.copyright", layout::LICENSES))?;
     }
+    let linked = stage::link_duplicate_licences(stage)?;
+    tracing::info!(linked, "identical licence texts stored once");
 
     step(7, "manifest");
     let manifest = Manifest {
