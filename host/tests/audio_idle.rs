@@ -2,8 +2,9 @@
 //! test: with no stream on the monitored sink the `pulsesrc` is PAUSED and delivers nothing; a
 //! `pacat` tone into the sink resumes it and its sound reaches the encoder; when the tone stops
 //! it pauses again, and a second tone's first packet is marked `DISCONT` (the encoder re-bases
-//! over the pause; source timestamps stay monotonic). Then PulseAudio is killed while paused: the capture resumes so the session's recovery
-//! sees the loss, and pauses again once a new daemon answers and `pulsesrc` is back.
+//! over the pause; source timestamps stay monotonic). Then PulseAudio is killed while paused:
+//! the capture resumes so the session's recovery sees the loss, and pauses again once a new
+//! daemon answers and `pulsesrc` is back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -16,55 +17,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::pulse::{Pulse, until, use_daemon_in};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::pipeline::{AudioParams, AudioPipeline, build_audio};
 use selkies_host::media::{audio_idle, audio_source};
-use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
-
-struct Pulse(Child);
-
-impl Pulse {
-    fn start(dir: &Path) -> Pulse {
-        let sock = dir.join("native");
-        let _ = std::fs::remove_file(&sock);
-        let child = Command::new("pulseaudio")
-            .args([
-                "-n",
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--disallow-exit",
-                "--use-pid-file=no",
-                &format!(
-                    "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
-                    sock.display()
-                ),
-                "--load=module-null-sink sink_name=vsink",
-            ])
-            .env("HOME", dir)
-            .env("XDG_RUNTIME_DIR", dir)
-            .env("PULSE_RUNTIME_PATH", dir.join("runtime"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pulseaudio must be installed (ci/install-deps)");
-        let pulse = Pulse(child);
-        for _ in 0..100 {
-            if sock.exists() && audio_source::pulse_available().is_ok() {
-                return pulse;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("PulseAudio did not start");
-    }
-}
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A 440 Hz tone into `vsink` for as long as the child lives.
 struct Tone(Child);
@@ -107,17 +64,6 @@ fn tone_file(dir: &Path, secs: u32) -> std::path::PathBuf {
     }
     f.flush().expect("flush");
     path
-}
-
-/// Wait (bounded, generously) until `cond` holds.
-async fn until(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    for _ in 0..secs * 20 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: not within {secs} s");
 }
 
 fn source_state(audio: &AudioPipeline) -> Option<(String, gst::State)> {
@@ -192,12 +138,9 @@ fn probe(audio: &AudioPipeline) -> Arc<Seen> {
 async fn capture_pauses_while_nothing_plays() {
     gst::init().expect("gst init");
     let dir = tempfile::tempdir().expect("tempdir");
-    // SAFETY: set before any thread of this test binary reads the environment (one test here).
+    use_daemon_in(dir.path());
+    // SAFETY: as in `use_daemon_in`: no other thread of this binary reads the environment yet.
     unsafe {
-        std::env::set_var(
-            "PULSE_SERVER",
-            format!("unix:{}", dir.path().join("native").display()),
-        );
         std::env::remove_var(audio_idle::DISABLE_ENV);
     }
     let pulse = Pulse::start(dir.path());
@@ -218,23 +161,10 @@ async fn capture_pauses_while_nothing_plays() {
     let audio = build_audio(&params(300)).expect("audio pipeline");
     assert!(audio.live_source);
     let seen = probe(&audio);
-    let (pipe, webrtc) = (audio.pipeline.clone(), audio.webrtc.clone());
-    let mut session = tokio::task::spawn_blocking(move || {
-        Session::start(
-            pipe,
-            webrtc,
-            SessionOptions {
-                msid: "selkies-audio",
-                data_channel: false,
-                ice: IceServers::default(),
-                fec_percent: 0,
-                rtp_caps: None,
-            },
-        )
-    })
-    .await
-    .expect("start task")
-    .expect("session starts");
+    let target = audio.clone();
+    let mut session = tokio::task::spawn_blocking(move || common::audio_session(&target))
+        .await
+        .expect("start task");
     let _watch = audio_idle::watch(&audio).expect("the watch runs");
 
     // Nothing plays: the source pauses and delivers nothing more.
@@ -314,18 +244,7 @@ async fn capture_pauses_while_nothing_plays() {
     // PulseAudio dies while the capture is paused: the capture resumes, so the session's
     // recovery sees the loss and carries on with silence...
     drop(pulse);
-    let lost = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            match session.events.recv().await {
-                Some(SessionEvent::SourceLost(e)) => return e,
-                Some(SessionEvent::Error(e)) => panic!("the session failed instead: {e}"),
-                Some(_) => {}
-                None => panic!("session gone"),
-            }
-        }
-    })
-    .await
-    .expect("the source loss is reported");
+    let lost = common::source_lost(&mut session, 20).await;
     assert!(!lost.is_empty());
     assert!(!audio.pause.paused(), "capturing while PulseAudio is away");
     let recovery = tokio::spawn(audio_source::recover(audio.clone(), true));

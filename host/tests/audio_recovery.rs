@@ -6,87 +6,20 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use common::pulse::{Pulse, until, use_daemon_in};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::audio_source;
-use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
-
-struct Pulse(Child);
-
-impl Pulse {
-    fn start(dir: &Path) -> Pulse {
-        let sock = dir.join("native");
-        let _ = std::fs::remove_file(&sock);
-        let child = Command::new("pulseaudio")
-            .args([
-                "-n",
-                "--daemonize=no",
-                "--exit-idle-time=-1",
-                "--disallow-exit",
-                "--use-pid-file=no",
-                &format!(
-                    "--load=module-native-protocol-unix auth-anonymous=1 socket={}",
-                    sock.display()
-                ),
-                "--load=module-null-sink sink_name=vsink",
-            ])
-            .env("HOME", dir)
-            .env("XDG_RUNTIME_DIR", dir)
-            .env("PULSE_RUNTIME_PATH", dir.join("runtime"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("pulseaudio must be installed (ci/install-deps)");
-        let pulse = Pulse(child);
-        for _ in 0..100 {
-            if sock.exists() && audio_source::pulse_available().is_ok() {
-                return pulse;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("PulseAudio did not start");
-    }
-
-    fn kill(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Drop for Pulse {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-/// Wait (bounded) until `cond` holds.
-async fn until(what: &str, secs: u64, cond: impl Fn() -> bool) {
-    for _ in 0..secs * 20 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what}: not within {secs} s");
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_survives_pulseaudio_restart() {
     gst::init().expect("gst init");
     let dir = tempfile::tempdir().expect("tempdir");
-    // SAFETY: set before any thread of this test binary reads the environment (one test here).
-    unsafe {
-        std::env::set_var(
-            "PULSE_SERVER",
-            format!("unix:{}", dir.path().join("native").display()),
-        );
-    }
+    use_daemon_in(dir.path());
     let mut first = Pulse::start(dir.path());
 
     let audio = common::audio_pipeline();
@@ -101,23 +34,10 @@ async fn audio_survives_pulseaudio_restart() {
             counter.fetch_add(1, Ordering::SeqCst);
             gst::PadProbeReturn::Ok
         });
-    let (pipe, webrtc) = (audio.pipeline.clone(), audio.webrtc.clone());
-    let mut session = tokio::task::spawn_blocking(move || {
-        Session::start(
-            pipe,
-            webrtc,
-            SessionOptions {
-                msid: "selkies-audio",
-                data_channel: false,
-                ice: IceServers::default(),
-                fec_percent: 0,
-                rtp_caps: None,
-            },
-        )
-    })
-    .await
-    .expect("start task")
-    .expect("session starts");
+    let target = audio.clone();
+    let mut session = tokio::task::spawn_blocking(move || common::audio_session(&target))
+        .await
+        .expect("start task");
     until("audio encoded from PulseAudio", 10, || {
         encoded.load(Ordering::SeqCst) > 10
     })
@@ -125,18 +45,7 @@ async fn audio_survives_pulseaudio_restart() {
 
     first.kill();
     let killed_at = Instant::now();
-    let lost = tokio::time::timeout(Duration::from_secs(15), async {
-        loop {
-            match session.events.recv().await {
-                Some(SessionEvent::SourceLost(e)) => return e,
-                Some(SessionEvent::Error(e)) => panic!("the session failed instead: {e}"),
-                Some(_) => {}
-                None => panic!("session gone"),
-            }
-        }
-    })
-    .await
-    .expect("the source loss is reported");
+    let lost = common::source_lost(&mut session, 15).await;
     assert!(!lost.is_empty());
     let recovery = tokio::spawn(audio_source::recover(audio.clone(), true));
     until("switched to silence", 10, || !audio.capturing()).await;

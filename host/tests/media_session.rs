@@ -11,7 +11,7 @@ use std::time::Duration;
 use gstreamer as gst;
 use selkies_host::media::pipeline;
 use selkies_host::media::rates::RateParams;
-use selkies_host::session::{IceServers, Session, SessionEvent, SessionOptions};
+use selkies_host::session::{Session, SessionEvent};
 use selkies_proto::encoder::{Encoder, VideoCodec};
 use selkies_proto::sdp::{ensure_msid, munge_offer};
 
@@ -111,18 +111,7 @@ async fn missing_hardware_encoder_falls_back_to_an_installed_one() {
 async fn audio_offer_is_opus_even_without_pulseaudio() {
     gst::init().expect("gst init");
     let audio = common::audio_pipeline();
-    let mut session = Session::start(
-        audio.pipeline.clone(),
-        audio.webrtc.clone(),
-        SessionOptions {
-            msid: "selkies-audio",
-            data_channel: false,
-            ice: IceServers::default(),
-            fec_percent: 0,
-            rtp_caps: audio.rtp_caps(),
-        },
-    )
-    .expect("session starts");
+    let mut session = common::audio_session(&audio);
     let (sdp, _) = offer_of(&mut session).await;
     assert!(
         sdp.contains("OPUS/48000") || sdp.contains("opus/48000"),

@@ -5,9 +5,9 @@
 import { App } from './app.ts';
 import { afterMilestone, FIRST_FRAME, milestone } from './milestones.ts';
 import { keep, prefetch, prefetchPeer, prefetchSocket } from './prefetch.ts';
-import { browserPage, rtcConfig } from './session.ts';
+import { browserPage, pageHello, rtcConfig } from './session.ts';
 import { advertisedTransport, chooseTransport } from './transport.ts';
-import { clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
+import { clientToken, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
@@ -30,8 +30,7 @@ else {
     prefetchSocket(signallingUrl(page.location), () => {
       milestone('video WebSocket open, HELLO sent');
       // Measured when the socket opens, as the session's own HELLO is.
-      const now = browserPage();
-      return helloMessage(VIDEO_PEER_ID, now.width, now.height, now.dpr, own, decodableVideoCodecs(now.receiveCaps));
+      return pageHello(VIDEO_PEER_ID, browserPage(), own);
     });
     prefetchPeer();
   }

@@ -107,6 +107,11 @@ export interface SessionDeps {
   page(): PageFacts;
 }
 
+/** Peer `id`'s HELLO from the page's facts as they are now, with the audio peer's opt-ins. */
+export function pageHello(id: number, page: PageFacts, token: string, extra?: Record<string, unknown>): string {
+  return helloMessage(id, page.width, page.height, page.dpr, token, decodableVideoCodecs(page.receiveCaps), extra);
+}
+
 /**
  * The browser's video RTP capabilities, asked once per page (they do not change) and each only
  * when first needed: every call costs the main thread a few ms, and only the audio peer's
@@ -219,22 +224,12 @@ export class Session {
     // Measured when each socket opens, as the page may have been resized meanwhile.
     const hello = (id: number) => () => {
       const now = this.deps.page();
-      return helloMessage(
-        id,
-        now.width,
-        now.height,
-        now.dpr,
-        token,
-        decodableVideoCodecs(now.receiveCaps),
-        {
-          ...(id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : {}),
-          // A browser that cannot send VP8 would refuse the camera section (port 0), which
-          // ends the host's session: it does not offer its camera at all.
-          ...(id === AUDIO_PEER_ID && canSendCamera(now.sendCaps)
-            ? { webcam: true }
-            : {}),
-        },
-      );
+      return pageHello(id, now, token, {
+        ...(id === AUDIO_PEER_ID && this.microphone?.wanted ? { mic: true } : {}),
+        // A browser that cannot send VP8 would refuse the camera section (port 0), which
+        // ends the host's session: it does not offer its camera at all.
+        ...(id === AUDIO_PEER_ID && canSendCamera(now.sendCaps) ? { webcam: true } : {}),
+      });
     };
     const events = {
       onStatus: (text: string) => this.target.ui.status(text),

@@ -30,6 +30,7 @@ use tracing::{debug, info, warn};
 use super::audio_source::{SOURCE, retry_delay};
 use super::pipeline::AudioPipeline;
 use super::pulse_streams::{self, Change, Facility, Playing, StreamsError};
+use crate::mic::device::PactlError;
 
 /// Environment variable that turns the pause off (`0`, `false`, `no`, `off`).
 pub const DISABLE_ENV: &str = "SELKIES_AUDIO_IDLE_PAUSE";
@@ -252,7 +253,7 @@ async fn run(audio: AudioPipeline) {
             Err(e) => {
                 // PulseAudio away: audio_source.rs has warned already and retries on its own.
                 // No pactl (the tarball does not ship it): once per process, not per session.
-                let missing = matches!(e, StreamsError::Spawn(_));
+                let missing = e.pactl_missing();
                 let first_missing = missing && !PACTL_MISSING_WARNED.swap(true, Ordering::Relaxed);
                 if first_missing || (!missing && !warned && audio.capturing()) {
                     warn!(
@@ -262,7 +263,7 @@ async fn run(audio: AudioPipeline) {
                 } else {
                     debug!("audio: cannot follow PulseAudio's streams yet: {e}");
                 }
-                if matches!(e, StreamsError::Spawn(_)) {
+                if missing {
                     // No pactl: nothing will change. Today's always-on capture.
                     apply(&audio, false).await;
                     return;
@@ -284,7 +285,9 @@ async fn run(audio: AudioPipeline) {
 async fn follow(audio: &AudioPipeline, said: &mut Option<Playing>) -> Result<(), StreamsError> {
     let mut child = pulse_streams::subscribe()?;
     let stdout = child.stdout.take().ok_or_else(|| {
-        StreamsError::Spawn(std::io::Error::other("pactl subscribe has no stdout"))
+        StreamsError::Pactl(PactlError::Spawn(std::io::Error::other(
+            "pactl subscribe has no stdout",
+        )))
     })?;
     let mut lines = BufReader::new(stdout).lines();
     let mut policy = Policy::new(GRACE, audio.pause.paused());

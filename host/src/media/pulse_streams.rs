@@ -5,21 +5,26 @@
 //! the capture while nothing plays.
 //!
 //! The parsers are pure and unit-tested; `pactl` runs with `LC_ALL=C` because its long listings
-//! are translated.
+//! are translated (`crate::mic::device::pactl` runs the one-shot commands).
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::mic::device::info_field;
+use crate::mic::device::{PactlError, info_field, listed_index, pactl};
 
 /// Why PulseAudio could not be asked.
 #[derive(Debug, thiserror::Error)]
 pub enum StreamsError {
-    #[error("cannot run pactl: {0}")]
-    Spawn(#[from] std::io::Error),
-    #[error("pactl {args} failed: {stderr}")]
-    Pactl { args: String, stderr: String },
+    #[error(transparent)]
+    Pactl(#[from] PactlError),
     #[error("the listing task failed: {0}")]
     Task(String),
+}
+
+impl StreamsError {
+    /// `pactl` itself could not run (not installed): nothing will change by retrying.
+    pub fn pactl_missing(&self) -> bool {
+        matches!(self, Self::Pactl(PactlError::Spawn(_)))
+    }
 }
 
 /// What happened to a server object (`pactl subscribe`).
@@ -128,15 +133,6 @@ pub fn parse_sink_inputs(long: &str) -> Vec<SinkInput> {
     out
 }
 
-/// The index of the sink named `name` in `pactl list short sinks` (index, name, driver, …).
-pub fn sink_index(short_sinks: &str, name: &str) -> Option<u32> {
-    short_sinks.lines().find_map(|l| {
-        let mut cols = l.split('\t');
-        let index = cols.next()?.trim().parse().ok()?;
-        (cols.next()? == name).then_some(index)
-    })
-}
-
 /// The sink whose monitor the capture records: `device` is the `pulsesrc device=` in use
 /// (`None` is the default source), `info` is `pactl info`. `None` when the capture is not a
 /// sink's monitor (a microphone, a remapped source): then what plays cannot be known.
@@ -166,21 +162,6 @@ pub enum Playing {
     Unknown(String),
 }
 
-fn pactl(args: &[&str]) -> Result<String, StreamsError> {
-    let out = Command::new("pactl")
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(Stdio::null())
-        .output()?;
-    if !out.status.success() {
-        return Err(StreamsError::Pactl {
-            args: args.join(" "),
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-        });
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
 /// Ask PulseAudio whether anything plays on the monitored sink. Blocking (runs `pactl` three
 /// times, a few ms each): call it off the async workers.
 pub fn playing_now() -> Result<Playing, StreamsError> {
@@ -191,7 +172,7 @@ pub fn playing_now() -> Result<Playing, StreamsError> {
             device.unwrap_or_else(|| "the default source".to_owned()),
         ));
     };
-    let Some(index) = sink_index(&pactl(&["list", "short", "sinks"])?, &name) else {
+    let Some(index) = listed_index(&pactl(&["list", "short", "sinks"])?, &name) else {
         return Ok(Playing::Unknown(format!("{name}.monitor")));
     };
     let inputs = parse_sink_inputs(&pactl(&["list", "sink-inputs"])?);
@@ -211,7 +192,8 @@ pub fn subscribe() -> Result<tokio::process::Child, StreamsError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .kill_on_drop(true)
-        .spawn()?)
+        .spawn()
+        .map_err(PactlError::Spawn)?)
 }
 
 #[cfg(test)]
@@ -308,10 +290,10 @@ Sink Input #9\n\tSink: 0\n\tCorked: yes\n";
     fn sink_indices() {
         let sinks = "0\tvsink\tmodule-null-sink.c\ts16le 2ch 44100Hz\tIDLE\n\
 4\tSelkiesMic\tmodule-null-sink.c\ts16le 1ch 48000Hz\tRUNNING\n";
-        assert_eq!(sink_index(sinks, "vsink"), Some(0));
-        assert_eq!(sink_index(sinks, "SelkiesMic"), Some(4));
-        assert_eq!(sink_index(sinks, "Selkies"), None);
-        assert_eq!(sink_index("garbage\n", "garbage"), None);
+        assert_eq!(listed_index(sinks, "vsink"), Some(0));
+        assert_eq!(listed_index(sinks, "SelkiesMic"), Some(4));
+        assert_eq!(listed_index(sinks, "Selkies"), None);
+        assert_eq!(listed_index("garbage\n", "garbage"), None);
     }
 
     #[test]

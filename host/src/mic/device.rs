@@ -19,9 +19,10 @@ pub const SINK: &str = "SelkiesMic";
 /// The source applications record from.
 pub const SOURCE: &str = "selkies_mic";
 
-/// Why the virtual microphone could not be set up.
+/// Why PulseAudio could not be asked through `pactl` (here, and for the capture's pause in
+/// `media/pulse_streams.rs`).
 #[derive(Debug, thiserror::Error)]
-pub enum DeviceError {
+pub enum PactlError {
     #[error("cannot run pactl: {0}")]
     Spawn(#[from] std::io::Error),
     #[error("pactl {args} failed: {stderr}")]
@@ -44,10 +45,16 @@ pub fn capture_device() -> Option<String> {
     crate::sync::lock(&CAPTURE_DEVICE).clone()
 }
 
-fn pactl(args: &[&str]) -> Result<String, DeviceError> {
-    let out = Command::new("pactl").args(args).output()?;
+/// Runs `pactl args` and returns its output. `LC_ALL=C`: its listings are translated, and the
+/// parsers read the English keys.
+pub(crate) fn pactl(args: &[&str]) -> Result<String, PactlError> {
+    let out = Command::new("pactl")
+        .args(args)
+        .env("LC_ALL", "C")
+        .stdin(std::process::Stdio::null())
+        .output()?;
     if !out.status.success() {
-        return Err(DeviceError::Pactl {
+        return Err(PactlError::Pactl {
             args: args.join(" "),
             stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
         });
@@ -67,9 +74,17 @@ pub fn info_field<'a>(info: &'a str, key: &str) -> Option<&'a str> {
 
 /// Whether `pactl list short sinks|sources` output has an entry named `name`.
 pub fn listed(short_list: &str, name: &str) -> bool {
-    short_list
-        .lines()
-        .any(|l| l.split('\t').nth(1).is_some_and(|n| n == name))
+    listed_index(short_list, name).is_some()
+}
+
+/// The index of the entry named `name` in `pactl list short sinks|sources` (index, name,
+/// driver, …).
+pub fn listed_index(short_list: &str, name: &str) -> Option<u32> {
+    short_list.lines().find_map(|l| {
+        let mut cols = l.split('\t');
+        let index = cols.next()?.trim().parse().ok()?;
+        (cols.next()? == name).then_some(index)
+    })
 }
 
 /// The sink's monitor: where the desktop audio is when the old default was our own device.
@@ -79,7 +94,7 @@ fn is_ours(source: &str) -> bool {
 
 /// Creates the sink and source when missing and (with `make_default`) makes the source the
 /// default. Idempotent: a second call finds them. Blocking (runs `pactl`).
-pub fn ensure(make_default: bool) -> Result<(), DeviceError> {
+pub fn ensure(make_default: bool) -> Result<(), PactlError> {
     let mut guard = crate::sync::lock(&LOADED);
     let loaded = guard.get_or_insert_with(Loaded::default);
     let info = pactl(&["info"])?;
@@ -128,11 +143,11 @@ pub fn ensure(make_default: bool) -> Result<(), DeviceError> {
     Ok(())
 }
 
-fn load(args: &[&str]) -> Result<u32, DeviceError> {
+fn load(args: &[&str]) -> Result<u32, PactlError> {
     let mut full = vec!["load-module"];
     full.extend_from_slice(args);
     let out = pactl(&full)?;
-    out.trim().parse().map_err(|_| DeviceError::Pactl {
+    out.trim().parse().map_err(|_| PactlError::Pactl {
         args: full.join(" "),
         stderr: format!("unexpected output {out:?}"),
     })

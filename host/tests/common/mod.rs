@@ -1,6 +1,7 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
 //! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, the HTTP state of a test host, and a video session as the
-//! host's video peer starts it; a whole host started in-process (`in_process.rs`).
+//! host's video peer starts it, the audio peer's session; a whole host started in-process
+//! (`in_process.rs`); a private PulseAudio daemon (`pulse.rs`).
 
 use base64::Engine;
 
@@ -11,6 +12,8 @@ pub use xvfb::Xvfb;
 mod in_process;
 #[allow(unused_imports)] // not every test binary starts a host
 pub use in_process::{TestHost, start_host};
+#[allow(dead_code)] // only the audio tests start PulseAudio
+pub mod pulse;
 
 /// A browser's `HELLO 1 <meta>` (docs/protocol.md §3.2), with our client's takeover token when
 /// given (docs/security.md).
@@ -87,4 +90,42 @@ pub fn audio_pipeline() -> selkies_host::media::pipeline::AudioPipeline {
         silence_ms: 0,
     })
     .expect("audio pipeline")
+}
+
+/// A session on `audio` with the options the host's audio peer uses (no data channel, no ICE
+/// servers, no FEC). Blocks on state changes: call it off the async workers.
+#[allow(dead_code)]
+pub fn audio_session(
+    audio: &selkies_host::media::pipeline::AudioPipeline,
+) -> selkies_host::session::Session {
+    selkies_host::session::Session::start(
+        audio.pipeline.clone(),
+        audio.webrtc.clone(),
+        selkies_host::session::SessionOptions {
+            msid: "selkies-audio",
+            data_channel: false,
+            ice: selkies_host::session::IceServers::default(),
+            fec_percent: 0,
+            rtp_caps: audio.rtp_caps(),
+        },
+    )
+    .expect("session starts")
+}
+
+/// The first `SourceLost` the session reports within `secs` (panics on an error or a timeout).
+#[allow(dead_code)]
+pub async fn source_lost(session: &mut selkies_host::session::Session, secs: u64) -> String {
+    use selkies_host::session::SessionEvent;
+    tokio::time::timeout(std::time::Duration::from_secs(secs), async {
+        loop {
+            match session.events.recv().await {
+                Some(SessionEvent::SourceLost(e)) => return e,
+                Some(SessionEvent::Error(e)) => panic!("the session failed instead: {e}"),
+                Some(_) => {}
+                None => panic!("session gone"),
+            }
+        }
+    })
+    .await
+    .expect("the source loss is reported")
 }
