@@ -1,13 +1,15 @@
 //! Writes the staging tree as `<top>/...` into a gzip tarball: sorted entries, fixed owner and
 //! mtime (reproducible bytes), symlinks kept as symlinks, and returns the file list for the report.
+//!
+//! The tar is built in memory and deflated in one piece by libdeflate at its highest level: its
+//! near-optimal parser makes an ordinary gzip file (any `tar xzf` reads it) 4 % smaller than
+//! zlib's level 9, 1.3 MB of the 30 MB budget, in ~10 s (docs/bundle.md, compression).
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use anyhow::{Context, Result, anyhow};
+use libdeflater::{CompressionLvl, Compressor};
 use tar::{EntryType, Header};
 
 use crate::report::Entry;
@@ -54,13 +56,11 @@ fn header(kind: EntryType, mode: u32, size: u64) -> Header {
     h
 }
 
-/// Archives `root` as `top/` into `out` (gzip level 9). Returns the regular files and sizes.
+/// Archives `root` as `top/` into `out` (gzip, libdeflate level 12). Returns the regular files
+/// and sizes.
 pub fn write_tar_gz(root: &Path, top: &str, out: &Path) -> Result<Vec<Entry>> {
     use std::os::unix::fs::PermissionsExt;
-    let tmp = out.with_extension("partial");
-    let file = File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
-    let gz = GzEncoder::new(BufWriter::new(file), Compression::best());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Vec::new());
     let mut entries = Vec::new();
     let mut h = header(EntryType::Directory, 0o755, 0);
     tar.append_data(&mut h, format!("{top}/"), std::io::empty())?;
@@ -88,13 +88,24 @@ pub fn write_tar_gz(root: &Path, top: &str, out: &Path) -> Result<Vec<Entry>> {
             });
         }
     }
-    let gz = tar.into_inner()?;
-    let mut buf = gz.finish()?;
-    buf.flush()?;
-    drop(buf);
+    let plain = tar.into_inner()?;
+    let gz = gzip_best(&plain)?;
+    let tmp = out.with_extension("partial");
+    std::fs::write(&tmp, gz).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, out)
         .with_context(|| format!("renaming {} to {}", tmp.display(), out.display()))?;
     Ok(entries)
+}
+
+/// One gzip member holding `plain`, at libdeflate's strongest level.
+fn gzip_best(plain: &[u8]) -> Result<Vec<u8>> {
+    let mut compressor = Compressor::new(CompressionLvl::best());
+    let mut gz = vec![0u8; compressor.gzip_compress_bound(plain.len())];
+    let n = compressor
+        .gzip_compress(plain, &mut gz)
+        .map_err(|e| anyhow!("gzip of {} bytes: {e:?}", plain.len()))?;
+    gz.truncate(n);
+    Ok(gz)
 }
 
 #[cfg(test)]
