@@ -27,6 +27,12 @@ const row = (name, xs, unit) =>
   console.log(`| ${name.padEnd(46)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(6);
 
+// Per-load spans printed under the milestones: the host's part after the answer.
+const SPANS = [
+  ['video answer sent', 'video DTLS connected', 'span: answer sent → DTLS connected'],
+  ['video DTLS connected', 'video first frame shown', 'span: DTLS connected → first frame shown'],
+];
+
 const env = new Env();
 let browser = null;
 try {
@@ -36,12 +42,28 @@ try {
 
   const loads = [];
   const marks = new Map(); // milestone → ms after navigation start, one per load
+  const spans = new Map(); // label → per-load durations between two milestones
+  // The page loads see the moving scene unless BENCH_LOAD_SCENE=static: then only xclock
+  // changes the screen (once a second), like an idle desktop a user opens.
+  const staticLoads = process.env.BENCH_LOAD_SCENE === 'static';
+  if (staticLoads) {
+    await env.stop('motion');
+    await sleep(500);
+  }
   for (let i = 0; i < LOADS; i++) {
     browser = await Browser.launch(ORIGIN);
     loads.push(await browser.open(PAGE, 30000));
-    for (const [name, ms] of await browser.e2e(() => window.__e2e.milestones?.() ?? [])) {
+    const got = new Map(await browser.e2e(() => window.__e2e.milestones?.() ?? []));
+    for (const [name, ms] of got) {
       if (!marks.has(name)) marks.set(name, []);
       marks.get(name).push(ms);
+    }
+    // Spans within one load (the medians of two milestones come from different loads).
+    for (const [from, to, label] of SPANS) {
+      if (got.has(from) && got.has(to)) {
+        if (!spans.has(label)) spans.set(label, []);
+        spans.get(label).push(got.get(to) - got.get(from));
+      }
     }
     if (i < LOADS - 1) {
       await browser.close();
@@ -49,6 +71,8 @@ try {
       await sleep(1500); // the host tears the previous session down before the next HELLO
     }
   }
+
+  if (staticLoads) await env.startMotion();
 
   // Glass-to-glass: each trial paints the root window a new colour and waits for the first
   // displayed frame showing it. The rVFC metadata splits it: paint (xsetroot returned) → last
@@ -163,7 +187,7 @@ try {
     const t1 = env.threadUsage('host');
     const mappings = env.rssByMapping('host');
     const mapped = mappings
-      .slice(0, 8)
+      .slice(0, Number(process.env.BENCH_MAPPINGS ?? 8))
       .map(([n, v]) => `${n} ${v.toFixed(1)}`)
       .join(', ');
     const x1 = env.procUsage('xvfb');
@@ -242,6 +266,7 @@ try {
   console.log('');
   console.log(`page-load milestones over ${LOADS} loads (ms after navigation start; web/src/milestones.ts):`);
   for (const [name, xs] of [...marks.entries()].sort((a, b) => pct(a[1], 50) - pct(b[1], 50))) row(name, xs, 'ms');
+  for (const [label, xs] of spans) row(label, xs, 'ms');
   console.log('');
   console.log('host per-frame stages over each CPU window (selkies_video_stage_ms; median interpolated in its bucket):');
   for (const u of usages) {

@@ -125,8 +125,12 @@ export class Env {
     if (!ok) throw new Error(`Xvfb did not start:\n${this.tail('xvfb')}`);
     await this.x('xsetroot', '-solid', '#204060');
     this.spawn('xclock', 'xclock', ['-geometry', '300x300+1500+50', '-update', '1']);
-    // A moving scene: the host encodes only frames that changed (idle gating), so frame-rate
-    // checks need something that moves every frame.
+    await this.startMotion();
+  }
+
+  /** A moving scene: the host encodes only frames that changed (idle gating), so frame-rate
+   *  checks need something that moves every frame. `stop('motion')` ends it. */
+  async startMotion() {
     this.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=ball', 'is-live=true', '!',
       'video/x-raw,width=320,height=180,framerate=30/1', '!', 'ximagesink', 'sync=false']);
     const moved = await waitFor(async () => {

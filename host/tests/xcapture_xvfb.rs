@@ -1,7 +1,8 @@
 //! The damage-driven capture source on a real Xvfb: a colour painted on the root window reaches
 //! the buffers the source pushes (stamped with running times), and `--capture=auto` falls back
 //! to ximagesrc on a server without MIT-SHM while `--capture=xshm` refuses to start there;
-//! for software encoders the source pushes NV12/I420 converted from the damaged rows itself.
+//! for software encoders the source pushes NV12/I420 converted from the damaged rows itself; a
+//! keyframe request travelling upstream into the encoder makes a static screen push a frame.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -115,6 +116,62 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     assert!(
         pts.windows(2).all(|w| w[0] <= w[1]),
         "running times never go back: {pts:?}"
+    );
+}
+
+#[test]
+fn keyframe_requests_make_a_static_screen_push_frames() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
+    // `identity` stands in for the encoder, which takes the request (x264enc: its next input
+    // becomes a keyframe).
+    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity name=encoder");
+    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
+    handle.follow_keyframe_requests(&pipeline.by_name("encoder").expect("encoder"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
+    std::thread::sleep(Duration::from_millis(300));
+
+    // Nothing changes on screen: only keep-alive frames (one per 500 ms, so about 4 in 2 s),
+    // unless the 20 requests below (one per 100 ms, each above the 33 ms frame interval) each
+    // get a frame. Counts, not timings, tell the two apart.
+    let sink_pad = pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap();
+    let before = seen.lock().unwrap().len();
+    for _ in 0..20 {
+        let request = gst::Structure::builder("GstForceKeyUnit")
+            .field("running-time", u64::MAX)
+            .field("all-headers", true)
+            .field("count", 0u32)
+            .build();
+        // appsrc, at the top, does not handle it (false); the probe has seen it on the way.
+        let _ = sink_pad.push_event(gst::event::CustomUpstream::new(request));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let requested = seen.lock().unwrap().len() - before;
+    // Other upstream events are not requests.
+    let before = seen.lock().unwrap().len();
+    for _ in 0..20 {
+        let other = gst::Structure::builder("not-a-keyframe-request").build();
+        let _ = sink_pad.push_event(gst::event::CustomUpstream::new(other));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let unrequested = seen.lock().unwrap().len() - before;
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    assert!(
+        requested >= 12,
+        "20 keyframe requests on a static screen brought {requested} frames"
+    );
+    assert!(
+        unrequested <= 8,
+        "other upstream events brought {unrequested} frames in 2 s"
     );
 }
 

@@ -4,7 +4,8 @@
 //! then a delta frame it cannot decode, it answers with a PLI, and the keyframe comes one capture
 //! later still (up to a keep-alive interval on a static screen). Asking the encoder for a keyframe
 //! the moment the peer connection is `Connected` makes the next captured frame decodable
-//! (docs/benchmarks.md, "First frame").
+//! (docs/benchmarks.md, "First frame"). On a static screen there is no next captured frame
+//! until the keep-alive, so the capture also follows such requests ([`on_keyframe_request`]).
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -26,11 +27,55 @@ pub fn request_keyframe(pipeline: &gst::Pipeline) -> bool {
     pad.push_event(gst::event::CustomUpstream::new(s))
 }
 
+/// Calls `f` whenever a keyframe request travels upstream into `encoder` (ours above, or the
+/// payloader's answer to a browser's PLI): the encoder turns its *next input* into a keyframe,
+/// and the capture must then provide one without waiting for a change or the keep-alive.
+pub fn on_keyframe_request(encoder: &gst::Element, f: impl Fn() + Send + Sync + 'static) {
+    let Some(pad) = encoder.static_pad("src") else {
+        return;
+    };
+    pad.add_probe(gst::PadProbeType::EVENT_UPSTREAM, move |_, info| {
+        if let Some(gst::PadProbeData::Event(ev)) = &info.data
+            && is_keyframe_request(ev)
+        {
+            f();
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// An upstream force-key-unit event, as `gst_video_event_new_upstream_force_key_unit` makes it.
+fn is_keyframe_request(ev: &gst::Event) -> bool {
+    ev.type_() == gst::EventType::CustomUpstream
+        && ev
+            .structure()
+            .is_some_and(|s| s.name() == "GstForceKeyUnit")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[test]
+    fn only_force_key_unit_events_are_keyframe_requests() {
+        gst::init().expect("gst init");
+        let fku = |name: &str| {
+            gst::event::CustomUpstream::new(
+                gst::Structure::builder(name)
+                    .field("all-headers", true)
+                    .build(),
+            )
+        };
+        assert!(is_keyframe_request(&fku("GstForceKeyUnit")));
+        assert!(!is_keyframe_request(&fku("GstSomethingElse")));
+        // Downstream force-key-unit (an encoder telling its peers) is not a request to it.
+        let downstream =
+            gst::event::CustomDownstream::new(gst::Structure::builder("GstForceKeyUnit").build());
+        assert!(!is_keyframe_request(&downstream));
+        assert!(!is_keyframe_request(&gst::event::Reconfigure::new()));
+    }
 
     #[test]
     fn the_encoder_makes_the_next_frame_a_keyframe() {

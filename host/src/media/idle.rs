@@ -68,8 +68,14 @@ impl FrameGate {
 }
 
 /// Install the gate on the capture source's output. `bypass` (the server-side pointer is drawn
-/// into the frames, and pointer motion makes no damage) lets every frame through.
-pub fn install(source: &gst::Element, damage: DamageWatch, bypass: Arc<AtomicBool>) {
+/// into the frames, and pointer motion makes no damage) lets every frame through; `wanted` (a
+/// keyframe was requested: `first_frame::on_keyframe_request`) lets the next one through.
+pub fn install(
+    source: &gst::Element,
+    damage: DamageWatch,
+    bypass: Arc<AtomicBool>,
+    wanted: Arc<AtomicBool>,
+) {
     let Some(pad) = source.static_pad("src") else {
         return;
     };
@@ -78,7 +84,10 @@ pub fn install(source: &gst::Element, damage: DamageWatch, bypass: Arc<AtomicBoo
     pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let now = Instant::now();
         let mut last = crate::sync::lock(&last_pass);
-        if bypass.load(Ordering::Relaxed) || gate.pass(now, damage.last_damage(), *last) {
+        if bypass.load(Ordering::Relaxed)
+            || wanted.swap(false, Ordering::Relaxed)
+            || gate.pass(now, damage.last_damage(), *last)
+        {
             *last = Some(now);
             gst::PadProbeReturn::Ok
         } else {

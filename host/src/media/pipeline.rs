@@ -3,7 +3,7 @@
 //! webrtcbin), each with its own webrtcbin, plus choosing a usable encoder from the registry.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use gstreamer as gst;
 use gstreamer::prelude::*;
@@ -258,16 +258,28 @@ pub(super) fn finish_video(
     let source = by_name(&pipeline, "x11")?;
     let capture = video_source.start(&source, display, rates.framerate.max(1))?;
     let pointer_drawn = Arc::new(AtomicBool::new(false));
-    if capture.is_none() {
+    let encoder = by_name(&pipeline, "encoder")?;
+    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
+    // A keyframe request must meet a frame to turn into a keyframe, even on a static screen.
+    if let Some(capture) = &capture {
+        capture.follow_keyframe_requests(&encoder);
+    } else {
         if let Some(display) = display {
             source.set_property("display-name", display);
         }
         if let Some(damage) = damage {
-            super::idle::install(&source, damage.clone(), pointer_drawn.clone());
+            let wanted = Arc::new(AtomicBool::new(false));
+            super::idle::install(
+                &source,
+                damage.clone(),
+                pointer_drawn.clone(),
+                wanted.clone(),
+            );
+            super::first_frame::on_keyframe_request(&encoder, move || {
+                wanted.store(true, Ordering::Relaxed);
+            });
         }
     }
-    let encoder = by_name(&pipeline, "encoder")?;
-    apply_encoder_props(&encoder, chosen.spec, rates, |_| true);
     info!(
         encoder = chosen.spec.name(),
         element = %chosen.factory,

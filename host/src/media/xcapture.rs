@@ -10,6 +10,10 @@
 //! BGRx for the GPU uploads, which convert themselves), so the pipeline runs no `videoconvert`
 //! on this path and no full frame is copied. A static screen sends the unchanged frame every
 //! [`FrameGate::keepalive`] (the browser asks for a keyframe after a longer gap: idle.rs).
+//! A keyframe request reaching the encoder (the first frame of a session, a browser's PLI, a
+//! WebSocket client joining) wakes the capture, so on a static screen the keyframe goes out
+//! within a frame interval instead of at the next keep-alive (docs/benchmarks.md, "First frame on
+//! a static desktop").
 //! Each buffer is stamped with the pipeline clock's running time when its capture began.
 //! With the pointer drawn into the frames (`PointerVisible`), pointer motion makes no damage,
 //! so frames then go out at the frame rate with the pointer drawn over its rows, which are
@@ -26,7 +30,7 @@ use selkies_proto::config::CaptureMode;
 use selkies_proto::encoder::registry::Upload;
 use selkies_x11::frame_rows::{self, PointerImage};
 use selkies_x11::row_set::{self, RowSet};
-use selkies_x11::shm_capture::ShmCapture;
+use selkies_x11::shm_capture::{ShmCapture, WakeReceiver, Waker, wake_pair};
 use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 use tracing::{debug, info, warn};
 
@@ -156,9 +160,12 @@ impl VideoSource {
             pointer: AtomicBool::new(false),
             running: AtomicBool::new(true),
         });
+        let (waker, wake) = wake_pair()
+            .map_err(|e| MediaError::Capture(format!("cannot create the capture's waker: {e}")))?;
         let handle = CaptureHandle {
             appsrc: appsrc.clone(),
             shared: shared.clone(),
+            waker,
         };
         let weak = appsrc.downgrade();
         let display = display.map(str::to_owned);
@@ -172,6 +179,7 @@ impl VideoSource {
                     display,
                     appsrc: weak,
                     shared,
+                    wake,
                     gate: FrameGate::default(),
                     timing: PushTiming::default(),
                 };
@@ -213,6 +221,7 @@ struct Shared {
 pub struct CaptureHandle {
     appsrc: gst::Element,
     shared: Arc<Shared>,
+    waker: Waker,
 }
 
 impl CaptureHandle {
@@ -236,6 +245,18 @@ impl CaptureHandle {
     pub fn set_pointer_drawn(&self, drawn: bool) {
         self.shared.pointer.store(drawn, Ordering::Relaxed);
     }
+
+    /// Push a frame as soon as the frame interval allows, even if the screen did not change.
+    pub fn request_frame(&self) {
+        self.waker.wake();
+    }
+
+    /// Request a frame whenever a keyframe request travels upstream into `encoder`: on a static
+    /// screen the encoder's next input would otherwise wait for the keep-alive (500 ms).
+    pub fn follow_keyframe_requests(&self, encoder: &gst::Element) {
+        let waker = self.waker.clone();
+        super::first_frame::on_keyframe_request(encoder, move || waker.wake());
+    }
 }
 
 struct CaptureThread {
@@ -244,6 +265,7 @@ struct CaptureThread {
     display: Option<String>,
     appsrc: glib::WeakRef<gst::Element>,
     shared: Arc<Shared>,
+    wake: WakeReceiver,
     gate: FrameGate,
     timing: PushTiming,
 }
@@ -259,15 +281,27 @@ impl CaptureThread {
         let mut damage_seen: Option<Instant> = Some(Instant::now());
         let mut played = false;
         let mut recovered: Option<Instant> = None;
+        // A frame was requested (a keyframe is due): push one at the frame interval.
+        let mut wanted = false;
         loop {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
             let interval = Duration::from_secs(1) / fps;
             let pointer = self.shared.pointer.load(Ordering::Relaxed);
             let now = Instant::now();
-            let due = next_push(last_push, changed, pointer, interval, self.gate.keepalive);
+            let due = next_push(
+                last_push,
+                changed || wanted,
+                pointer,
+                interval,
+                self.gate.keepalive,
+            );
             let wait = due.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
-            if !wait.is_zero() || !changed {
-                let seen = self.capture.wait(wait).map_err(|e| e.to_string())?;
+            if !wait.is_zero() || !(changed || wanted) {
+                let seen = self
+                    .capture
+                    .wait_or_wake(wait, &self.wake)
+                    .map_err(|e| e.to_string())?;
+                wanted |= seen.woken;
                 if seen.resized {
                     self.reopen()?;
                     pool = self.new_pool()?;
@@ -324,6 +358,7 @@ impl CaptureThread {
                     played = true;
                     last_push = Some(started);
                     changed = false;
+                    wanted = false;
                     self.timing
                         .record(damage_seen.take(), started, fetched, pool.allocated());
                 }

@@ -2,8 +2,12 @@
 //! DAMAGE, collects the damaged rectangles through an XFIXES region, and fetches only the
 //! damaged row bands ([`crate::frame_rows`]) into a shared segment, from where they are copied
 //! into the caller's persistent frame. The caller owns timing (coalescing, frame rate,
-//! keep-alive); this type only waits, reports and copies.
+//! keep-alive); this type only waits, reports and copies. Another thread can end a wait early
+//! through a [`Waker`] (a frame is wanted now: a keyframe request on a static screen).
 
+use std::io;
+use std::os::unix::net::UnixDatagram;
+use std::sync::Arc;
 use std::time::Duration;
 
 use x11rb::connection::{Connection, RequestConnection as _};
@@ -19,7 +23,7 @@ use x11rb::rust_connection::RustConnection;
 use crate::X11Error;
 use crate::frame_rows::{self, PointerImage, Rect};
 use crate::row_set;
-use crate::shm_segment::{ShmSegment, wait_readable};
+use crate::shm_segment::{ShmSegment, wait_readable, wait_readable_either};
 
 /// What [`ShmCapture::wait`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,6 +32,44 @@ pub struct Waited {
     pub damaged: bool,
     /// The root window changed size; reopen the capture.
     pub resized: bool,
+    /// A [`Waker`] asked for the wait to end.
+    pub woken: bool,
+}
+
+/// Ends a [`ShmCapture::wait_or_wake`] early from any thread; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Waker(Arc<UnixDatagram>);
+
+impl Waker {
+    /// Wake the waiting capture (or its next wait). Never blocks: a wake-up already pending
+    /// makes further ones redundant.
+    pub fn wake(&self) {
+        let _ = self.0.send(&[1]);
+    }
+}
+
+/// The capture thread's end of a [`Waker`]; it outlives reopened captures.
+#[derive(Debug)]
+pub struct WakeReceiver(UnixDatagram);
+
+impl WakeReceiver {
+    /// Consume pending wake-ups; true if there were any.
+    fn take(&self) -> bool {
+        let mut buf = [0u8; 16];
+        let mut any = false;
+        while self.0.recv(&mut buf).is_ok() {
+            any = true;
+        }
+        any
+    }
+}
+
+/// A connected waker and receiver (a non-blocking socket pair).
+pub fn wake_pair() -> io::Result<(Waker, WakeReceiver)> {
+    let (tx, rx) = UnixDatagram::pair()?;
+    tx.set_nonblocking(true)?;
+    rx.set_nonblocking(true)?;
+    Ok((Waker(Arc::new(tx)), WakeReceiver(rx)))
 }
 
 /// A capture of the root window of one display.
@@ -148,6 +190,25 @@ impl ShmCapture {
             && wait_readable(self.conn.stream(), timeout).map_err(X11Error::Thread)?
         {
             seen = self.drain()?;
+        }
+        Ok(seen)
+    }
+
+    /// [`Self::wait`], also ended by a wake-up of `wake`'s [`Waker`].
+    pub fn wait_or_wake(
+        &mut self,
+        timeout: Duration,
+        wake: &WakeReceiver,
+    ) -> Result<Waited, X11Error> {
+        let mut seen = self.drain()?;
+        seen.woken = wake.take();
+        if seen == Waited::default() {
+            let (events, woken) = wait_readable_either(self.conn.stream(), Some(&wake.0), timeout)
+                .map_err(X11Error::Thread)?;
+            if events {
+                seen = self.drain()?;
+            }
+            seen.woken = woken && wake.take();
         }
         Ok(seen)
     }

@@ -1,6 +1,6 @@
 //! The OS side of MIT-SHM capture: a System V shared-memory segment the X server writes screen
-//! rows into, and waiting on the connection's socket with a timeout. The only unsafe code of the
-//! crate lives here, behind a safe interface.
+//! rows into, and waiting on the connection's socket (and a wake-up socket) with a timeout. The
+//! only unsafe code of the crate lives here, behind a safe interface.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -75,24 +75,39 @@ impl Drop for ShmSegment {
 
 /// Wait until `fd` is readable or `timeout` passes; true when readable.
 pub(crate) fn wait_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd: fd.as_raw_fd(),
+    Ok(wait_readable_either(fd, None, timeout)?.0)
+}
+
+/// Waits until `fd` or `other` is readable or `timeout` passes; says which are readable (none
+/// on a timeout or a signal).
+pub(crate) fn wait_readable_either(
+    fd: &impl AsRawFd,
+    other: Option<&dyn AsRawFd>,
+    timeout: Duration,
+) -> io::Result<(bool, bool)> {
+    let poll_fd = |fd: libc::c_int| libc::pollfd {
+        fd,
         events: libc::POLLIN,
         revents: 0,
     };
+    let mut pfds = [
+        poll_fd(fd.as_raw_fd()),
+        // A negative descriptor is ignored by poll.
+        poll_fd(other.map_or(-1, |o| o.as_raw_fd())),
+    ];
     let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-    // SAFETY: one valid pollfd for the duration of the call.
-    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    // SAFETY: two valid pollfds for the duration of the call.
+    let n = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
     match n {
         n if n < 0 => {
             let err = io::Error::last_os_error();
             if err.kind() == io::ErrorKind::Interrupted {
-                Ok(false)
+                Ok((false, false))
             } else {
                 Err(err)
             }
         }
-        0 => Ok(false),
-        _ => Ok(true),
+        0 => Ok((false, false)),
+        _ => Ok((pfds[0].revents != 0, pfds[1].revents != 0)),
     }
 }

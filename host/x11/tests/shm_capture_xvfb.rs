@@ -9,7 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::Xvfb;
-use selkies_x11::shm_capture::ShmCapture;
+use selkies_x11::shm_capture::{ShmCapture, wake_pair};
 use x11rb::connection::Connection;
 use x11rb::protocol::xproto::{ConnectionExt as _, CreateGCAux, Rectangle};
 use x11rb::rust_connection::RustConnection;
@@ -76,4 +76,40 @@ fn the_pointer_image_is_readable() {
     let cap = ShmCapture::open(Some(&x.display)).expect("open");
     let p = cap.pointer().expect("XFIXES cursor image");
     assert_eq!(p.pixels.len(), usize::from(p.width) * usize::from(p.height));
+}
+
+#[test]
+fn a_waker_ends_the_wait_from_another_thread() {
+    let x = Xvfb::with_size("320x240");
+    let mut cap = ShmCapture::open(Some(&x.display)).expect("open");
+    let (waker, wake) = wake_pair().expect("socket pair");
+    // No wake-up sent: none seen (the screen's first damage may be).
+    assert!(
+        !cap.wait_or_wake(Duration::from_millis(50), &wake)
+            .unwrap()
+            .woken
+    );
+
+    // A wake-up sent before the wait is not lost.
+    waker.wake();
+    waker.wake();
+    let seen = cap.wait_or_wake(Duration::from_secs(30), &wake).unwrap();
+    assert!(seen.woken && !seen.damaged, "{seen:?}");
+
+    // One sent while the capture waits ends the wait (well before the 30 s timeout, which would
+    // report nothing).
+    let w = waker.clone();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(50));
+        w.wake();
+    });
+    let seen = cap.wait_or_wake(Duration::from_secs(30), &wake).unwrap();
+    t.join().unwrap();
+    assert!(seen.woken, "{seen:?}");
+    // Consumed: the next wait sees nothing again.
+    assert!(
+        !cap.wait_or_wake(Duration::from_millis(20), &wake)
+            .unwrap()
+            .woken
+    );
 }
