@@ -76,6 +76,27 @@ try {
     });
     console.log(`measured ${n} peer(s)`);
   }
+  // Joins on a static desktop (BENCH_STATIC_JOINS=N): the ball stops, and N viewers join one
+  // after another, each closed once it shows its first frame. The encoder only makes a keyframe
+  // from its next input, so this measures how soon a join's keyframe request meets a frame when
+  // nothing moves (xclock still ticks once a second).
+  const joins = [];
+  const staticJoins = Number(process.env.BENCH_STATIC_JOINS ?? 0);
+  if (staticJoins > 0) {
+    await env.stop('motion');
+    await sleep(1500);
+    for (let i = 0; i < staticJoins; i++) {
+      const r = await fetch(`${ORIGIN}/share/api/links?role=viewer&ttl=3600`, { method: 'POST' });
+      const { token } = await r.json();
+      const ctx = await guestBrowser.newContext({ viewport: { width: 640, height: 360 } });
+      const page = await ctx.newPage();
+      await page.goto(`${ORIGIN}/?e2e=1&share=${encodeURIComponent(token)}`);
+      await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 60000 });
+      joins.push(await page.evaluate(() => window.__e2e.firstFrameMs));
+      await ctx.close();
+      await sleep(300 + Math.random() * 700);
+    }
+  }
   const base = rows[0];
   // The encoder's work follows the frames it encodes, which a loaded machine lowers: CPU per
   // frame the owner presented (about one per encoded frame) is the fairer comparison.
@@ -85,6 +106,11 @@ try {
   for (const r of rows) {
     const extra = base && r.peers > 1 ? `+${((r.cpu - base.cpu) / (r.peers - 1)).toFixed(1)} per added peer` : '—';
     console.log(`${r.peers} | ${r.cpu.toFixed(1)} | ${extra} | ${perFrame(r).toFixed(1)} | ${r.rss.toFixed(0)} | ${r.ownerFps.toFixed(1)} | ${Number.isNaN(r.guestFps) ? '—' : r.guestFps.toFixed(1)}`);
+  }
+  if (joins.length) {
+    const sorted = [...joins].sort((x, y) => x - y);
+    const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    console.log(`\nviewer joins on a static desktop, page load → first frame (ms): median ${at(0.5).toFixed(0)}, p90 ${at(0.9).toFixed(0)}, min ${sorted[0].toFixed(0)}, max ${sorted.at(-1).toFixed(0)} (n=${joins.length})`);
   }
   const state = await (await fetch(`${ORIGIN}/share/api/state`)).json();
   console.log(`\nkeyframes: ${JSON.stringify(state.keyframes)}`);
