@@ -10,10 +10,10 @@
 //! BGRx for the GPU uploads, which convert themselves), so the pipeline runs no `videoconvert`
 //! on this path and no full frame is copied. A static screen sends the unchanged frame every
 //! [`FrameGate::keepalive`] (the browser asks for a keyframe after a longer gap: idle.rs).
-//! A keyframe request reaching the encoder (the first frame of a session, a browser's PLI, a
-//! WebSocket client joining) wakes the capture, so on a static screen the keyframe goes out
-//! within a frame interval instead of at the next keep-alive (docs/benchmarks.md, "First frame on
-//! a static desktop").
+//! A keyframe request reaching the encoder (a browser's PLI, a viewer or WebSocket client
+//! joining, the host's own when a peer connects) wakes the capture, so on a static screen the
+//! keyframe goes out within a frame interval instead of at the next keep-alive
+//! (docs/benchmarks.md, "Keyframe requests on a static desktop").
 //! Each buffer is stamped with the pipeline clock's running time when its capture began.
 //! With the pointer drawn into the frames (`PointerVisible`), pointer motion makes no damage,
 //! so frames then go out at the frame rate with the pointer drawn over its rows, which are
@@ -244,11 +244,6 @@ impl CaptureHandle {
     /// Whether the pointer is drawn into the frames.
     pub fn set_pointer_drawn(&self, drawn: bool) {
         self.shared.pointer.store(drawn, Ordering::Relaxed);
-    }
-
-    /// Push a frame as soon as the frame interval allows, even if the screen did not change.
-    pub fn request_frame(&self) {
-        self.waker.wake();
     }
 
     /// Request a frame whenever a keyframe request travels upstream into `encoder`: on a static
