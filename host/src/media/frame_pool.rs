@@ -69,6 +69,11 @@ impl FramePool {
     /// A buffer downstream no longer holds, preferring the one written last; a new one (all
     /// rows stale) while fewer than [`MAX_FRAMES`] exist. None when every buffer is held.
     pub fn acquire(&mut self) -> Result<Option<usize>, glib::BoolError> {
+        self.acquire_up_to(MAX_FRAMES)
+    }
+
+    /// [`Self::acquire`], allocating only while fewer than `limit` buffers exist.
+    pub fn acquire_up_to(&mut self, limit: usize) -> Result<Option<usize>, glib::BoolError> {
         if let Some(i) = self.last
             && self.slots.get(i).is_some_and(|s| is_free(&s.buf))
         {
@@ -81,7 +86,7 @@ impl FramePool {
         if best.is_some() {
             return Ok(best);
         }
-        if self.slots.len() >= MAX_FRAMES {
+        if self.slots.len() >= limit.min(MAX_FRAMES) {
             return Ok(None);
         }
         let buf = gst::Buffer::with_size(self.layout.size)?;
@@ -190,6 +195,26 @@ mod tests {
         assert_eq!(next, a);
         assert_eq!(p.stale(a).bands(), &[2..4, 10..12]);
         drop(held_b);
+    }
+
+    #[test]
+    fn a_lower_limit_reuses_but_does_not_grow() {
+        let mut p = pool();
+        let a = p.acquire_up_to(2).unwrap().unwrap();
+        p.written(a, RowSet::new());
+        let held_a = p.share(a).unwrap();
+        let b = p.acquire_up_to(2).unwrap().unwrap();
+        p.written(b, RowSet::new());
+        let held_b = p.share(b).unwrap();
+        assert_eq!(p.acquire_up_to(2).unwrap(), None, "two held, limit two");
+        assert_eq!(p.allocated(), 2);
+        drop(held_b);
+        assert_eq!(p.acquire_up_to(2).unwrap(), Some(b), "a free one is reused");
+        // The ordinary limit still grows the pool.
+        let held_b = p.share(b).unwrap();
+        assert!(p.acquire().unwrap().is_some());
+        assert_eq!(p.allocated(), 3);
+        drop((held_a, held_b));
     }
 
     #[test]

@@ -268,6 +268,12 @@ struct CaptureThread {
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
 const RETRY: Duration = Duration::from_millis(10);
 
+/// Frames the pool may grow to for a push that only answers a keyframe request. When more are
+/// held downstream, a frame is already on its way to the encoder and becomes the keyframe; a
+/// new 1080p frame would cost 3 MiB for the rest of the session (a new session's request comes
+/// while its first two frames wait for webrtcbin's transport).
+const WANTED_FRAMES: usize = 2;
+
 impl CaptureThread {
     fn run(&mut self) -> Result<(), String> {
         let mut pool = self.new_pool()?;
@@ -325,8 +331,23 @@ impl CaptureThread {
                 std::thread::sleep(RETRY);
                 continue;
             };
-            let frame = match self.update(&mut pool, changed, pointer, pts) {
+            // Only a keyframe request, no change and no keep-alive due: no new pool frame.
+            let only_wanted = wanted
+                && !changed
+                && !pointer
+                && last_push.is_some_and(|t| started < t + self.gate.keepalive);
+            let limit = if only_wanted {
+                WANTED_FRAMES
+            } else {
+                super::frame_pool::MAX_FRAMES
+            };
+            let frame = match self.update(&mut pool, changed, pointer, pts, limit) {
                 Ok(Some(frame)) => frame,
+                // A frame is held on its way to the encoder: it answers the request.
+                Ok(None) if only_wanted => {
+                    wanted = false;
+                    continue;
+                }
                 // Every pooled frame is still held downstream: try again shortly.
                 Ok(None) => {
                     std::thread::sleep(RETRY / 4);
@@ -371,20 +392,21 @@ impl CaptureThread {
     /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
     /// fetch the frame's stale rows (plus the pointer's, when drawn) and convert them into it.
     /// Returns the frame to push, stamped `pts` (the pool keeps a reference), None when all
-    /// are held.
+    /// are held and `limit` frames exist.
     fn update(
         &mut self,
         pool: &mut FramePool,
         changed: bool,
         pointer: bool,
         pts: gst::ClockTime,
+        limit: usize,
     ) -> Result<Option<gst::Buffer>, String> {
         let height = self.capture.height();
         if changed {
             let damage = self.capture.take_damage().map_err(|e| e.to_string())?;
             pool.mark_changed(&row_set::align_even(&damage, height));
         }
-        let Some(i) = pool.acquire().map_err(|e| e.to_string())? else {
+        let Some(i) = pool.acquire_up_to(limit).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
         let mut fetch = pool.stale(i);
