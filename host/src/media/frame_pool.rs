@@ -7,7 +7,10 @@
 //! has taken it; meanwhile the next capture writes into another buffer of the pool, whose stale
 //! rows are the screen changes it missed. In the usual case the encoder is done long before the
 //! next change and the same buffer is written again: its stale rows are then exactly the new
-//! damage. At most [`MAX_FRAMES`] buffers exist; when all are held the frame waits.
+//! damage. At most [`MAX_FRAMES`] buffers exist; when all are held the frame waits. Buffers a
+//! burst needed (the encoder slower than the frame rate for a moment, a session's first frames
+//! waiting for its transport) are freed again once unused for a while ([`FramePool::trim_idle`]):
+//! each is 3 MiB at 1080p, and a static screen needs one.
 
 use gstreamer as gst;
 use selkies_x11::row_set::RowSet;
@@ -22,6 +25,8 @@ struct Slot {
     buf: gst::Buffer,
     /// Rows where this buffer differs from the screen as last fetched.
     stale: RowSet,
+    /// When it was last brought up to date (None: never).
+    written_at: Option<Instant>,
 }
 
 /// The pool of one capture size; a new size gets a new pool.
@@ -94,6 +99,7 @@ impl FramePool {
         self.slots.push(Slot {
             buf,
             stale: RowSet::all(height),
+            written_at: None,
         });
         Ok(Some(self.slots.len() - 1))
     }
@@ -122,8 +128,32 @@ impl FramePool {
     pub fn written(&mut self, i: usize, dirty: RowSet) {
         if let Some(slot) = self.slots.get_mut(i) {
             slot.stale = dirty;
+            slot.written_at = Some(Instant::now());
             self.last = Some(i);
         }
+    }
+
+    /// Frees the buffers downstream has let go of that nobody wrote for `idle` (never the one
+    /// written last); returns how many. Indices from [`Self::acquire`] are invalid afterwards,
+    /// so this runs before a frame's `acquire`, never between it and `written`.
+    pub fn trim_idle(&mut self, now: Instant, idle: Duration) -> usize {
+        let last = self.last.take();
+        let before = self.slots.len();
+        let mut kept = Vec::with_capacity(before);
+        for (i, slot) in std::mem::take(&mut self.slots).into_iter().enumerate() {
+            let unused = slot
+                .written_at
+                .is_none_or(|t| now.saturating_duration_since(t) >= idle);
+            if Some(i) != last && unused && is_free(&slot.buf) {
+                continue;
+            }
+            if Some(i) == last {
+                self.last = Some(kept.len());
+            }
+            kept.push(slot);
+        }
+        self.slots = kept;
+        before - self.slots.len()
     }
 
     /// A reference to buffer `i` to push downstream (the pool keeps its own).
@@ -133,6 +163,7 @@ impl FramePool {
 }
 
 use gstreamer::glib;
+use std::time::{Duration, Instant};
 
 #[cfg(test)]
 mod tests {
@@ -195,6 +226,33 @@ mod tests {
         assert_eq!(next, a);
         assert_eq!(p.stale(a).bands(), &[2..4, 10..12]);
         drop(held_b);
+    }
+
+    #[test]
+    fn idle_free_buffers_are_freed_but_not_the_last_written_or_held_ones() {
+        let mut p = pool();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let i = p.acquire().unwrap().unwrap();
+            p.written(i, RowSet::new());
+            held.push(p.share(i).unwrap());
+        }
+        assert_eq!(p.allocated(), 3);
+        let now = Instant::now();
+        let idle = Duration::from_secs(2);
+        // Recently written, or still held: nothing goes.
+        assert_eq!(p.trim_idle(now, idle), 0);
+        assert_eq!(p.trim_idle(now + Duration::from_secs(3), idle), 0);
+        // Released downstream and idle: all but the one written last go.
+        let last_written = held.pop().unwrap();
+        held.clear();
+        assert_eq!(p.trim_idle(now, idle), 0, "not idle yet");
+        assert_eq!(p.trim_idle(now + Duration::from_secs(3), idle), 2);
+        assert_eq!(p.allocated(), 1);
+        // The survivor is the last written, still known as such (reused first, nothing stale).
+        drop(last_written);
+        assert_eq!(p.acquire().unwrap(), Some(0));
+        assert!(p.stale(0).bands().is_empty());
     }
 
     #[test]

@@ -274,6 +274,9 @@ const RETRY: Duration = Duration::from_millis(10);
 /// while its first two frames wait for webrtcbin's transport).
 const WANTED_FRAMES: usize = 2;
 
+/// Pool frames nobody wrote for this long are freed (`FramePool::trim_idle`).
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
 impl CaptureThread {
     fn run(&mut self) -> Result<(), String> {
         let mut pool = self.new_pool()?;
@@ -341,6 +344,14 @@ impl CaptureThread {
             } else {
                 super::frame_pool::MAX_FRAMES
             };
+            let trimmed = pool.trim_idle(started, POOL_IDLE);
+            if trimmed > 0 {
+                debug!(
+                    trimmed,
+                    pooled = pool.allocated(),
+                    "idle capture frames freed"
+                );
+            }
             let frame = match self.update(&mut pool, changed, pointer, pts, limit) {
                 Ok(Some(frame)) => frame,
                 // A frame is held on its way to the encoder: it answers the request.
