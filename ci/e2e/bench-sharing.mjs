@@ -45,18 +45,21 @@ try {
     headless: true,
     args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required'],
   });
+  // A viewer joins with a fresh share link, in its own context of the guests' browser, and is
+  // returned once it shows its first frame.
+  const joinGuest = async () => {
+    const r = await fetch(`${ORIGIN}/share/api/links?role=viewer&ttl=3600`, { method: 'POST' });
+    const { token } = await r.json();
+    const ctx = await guestBrowser.newContext({ viewport: { width: 640, height: 360 } });
+    const page = await ctx.newPage();
+    await page.goto(`${ORIGIN}/?e2e=1&share=${encodeURIComponent(token)}`);
+    await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 60000 });
+    return { ctx, page };
+  };
   const guests = [];
   const rows = [];
   for (const n of COUNTS) {
-    while (guests.length < n - 1) {
-      const r = await fetch(`${ORIGIN}/share/api/links?role=viewer&ttl=3600`, { method: 'POST' });
-      const { token } = await r.json();
-      const ctx = await guestBrowser.newContext({ viewport: { width: 640, height: 360 } });
-      const page = await ctx.newPage();
-      await page.goto(`${ORIGIN}/?e2e=1&share=${encodeURIComponent(token)}`);
-      await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 60000 });
-      guests.push(page);
-    }
+    while (guests.length < n - 1) guests.push((await joinGuest()).page);
     await sleep(SETTLE * 1000);
     const pages = [owner.page, ...guests];
     const f0 = await presented(pages);
@@ -86,12 +89,7 @@ try {
     await env.stop('motion');
     await sleep(1500);
     for (let i = 0; i < staticJoins; i++) {
-      const r = await fetch(`${ORIGIN}/share/api/links?role=viewer&ttl=3600`, { method: 'POST' });
-      const { token } = await r.json();
-      const ctx = await guestBrowser.newContext({ viewport: { width: 640, height: 360 } });
-      const page = await ctx.newPage();
-      await page.goto(`${ORIGIN}/?e2e=1&share=${encodeURIComponent(token)}`);
-      await page.waitForFunction(() => window.__e2e?.firstFrameMs != null, null, { timeout: 60000 });
+      const { ctx, page } = await joinGuest();
       joins.push(await page.evaluate(() => window.__e2e.firstFrameMs));
       await ctx.close();
       await sleep(300 + Math.random() * 700);

@@ -146,13 +146,8 @@ fn keyframe_requests_make_a_static_screen_push_frames() {
         .unwrap();
     let before = seen.lock().unwrap().len();
     for _ in 0..20 {
-        let request = gst::Structure::builder("GstForceKeyUnit")
-            .field("running-time", u64::MAX)
-            .field("all-headers", true)
-            .field("count", 0u32)
-            .build();
         // appsrc, at the top, does not handle it (false); the probe has seen it on the way.
-        let _ = sink_pad.push_event(gst::event::CustomUpstream::new(request));
+        let _ = sink_pad.push_event(selkies_host::media::first_frame::keyframe_request());
         std::thread::sleep(Duration::from_millis(100));
     }
     let requested = seen.lock().unwrap().len() - before;

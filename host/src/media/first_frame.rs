@@ -19,12 +19,18 @@ pub fn request_keyframe(pipeline: &gst::Pipeline) -> bool {
     else {
         return false;
     };
+    pad.push_event(keyframe_request())
+}
+
+/// The upstream force-key-unit event every keyframe request of the host sends (with parameter
+/// sets, for the next frame): what `gst_video_event_new_upstream_force_key_unit` makes.
+pub fn keyframe_request() -> gst::Event {
     let s = gst::Structure::builder("GstForceKeyUnit")
         .field("running-time", u64::MAX)
         .field("all-headers", true)
         .field("count", 0u32)
         .build();
-    pad.push_event(gst::event::CustomUpstream::new(s))
+    gst::event::CustomUpstream::new(s)
 }
 
 /// Calls `f` whenever a keyframe request travels upstream into `encoder` (ours above, or the
@@ -68,6 +74,7 @@ mod tests {
                     .build(),
             )
         };
+        assert!(is_keyframe_request(&keyframe_request()));
         assert!(is_keyframe_request(&fku("GstForceKeyUnit")));
         assert!(!is_keyframe_request(&fku("GstSomethingElse")));
         // Downstream force-key-unit (an encoder telling its peers) is not a request to it.

@@ -137,22 +137,25 @@ impl FramePool {
     /// written last); returns how many. Indices from [`Self::acquire`] are invalid afterwards,
     /// so this runs before a frame's `acquire`, never between it and `written`.
     pub fn trim_idle(&mut self, now: Instant, idle: Duration) -> usize {
+        // Runs before every frame: `retain` allocates nothing when nothing goes.
         let last = self.last.take();
         let before = self.slots.len();
-        let mut kept = Vec::with_capacity(before);
-        for (i, slot) in std::mem::take(&mut self.slots).into_iter().enumerate() {
+        let (mut index, mut kept) = (0, 0);
+        self.slots.retain(|slot| {
+            let i = index;
+            index += 1;
             let unused = slot
                 .written_at
                 .is_none_or(|t| now.saturating_duration_since(t) >= idle);
             if Some(i) != last && unused && is_free(&slot.buf) {
-                continue;
+                return false;
             }
             if Some(i) == last {
-                self.last = Some(kept.len());
+                self.last = Some(kept);
             }
-            kept.push(slot);
-        }
-        self.slots = kept;
+            kept += 1;
+            true
+        });
         before - self.slots.len()
     }
 

@@ -91,12 +91,7 @@ pub fn build_audio(params: &AudioParams) -> Result<AudioPipeline, MediaError> {
 /// Ask the encoder for a keyframe with its parameter sets (the upstream force-key-unit event,
 /// sent from the sink so it passes every element between).
 pub fn force_keyframe(sink: &gst::Element) {
-    let s = gst::Structure::builder("GstForceKeyUnit")
-        .field("running-time", u64::MAX)
-        .field("all-headers", true)
-        .field("count", 0u32)
-        .build();
     if let Some(pad) = sink.static_pad("sink") {
-        pad.push_event(gst::event::CustomUpstream::new(s));
+        pad.push_event(super::first_frame::keyframe_request());
     }
 }

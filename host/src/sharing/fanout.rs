@@ -199,12 +199,9 @@ impl Fanout {
         let Some(pad) = pay.static_pad("src") else {
             return;
         };
-        let s = gst::Structure::builder("GstForceKeyUnit")
-            .field("all-headers", true)
-            .build();
         // Sent into the payloader's src pad it travels upstream to the encoder, exactly as
         // the owner's own webrtcbin asks.
-        pad.send_event(gst::event::CustomUpstream::new(s));
+        pad.send_event(crate::media::first_frame::keyframe_request());
         self.forced.fetch_add(1, Ordering::Relaxed);
     }
 

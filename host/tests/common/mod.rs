@@ -33,18 +33,13 @@ pub fn hello(token: Option<&str>) -> String {
 pub fn video_session(
     video: &selkies_host::media::pipeline::VideoPipeline,
 ) -> selkies_host::session::Session {
-    selkies_host::session::Session::start(
-        video.pipeline.clone(),
-        video.webrtc.clone(),
-        selkies_host::session::SessionOptions {
-            msid: "selkies-video",
-            data_channel: true,
-            ice: selkies_host::session::IceServers::default(),
-            fec_percent: 0,
-            rtp_caps: video.rtp_caps(),
-        },
+    peer_session(
+        &video.pipeline,
+        &video.webrtc,
+        "selkies-video",
+        true,
+        video.rtp_caps(),
     )
-    .expect("session starts")
 }
 
 /// The status code of an HTTP response's head.
@@ -98,15 +93,33 @@ pub fn audio_pipeline() -> selkies_host::media::pipeline::AudioPipeline {
 pub fn audio_session(
     audio: &selkies_host::media::pipeline::AudioPipeline,
 ) -> selkies_host::session::Session {
+    peer_session(
+        &audio.pipeline,
+        &audio.webrtc,
+        "selkies-audio",
+        false,
+        audio.rtp_caps(),
+    )
+}
+
+/// A session as the host's peers start one: no ICE servers, no FEC.
+#[allow(dead_code)]
+fn peer_session(
+    pipeline: &gstreamer::Pipeline,
+    webrtc: &gstreamer::Element,
+    msid: &'static str,
+    data_channel: bool,
+    rtp_caps: Option<gstreamer::Caps>,
+) -> selkies_host::session::Session {
     selkies_host::session::Session::start(
-        audio.pipeline.clone(),
-        audio.webrtc.clone(),
+        pipeline.clone(),
+        webrtc.clone(),
         selkies_host::session::SessionOptions {
-            msid: "selkies-audio",
-            data_channel: false,
+            msid,
+            data_channel,
             ice: selkies_host::session::IceServers::default(),
             fec_percent: 0,
-            rtp_caps: audio.rtp_caps(),
+            rtp_caps,
         },
     )
     .expect("session starts")
