@@ -23,7 +23,7 @@ use x11rb::rust_connection::RustConnection;
 use crate::X11Error;
 use crate::frame_rows::{self, PointerImage, Rect};
 use crate::row_set;
-use crate::shm_segment::{ShmSegment, wait_readable, wait_readable_either};
+use crate::shm_segment::{ShmSegment, wait_readable_either};
 
 /// What [`ShmCapture::wait`] saw.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -185,13 +185,7 @@ impl ShmCapture {
 
     /// Wait up to `timeout` for damage or a resize; returns at once when events are queued.
     pub fn wait(&mut self, timeout: Duration) -> Result<Waited, X11Error> {
-        let mut seen = self.drain()?;
-        if seen == Waited::default()
-            && wait_readable(self.conn.stream(), timeout).map_err(X11Error::Thread)?
-        {
-            seen = self.drain()?;
-        }
-        Ok(seen)
+        self.wait_for(timeout, None)
     }
 
     /// [`Self::wait`], also ended by a wake-up of `wake`'s [`Waker`].
@@ -200,15 +194,25 @@ impl ShmCapture {
         timeout: Duration,
         wake: &WakeReceiver,
     ) -> Result<Waited, X11Error> {
+        self.wait_for(timeout, Some(wake))
+    }
+
+    fn wait_for(
+        &mut self,
+        timeout: Duration,
+        wake: Option<&WakeReceiver>,
+    ) -> Result<Waited, X11Error> {
+        let woken = || wake.is_some_and(WakeReceiver::take);
         let mut seen = self.drain()?;
-        seen.woken = wake.take();
+        seen.woken = woken();
         if seen == Waited::default() {
-            let (events, woken) = wait_readable_either(self.conn.stream(), Some(&wake.0), timeout)
+            let other = wake.map(|w| &w.0 as &dyn std::os::fd::AsRawFd);
+            let (events, wake_ready) = wait_readable_either(self.conn.stream(), other, timeout)
                 .map_err(X11Error::Thread)?;
             if events {
                 seen = self.drain()?;
             }
-            seen.woken = woken && wake.take();
+            seen.woken = wake_ready && woken();
         }
         Ok(seen)
     }

@@ -73,11 +73,6 @@ impl Drop for ShmSegment {
     }
 }
 
-/// Wait until `fd` is readable or `timeout` passes; true when readable.
-pub(crate) fn wait_readable(fd: &impl AsRawFd, timeout: Duration) -> io::Result<bool> {
-    Ok(wait_readable_either(fd, None, timeout)?.0)
-}
-
 /// Waits until `fd` or `other` is readable or `timeout` passes; says which are readable (none
 /// on a timeout or a signal).
 pub(crate) fn wait_readable_either(
