@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::pulse::{Pulse, until, use_daemon_in};
+use common::watchdog::{Watchdog, step};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::pipeline::{AudioParams, AudioPipeline, build_audio};
@@ -136,6 +137,8 @@ fn probe(audio: &AudioPipeline) -> Arc<Seen> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capture_pauses_while_nothing_plays() {
+    let limit = Duration::from_secs(240);
+    let watchdog = Watchdog::arm("capture_pauses_while_nothing_plays", limit);
     gst::init().expect("gst init");
     let dir = tempfile::tempdir().expect("tempdir");
     use_daemon_in(dir.path());
@@ -162,6 +165,7 @@ async fn capture_pauses_while_nothing_plays() {
     assert!(audio.live_source);
     let seen = probe(&audio);
     let target = audio.clone();
+    step("starting the audio session");
     let mut session = tokio::task::spawn_blocking(move || common::audio_session(&target))
         .await
         .expect("start task");
@@ -172,6 +176,7 @@ async fn capture_pauses_while_nothing_plays() {
         pulse_in(&audio, gst::State::Paused)
     })
     .await;
+    step("reading the pause state");
     assert!(audio.pause.paused());
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = seen.captured.load(Ordering::SeqCst);
@@ -214,6 +219,7 @@ async fn capture_pauses_while_nothing_plays() {
         seen.encoded_discont.load(Ordering::SeqCst),
     );
     let mut player = Tone::play(&one_second);
+    step("playing a one-second tone to its end");
     let done = tokio::task::spawn_blocking(move || player.0.wait().map(|s| s.success()));
     let played = tokio::time::timeout(Duration::from_secs(15), done).await;
     assert!(
@@ -246,6 +252,7 @@ async fn capture_pauses_while_nothing_plays() {
     drop(pulse);
     let lost = common::source_lost(&mut session, 20).await;
     assert!(!lost.is_empty());
+    step("reading the pause state after the loss");
     assert!(!audio.pause.paused(), "capturing while PulseAudio is away");
     let recovery = tokio::spawn(audio_source::recover(audio.clone(), true));
     until("switched to silence", 10, || !audio.capturing()).await;
@@ -253,6 +260,7 @@ async fn capture_pauses_while_nothing_plays() {
     // ...and once a daemon answers, pulsesrc is back and pauses again (nothing plays).
     let _pulse = Pulse::start(dir.path());
     until("capturing from PulseAudio again", 40, || audio.capturing()).await;
+    step("waiting for the recovery to end");
     let _ = tokio::time::timeout(Duration::from_secs(5), recovery).await;
     until("paused again on the new daemon", 40, || {
         pulse_in(&audio, gst::State::Paused)
@@ -265,7 +273,9 @@ async fn capture_pauses_while_nothing_plays() {
     .await;
     drop(player);
     assert_eq!(audio.pipeline.current_state(), gst::State::Playing);
+    step("stopping the session");
     tokio::task::spawn_blocking(move || session.shutdown())
         .await
         .expect("stopped");
+    watchdog.done();
 }

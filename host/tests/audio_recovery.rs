@@ -11,12 +11,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::pulse::{Pulse, until, use_daemon_in};
+use common::watchdog::{Watchdog, step};
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use selkies_host::media::audio_source;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audio_survives_pulseaudio_restart() {
+    let watchdog = Watchdog::arm(
+        "audio_survives_pulseaudio_restart",
+        Duration::from_secs(240),
+    );
     gst::init().expect("gst init");
     let dir = tempfile::tempdir().expect("tempdir");
     use_daemon_in(dir.path());
@@ -35,6 +40,7 @@ async fn audio_survives_pulseaudio_restart() {
             gst::PadProbeReturn::Ok
         });
     let target = audio.clone();
+    step("starting the audio session");
     let mut session = tokio::task::spawn_blocking(move || common::audio_session(&target))
         .await
         .expect("start task");
@@ -69,6 +75,7 @@ async fn audio_survives_pulseaudio_restart() {
         back_at.duration_since(killed_at).as_secs_f64(),
         back_at.elapsed().as_secs_f64()
     );
+    step("waiting for the recovery to end");
     tokio::time::timeout(Duration::from_secs(5), recovery)
         .await
         .expect("recovery ends once PulseAudio is back")
@@ -84,7 +91,9 @@ async fn audio_survives_pulseaudio_restart() {
         encoded.load(Ordering::SeqCst) > back + 50
     })
     .await;
+    step("stopping the session");
     tokio::task::spawn_blocking(move || session.shutdown())
         .await
         .expect("stopped");
+    watchdog.done();
 }

@@ -1,7 +1,8 @@
 //! Test fixtures: a private Xvfb server started and stopped by the test itself (the one fixture
 //! of `host/x11/tests/common/xvfb.rs`), the HELLO frame of a browser, an HTTP status line, the HTTP state of a test host, and a video session as the
 //! host's video peer starts it, the audio peer's session; a whole host started in-process
-//! (`in_process.rs`); a private PulseAudio daemon (`pulse.rs`).
+//! (`in_process.rs`); a private PulseAudio daemon (`pulse.rs`); a deadline that ends a hung test
+//! with every thread's stack (`watchdog.rs`).
 
 use base64::Engine;
 
@@ -14,6 +15,8 @@ mod in_process;
 pub use in_process::{TestHost, start_host};
 #[allow(dead_code)] // only the audio tests start PulseAudio
 pub mod pulse;
+#[allow(dead_code)] // only the tests that drive daemons through blocking state changes arm it
+pub mod watchdog;
 
 /// A browser's `HELLO 1 <meta>` (docs/protocol.md §3.2), with our client's takeover token when
 /// given (docs/security.md).
@@ -129,6 +132,7 @@ fn peer_session(
 #[allow(dead_code)]
 pub async fn source_lost(session: &mut selkies_host::session::Session, secs: u64) -> String {
     use selkies_host::session::SessionEvent;
+    watchdog::step("waiting for the session to report the source lost");
     tokio::time::timeout(std::time::Duration::from_secs(secs), async {
         loop {
             match session.events.recv().await {

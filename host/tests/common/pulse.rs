@@ -14,6 +14,7 @@ pub struct Pulse(Child);
 impl Pulse {
     /// Starts a daemon on `dir/native` and waits until it answers.
     pub fn start(dir: &Path) -> Pulse {
+        super::watchdog::step("starting PulseAudio");
         let sock = dir.join("native");
         let _ = std::fs::remove_file(&sock);
         let child = Command::new("pulseaudio")
@@ -74,6 +75,7 @@ pub fn use_daemon_in(dir: &Path) {
 
 /// Waits (bounded, generously) until `cond` holds.
 pub async fn until(what: &str, secs: u64, cond: impl Fn() -> bool) {
+    super::watchdog::step(what);
     for _ in 0..secs * 20 {
         if cond() {
             return;
