@@ -9,8 +9,10 @@
 //! capture (a `pulsesrc` on the default source) record the microphone; so the previous
 //! default source is kept, and the audio pipeline names it explicitly ([`capture_device`]).
 
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use tracing::{debug, info, warn};
 
@@ -27,7 +29,14 @@ pub enum PactlError {
     Spawn(#[from] std::io::Error),
     #[error("pactl {args} failed: {stderr}")]
     Pactl { args: String, stderr: String },
+    #[error("pactl {args} did not answer within {limit:?} (ended)")]
+    Timeout { args: String, limit: Duration },
 }
+
+/// How long one `pactl` call may take. It answers in milliseconds, but when the daemon dies in
+/// the middle of a call, Debian's libpulse 16 can leave `pactl` spinning at full CPU forever
+/// (seen in a CI run: the audio pause's listing never returned).
+const PACTL_LIMIT: Duration = Duration::from_secs(5);
 
 /// What this process changed in PulseAudio, undone by [`teardown`].
 #[derive(Debug, Default)]
@@ -46,13 +55,16 @@ pub fn capture_device() -> Option<String> {
 }
 
 /// Runs `pactl args` and returns its output. `LC_ALL=C`: its listings are translated, and the
-/// parsers read the English keys.
+/// parsers read the English keys. Ended after [`PACTL_LIMIT`].
 pub(crate) fn pactl(args: &[&str]) -> Result<String, PactlError> {
-    let out = Command::new("pactl")
-        .args(args)
-        .env("LC_ALL", "C")
-        .stdin(std::process::Stdio::null())
-        .output()?;
+    let mut cmd = Command::new("pactl");
+    cmd.args(args).env("LC_ALL", "C");
+    let Some(out) = run_bounded(cmd, PACTL_LIMIT)? else {
+        return Err(PactlError::Timeout {
+            args: args.join(" "),
+            limit: PACTL_LIMIT,
+        });
+    };
     if !out.status.success() {
         return Err(PactlError::Pactl {
             args: args.join(" "),
@@ -60,6 +72,49 @@ pub(crate) fn pactl(args: &[&str]) -> Result<String, PactlError> {
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `cmd`'s output, or None when it ran longer than `limit` (it is then killed).
+fn run_bounded(mut cmd: Command, limit: Duration) -> std::io::Result<Option<Output>> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    // Read both pipes while waiting: a long listing would fill a pipe and stall the child.
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(1);
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(20));
+    };
+    let bytes = |reader: std::thread::JoinHandle<Vec<u8>>| reader.join().unwrap_or_default();
+    Ok(Some(Output {
+        status,
+        stdout: bytes(stdout),
+        stderr: bytes(stderr),
+    }))
+}
+
+/// Everything `pipe` yields, read on a thread of its own.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
 }
 
 /// The value of `key` (e.g. `Default Source`) in `pactl info` output.
@@ -181,6 +236,37 @@ mod tests {
 
     const INFO: &str = "Server String: /run/pulse/native\nLibrary Protocol Version: 35\n\
 Default Sink: vsink\nDefault Source: vsink.monitor\nCookie: 1234:abcd\n";
+
+    #[test]
+    fn commands_are_bounded_and_their_output_is_drained() {
+        // More than a pipe holds (64 KiB): read while waiting, or the child would stall.
+        let mut long = Command::new("seq");
+        long.args(["1", "100000"]);
+        let out = run_bounded(long, Duration::from_secs(20))
+            .expect("seq runs")
+            .expect("in time");
+        assert!(out.status.success());
+        assert_eq!(out.stdout.len(), 588_895);
+        let mut failing = Command::new("sh");
+        failing.args(["-c", "echo oops >&2; exit 3"]);
+        let out = run_bounded(failing, Duration::from_secs(20))
+            .expect("sh runs")
+            .expect("in time");
+        assert_eq!(
+            (out.status.code(), out.stderr.as_slice()),
+            (Some(3), &b"oops\n"[..])
+        );
+        // A child that never answers is ended at the limit.
+        let started = Instant::now();
+        let mut stuck = Command::new("sleep");
+        stuck.arg("30");
+        assert!(
+            run_bounded(stuck, Duration::from_millis(300))
+                .expect("sleep runs")
+                .is_none()
+        );
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 
     #[test]
     fn pactl_info_fields() {

@@ -6,16 +6,18 @@
 //!
 //! [`Watchdog::arm`] starts a thread that, when the limit passes, prints the test's last
 //! [`step`] and every thread's stack (through `gdb`, when installed), then exits the process with
-//! a failure. [`Watchdog::done`] disarms it; a watchdog dropped while the test panics stays armed
-//! for a short grace, so a panic followed by a stuck teardown still ends.
+//! a failure. [`Watchdog::done`] at the end of the test's body and a drop while the test panics
+//! both leave it armed for a short grace: the runtime's teardown, which waits for the blocking
+//! tasks, comes after either and has hung too (a `pactl` that never returned). Arm it only in a
+//! binary with one test, since it ends the whole process.
 
 use std::io::Write;
 use std::sync::Mutex;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-/// How long a panicking test may take to tear down before the watchdog ends it.
-const PANIC_GRACE: Duration = Duration::from_secs(30);
+/// How long a finished or panicking test may take to tear down before the watchdog ends it.
+const TEARDOWN_GRACE: Duration = Duration::from_secs(30);
 /// How long `gdb` may take to print the stacks.
 const GDB_LIMIT: Duration = Duration::from_secs(60);
 
@@ -33,28 +35,27 @@ fn last_step() -> String {
     STEP.lock().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-enum Signal {
-    Done,
-    Panicking,
-}
-
 /// An armed deadline; see the module header.
 pub struct Watchdog {
-    tx: Option<mpsc::Sender<Signal>>,
+    tx: Option<mpsc::Sender<()>>,
 }
 
 impl Watchdog {
     /// End the process if `test` is still running after `limit`.
     pub fn arm(test: &'static str, limit: Duration) -> Watchdog {
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::channel::<()>();
         std::thread::Builder::new()
             .name("test-watchdog".into())
             .spawn(move || {
                 let mut deadline = Instant::now() + limit;
                 loop {
                     match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                        Ok(Signal::Done) | Err(RecvTimeoutError::Disconnected) => return,
-                        Ok(Signal::Panicking) => deadline = Instant::now() + PANIC_GRACE,
+                        Ok(()) => {
+                            deadline = Instant::now() + TEARDOWN_GRACE;
+                            step("tearing down (the runtime waits for its blocking tasks)");
+                        }
+                        // The process is ending.
+                        Err(RecvTimeoutError::Disconnected) => return,
                         Err(RecvTimeoutError::Timeout) => fire(test, limit),
                     }
                 }
@@ -63,24 +64,18 @@ impl Watchdog {
         Watchdog { tx: Some(tx) }
     }
 
-    /// The test finished: disarm.
-    pub fn done(mut self) {
-        if let Some(tx) = self.tx.take() {
-            let _ = tx.send(Signal::Done);
-        }
+    /// The test's body finished: only its teardown is left.
+    pub fn done(self) {
+        drop(self);
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
         if let Some(tx) = self.tx.take() {
-            if std::thread::panicking() {
-                let _ = tx.send(Signal::Panicking);
-                // The sender must outlive the teardown, or the thread would read a disconnect.
-                std::mem::forget(tx);
-            } else {
-                let _ = tx.send(Signal::Done);
-            }
+            let _ = tx.send(());
+            // The sender outlives the teardown, or the thread would read a disconnect and stop.
+            std::mem::forget(tx);
         }
     }
 }
@@ -93,8 +88,8 @@ fn say(line: &str) {
 
 fn fire(test: &str, limit: Duration) -> ! {
     say(&format!(
-        "{test} did not finish within {limit:?} (or its teardown after a panic hung); \
-         last step: {:?}",
+        "{test} did not finish within {limit:?}, or its teardown within \
+         {TEARDOWN_GRACE:?}; last step: {:?}",
         last_step()
     ));
     print_stacks();
