@@ -43,6 +43,10 @@ pub enum Opened {
     Audio(AudioPipeline, Session),
 }
 
+/// The longest a new video session's capture waits for its peer connection after the first
+/// frame; a slower connection (a relay far away) then gets frames as before.
+const CONNECT_HOLD: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Build and start the pipeline of `plan` on the blocking pool: building probes PulseAudio
 /// and starting changes GStreamer states, both of which block (encoder threads are joined,
 /// PulseAudio may take seconds to answer). The async workers keep serving HTTP and signalling.
@@ -72,6 +76,9 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             if let Some(configured) = plan.congestion {
                 crate::media::congestion::install(&video, configured, plan.metrics.clone());
             }
+            // Encode for the browser once it can receive: the host's keyframe request when the
+            // connection is up releases the capture (peer.rs).
+            video.hold_capture_until_wanted(CONNECT_HOLD);
             let session = Session::start(
                 video.pipeline.clone(),
                 video.webrtc.clone(),

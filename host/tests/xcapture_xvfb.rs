@@ -2,7 +2,8 @@
 //! the buffers the source pushes (stamped with running times), and `--capture=auto` falls back
 //! to ximagesrc on a server without MIT-SHM while `--capture=xshm` refuses to start there;
 //! for software encoders the source pushes NV12/I420 converted from the damaged rows itself; a
-//! keyframe request travelling upstream into the encoder makes a static screen push a frame.
+//! keyframe request travelling upstream into the encoder makes a static screen push a frame, and
+//! releases a capture held until its peer connects.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -168,6 +169,77 @@ fn keyframe_requests_make_a_static_screen_push_frames() {
         unrequested <= 8,
         "other upstream events brought {unrequested} frames in 2 s"
     );
+}
+
+/// Paints the root window of `display` a solid colour.
+fn paint(display: &str, colour: &str) {
+    let status = Command::new("xsetroot")
+        .args(["-display", display, "-solid", colour])
+        .status()
+        .expect("xsetroot (x11-xserver-utils)");
+    assert!(status.success());
+}
+
+/// Waits (up to 5 s) for a pushed frame whose centre is `bgr`.
+fn wait_for_colour(seen: &Mutex<Vec<gst::Buffer>>, bgr: [u8; 3]) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if seen
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|b| pixel(b, 320, 160, 120) == bgr)
+        {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_held_capture_pushes_nothing_after_its_first_frame_until_a_keyframe_request() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
+    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity name=encoder");
+    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
+    handle.follow_keyframe_requests(&pipeline.by_name("encoder").expect("encoder"));
+    // What a new WebRTC session does before its peer connection is up.
+    handle.hold_until_wanted(Duration::from_secs(60));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Held: neither damage nor the keep-alive (500 ms) pushes a frame.
+    let before = seen.lock().unwrap().len();
+    for colour in ["#0000ff", "#00ff00", "#ff0000", "#ffffff", "#ff8000"] {
+        paint(&x.display, colour);
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let held = seen.lock().unwrap().len() - before;
+
+    // The host's keyframe request once the peer is connected: the screen as it is now goes out.
+    let sink_pad = pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap();
+    let _ = sink_pad.push_event(selkies_host::media::first_frame::keyframe_request());
+    let released = wait_for_colour(&seen, [0x00, 0x80, 0xff]);
+    // And from then on damage flows as usual.
+    paint(&x.display, "#0080ff");
+    let flowing = wait_for_colour(&seen, [0xff, 0x80, 0x00]);
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    assert_eq!(held, 0, "frames pushed while held for 1.25 s of changes");
+    assert!(
+        released,
+        "the keyframe request did not bring the held screen"
+    );
+    assert!(flowing, "damage after the release did not reach a frame");
 }
 
 #[test]

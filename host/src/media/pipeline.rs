@@ -408,6 +408,14 @@ impl VideoPipeline {
         }
     }
 
+    /// Hold the capture after its first frame until the peer wants frames (its connection is
+    /// up) or `limit` passes: see [`CaptureHandle::hold_until_wanted`]. `ximagesrc` runs on.
+    pub fn hold_capture_until_wanted(&self, limit: std::time::Duration) {
+        if let Some(capture) = &self.capture {
+            capture.hold_until_wanted(limit);
+        }
+    }
+
     /// Whether the capture draws the pointer into the frames.
     pub fn set_pointer_visible(&self, visible: bool) {
         self.pointer_drawn

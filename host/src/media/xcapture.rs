@@ -14,13 +14,17 @@
 //! joining, the host's own when a peer connects) wakes the capture, so on a static screen the
 //! keyframe goes out within a frame interval instead of at the next keep-alive
 //! (docs/benchmarks.md, "Keyframe requests on a static desktop").
+//! A new WebRTC session holds the capture after its first frame (which the offer's caps come
+//! from) until the peer connection is up ([`CaptureHandle::hold_until_wanted`]): frames encoded
+//! before DTLS are dropped by webrtcbin anyway, and on 2 cores the encoder would share them with
+//! the browser's negotiation (docs/benchmarks.md, "First frame: the capture waits for the peer").
 //! Each buffer is stamped with the pipeline clock's running time when its capture began.
 //! With the pointer drawn into the frames (`PointerVisible`), pointer motion makes no damage,
 //! so frames then go out at the frame rate with the pointer drawn over its rows, which are
 //! fetched again for the next frame.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
@@ -159,6 +163,7 @@ impl VideoSource {
             fps: AtomicU32::new(fps.max(1)),
             pointer: AtomicBool::new(false),
             running: AtomicBool::new(true),
+            hold_until: Mutex::new(None),
         });
         let (waker, wake) = wake_pair()
             .map_err(|e| MediaError::Capture(format!("cannot create the capture's waker: {e}")))?;
@@ -214,6 +219,23 @@ struct Shared {
     fps: AtomicU32,
     pointer: AtomicBool,
     running: AtomicBool,
+    /// Push nothing more until then, or until a frame is wanted (`hold_until_wanted`).
+    hold_until: Mutex<Option<Instant>>,
+}
+
+impl Shared {
+    /// The end of the hold in force at `now`, if one is.
+    fn held_until(&self, now: Instant) -> Option<Instant> {
+        let mut hold = crate::sync::lock(&self.hold_until);
+        if hold.is_some_and(|t| now >= t) {
+            *hold = None;
+        }
+        *hold
+    }
+
+    fn release(&self) {
+        *crate::sync::lock(&self.hold_until) = None;
+    }
 }
 
 /// Run-time controls of a running capture.
@@ -244,6 +266,13 @@ impl CaptureHandle {
     /// Whether the pointer is drawn into the frames.
     pub fn set_pointer_drawn(&self, drawn: bool) {
         self.shared.pointer.store(drawn, Ordering::Relaxed);
+    }
+
+    /// Push nothing after the first frame until a frame is wanted (a keyframe request: the host
+    /// asks for one when the peer connection is up, a browser's PLI, a viewer joining) or
+    /// `limit` has passed. Damage seen meanwhile goes out with the wanted frame.
+    pub fn hold_until_wanted(&self, limit: Duration) {
+        *crate::sync::lock(&self.shared.hold_until) = Some(Instant::now() + limit);
     }
 
     /// Request a frame whenever a keyframe request travels upstream into `encoder`: on a static
@@ -292,6 +321,22 @@ impl CaptureThread {
             let interval = Duration::from_secs(1) / fps;
             let pointer = self.shared.pointer.load(Ordering::Relaxed);
             let now = Instant::now();
+            if played && let Some(until) = self.shared.held_until(now) {
+                let seen = self
+                    .capture
+                    .wait_or_wake(until.saturating_duration_since(now), &self.wake)
+                    .map_err(|e| e.to_string())?;
+                if seen.woken {
+                    self.shared.release();
+                    wanted = true;
+                }
+                if seen.resized {
+                    self.reopen()?;
+                    pool = self.new_pool()?;
+                }
+                changed |= seen.damaged || seen.resized;
+                continue;
+            }
             let due = next_push(
                 last_push,
                 changed || wanted,
@@ -305,7 +350,11 @@ impl CaptureThread {
                     .capture
                     .wait_or_wake(wait, &self.wake)
                     .map_err(|e| e.to_string())?;
-                wanted |= seen.woken;
+                if seen.woken {
+                    // Wanted before the first push: no hold after it either.
+                    self.shared.release();
+                    wanted = true;
+                }
                 if seen.resized {
                     self.reopen()?;
                     pool = self.new_pool()?;
