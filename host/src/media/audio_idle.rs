@@ -13,7 +13,9 @@
 //! over the gap; `pulsesrc` stamps buffers from the pipeline clock, so they stay monotonic.
 //! The pause is kept across the PulseAudio recovery of [`super::audio_source`] (a `pulsesrc`
 //! swapped in while paused starts paused); when PulseAudio goes away the watch resumes the
-//! capture (so recovery sees the source's errors) and follows again once a server answers.
+//! capture (so recovery sees the source's errors) and follows again once a server answers. A
+//! `pactl subscribe` left spinning by a server that died mid-event (a libpulse fault) is noticed
+//! from its CPU time within [`SPIN_CHECK`] and ended the same way.
 //!
 //! Off with `--audio_silence_ms=0` (the user asked for continuous audio) or with
 //! `SELKIES_AUDIO_IDLE_PAUSE=0`; without `pactl` or PulseAudio it logs one warning and the
@@ -39,6 +41,8 @@ pub const DISABLE_ENV: &str = "SELKIES_AUDIO_IDLE_PAUSE";
 pub const GRACE: Duration = Duration::from_millis(500);
 /// Events closer together than this (a stream's creation is several) make one listing.
 const COALESCE: Duration = Duration::from_millis(20);
+/// How often the subscription's `pactl` is checked for spinning ([`pulse_streams::SpinCheck`]).
+const SPIN_CHECK: Duration = Duration::from_secs(10);
 /// Whether the missing-`pactl` warning was logged (once per process).
 static PACTL_MISSING_WARNED: AtomicBool = AtomicBool::new(false);
 
@@ -290,20 +294,35 @@ async fn follow(audio: &AudioPipeline, said: &mut Option<Playing>) -> Result<(),
         )))
     })?;
     let mut lines = BufReader::new(stdout).lines();
+    let mut spin = pulse_streams::SpinCheck::new(child.id());
+    let mut check = tokio::time::interval_at((Instant::now() + SPIN_CHECK).into(), SPIN_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut policy = Policy::new(GRACE, audio.pause.paused());
     list(audio, &mut policy, said).await?;
     loop {
-        let line = match policy.deadline() {
-            Some(due) => tokio::select! {
-                line = lines.next_line() => line,
-                () = tokio::time::sleep_until(due.into()) => {
-                    if policy.tick(Instant::now()) {
-                        apply(audio, true).await;
-                    }
-                    continue;
+        let due = policy.deadline();
+        let line = tokio::select! {
+            line = lines.next_line() => line,
+            () = async {
+                match due {
+                    Some(due) => tokio::time::sleep_until(due.into()).await,
+                    None => std::future::pending().await,
                 }
-            },
-            None => lines.next_line().await,
+            } => {
+                if policy.tick(Instant::now()) {
+                    apply(audio, true).await;
+                }
+                continue;
+            }
+            _ = check.tick() => {
+                if spin.busy() {
+                    // Dropping the child kills it; the caller resumes the capture and retries.
+                    warn!("audio: `pactl subscribe` spins at full CPU (PulseAudio went away \
+                           mid-event); ending it");
+                    return Ok(());
+                }
+                continue;
+            }
         };
         let Ok(Some(line)) = line else {
             return Ok(());

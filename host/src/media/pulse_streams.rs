@@ -196,9 +196,105 @@ pub fn subscribe() -> Result<tokio::process::Child, StreamsError> {
         .map_err(PactlError::Spawn)?)
 }
 
+/// Watches a `pactl subscribe` for the one way it fails without ending: when PulseAudio dies in
+/// the middle of an event, Debian's libpulse 16 can leave `pactl` spinning at full CPU forever
+/// (seen with `pactl list`: docs/testing.md, "Hangs"), its stdout neither yielding lines nor
+/// closing. Sampled every few seconds from `/proc`; no process is started for it.
+#[derive(Debug)]
+pub struct SpinCheck {
+    stat: Option<std::path::PathBuf>,
+    last: Option<(std::time::Instant, u64)>,
+}
+
+impl SpinCheck {
+    /// For the process `pid` (None: never busy).
+    pub fn new(pid: Option<u32>) -> Self {
+        Self {
+            stat: pid.map(|p| format!("/proc/{p}/stat").into()),
+            last: None,
+        }
+    }
+
+    /// Whether the process used more than half a core since the previous call.
+    pub fn busy(&mut self) -> bool {
+        let Some(ticks) = self
+            .stat
+            .as_ref()
+            .and_then(|p| std::fs::read_to_string(p).ok())
+            .and_then(|s| cpu_ticks(&s))
+        else {
+            return false;
+        };
+        let now = std::time::Instant::now();
+        let prev = self.last.replace((now, ticks));
+        // SAFETY: sysconf only reads a configuration value.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+        prev.is_some_and(|(then, before)| {
+            let used = ticks.saturating_sub(before) as f64 / per_second;
+            used > 0.5 * now.duration_since(then).as_secs_f64()
+        })
+    }
+}
+
+/// User plus system CPU time, in clock ticks, from the text of `/proc/PID/stat`. The command
+/// name (in parentheses) may itself hold spaces and parentheses, so fields are counted from the
+/// last `)`: `utime` and `stime` are the 14th and 15th fields.
+pub fn cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = stat.get(stat.rfind(')')? + 1..)?;
+    let mut fields = rest.split_ascii_whitespace();
+    let utime: u64 = fields.nth(11)?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_from_proc_stat() {
+        let stat = "31866 (pactl) R 31789 31789 1 0 -1 4194304 120 0 0 0 17521 1340 0 0 39 19 \
+                    1 0 4780212 283795456 1357 18446744073709551615";
+        assert_eq!(cpu_ticks(stat), Some(17521 + 1340));
+        // A name with spaces and parentheses does not shift the fields.
+        let odd = "7 (a (b) c) S 1 7 7 0 -1 0 0 0 0 0 5 6 0 0 20 0 1 0 9 0 0 0";
+        assert_eq!(cpu_ticks(odd), Some(11));
+        assert_eq!(cpu_ticks("garbage"), None);
+        assert_eq!(cpu_ticks("1 (x) S 1 2"), None);
+        // This test's own process is alive and mostly idle between two close samples.
+        let mut me = SpinCheck::new(Some(std::process::id()));
+        assert!(!me.busy(), "the first sample has nothing to compare with");
+        let mut gone = SpinCheck::new(None);
+        assert!(!gone.busy() && !gone.busy());
+    }
+
+    #[test]
+    fn a_spinning_process_is_told_from_a_waiting_one() {
+        let spawn = |script: &str| {
+            std::process::Command::new("sh")
+                .args(["-c", script])
+                .spawn()
+                .expect("sh")
+        };
+        let (mut spinner, mut sleeper) = (spawn("while :; do :; done"), spawn("sleep 30"));
+        let (mut spinning, mut sleeping) = (
+            SpinCheck::new(Some(spinner.id())),
+            SpinCheck::new(Some(sleeper.id())),
+        );
+        let (_, _) = (spinning.busy(), sleeping.busy());
+        // Several windows, so a busy test machine cannot starve the spinner in all of them.
+        let mut seen_busy = false;
+        for _ in 0..6 {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            seen_busy |= spinning.busy();
+            assert!(!sleeping.busy(), "a sleeping process counted as spinning");
+        }
+        for child in [&mut spinner, &mut sleeper] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        assert!(seen_busy, "a busy loop was never seen spinning");
+    }
 
     #[test]
     fn subscribe_lines() {
