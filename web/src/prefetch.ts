@@ -7,6 +7,7 @@
 //! HELLO itself (`main.ts`), so the host's offer is on its way while the app is built; the
 //! video peer's `RTCPeerConnection` is created then too (`prefetchPeer`).
 
+import { milestone } from './milestones.ts';
 import type { EarlySocket } from './signalling.ts';
 
 const early = new Map<string, Promise<unknown>>();
@@ -54,7 +55,10 @@ export function prefetchSocket(url: string, hello?: () => string): void {
       early.greeted = true;
     };
     ws.onmessage = (ev: MessageEvent) => {
-      if (typeof ev.data === 'string') early.backlog.push(ev.data);
+      if (typeof ev.data !== 'string') return;
+      // When the host's offer reached the page, as against when the peer took it ("offer received").
+      if (ev.data.includes('"offer"')) milestone('video offer kept by the early socket');
+      early.backlog.push(ev.data);
     };
   }
   earlySocket = { url, early };
