@@ -148,7 +148,13 @@ export function installE2eHooks(
         }, timeoutMs);
       });
     },
-    milestones: () => milestoneTimes(performance.getEntriesByType('mark')),
+    // The browser's own paint entries beside the page's marks: the first paint competes with
+    // the signalling messages for the main thread.
+    milestones: () =>
+      milestoneTimes([
+        ...performance.getEntriesByType('mark'),
+        ...performance.getEntriesByType('paint').map((e) => ({ name: `selkies:browser ${e.name}`, startTime: e.startTime })),
+      ]),
     send,
   };
 
