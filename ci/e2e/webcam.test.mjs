@@ -142,7 +142,16 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
   console.log(`# webcam e2e: opened before the camera: ${lead} black placeholders, then ${ek.length - lead} frames (${stalls} placeholders during camera stalls)`);
   assert.equal(ek.length, 150);
   assert.ok(lead >= 1 && ek.length - lead - stalls >= 10, `placeholders then the camera: ${ek.join(' ')}`);
-  assert.equal(ek.at(-1), 'picture', `the camera's frames at the end: ${ek.join(' ')}`);
+  if (ek.at(-1) !== 'picture') {
+    // The run ended inside such a stall (Chromium's CPU adaptation lowers the camera's rate on a
+    // loaded runner): the application must get the camera's frames again, not placeholders for good.
+    const again = join(env.dir, 'again.yuyv');
+    const ar = await v4l2(['--stream-mmap', '--stream-count=60', `--stream-to=${again}`], 60000);
+    assert.ok(ar.ok, `a second run of the application:\n${ar.out}`);
+    const ak = kinds(readFileSync(again), 640 * 480 * 2);
+    console.log(`# webcam e2e: the first run ended in a stall (${ek.join(' ')}); a second run: ${ak.filter((k) => k === 'picture').length} of ${ak.length} frames are the camera's`);
+    assert.ok(ak.includes('picture'), `the camera did not come back after the stall: ${ak.join(' ')}`);
+  }
   const fmt = await waitFor(async () => {
     const r = await v4l2(['--get-fmt-video'], 8000);
     return r.ok && new RegExp(`Width/Height\\s+: ${W}/${H}`).test(r.out) ? r.out : false;
