@@ -159,26 +159,34 @@ test(`the browser's fake camera at ${W}x${H} reaches a V4L2 application through 
   assert.ok(fmt, `the device did not come up:\n${env.tail('host')}`);
   assert.match(fmt, new RegExp(`Width/Height\\s+: ${W}/${H}`));
 
-  const raw = join(env.dir, 'frames.yuyv');
-  const t0 = Date.now();
   // 45 frames within 60 s: on a loaded 2-core runner Chromium's CPU adaptation lowers the camera's
-  // rate while the 1080p screen stream encodes beside it (seen: 17 → 2.6 fps within 20 s).
+  // rate while the 1080p screen stream encodes beside it (seen: 17 → 2.6 fps within 20 s), and a
+  // stall of over a second makes the device stream placeholders meanwhile. So the camera's own
+  // frames are judged apart from the placeholders, and a run that got too few of them (a stall)
+  // is followed by one more before the test fails.
   const FRAMES = 45;
-  const r = await v4l2(['--stream-mmap', `--stream-count=${FRAMES}`, `--stream-to=${raw}`], 60000);
-  const wallS = (Date.now() - t0) / 1000;
-  assert.ok(r.ok, r.out);
-  const fps = Number([...r.out.matchAll(/([\d.]+) fps/g)].at(-1)?.[1] ?? 0);
-  console.log(`# webcam e2e: v4l2-ctl --stream-mmap ${W}x${H}: ${fps} fps (v4l2-ctl), ${FRAMES} frames in ${wallS.toFixed(1)} s`);
-  // The rate is printed, not asserted (it depends on the runner's load; the >= 15 fps check of
-  // the interposer itself is 55-webcam.sh's webcam-feed part). Frames must flow and change.
-  assert.ok(fps > 0, `frame rate ${fps} fps`);
-  const data = readFileSync(raw);
   const size = W * H * 2;
-  assert.equal(data.length, FRAMES * size, 'whole YUYV frames of the chosen size');
-  const distinct = new Set();
-  for (let i = 0; i < FRAMES; i++) distinct.add(createHash('md5').update(data.subarray(i * size, (i + 1) * size)).digest('hex'));
-  console.log(`# webcam e2e: ${distinct.size} distinct frames of ${FRAMES}`);
-  assert.ok(distinct.size >= FRAMES / 3, `the picture changes (${distinct.size} distinct of ${FRAMES})`);
+  let camera = [];
+  for (let attempt = 1; attempt <= 2 && camera.length < FRAMES / 3; attempt++) {
+    const raw = join(env.dir, `frames${attempt}.yuyv`);
+    const t0 = Date.now();
+    const r = await v4l2(['--stream-mmap', `--stream-count=${FRAMES}`, `--stream-to=${raw}`], 60000);
+    const wallS = (Date.now() - t0) / 1000;
+    assert.ok(r.ok, r.out);
+    const fps = Number([...r.out.matchAll(/([\d.]+) fps/g)].at(-1)?.[1] ?? 0);
+    // The rate is printed, not asserted (it depends on the runner's load; the >= 15 fps check of
+    // the interposer itself is 55-webcam.sh's webcam-feed part). Frames must flow and change.
+    assert.ok(fps > 0, `frame rate ${fps} fps`);
+    const data = readFileSync(raw);
+    assert.equal(data.length, FRAMES * size, 'whole YUYV frames of the chosen size');
+    const frames = Array.from({ length: FRAMES }, (_, i) => data.subarray(i * size, (i + 1) * size));
+    camera = frames.filter((f) => kinds(f, size)[0] === 'picture');
+    console.log(`# webcam e2e: run ${attempt}: v4l2-ctl --stream-mmap ${W}x${H}: ${fps} fps (v4l2-ctl), ${FRAMES} frames in ${wallS.toFixed(1)} s, ${camera.length} of them the camera's`);
+  }
+  assert.ok(camera.length >= FRAMES / 3, `the camera's frames reach the application (${camera.length} of ${FRAMES} in the last run)`);
+  const distinct = new Set(camera.map((f) => createHash('md5').update(f).digest('hex')));
+  console.log(`# webcam e2e: ${distinct.size} distinct of the camera's ${camera.length} frames`);
+  assert.ok(distinct.size >= camera.length / 3, `the picture changes (${distinct.size} distinct of ${camera.length})`);
 });
 
 test('a new camera size in the drawer reaches a streaming application at the size it opened with', async () => {
