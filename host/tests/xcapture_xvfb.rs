@@ -81,26 +81,9 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
 
     // The first frame comes without any damage.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
-
-    let status = Command::new("xsetroot")
-        .args(["-display", &x.display, "-solid", "#ff8000"])
-        .status()
-        .expect("xsetroot (x11-xserver-utils)");
-    assert!(status.success());
-    let mut found = false;
-    while !found && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-        found = seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|b| pixel(b, 320, 160, 120) == [0x00, 0x80, 0xff]);
-    }
+    wait_first_frame(&seen);
+    paint(&x.display, "#ff8000");
+    let found = wait_for_colour(&seen, [0x00, 0x80, 0xff]);
     pipeline.set_state(gst::State::Null).expect("stopped");
     assert!(found, "the painted colour never reached a pushed frame");
     // The handle keeps the appsrc alive; the thread must still notice the session is over.
@@ -124,27 +107,14 @@ fn a_painted_colour_reaches_the_pushed_frames() {
 fn keyframe_requests_make_a_static_screen_push_frames() {
     gst::init().expect("gst init");
     let x = common::Xvfb::sized(320, 240);
-    let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
-    // `identity` stands in for the encoder, which takes the request (x264enc: its next input
-    // becomes a keyframe).
-    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity name=encoder");
-    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
-    handle.follow_keyframe_requests(&pipeline.by_name("encoder").expect("encoder"));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
+    let (pipeline, seen, _handle) = capture_following_requests(&x.display);
+    wait_first_frame(&seen);
     std::thread::sleep(Duration::from_millis(300));
 
     // Nothing changes on screen: only keep-alive frames (one per 500 ms, so about 4 in 2 s),
     // unless the 20 requests below (one per 100 ms, each above the 33 ms frame interval) each
     // get a frame. Counts, not timings, tell the two apart.
-    let sink_pad = pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap();
+    let sink_pad = sink_pad(&pipeline);
     let before = seen.lock().unwrap().len();
     for _ in 0..20 {
         // appsrc, at the top, does not handle it (false); the probe has seen it on the way.
@@ -169,6 +139,37 @@ fn keyframe_requests_make_a_static_screen_push_frames() {
         unrequested <= 8,
         "other upstream events brought {unrequested} frames in 2 s"
     );
+}
+
+/// The capture of `display` into a fakesink behind an `identity` standing in for the encoder,
+/// which takes keyframe requests (x264enc: its next input becomes a keyframe); the capture
+/// follows those requests.
+fn capture_following_requests(
+    display: &str,
+) -> (gst::Pipeline, Arc<Mutex<Vec<gst::Buffer>>>, CaptureHandle) {
+    let source = VideoSource::choose(CaptureMode::Xshm, Some(display)).expect("MIT-SHM");
+    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity name=encoder");
+    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, display);
+    handle.follow_keyframe_requests(&pipeline.by_name("encoder").expect("encoder"));
+    (pipeline, seen, handle)
+}
+
+/// The fakesink's pad, where upstream events (keyframe requests) are sent from.
+fn sink_pad(pipeline: &gst::Pipeline) -> gst::Pad {
+    pipeline
+        .by_name("sink")
+        .unwrap()
+        .static_pad("sink")
+        .unwrap()
+}
+
+/// Waits (up to 10 s) for the first pushed frame, which comes without any damage.
+fn wait_first_frame(seen: &Mutex<Vec<gst::Buffer>>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
 }
 
 /// Paints the root window of `display` a solid colour.
@@ -201,17 +202,10 @@ fn wait_for_colour(seen: &Mutex<Vec<gst::Buffer>>, bgr: [u8; 3]) -> bool {
 fn a_held_capture_pushes_nothing_after_its_first_frame_until_a_keyframe_request() {
     gst::init().expect("gst init");
     let x = common::Xvfb::sized(320, 240);
-    let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
-    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity name=encoder");
-    let (seen, handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
-    handle.follow_keyframe_requests(&pipeline.by_name("encoder").expect("encoder"));
+    let (pipeline, seen, handle) = capture_following_requests(&x.display);
     // What a new WebRTC session does before its peer connection is up.
     handle.hold_until_wanted(Duration::from_secs(60));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert!(!seen.lock().unwrap().is_empty(), "no first frame");
+    wait_first_frame(&seen);
     std::thread::sleep(Duration::from_millis(100));
 
     // Held: neither damage nor the keep-alive (500 ms) pushes a frame.
@@ -223,12 +217,7 @@ fn a_held_capture_pushes_nothing_after_its_first_frame_until_a_keyframe_request(
     let held = seen.lock().unwrap().len() - before;
 
     // The host's keyframe request once the peer is connected: the screen as it is now goes out.
-    let sink_pad = pipeline
-        .by_name("sink")
-        .unwrap()
-        .static_pad("sink")
-        .unwrap();
-    let _ = sink_pad.push_event(selkies_host::media::first_frame::keyframe_request());
+    let _ = sink_pad(&pipeline).push_event(selkies_host::media::first_frame::keyframe_request());
     let released = wait_for_colour(&seen, [0x00, 0x80, 0xff]);
     // And from then on damage flows as usual.
     paint(&x.display, "#0080ff");

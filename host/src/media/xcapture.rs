@@ -321,29 +321,18 @@ impl CaptureThread {
             let interval = Duration::from_secs(1) / fps;
             let pointer = self.shared.pointer.load(Ordering::Relaxed);
             let now = Instant::now();
-            if played && let Some(until) = self.shared.held_until(now) {
-                let seen = self
-                    .capture
-                    .wait_or_wake(until.saturating_duration_since(now), &self.wake)
-                    .map_err(|e| e.to_string())?;
-                if seen.woken {
-                    self.shared.release();
-                    wanted = true;
-                }
-                if seen.resized {
-                    self.reopen()?;
-                    pool = self.new_pool()?;
-                }
-                changed |= seen.damaged || seen.resized;
-                continue;
-            }
-            let due = next_push(
-                last_push,
-                changed || wanted,
-                pointer,
-                interval,
-                self.gate.keepalive,
-            );
+            // Held after the first push (`hold_until_wanted`): nothing is due before the hold
+            // ends, unless a wake releases it.
+            let hold = played.then(|| self.shared.held_until(now)).flatten();
+            let due = hold.or_else(|| {
+                next_push(
+                    last_push,
+                    changed || wanted,
+                    pointer,
+                    interval,
+                    self.gate.keepalive,
+                )
+            });
             let wait = due.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
             if !wait.is_zero() || !(changed || wanted) {
                 let seen = self
@@ -351,7 +340,6 @@ impl CaptureThread {
                     .wait_or_wake(wait, &self.wake)
                     .map_err(|e| e.to_string())?;
                 if seen.woken {
-                    // Wanted before the first push: no hold after it either.
                     self.shared.release();
                     wanted = true;
                 }
@@ -361,7 +349,8 @@ impl CaptureThread {
                     changed = true;
                     continue;
                 }
-                if seen.damaged && damage_seen.is_none() {
+                // A change seen while held waits for the peer, not for the capture.
+                if seen.damaged && damage_seen.is_none() && hold.is_none() {
                     damage_seen = Some(Instant::now());
                 }
                 changed |= seen.damaged;
