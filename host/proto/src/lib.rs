@@ -11,6 +11,8 @@
 //! - [`protocol`]: data-channel messages (parse browser → host, format host → browser).
 //! - [`gamepad`]: the `js,…` data-channel messages.
 //! - [`sdp`]: munging of the host's SDP offer.
+//! - [`h264`]: the H.264 stream fields the host follows and the repeat picture it sends for an
+//!   unchanged screen.
 //! - [`uinput_event`]: the msgpack datagrams of the `--uinput_mouse_socket` helper.
 //! - [`ws_stream`]: the WebSocket transport's request, media frame header and send-queue policy.
 //! - [`sharing`]: roles, share-link tokens, the member roster and per-role input filtering.
@@ -18,6 +20,7 @@
 pub mod config;
 pub mod encoder;
 pub mod gamepad;
+pub mod h264;
 pub mod protocol;
 pub mod rtc_config;
 pub mod sdp;
