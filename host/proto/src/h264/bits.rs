@@ -108,7 +108,7 @@ impl BitWriter {
     }
 
     fn bit(&mut self, b: bool) {
-        if self.bits % 8 == 0 {
+        if self.bits.is_multiple_of(8) {
             self.bytes.push(0);
         }
         if b && let Some(last) = self.bytes.last_mut() {
@@ -203,7 +203,7 @@ mod tests {
         }
         // The stop bit, then zero padding.
         assert_eq!(r.bit().unwrap(), 1);
-        while r.position() % 8 != 0 {
+        while !r.position().is_multiple_of(8) {
             assert_eq!(r.bit().unwrap(), 0);
         }
         assert!(matches!(r.bit(), Err(H264Error::Truncated)));
@@ -211,7 +211,10 @@ mod tests {
 
     #[test]
     fn bad_codes_are_errors_not_panics() {
-        assert!(matches!(BitReader::new(&[]).ue(), Err(H264Error::Truncated)));
+        assert!(matches!(
+            BitReader::new(&[]).ue(),
+            Err(H264Error::Truncated)
+        ));
         assert!(matches!(
             BitReader::new(&[0, 0, 0, 0, 0]).ue(),
             Err(H264Error::Invalid(_))

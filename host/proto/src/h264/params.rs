@@ -311,7 +311,10 @@ pub(crate) mod tests {
         assert!(Sps::parse(&SPS_64X48[..6]).is_ok());
         assert!(Pps::parse(&[]).is_err());
         assert!(Pps::parse(&[0xff]).is_err());
-        assert!(Sps::parse(&[66, 0, 0, 0, 0, 0, 0, 0]).is_err(), "an endless Exp-Golomb code");
+        assert!(
+            Sps::parse(&[66, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+            "an endless Exp-Golomb code"
+        );
         assert!(SliceStart::parse(&[], |_| None).is_err());
         // Slice groups (num_slice_groups_minus1 = 1) are refused.
         assert!(matches!(

@@ -330,7 +330,11 @@ mod tests {
         );
         // Garbage never panics.
         let mut st = StreamState::new();
-        for junk in [&[0u8, 0, 1, 0x41][..], &[0, 0, 1, 0x67, 0xff, 0xff], &[0, 0, 1]] {
+        for junk in [
+            &[0u8, 0, 1, 0x41][..],
+            &[0, 0, 1, 0x67, 0xff, 0xff],
+            &[0, 0, 1],
+        ] {
             st.observe(junk);
         }
         assert!(st.repeat_picture().is_err());
