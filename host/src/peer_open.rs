@@ -72,6 +72,8 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
             }
             let stamps = abs_capture_time::install(&video.pipeline);
             stage_timing::install(&video.pipeline, plan.metrics.clone(), stamps);
+            // After the stage timings' probe, which must still see the frames replaced here.
+            video.repeat_unchanged_frames();
             // Last: it takes the next extmap id after the other header extensions.
             if let Some(configured) = plan.congestion {
                 crate::media::congestion::install(&video, configured, plan.metrics.clone());

@@ -4,7 +4,8 @@
 //! survives PulseAudio restarts ([`audio_source`]), property values fitted to their ranges
 //! ([`props`]), idle-frame gating ([`idle`]), the playout-delay RTP header extension
 //! ([`playout_delay`]) and the capture-time one ([`abs_capture_time`]), their ids ([`extmap`]),
-//! the keyframe at connection ([`first_frame`]), the offer text sent to the browser ([`offer`])
+//! the keyframe at connection ([`first_frame`]), repeat pictures for an unchanged screen
+//! ([`repeat_frame`]), the offer text sent to the browser ([`offer`])
 //! and the host's per-frame stage timings ([`stage_timing`]) and the screen capture
 //! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
 //! ([`ws_pipeline`]); which transport's `opusenc` the host's audio-bitrate changes reach
@@ -31,6 +32,7 @@ pub mod playout_delay;
 pub mod props;
 pub mod pulse_streams;
 pub mod receive;
+pub mod repeat_frame;
 pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;

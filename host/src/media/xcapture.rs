@@ -390,7 +390,10 @@ impl CaptureThread {
                     "idle capture frames freed"
                 );
             }
-            let frame = match self.update(&mut pool, changed, pointer, pts, limit) {
+            // Nothing changed since the last push and no pointer is drawn: this push only
+            // keeps the stream alive, and the encoder may send it as a repeat picture.
+            let repeat = played && !changed && !wanted && !pointer;
+            let frame = match self.update(&mut pool, changed, pointer, pts, limit, repeat) {
                 Ok(Some(frame)) => frame,
                 // A frame is held on its way to the encoder: it answers the request.
                 Ok(None) if only_wanted => {
@@ -440,7 +443,8 @@ impl CaptureThread {
 
     /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
     /// fetch the frame's stale rows (plus the pointer's, when drawn) and convert them into it.
-    /// Returns the frame to push, stamped `pts` (the pool keeps a reference), None when all
+    /// Returns the frame to push, stamped `pts` (the pool keeps a reference) and marked
+    /// droppable when it only `repeat`s the last push (`media/repeat_frame.rs`), None when all
     /// are held and `limit` frames exist.
     fn update(
         &mut self,
@@ -449,6 +453,7 @@ impl CaptureThread {
         pointer: bool,
         pts: gst::ClockTime,
         limit: usize,
+        repeat: bool,
     ) -> Result<Option<gst::Buffer>, String> {
         let height = self.capture.height();
         if changed {
@@ -477,6 +482,12 @@ impl CaptureThread {
             return Ok(None);
         };
         buf.set_pts(pts);
+        // Pooled buffers come back with the flags of their last push.
+        if repeat {
+            buf.set_flags(gst::BufferFlags::DROPPABLE);
+        } else {
+            buf.unset_flags(gst::BufferFlags::DROPPABLE);
+        }
         {
             let mut map = buf.map_writable().map_err(|e| e.to_string())?;
             let frame = map.as_mut_slice();

@@ -35,32 +35,46 @@ pub mod nal_type {
     pub const PPS: u8 = 8;
 }
 
-/// The NAL units of an Annex B byte stream, each without its start code (`00 00 01` or
-/// `00 00 00 01`). Zero bytes before a start code are stuffing and dropped: a NAL unit never
-/// ends in a zero byte.
-pub fn nal_units(stream: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut starts = Vec::new();
+/// Where each NAL unit of an Annex B byte stream begins (the byte after its start code),
+/// found lazily: a caller that stops early never scans the rest of a large picture.
+pub fn nal_starts(stream: &[u8]) -> impl Iterator<Item = usize> + '_ {
     let mut i = 0;
-    while i + 3 <= stream.len() {
-        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
+    std::iter::from_fn(move || {
+        while let Some(w) = stream.get(i..i + 3) {
             i += 1;
+            if w == [0, 0, 1] {
+                i += 2;
+                return Some(i);
+            }
         }
+        None
+    })
+}
+
+/// The NAL unit starting at `start` (from [`nal_starts`]) and ending where the next one's start
+/// code begins (`next`, or the end of the stream). Zero bytes before a start code are stuffing
+/// and dropped: a NAL unit never ends in a zero byte.
+pub fn nal_unit(stream: &[u8], start: usize, next: Option<usize>) -> &[u8] {
+    let end = next.map_or(stream.len(), |n| n.saturating_sub(3));
+    let mut unit = stream.get(start..end.max(start)).unwrap_or_default();
+    while let [rest @ .., 0] = unit {
+        unit = rest;
     }
-    let ends: Vec<usize> = starts
-        .iter()
-        .skip(1)
-        .map(|&s| s - 3)
-        .chain(std::iter::once(stream.len()))
-        .collect();
-    starts.into_iter().zip(ends).filter_map(move |(s, e)| {
-        let mut unit = stream.get(s..e)?;
-        while let [rest @ .., 0] = unit {
-            unit = rest;
+    unit
+}
+
+/// The NAL units of an Annex B byte stream, each without its start code (`00 00 01` or
+/// `00 00 00 01`).
+pub fn nal_units(stream: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut starts = nal_starts(stream).peekable();
+    std::iter::from_fn(move || {
+        loop {
+            let start = starts.next()?;
+            let unit = nal_unit(stream, start, starts.peek().copied());
+            if !unit.is_empty() {
+                return Some(unit);
+            }
         }
-        (!unit.is_empty()).then_some(unit)
     })
 }
 

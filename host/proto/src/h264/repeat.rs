@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 
 use super::bits::{BitWriter, escape};
 use super::params::{Pps, SliceStart, Sps};
-use super::{nal_type, nal_units};
+use super::{nal_starts, nal_type, nal_unit};
 
 /// Why no repeat picture can be written now; the caller encodes the frame instead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -74,41 +74,50 @@ impl StreamState {
     /// Takes in one access unit the decoder will receive (the encoder's or a repeat picture).
     /// A part that does not parse makes the next repeat refused, never an error here.
     pub fn observe(&mut self, access_unit: &[u8]) {
-        for unit in nal_units(access_unit) {
-            let Some((&header, payload)) = unit.split_first() else {
+        let mut starts = nal_starts(access_unit).peekable();
+        while let Some(start) = starts.next() {
+            let Some(&header) = access_unit.get(start) else {
                 continue;
             };
             let reference = header & 0x60 != 0;
             match header & 0x1f {
-                nal_type::SPS => match Sps::parse(payload) {
-                    Ok(sps) => {
-                        self.sps.insert(sps.id, sps);
+                nal_type::SPS => {
+                    let unit = nal_unit(access_unit, start, starts.peek().copied());
+                    match Sps::parse(unit.get(1..).unwrap_or_default()) {
+                        Ok(sps) => {
+                            self.sps.insert(sps.id, sps);
+                        }
+                        Err(_) => self.last = None,
                     }
-                    Err(_) => self.last = None,
-                },
-                nal_type::PPS => match Pps::parse(payload) {
-                    Ok(pps) => {
-                        self.pps.insert(pps.id, pps);
+                }
+                nal_type::PPS => {
+                    let unit = nal_unit(access_unit, start, starts.peek().copied());
+                    match Pps::parse(unit.get(1..).unwrap_or_default()) {
+                        Ok(pps) => {
+                            self.pps.insert(pps.id, pps);
+                        }
+                        Err(_) => self.last = None,
                     }
-                    Err(_) => self.last = None,
-                },
+                }
                 nal_type::SLICE | nal_type::IDR => {
+                    // Only the slice header's first bytes are read, so the slice's end (the
+                    // rest of the picture) is never searched for.
+                    let payload = access_unit.get(start + 1..).unwrap_or_default();
                     let sps_of = |pps_id| {
                         let pps = self.pps.get(&pps_id)?;
                         self.sps.get(&pps.sps_id).copied()
                     };
-                    match SliceStart::parse(payload, sps_of) {
-                        // Later slices of the same picture say nothing new.
-                        Ok(s) if s.first_mb != 0 => {}
-                        Ok(s) => {
-                            self.last = Some(Picture {
-                                reference,
-                                frame_num: s.frame_num,
-                                pps_id: s.pps_id,
-                            })
-                        }
-                        Err(_) => self.last = None,
-                    }
+                    self.last = match SliceStart::parse(payload, sps_of) {
+                        Ok(s) => Some(Picture {
+                            reference,
+                            frame_num: s.frame_num,
+                            pps_id: s.pps_id,
+                        }),
+                        Err(_) => None,
+                    };
+                    // A picture's first slice says all that is followed here; its later slices
+                    // (x264's sliced threads) would only repeat it.
+                    return;
                 }
                 _ => {}
             }
