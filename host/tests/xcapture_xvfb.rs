@@ -3,7 +3,8 @@
 //! to ximagesrc on a server without MIT-SHM while `--capture=xshm` refuses to start there;
 //! for software encoders the source pushes NV12/I420 converted from the damaged rows itself; a
 //! keyframe request travelling upstream into the encoder makes a static screen push a frame, and
-//! releases a capture held until its peer connects.
+//! releases a capture held until its peer connects; keep-alive pushes of an unchanged screen are
+//! marked as repeats for the encoder's stand-in (`media/repeat_frame.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -196,6 +197,58 @@ fn wait_for_colour(seen: &Mutex<Vec<gst::Buffer>>, bgr: [u8; 3]) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     false
+}
+
+#[test]
+fn only_keep_alive_pushes_of_an_unchanged_screen_are_marked_as_repeats() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    let (pipeline, seen, _handle) = capture_following_requests(&x.display);
+    wait_first_frame(&seen);
+    let droppable = |b: &gst::Buffer| b.flags().contains(gst::BufferFlags::DROPPABLE);
+    // The first frame, and a second after the first damage report (DAMAGE reports the whole
+    // screen once at the start): both go to the encoder.
+    std::thread::sleep(Duration::from_millis(300));
+    let start: Vec<bool> = seen.lock().unwrap().iter().map(droppable).collect();
+    // Then ~2 keep-alives of the unchanged screen (one per 500 ms).
+    std::thread::sleep(Duration::from_millis(1200));
+    let quiet: Vec<bool> = seen.lock().unwrap()[start.len()..]
+        .iter()
+        .map(droppable)
+        .collect();
+    // A change, then a keyframe request on the unchanged screen.
+    paint(&x.display, "#ff0000");
+    assert!(wait_for_colour(&seen, [0x00, 0x00, 0xff]), "red never came");
+    let changed = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .rev()
+        .find(|b| pixel(b, 320, 160, 120) == [0, 0, 0xff])
+        .map(droppable);
+    std::thread::sleep(Duration::from_millis(100));
+    let before = seen.lock().unwrap().len();
+    let _ = sink_pad(&pipeline).push_event(selkies_host::media::first_frame::keyframe_request());
+    std::thread::sleep(Duration::from_millis(200));
+    let requested: Vec<bool> = seen.lock().unwrap()[before..]
+        .iter()
+        .map(droppable)
+        .collect();
+    pipeline.set_state(gst::State::Null).expect("stopped");
+
+    assert!(
+        !start.is_empty() && !start.iter().any(|&d| d),
+        "start: {start:?}"
+    );
+    assert!(
+        quiet.len() >= 2 && quiet.iter().all(|&d| d),
+        "keep-alives of the unchanged screen are repeats: {quiet:?}"
+    );
+    assert_eq!(changed, Some(false), "a changed screen is no repeat");
+    assert!(
+        !requested.is_empty() && !requested[0],
+        "a keyframe request's frame goes to the encoder: {requested:?}"
+    );
 }
 
 #[test]
