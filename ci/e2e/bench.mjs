@@ -27,8 +27,9 @@ const row = (name, xs, unit) =>
   console.log(`| ${name.padEnd(46)} | ${String(xs.length).padStart(3)} | ${fmt(pct(xs, 50))} | ${fmt(pct(xs, 90))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${unit.padEnd(4)} |`);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(0) : '-').padStart(6);
 
-// Per-load spans printed under the milestones: the host's part after the answer.
+// Per-load spans printed under the milestones: the page's answer, then the host's part after it.
 const SPANS = [
+  ['video offer received', 'video answer sent', 'span: offer received → answer sent'],
   ['video answer sent', 'video DTLS connected', 'span: answer sent → DTLS connected'],
   ['video DTLS connected', 'video first frame shown', 'span: DTLS connected → first frame shown'],
 ];

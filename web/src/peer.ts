@@ -1,6 +1,8 @@
 //! One browser peer connection of the legacy protocol (video = peer 1, audio = peer 3): its own
 //! signalling socket, the answer to the host's offer (munged, §5.6), trickled ICE both ways with
-//! remote candidates queued until the offer is applied (docs/testing.md G8), and receiver latency hints.
+//! remote candidates queued until the answer is sent (docs/testing.md G8; nothing but the
+//! answer's own steps runs between the offer and the answer: docs/benchmarks.md, "First frame:
+//! nothing ahead of the answer"), and receiver latency hints.
 
 import { milestone, watchPeer } from './milestones.ts';
 import { takePeer, takeSocket } from './prefetch.ts';
@@ -48,6 +50,8 @@ export class StreamPeer {
   private pendingIce: RTCIceCandidateInit[] = [];
   private remoteApplied = false;
   private stopped = false;
+  /** Tracks announced while an offer is being answered, delivered once the answer is sent. */
+  private heldTracks: RTCTrackEvent[] | null = null;
 
   constructor(
     readonly name: string,
@@ -66,7 +70,10 @@ export class StreamPeer {
     };
     this.pc.ontrack = (ev) => {
       zeroJitterBuffer(ev.receiver);
-      this.events.onTrack(ev);
+      // Attaching a track to its media element costs the main thread several ms; while the
+      // answer is being made it waits until the answer is sent (the first media comes later).
+      if (this.heldTracks) this.heldTracks.push(ev);
+      else this.events.onTrack(ev);
     };
     this.pc.ondatachannel = (ev) => this.events.onDataChannel(ev.channel);
     this.pc.onconnectionstatechange = () => {
@@ -115,13 +122,10 @@ export class StreamPeer {
       return;
     }
     milestone(`${this.name} offer received`);
+    this.heldTracks ??= [];
     try {
       await this.pc.setRemoteDescription(desc);
       this.events.onOffer?.(this.pc, desc.sdp ?? '');
-      this.remoteApplied = true;
-      const queued = this.pendingIce;
-      this.pendingIce = [];
-      for (const c of queued) await this.pc.addIceCandidate(c);
       if (this.beforeAnswer) await this.beforeAnswer(this.pc, desc.sdp ?? '');
       const answer = await this.pc.createAnswer();
       answer.sdp = mungeAnswer(answer.sdp ?? '');
@@ -135,7 +139,23 @@ export class StreamPeer {
         console.error(`${this.name}: negotiation failed`, e);
         this.lose(`negotiation failed: ${String(e)}`, true);
       }
+    } finally {
+      this.releaseTracks();
     }
+    // The host's candidates that came before the offer: after the answer, which does not
+    // depend on them, so they do not hold it back (each is a round trip to WebRTC's thread).
+    // Checks start once the answer is applied, by which time they are in.
+    if (this.stopped) return;
+    this.remoteApplied = true;
+    const queued = this.pendingIce;
+    this.pendingIce = [];
+    for (const c of queued) await this.addIce(c);
+  }
+
+  private releaseTracks(): void {
+    const held = this.heldTracks ?? [];
+    this.heldTracks = null;
+    for (const ev of held) this.events.onTrack(ev);
   }
 
   private async addIce(ice: RTCIceCandidateInit): Promise<void> {

@@ -27,11 +27,17 @@ function peer(beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<v
   return { p, ws, pc, log };
 }
 
-test('HELLO on open, then offer → answer, with early candidates applied after the offer', async () => {
+test('HELLO on open, then offer → answer; early candidates and the track come after the answer', async () => {
   const order: string[] = [];
   const { ws, pc, log } = peer(async () => {
     order.push(`before answer with ${pc.candidates.length} candidates`);
   });
+  // Like Chromium, the offer's track is announced while the offer is applied.
+  const apply = pc.setRemoteDescription.bind(pc);
+  pc.setRemoteDescription = async (d: RTCSessionDescriptionInit) => {
+    await apply(d);
+    pc.ontrack?.({ receiver: {}, track: { kind: 'video' }, streams: [] });
+  };
   assert.equal(ws.url, 'ws://h/webrtc/signalling/');
   ws.accept();
   assert.deepEqual(ws.sent, [helloMessage(1, 1280, 720, 1)]);
@@ -42,7 +48,11 @@ test('HELLO on open, then offer → answer, with early candidates applied after 
   ws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
   await until(() => log.includes('status video: answer sent'));
   assert.equal(pc.remote?.sdp, OFFER);
-  assert.deepEqual(order, ['before answer with 1 candidates']);
+  // Neither holds the answer back: the candidate is added, and the track attached, after it.
+  assert.deepEqual(order, ['before answer with 0 candidates']);
+  await until(() => pc.candidates.length === 1);
+  const answered = log.indexOf('status video: answer sent');
+  assert.ok(log.indexOf('track') > answered, `track after the answer: ${log.join(' | ')}`);
   const answer = ws.json().find((m) => (m as { sdp?: unknown }).sdp) as { sdp: RTCSessionDescriptionInit };
   assert.equal(answer.sdp.type, 'answer');
   assert.ok(answer.sdp.sdp?.startsWith('v=0'), 'the (munged) answer is sent');
