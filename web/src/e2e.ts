@@ -154,6 +154,19 @@ export function installE2eHooks(
       milestoneTimes([
         ...performance.getEntriesByType('mark'),
         ...performance.getEntriesByType('paint').map((e) => ({ name: `selkies:browser ${e.name}`, startTime: e.startTime })),
+        // When the early requests were sent and answered on the network, apart from when the
+        // page's main thread got to their answers (the `TURN config ready` mark).
+        ...performance
+          .getEntriesByType('resource')
+          .filter((e) => /\/(turn|transport|app\.js)(\?|$)/.test(e.name))
+          .flatMap((e) => {
+            const r = e as PerformanceResourceTiming;
+            const what = new URL(r.name).pathname.split('/').pop() ?? r.name;
+            return [
+              { name: `selkies:browser ${what} requested`, startTime: r.requestStart || r.startTime },
+              { name: `selkies:browser ${what} response end`, startTime: r.responseEnd },
+            ];
+          }),
       ]),
     send,
   };
