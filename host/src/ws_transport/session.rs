@@ -159,6 +159,8 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     // each frame's real capture time for its header.
     let encoded_age =
         crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone(), None);
+    // After the stage timings' probe: keep-alives of an unchanged screen as repeat pictures.
+    p.video.repeat_unchanged_frames();
     frames::attach(
         &p.video.webrtc,
         StreamId::Video,
