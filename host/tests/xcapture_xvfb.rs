@@ -234,7 +234,14 @@ fn only_keep_alive_pushes_of_an_unchanged_screen_are_marked_as_repeats() {
         .iter()
         .map(droppable)
         .collect();
+    // Each frame carries the capture's sequence number through to the encoder, which tells a
+    // frame dropped on the way (a repeat after it is then encoded instead).
+    let offsets: Vec<u64> = seen.lock().unwrap().iter().map(|b| b.offset()).collect();
     pipeline.set_state(gst::State::Null).expect("stopped");
+    assert!(
+        offsets.windows(2).all(|w| w[1] == w[0] + 1),
+        "frame numbers {offsets:?}"
+    );
 
     assert!(
         !start.is_empty() && !start.iter().any(|&d| d),

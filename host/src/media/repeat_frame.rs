@@ -13,7 +13,10 @@
 //! A probe on the source pad follows every picture that leaves (the encoder's and the repeats)
 //! and learns the encoder's timestamp offset (x264enc adds 1000 hours). The encoder is left to
 //! encode the frame whenever a repeat cannot be written (`Unrepeatable`: right after a repeat,
-//! before the first picture, an unsupported stream) and while a keyframe request is pending.
+//! before the first picture, an unsupported stream), while a keyframe request is pending, and
+//! when the frame before it never reached the encoder: the capture numbers its frames in the
+//! buffer offset, and a gap means the leaky queue in front of the encoder dropped one, whose
+//! change the encoder has not seen.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -33,6 +36,8 @@ struct State {
     pts_offset: Option<i128>,
     /// The PTS of the last frame that reached the encoder.
     last_input: Option<gst::ClockTime>,
+    /// The capture's sequence number (buffer offset) of that frame.
+    last_sequence: Option<u64>,
     /// A keyframe was requested and has not left the encoder yet.
     keyframe_pending: bool,
 }
@@ -85,10 +90,16 @@ pub fn install(encoder: &gst::Element) -> Option<Arc<RepeatCounts>> {
         let repeat = {
             let mut st = lock(&state);
             st.last_input = input.pts();
+            // A frame dropped on the way (the leaky queue in front of the encoder) may have
+            // carried a change the encoder never saw: then this one is no repeat of its last.
+            let follows = st
+                .last_sequence
+                .is_some_and(|n| n.checked_add(1) == Some(input.offset()));
+            st.last_sequence = Some(input.offset());
             if !input.flags().contains(gst::BufferFlags::DROPPABLE) {
                 return gst::PadProbeReturn::Ok;
             }
-            repeat_buffer(&st, input)
+            follows.then(|| repeat_buffer(&st, input)).flatten()
         };
         let (Some(out), Some(src)) = (repeat, src.upgrade()) else {
             c.encoded.fetch_add(1, Ordering::Relaxed);
@@ -154,7 +165,7 @@ mod tests {
             panic!("openh264dec (gstreamer1.0-plugins-bad) is needed for this test");
         }
         let pipeline = gst::parse::launch(
-            "videotestsrc num-buffers=30 pattern=ball \
+            "videotestsrc num-buffers=34 pattern=ball \
              ! video/x-raw,format=NV12,width=320,height=240,framerate=30/1 \
              ! identity name=mark \
              ! x264enc name=encoder threads=1 sliced-threads=true speed-preset=ultrafast \
@@ -175,6 +186,11 @@ mod tests {
             gst::PadProbeType::BUFFER,
             move |_, info| {
                 let n = s.fetch_add(1, Ordering::SeqCst);
+                // Frame 32 is lost on the way (as in the leaky queue): 33, marked, is then
+                // encoded, since the picture before it may have changed.
+                if n == 32 {
+                    return gst::PadProbeReturn::Drop;
+                }
                 if n >= 3
                     && n.is_multiple_of(3)
                     && let Some(gst::PadProbeData::Buffer(b)) = &mut info.data
@@ -213,24 +229,24 @@ mod tests {
             decoded.join().expect("dec"),
         );
 
-        // Frames 3, 6, … 27 were marked: nine repeats, none refused (each follows a real one).
-        assert_eq!(counts.repeated.load(Ordering::SeqCst), 9);
-        assert_eq!(counts.encoded.load(Ordering::SeqCst), 0);
-        assert_eq!(encoded.len(), 30);
-        assert_eq!(decoded.len(), 30, "every picture decodes");
+        // Frames 3, 6, … 30 were marked: ten repeats, none refused (each follows a real one);
+        // 33 was marked too, but 32 before it was lost, so the encoder encoded it.
+        assert_eq!(counts.repeated.load(Ordering::SeqCst), 10);
+        assert_eq!(counts.encoded.load(Ordering::SeqCst), 1);
+        // The source's frame numbers of what reached the encoder (32 was dropped).
+        let frames: Vec<u32> = (0..34).filter(|&n| n != 32).collect();
+        let repeat = |n: u32| (3..=30).contains(&n) && n.is_multiple_of(3);
+        assert_eq!(encoded.len(), 33);
+        assert_eq!(decoded.len(), 33, "every picture decodes");
         for (i, (au, flags)) in encoded.iter().enumerate() {
-            let repeat = i >= 3 && i.is_multiple_of(3);
-            assert_eq!(au.len() < 16, repeat, "frame {i}: {} bytes", au.len());
-            assert_eq!(flags.contains(gst::BufferFlags::DELTA_UNIT), i > 0);
+            let n = frames[i];
+            assert_eq!(au.len() < 16, repeat(n), "frame {n}: {} bytes", au.len());
+            assert_eq!(flags.contains(gst::BufferFlags::DELTA_UNIT), n > 0);
         }
-        for i in 1..30 {
+        for i in 1..33 {
             let same = decoded[i].0 == decoded[i - 1].0;
-            assert_eq!(
-                same,
-                i >= 3 && i.is_multiple_of(3),
-                "frame {i} against {}",
-                i - 1
-            );
+            let (n, before) = (frames[i], frames[i - 1]);
+            assert_eq!(same, repeat(n), "frame {n} against {before}");
         }
     }
 }

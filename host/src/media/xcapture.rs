@@ -187,6 +187,7 @@ impl VideoSource {
                     wake,
                     gate: FrameGate::default(),
                     timing: PushTiming::default(),
+                    sequence: 0,
                 };
                 if let Err(e) = thread.run() {
                     warn!("screen capture stopped: {e}");
@@ -292,6 +293,9 @@ struct CaptureThread {
     wake: WakeReceiver,
     gate: FrameGate,
     timing: PushTiming,
+    /// Numbers each frame handed to the pipeline (the buffer's offset), so the encoder's
+    /// repeat probe can tell when one was dropped on the way (`media/repeat_frame.rs`).
+    sequence: u64,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -482,6 +486,8 @@ impl CaptureThread {
             return Ok(None);
         };
         buf.set_pts(pts);
+        buf.set_offset(self.sequence);
+        self.sequence += 1;
         // Pooled buffers come back with the flags of their last push.
         if repeat {
             buf.set_flags(gst::BufferFlags::DROPPABLE);
