@@ -155,6 +155,9 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicU32;
 
+    /// A buffer's bytes and flags as a sink got it.
+    type Received = (Vec<u8>, gst::BufferFlags);
+
     /// x264enc with the host's settings, every third frame of a moving picture marked as an
     /// unchanged repeat, decoded by OpenH264: every frame decodes, each marked one shows exactly
     /// the picture before it, and the real frames after a repeat decode to their own pictures.
@@ -173,8 +176,8 @@ mod tests {
                rc-lookahead=0 sync-lookahead=0 mb-tree=false dct8x8=false aud=false \
              ! video/x-h264,profile=main,stream-format=byte-stream,alignment=au \
              ! tee name=t \
-             t. ! queue ! appsink name=encoded sync=false \
-             t. ! queue ! openh264dec ! video/x-raw,format=I420 ! appsink name=decoded sync=false",
+             t. ! queue ! fakesink name=encoded sync=false \
+             t. ! queue ! openh264dec ! video/x-raw,format=I420 ! fakesink name=decoded sync=false",
         )
         .expect("pipeline")
         .downcast::<gst::Pipeline>()
@@ -201,19 +204,24 @@ mod tests {
             },
         );
         let counts = install(&by("encoder")).expect("installed");
-        let pull = |name: &str| {
-            let sink = by(name);
-            std::thread::spawn(move || {
-                let mut out = Vec::new();
-                while let Some(s) = sink.emit_by_name::<Option<gst::Sample>>("pull-sample", &[]) {
-                    let b = s.buffer().expect("buffer");
-                    let m = b.map_readable().expect("map");
-                    out.push((m.to_vec(), b.flags()));
-                }
-                out
-            })
+        // What reaches each sink, recorded by a probe (a pull thread started before the
+        // pipeline plays could find the sink not yet started and stop at once).
+        let record = |name: &str| {
+            let got: Arc<Mutex<Vec<Received>>> = Arc::default();
+            let store = got.clone();
+            by(name).static_pad("sink").expect("sink pad").add_probe(
+                gst::PadProbeType::BUFFER,
+                move |_, info| {
+                    if let Some(b) = info.buffer() {
+                        let m = b.map_readable().expect("map");
+                        lock(&store).push((m.to_vec(), b.flags()));
+                    }
+                    gst::PadProbeReturn::Ok
+                },
+            );
+            got
         };
-        let (encoded, decoded) = (pull("encoded"), pull("decoded"));
+        let (encoded, decoded) = (record("encoded"), record("decoded"));
         pipeline.set_state(gst::State::Playing).expect("play");
         let bus = pipeline.bus().expect("bus");
         let msg = bus
@@ -224,10 +232,7 @@ mod tests {
             .expect("eos");
         assert_eq!(msg.type_(), gst::MessageType::Eos, "{msg:?}");
         pipeline.set_state(gst::State::Null).expect("stop");
-        let (encoded, decoded) = (
-            encoded.join().expect("encoded"),
-            decoded.join().expect("dec"),
-        );
+        let (encoded, decoded) = (lock(&encoded).clone(), lock(&decoded).clone());
 
         // Frames 3, 6, … 30 were marked: ten repeats, none refused (each follows a real one);
         // 33 was marked too, but 32 before it was lost, so the encoder encoded it.
