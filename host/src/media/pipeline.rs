@@ -419,11 +419,10 @@ impl VideoPipeline {
     /// Send unchanged frames of the damage-driven capture as repeat pictures instead of
     /// encoding them ([`super::repeat_frame`]); x264enc only, whose output is synchronous and
     /// CAVLC. Call it after the other probes on the encoder's input (stage timings).
-    pub fn repeat_unchanged_frames(&self) -> bool {
-        if self.capture.is_none() || self.chosen.spec.encoder != Encoder::X264enc {
-            return false;
+    pub fn repeat_unchanged_frames(&self) {
+        if self.capture.is_some() && self.chosen.spec.encoder == Encoder::X264enc {
+            super::repeat_frame::install(&self.encoder);
         }
-        super::repeat_frame::install(&self.encoder).is_some()
     }
 
     /// Whether the capture draws the pointer into the frames.

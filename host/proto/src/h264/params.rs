@@ -152,7 +152,6 @@ pub struct Pps {
     /// CABAC (true) or CAVLC.
     pub entropy_coding_mode: bool,
     pub bottom_field_pic_order_in_frame_present: bool,
-    pub num_slice_groups: u32,
     pub num_ref_idx_l0_default_active: u32,
     pub weighted_pred: bool,
     pub deblocking_filter_control_present: bool,
@@ -194,7 +193,6 @@ impl Pps {
             sps_id,
             entropy_coding_mode,
             bottom_field_pic_order_in_frame_present,
-            num_slice_groups,
             num_ref_idx_l0_default_active,
             weighted_pred,
             deblocking_filter_control_present,

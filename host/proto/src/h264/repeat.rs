@@ -81,22 +81,22 @@ impl StreamState {
             };
             let reference = header & 0x60 != 0;
             match header & 0x1f {
-                nal_type::SPS => {
+                kind @ (nal_type::SPS | nal_type::PPS) => {
                     let unit = nal_unit(access_unit, start, starts.peek().copied());
-                    match Sps::parse(unit.get(1..).unwrap_or_default()) {
-                        Ok(sps) => {
+                    let payload = unit.get(1..).unwrap_or_default();
+                    let parsed = if kind == nal_type::SPS {
+                        Sps::parse(payload).map(|sps| {
                             self.sps.insert(sps.id, sps);
-                        }
-                        Err(_) => self.last = None,
-                    }
-                }
-                nal_type::PPS => {
-                    let unit = nal_unit(access_unit, start, starts.peek().copied());
-                    match Pps::parse(unit.get(1..).unwrap_or_default()) {
-                        Ok(pps) => {
+                        })
+                    } else {
+                        Pps::parse(payload).map(|pps| {
                             self.pps.insert(pps.id, pps);
-                        }
-                        Err(_) => self.last = None,
+                        })
+                    };
+                    // Its id is unknown, so any set kept may be stale: none is trusted until
+                    // the encoder sends them again (x264 does with every keyframe).
+                    if parsed.is_err() {
+                        *self = Self::default();
                     }
                 }
                 nal_type::SLICE | nal_type::IDR => {
@@ -312,12 +312,13 @@ mod tests {
         let mut st = StreamState::new();
         st.observe(&X264_P1);
         assert_eq!(st.repeat_picture(), Err(Unrepeatable::NoPicture));
-        // A parameter set that does not parse makes the next repeat wait for a good picture.
+        // A parameter set that does not parse makes repeats wait for new parameter sets.
         let mut st = with(&sps, &pps);
         st.observe(&[0, 0, 1, 0x68, 0xff]);
         assert_eq!(st.repeat_picture(), Err(Unrepeatable::NoPicture));
         st.observe(&X264_P2);
-        assert!(st.repeat_picture().is_ok());
+        assert_eq!(st.repeat_picture(), Err(Unrepeatable::NoPicture));
+        assert!(with(&sps, &pps).repeat_picture().is_ok());
         // POC type 0: SPS with pic_order_cnt_type 0 (log2_max_poc_lsb 4).
         let mut w = BitWriter::new();
         w.bits(8, 66);
