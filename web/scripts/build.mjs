@@ -1,4 +1,4 @@
-// Builds the client into dist/ (one bundled app.js + the static files, the PWA icons and the
+// Builds the client into dist/ (the bundled boot.js and app.js + the static files, the PWA icons and the
 // service worker stamped with the build hash), or with --tests compiles every test/*.test.ts into
 // .test-build/ for `node --test`. esbuild only strips types: tsc (npm run typecheck) checks them.
 import { build } from 'esbuild';
@@ -42,6 +42,16 @@ if (tests) {
     sourcemap: 'linked',
     logLevel: 'warning',
   });
+  // The page's first script (src/boot.ts): the connection's first steps, from the page's head.
+  await build({
+    entryPoints: [join(root, 'src', 'boot.ts')],
+    outfile: join(out, 'boot.js'),
+    bundle: true,
+    format: 'iife',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    minify: true,
+    logLevel: 'warning',
+  });
   // The WebSocket transport's AudioWorklet loads as a module of its own from the page's origin.
   await build({
     entryPoints: [join(root, 'src', 'ws-audio-worklet.ts')],
@@ -57,12 +67,12 @@ if (tests) {
 
   // One hash over everything the page loads: it names the service worker's cache and busts HTTP
   // caches through ?v= on the bundle, so an upgraded host never serves an old client.
-  const files = ['index.html', 'app.js', 'app.css', 'manifest.json', 'icon-192x192.png', 'icon-512x512.png'];
+  const files = ['index.html', 'boot.js', 'app.js', 'app.css', 'manifest.json', 'icon-192x192.png', 'icon-512x512.png'];
   const h = createHash('sha256');
   for (const f of files) h.update(readFileSync(join(out, f)));
   const hash = h.digest('hex').slice(0, 16);
   const index = join(out, 'index.html');
-  writeFileSync(index, readFileSync(index, 'utf8').replace('href="app.css"', `href="app.css?v=${hash}"`).replace('src="app.js"', `src="app.js?v=${hash}"`));
+  writeFileSync(index, readFileSync(index, 'utf8').replace('href="app.css"', `href="app.css?v=${hash}"`).replace('src="app.js"', `src="app.js?v=${hash}"`).replace('src="boot.js"', `src="boot.js?v=${hash}"`));
   const sw = join(out, 'sw.js');
   writeFileSync(sw, readFileSync(sw, 'utf8').replace('__BUILD_HASH__', hash).replace('__APP_FILES__', JSON.stringify(files)));
   writeFileSync(join(out, 'build.json'), JSON.stringify({ hash }) + '\n');

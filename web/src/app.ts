@@ -16,6 +16,7 @@ import { InputCapture, type CaptureDocument } from './input.ts';
 import { LogBuffer } from './logs.ts';
 import * as msg from './messages.ts';
 import { Microphone } from './mic.ts';
+import { afterMilestone } from './milestones.ts';
 import { overlayText, statusRows, type Context } from './overlay.ts';
 import type { StatsSample } from './session.ts';
 import { stageSampling } from './stages.ts';
@@ -98,6 +99,13 @@ export function browserParts(): AppParts {
     transport: (...args) => new TransportSwitch(...args),
   };
 }
+
+/**
+ * Longest the controls wait for the video's answer before they attach anyway (the WebSocket
+ * transport has no answer): below the audio connection's own wait for the first frame
+ * (session.ts), which reads the microphone.
+ */
+const ATTACH_AFTER_MS = 500;
 
 export class App {
   private readonly video: HTMLVideoElement;
@@ -233,25 +241,6 @@ export class App {
   }
 
   start(): void {
-    this.input.attach();
-    new SharingDrawer().start();
-    const map = (x: number, y: number) =>
-      toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
-    this.touch = new TouchInput(this.video, (t) => void this.session.send(t), map);
-    this.touch.attach();
-    if (isTouchDevice()) {
-      this.osk = new OnScreenKeyboard(el('osk-button'), el('osk-input'), (t) => void this.session.send(t));
-      this.osk.attach();
-    }
-    this.gamepads.attach();
-    const log = (t: string): void => this.logs.add('status', t);
-    const mic = new Microphone((reason) => this.session.restart(reason), log);
-    mic.attach();
-    this.session.microphone = mic;
-    this.files = new FilesPanel(log);
-    this.files.attach();
-    void this.clipboard.attach();
-    this.clipboardImages.attach();
     this.setOverlay(this.statsOverlay);
     this.setScaleLocal(this.state.scaleLocal);
     this.video.addEventListener('resize', () => this.layoutVideo());
@@ -265,7 +254,36 @@ export class App {
         if (this.state.resizeRemote) this.sendResize();
       }, 500);
     });
+    // The microphone's state is read by the session's audio connection (its HELLO and answer);
+    // only its switches wait with the rest below.
+    const mic = new Microphone((reason) => this.session.restart(reason), (t) => this.logs.add('status', t));
+    this.session.microphone = mic;
     void this.session.start();
+    // Input, sharing, touch, gamepads, microphone, files and clipboard wait until the video's
+    // answer is sent (or ATTACH_AFTER_MS): nothing of theirs is of use before a frame is shown,
+    // and attaching them held the page's main thread ~25 ms between app.js and the handling of
+    // the host's offer (docs/benchmarks.md, "First frame: the page's first script").
+    afterMilestone('video answer sent', ATTACH_AFTER_MS, () => this.attachControls(mic));
+  }
+
+  private attachControls(mic: Microphone): void {
+    this.input.attach();
+    new SharingDrawer().start();
+    const map = (x: number, y: number) =>
+      toRemote(x, y, this.video.getBoundingClientRect(), { width: this.video.videoWidth, height: this.video.videoHeight });
+    this.touch = new TouchInput(this.video, (t) => void this.session.send(t), map);
+    this.touch.attach();
+    if (isTouchDevice()) {
+      this.osk = new OnScreenKeyboard(el('osk-button'), el('osk-input'), (t) => void this.session.send(t));
+      this.osk.attach();
+    }
+    this.gamepads.attach();
+    const log = (t: string): void => this.logs.add('status', t);
+    mic.attach();
+    this.files = new FilesPanel(log);
+    this.files.attach();
+    void this.clipboard.attach();
+    this.clipboardImages.attach();
   }
 
   /** The UI the first frame does without: the drawer's layout (after the first frame, main.ts). */

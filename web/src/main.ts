@@ -3,37 +3,23 @@
 //! so an upgrade never leaves a stale client cached).
 
 import { App } from './app.ts';
+import { startEarly } from './early.ts';
 import { afterMilestone, FIRST_FRAME, milestone } from './milestones.ts';
-import { keep, prefetch, prefetchPeer, prefetchSocket } from './prefetch.ts';
-import { browserPage, pageHello, rtcConfig } from './session.ts';
-import { advertisedTransport, chooseTransport } from './transport.ts';
-import { clientToken, signallingUrl, VIDEO_PEER_ID } from './signalling.ts';
 import { GuestApp } from './guest.ts';
 import { shareToken } from './sharing.ts';
 
 milestone('script start');
+// The page's controls, status and spinner are laid out once the first frame is shown, or after
+// STARTING_MS when it is slow to come: their first layout held a fresh page's main thread
+// ~35 ms, ahead of the host's offer (docs/benchmarks.md, "First frame: the page's first script").
+const STARTING_MS = 400;
+afterMilestone(FIRST_FRAME, STARTING_MS, () => document.body.classList.remove('starting'));
 const token = shareToken(window.location.search);
 if (token) new GuestApp(token).start();
 else {
-  // The connection's first requests overlap the app's set-up (prefetch.ts).
-  prefetch('transport', advertisedTransport);
-  prefetch('turn', rtcConfig);
-  // The video peer's signalling socket too, unless the URL forces the WebSocket transport
-  // (one the host advertises instead is dropped once known: transport.ts). It sends the video
-  // peer's HELLO as soon as it opens, so the host builds its pipeline and offer while the app
-  // is built; the session takes the socket and the offer kept with it (signalling.ts). The
-  // video peer's connection is created now too (prefetch.ts).
-  if (chooseTransport(window.location.search, null) !== 'websocket') {
-    const page = browserPage();
-    const own = clientToken(page.storage);
-    keep('token', own);
-    prefetchSocket(signallingUrl(page.location), () => {
-      milestone('video WebSocket open, HELLO sent');
-      // Measured when the socket opens, as the session's own HELLO is.
-      return pageHello(VIDEO_PEER_ID, browserPage(), own);
-    });
-    prefetchPeer();
-  }
+  // The connection's first requests, socket and peer (early.ts): boot.js started them from the
+  // page's head already, unless it did not load.
+  startEarly();
   const app = new App();
   milestone('app built');
   app.start();

@@ -9,8 +9,12 @@
 /** The first video frame shown: the end of the page's start. */
 export const FIRST_FRAME = 'video first frame shown';
 
-const seen = new Set<string>();
-const waiting = new Map<string, Array<() => void>>();
+// Shared by the page's two bundles (boot.js marks the early socket's milestones, app.js the
+// rest and waits on some): one record per page, on the page's global object.
+const shared = ((globalThis as { __selkiesMilestones?: { seen: Set<string>; waiting: Map<string, Array<() => void>> } })
+  .__selkiesMilestones ??= { seen: new Set(), waiting: new Map() });
+const seen = shared.seen;
+const waiting = shared.waiting;
 
 /** Marks `name` (once per page) and runs what waits on it. */
 export function milestone(name: string): void {

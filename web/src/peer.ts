@@ -50,20 +50,35 @@ export class StreamPeer {
   private pendingIce: RTCIceCandidateInit[] = [];
   private remoteApplied = false;
   private stopped = false;
+  /** Settles once the ICE servers are applied to the connection. */
+  private readonly configured: Promise<void>;
   /** Tracks announced while an offer is being answered, delivered once the answer is sent. */
   private heldTracks: RTCTrackEvent[] | null = null;
 
   constructor(
     readonly name: string,
     url: string,
-    rtcConfig: RTCConfiguration,
+    /**
+     * The ICE servers; while `./turn` has not answered, a promise of them: the offer is then
+     * applied and answered meanwhile, and only the answer's `setLocalDescription` (where ICE
+     * gathering starts) waits for them.
+     */
+    rtcConfig: RTCConfiguration | Promise<RTCConfiguration>,
     hello: () => string,
     private readonly events: PeerEvents,
     /** Runs after the offer is applied and before the answer is made (the microphone's track). */
     private readonly beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<void>,
     deps: PeerDeps = browserPeerDeps,
   ) {
-    this.pc = deps.createPc(rtcConfig);
+    if (rtcConfig instanceof Promise) {
+      this.pc = deps.createPc({});
+      this.configured = rtcConfig.then((cfg) => this.pc.setConfiguration(cfg));
+      // A failure is reported where the answer waits for it (applyOffer).
+      this.configured.catch(() => {});
+    } else {
+      this.pc = deps.createPc(rtcConfig);
+      this.configured = Promise.resolve();
+    }
     watchPeer(name, this.pc);
     this.pc.onicecandidate = (ev) => {
       if (ev.candidate) this.sig.send({ ice: ev.candidate.toJSON() });
@@ -129,6 +144,7 @@ export class StreamPeer {
       if (this.beforeAnswer) await this.beforeAnswer(this.pc, desc.sdp ?? '');
       const answer = await this.pc.createAnswer();
       answer.sdp = mungeAnswer(answer.sdp ?? '');
+      await this.configured;
       await this.pc.setLocalDescription(answer);
       const local = this.pc.localDescription;
       if (local) this.sig.send({ sdp: local.toJSON() });

@@ -6,11 +6,38 @@
 //! signalling socket is opened early the same way (`prefetchSocket`) and sends the video peer's
 //! HELLO itself (`main.ts`), so the host's offer is on its way while the app is built; the
 //! video peer's `RTCPeerConnection` is created then too (`prefetchPeer`).
+//!
+//! The page's first script, `boot.js` (`boot.ts`), starts all of this before `app.js` has even
+//! downloaded; both bundles carry a copy of this module, so what it keeps lives on one object of
+//! the page (`globalThis.__selkiesEarly`), not in module variables.
 
 import { milestone } from './milestones.ts';
 import type { EarlySocket } from './signalling.ts';
 
-const early = new Map<string, Promise<unknown>>();
+interface EarlyState {
+  early: Map<string, Promise<unknown>>;
+  kept: Map<string, unknown>;
+  socket: { url: string; early: EarlySocket } | null;
+  pc: RTCPeerConnection | null;
+  /** `startEarly` ran (boot.js, or main.ts where boot.js did not). */
+  started: boolean;
+}
+
+const state: EarlyState = ((globalThis as { __selkiesEarly?: EarlyState }).__selkiesEarly ??= {
+  early: new Map(),
+  kept: new Map(),
+  socket: null,
+  pc: null,
+  started: false,
+});
+const early = state.early;
+
+/** True the first time it is called in a page, false after (boot.js and app.js both ask). */
+export function firstStart(): boolean {
+  if (state.started) return false;
+  state.started = true;
+  return true;
+}
 
 /** Starts `load` now and keeps its promise for the first [`takeOr`] with the same key. */
 export function prefetch<T>(key: string, load: () => Promise<T>): void {
@@ -24,7 +51,7 @@ export function takeOr<T>(key: string, load: () => Promise<T>): Promise<T> {
   return p ?? load();
 }
 
-const kept = new Map<string, unknown>();
+const kept = state.kept;
 
 /** Keeps `value` for the first [`takeKept`] with the same key (the early HELLO's token). */
 export function keep(key: string, value: unknown): void {
@@ -37,8 +64,6 @@ export function takeKept<T>(key: string): T | undefined {
   kept.delete(key);
   return v;
 }
-
-let earlySocket: { url: string; early: EarlySocket } | null = null;
 
 /**
  * Opens the signalling socket to `url` now, for the first [`takeSocket`] with that URL. With
@@ -61,19 +86,17 @@ export function prefetchSocket(url: string, hello?: () => string): void {
       early.backlog.push(ev.data);
     };
   }
-  earlySocket = { url, early };
+  state.socket = { url, early };
 }
 
 /** The prefetched socket to `url` (once; it may be open, and greeted, already), else null. */
 export function takeSocket(url: string): EarlySocket | null {
-  const s = earlySocket;
-  earlySocket = null;
+  const s = state.socket;
+  state.socket = null;
   if (s && s.url === url) return s.early;
   s?.early.ws.close();
   return null;
 }
-
-let earlyPc: RTCPeerConnection | null = null;
 
 /**
  * Creates the video peer's connection now, before the app is built: a page's first
@@ -82,16 +105,16 @@ let earlyPc: RTCPeerConnection | null = null;
  */
 export function prefetchPeer(): void {
   try {
-    earlyPc = new RTCPeerConnection();
+    state.pc = new RTCPeerConnection();
   } catch {
-    earlyPc = null; // no WebRTC here: the session finds out itself
+    state.pc = null; // no WebRTC here: the session finds out itself
   }
 }
 
 /** The early connection with `config` applied (once), else null (then create one). */
 export function takePeer(config: RTCConfiguration): RTCPeerConnection | null {
-  const pc = earlyPc;
-  earlyPc = null;
+  const pc = state.pc;
+  state.pc = null;
   if (!pc) return null;
   try {
     // ICE servers and policy may change until gathering starts; a setting that may not
@@ -106,8 +129,8 @@ export function takePeer(config: RTCConfiguration): RTCPeerConnection | null {
 
 /** Closes a prefetched socket and connection nobody took (the page streams over the WebSocket). */
 export function dropSocket(): void {
-  earlySocket?.early.ws.close();
-  earlySocket = null;
-  earlyPc?.close();
-  earlyPc = null;
+  state.socket?.early.ws.close();
+  state.socket = null;
+  state.pc?.close();
+  state.pc = null;
 }

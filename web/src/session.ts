@@ -127,7 +127,6 @@ export function browserPage(): PageFacts {
   } catch {
     // Storage blocked by the browser: the token lives for this page only.
   }
-  receiveCaps ??= RTCRtpReceiver.getCapabilities?.('video') ?? null;
   return {
     location: window.location,
     // The window's size, not the body's: the body fills the window (app.css), and reading
@@ -136,7 +135,12 @@ export function browserPage(): PageFacts {
     height: window.innerHeight,
     dpr: window.devicePixelRatio,
     storage,
-    receiveCaps,
+    // Only a HELLO reads them: the session's start asks for the page's location and storage,
+    // and a call made there while WebRTC's thread was busy held the main thread 11 ms.
+    get receiveCaps() {
+      receiveCaps ??= RTCRtpReceiver.getCapabilities?.('video') ?? null;
+      return receiveCaps;
+    },
     get sendCaps() {
       sendCaps ??= RTCRtpSender.getCapabilities?.('video') ?? null;
       return sendCaps;
@@ -214,9 +218,10 @@ export class Session {
     if (!this.retry.begin()) return;
     this.target.ui.status('Connecting…');
     milestone('session start (TURN config asked)');
-    const cfg = await takeOr('turn', () => this.deps.rtcConfig());
-    milestone('TURN config ready');
-    if (this.retry.stopped) return;
+    // Not awaited: the video connection applies and answers the host's offer meanwhile and
+    // waits for the ICE servers only where its answer is set (peer.ts).
+    const cfg = takeOr('turn', () => this.deps.rtcConfig());
+    void cfg.then(() => milestone('TURN config ready'));
     const page = this.deps.page();
     const url = signallingUrl(page.location);
     // The token the early socket's HELLO carried (main.ts): both peers must carry the same one.

@@ -156,7 +156,8 @@ export class WebcamSender {
 }
 
 /** The one camera of the page. */
-export const webcam = new WebcamSender();
+// Pure: a bundle that never uses it (boot.js) leaves it out.
+export const webcam = /* @__PURE__ */ new WebcamSender();
 
 /** Binds the drawer's camera section (`#webcam-settings`), shown only when the host asks. */
 export function bindWebcamDrawer(doc: Document, cam: WebcamSender): void {

@@ -100,9 +100,13 @@ export class FakePc extends EventTarget {
   onconnectionstatechange: (() => void) | null = null;
   oniceconnectionstatechange: (() => void) | null = null;
 
-  constructor(readonly config: RTCConfiguration) {
+  constructor(public config: RTCConfiguration) {
     super();
     FakePc.all.push(this);
+  }
+
+  setConfiguration(config: RTCConfiguration): void {
+    this.config = config;
   }
 
   async setRemoteDescription(d: RTCSessionDescriptionInit): Promise<void> {

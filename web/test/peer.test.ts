@@ -109,3 +109,42 @@ test('a closed socket is lost (open or not); a takeover is not; stop silences bo
   t.pc.setState('failed');
   assert.deepEqual(t.log, ['state'], 'nothing is lost after stop');
 });
+
+test('with the ICE servers still pending, the offer is applied and answered, and only the answer waits for them', async () => {
+  resetFakes();
+  const log: string[] = [];
+  const events: PeerEvents = {
+    onStatus: (t) => log.push(`status ${t}`),
+    onTrack: () => {},
+    onDataChannel: () => {},
+    onStateChange: () => {},
+    onLost: (reason) => log.push(`lost ${reason}`),
+    onTakenOver: () => {},
+  };
+  let resolve: (cfg: RTCConfiguration) => void = () => {};
+  const turn = new Promise<RTCConfiguration>((r) => (resolve = r));
+  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', turn, () => 'HELLO 1', events, undefined, fakePeerDeps);
+  p.start();
+  const ws = FakeSocket.all[0];
+  const pc = FakePc.all[0];
+  let answered = false;
+  const create = pc.createAnswer.bind(pc);
+  pc.createAnswer = async () => {
+    answered = true;
+    return create();
+  };
+  ws.accept();
+  ws.serverSays('HELLO');
+  ws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
+  await until(() => answered);
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(pc.remote?.sdp, OFFER, 'the offer is applied without the ICE servers');
+  assert.equal(pc.localDescription, null, 'the answer is not set before them: ICE gathering starts there');
+  assert.ok(!ws.json().some((m) => (m as { sdp?: unknown }).sdp), 'nor sent');
+  const servers = { iceServers: [{ urls: 'turn:relay.example:3478', username: 'u', credential: 'c' }] };
+  resolve(servers);
+  await until(() => log.includes('status video: answer sent'));
+  assert.deepEqual(pc.config, servers, 'applied to the connection before its answer');
+  assert.ok(pc.localDescription, 'then the answer is set');
+  assert.ok(!log.some((l) => l.startsWith('lost')), log.join(' | '));
+});
