@@ -44,6 +44,13 @@ export function prefetch<T>(key: string, load: () => Promise<T>): void {
   early.set(key, load());
 }
 
+/** The prefetched promise for `key` (once), else undefined. */
+export function takePrefetched<T>(key: string): Promise<T> | undefined {
+  const p = early.get(key) as Promise<T> | undefined;
+  early.delete(key);
+  return p;
+}
+
 /** The prefetched promise for `key` (once), else a fresh `load()`. */
 export function takeOr<T>(key: string, load: () => Promise<T>): Promise<T> {
   const p = early.get(key) as Promise<T> | undefined;

@@ -12,7 +12,7 @@ import type { Microphone } from './mic.ts';
 import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './peer.ts';
 import { canSendCamera, webcam } from './webcam.ts';
 import { FIRST_FRAME, milestone } from './milestones.ts';
-import { takeKept, takeOr } from './prefetch.ts';
+import { takeKept, takePrefetched } from './prefetch.ts';
 import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
@@ -218,10 +218,15 @@ export class Session {
     if (!this.retry.begin()) return;
     this.target.ui.status('Connecting…');
     milestone('session start (TURN config asked)');
-    // Not awaited: the video connection applies and answers the host's offer meanwhile and
-    // waits for the ICE servers only where its answer is set (peer.ts).
-    const cfg = takeOr('turn', () => this.deps.rtcConfig());
-    void cfg.then(() => milestone('TURN config ready'));
+    // The first connection's ICE servers, requested at the page's start, are not awaited: the
+    // video connection applies and answers the host's offer meanwhile and waits for them only
+    // where its answer is set (peer.ts). A reconnection waits for fresh ones, so a connection
+    // that refuses them (a `--rtc_config_json` with a bundle policy, say) is made with them
+    // from the start on the next attempt.
+    const early = takePrefetched<RTCConfiguration>('turn');
+    const cfg = early ?? (await this.deps.rtcConfig());
+    if (this.retry.stopped) return;
+    void Promise.resolve(cfg).then(() => milestone('TURN config ready'));
     const page = this.deps.page();
     const url = signallingUrl(page.location);
     // The token the early socket's HELLO carried (main.ts): both peers must carry the same one.

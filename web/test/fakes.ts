@@ -106,6 +106,10 @@ export class FakePc extends EventTarget {
   }
 
   setConfiguration(config: RTCConfiguration): void {
+    // Like Chromium: a policy that differs from the connection's own cannot be changed.
+    if ((config.bundlePolicy ?? 'balanced') !== (this.config.bundlePolicy ?? 'balanced')) {
+      throw new DOMException('bundlePolicy cannot be changed', 'InvalidModificationError');
+    }
     this.config = config;
   }
 

@@ -148,3 +148,25 @@ test('with the ICE servers still pending, the offer is applied and answered, and
   assert.ok(pc.localDescription, 'then the answer is set');
   assert.ok(!log.some((l) => l.startsWith('lost')), log.join(' | '));
 });
+
+test('ICE servers the connection refuses once it exists fail the negotiation (the session then reconnects with them)', async () => {
+  resetFakes();
+  const log: string[] = [];
+  const events: PeerEvents = {
+    onStatus: (t) => log.push(`status ${t}`),
+    onTrack: () => {},
+    onDataChannel: () => {},
+    onStateChange: () => {},
+    onLost: (reason) => log.push(`lost ${reason}`),
+    onTakenOver: () => {},
+  };
+  const turn = Promise.resolve<RTCConfiguration>({ iceServers: [], bundlePolicy: 'max-compat' });
+  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', turn, () => 'HELLO 1', events, undefined, fakePeerDeps);
+  p.start();
+  const ws = FakeSocket.all[0];
+  ws.accept();
+  ws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
+  await until(() => log.some((l) => l.startsWith('lost')));
+  assert.match(log.find((l) => l.startsWith('lost')) ?? '', /negotiation failed.*bundlePolicy/);
+  assert.equal(FakePc.all[0].localDescription, null, 'no answer is set');
+});

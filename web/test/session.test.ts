@@ -21,14 +21,14 @@ class FrameVideo extends FakeVideo {
 }
 
 /** A session over fakes; `ui` records status lines and lifecycle calls. */
-function session(video: FakeVideo = new FakeVideo()) {
+function session(video: FakeVideo = new FakeVideo(), turn: RTCConfiguration = { iceServers: [{ urls: 'stun:127.0.0.1:3478' }] }) {
   resetFakes();
   const ui: string[] = [];
   const host: HostMessage[] = [];
   const store = new Map<string, string>();
   const deps: SessionDeps = {
     peer: fakePeerDeps,
-    rtcConfig: async () => ({ iceServers: [{ urls: 'stun:127.0.0.1:3478' }] }),
+    rtcConfig: async () => turn,
     page: () => ({
       location: { protocol: 'https:', host: 'desk.example:8443', pathname: '/' },
       width: 640,
@@ -197,4 +197,24 @@ test('the token of the early HELLO (main.ts) is the one the session greets with,
   aws.accept();
   assert.equal(meta(vws.sent[0]).token, 'early-token-0123456789');
   assert.equal(meta(aws.sent[0]).token, 'early-token-0123456789', 'the audio peer carries the same token');
+});
+
+test('the first attempt answers with the prefetched ICE servers pending; a reconnection is made with fresh ones from the start', async (t) => {
+  const { prefetch } = await import('../src/prefetch.ts');
+  // A `--rtc_config_json` with a bundle policy: an existing connection refuses it.
+  const servers: RTCConfiguration = { iceServers: [{ urls: 'stun:127.0.0.1:3478' }], bundlePolicy: 'max-compat' };
+  prefetch('turn', async () => servers);
+  const { s, ui } = session(new FakeVideo(), servers);
+  t.after(() => s.stop());
+  await s.start();
+  const first = await current(0);
+  assert.deepEqual(first.vpc.config, {}, 'made before the ICE servers are known');
+  first.vws.accept();
+  first.vws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
+  await until(() => ui.some((l) => /negotiation failed/.test(l)));
+  const second = await current(1);
+  assert.deepEqual(second.vpc.config, servers, 'the fresh ./turn answer, applied at creation');
+  second.vws.accept();
+  second.vws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
+  await until(() => second.vpc.localDescription !== null);
 });
