@@ -94,9 +94,11 @@ impl std::fmt::Debug for ShmCapture {
     }
 }
 
-/// Rows the shared segment holds (a fetch of more is cut into pieces): a quarter of a 1080p
-/// screen, 2 MiB at 1920 wide instead of a whole 8 MiB frame. Even, so 4:2:0 pieces stay aligned.
-const SEGMENT_ROWS: u16 = 272;
+/// Rows the shared segment holds (a fetch of more is cut into pieces): an eighth of a 1080p
+/// screen, 1 MiB at 1920 wide instead of a whole 8 MiB frame. It counts in the host's RSS and in
+/// the X server's (docs/benchmarks.md, "Memory: size-optimised binary, smaller capture
+/// segment"). Even, so 4:2:0 pieces stay aligned.
+const SEGMENT_ROWS: u16 = 136;
 
 /// Bands closer than this many rows are fetched as one (a round trip costs more than the rows).
 const MERGE_GAP_ROWS: u16 = 32;
