@@ -4,7 +4,7 @@
 //! (docs/benchmarks.md, "First frame"). Each prefetched answer is used once, by the first
 //! connection; reconnections fetch afresh (TURN credentials expire). The video peer's
 //! signalling socket is opened early the same way (`prefetchSocket`) and sends the video peer's
-//! HELLO itself (`main.ts`), so the host's offer is on its way while the app is built; the
+//! HELLO itself (`early.ts`), so the host's offer is on its way while the app is built; the
 //! video peer's `RTCPeerConnection` is created then too (`prefetchPeer`).
 //!
 //! The page's first script, `boot.js` (`boot.ts`), starts all of this before `app.js` has even

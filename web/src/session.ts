@@ -229,7 +229,7 @@ export class Session {
     void Promise.resolve(cfg).then(() => milestone('TURN config ready'));
     const page = this.deps.page();
     const url = signallingUrl(page.location);
-    // The token the early socket's HELLO carried (main.ts): both peers must carry the same one.
+    // The token the early socket's HELLO carried (early.ts): both peers must carry the same one.
     const token = takeKept<string>('token') ?? clientToken(page.storage);
     // Measured when each socket opens, as the page may have been resized meanwhile.
     const hello = (id: number) => () => {

@@ -186,7 +186,7 @@ test('connected without a frame for NO_VIDEO_MS: the session reconnects; a frame
   s.stop();
 });
 
-test('the token of the early HELLO (main.ts) is the one the session greets with, once', async (t) => {
+test('the token of the early HELLO (early.ts) is the one the session greets with, once', async (t) => {
   const { keep } = await import('../src/prefetch.ts');
   keep('token', 'early-token-0123456789');
   const { s } = session();
