@@ -32,24 +32,16 @@ if (tests) {
   const out = join(root, 'dist');
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  // app.js (src/main.ts) and the page's first script, boot.js (src/boot.ts: the connection's
+  // first steps, from the page's head).
   await build({
-    entryPoints: [join(root, 'src', 'main.ts')],
-    outfile: join(out, 'app.js'),
+    entryPoints: { app: join(root, 'src', 'main.ts'), boot: join(root, 'src', 'boot.ts') },
+    outdir: out,
     bundle: true,
     format: 'iife',
     target: ['chrome100', 'firefox100', 'safari15'],
     minify: true,
     sourcemap: 'linked',
-    logLevel: 'warning',
-  });
-  // The page's first script (src/boot.ts): the connection's first steps, from the page's head.
-  await build({
-    entryPoints: [join(root, 'src', 'boot.ts')],
-    outfile: join(out, 'boot.js'),
-    bundle: true,
-    format: 'iife',
-    target: ['chrome100', 'firefox100', 'safari15'],
-    minify: true,
     logLevel: 'warning',
   });
   // The WebSocket transport's AudioWorklet loads as a module of its own from the page's origin.

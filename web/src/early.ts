@@ -34,6 +34,7 @@ export function startEarly(): void {
       // Measured when the socket opens, as the session's own HELLO is.
       return pageHello(VIDEO_PEER_ID, browserPage(), own);
     });
+    // Set before `open` can be handled: that is a later task.
     own = clientToken(browserPage().storage);
     keep('token', own);
     prefetchPeer();

@@ -53,9 +53,7 @@ export function takePrefetched<T>(key: string): Promise<T> | undefined {
 
 /** The prefetched promise for `key` (once), else a fresh `load()`. */
 export function takeOr<T>(key: string, load: () => Promise<T>): Promise<T> {
-  const p = early.get(key) as Promise<T> | undefined;
-  early.delete(key);
-  return p ?? load();
+  return takePrefetched<T>(key) ?? load();
 }
 
 const kept = state.kept;

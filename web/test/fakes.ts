@@ -208,7 +208,14 @@ export class FakeDocument extends EventTarget {
   pointerLockElement: Element | null = null;
 }
 
-/** Resolves once `cond()` holds, checking after each turn of the event loop (no deadline). */
-export async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 1));
+/**
+ * Resolves once `cond()` holds, checking after each turn of the event loop; throws after
+ * `timeoutMs`, so a test whose awaited state never comes fails instead of hanging the run.
+ */
+export async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${cond.toString()}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
 }

@@ -6,7 +6,10 @@ import { FakePc, FakeSocket, fakePeerDeps, resetFakes, until } from './fakes.ts'
 
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n';
 
-function peer(beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<void>) {
+function peer(
+  beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<void>,
+  rtcConfig: RTCConfiguration | Promise<RTCConfiguration> = { iceServers: [] },
+) {
   resetFakes();
   const log: string[] = [];
   const events: PeerEvents = {
@@ -19,7 +22,7 @@ function peer(beforeAnswer?: (pc: RTCPeerConnection, offer: string) => Promise<v
     onTakenOver: () => log.push('taken over'),
   };
   const hello = () => helloMessage(1, 1280, 720, 1);
-  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', { iceServers: [] }, hello, events, beforeAnswer, fakePeerDeps);
+  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', rtcConfig, hello, events, beforeAnswer, fakePeerDeps);
   p.start();
   const ws = FakeSocket.all[0];
   const pc = FakePc.all[0];
@@ -111,22 +114,8 @@ test('a closed socket is lost (open or not); a takeover is not; stop silences bo
 });
 
 test('with the ICE servers still pending, the offer is applied and answered, and only the answer waits for them', async () => {
-  resetFakes();
-  const log: string[] = [];
-  const events: PeerEvents = {
-    onStatus: (t) => log.push(`status ${t}`),
-    onTrack: () => {},
-    onDataChannel: () => {},
-    onStateChange: () => {},
-    onLost: (reason) => log.push(`lost ${reason}`),
-    onTakenOver: () => {},
-  };
   let resolve: (cfg: RTCConfiguration) => void = () => {};
-  const turn = new Promise<RTCConfiguration>((r) => (resolve = r));
-  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', turn, () => 'HELLO 1', events, undefined, fakePeerDeps);
-  p.start();
-  const ws = FakeSocket.all[0];
-  const pc = FakePc.all[0];
+  const { ws, pc, log } = peer(undefined, new Promise<RTCConfiguration>((r) => (resolve = r)));
   let answered = false;
   const create = pc.createAnswer.bind(pc);
   pc.createAnswer = async () => {
@@ -150,23 +139,10 @@ test('with the ICE servers still pending, the offer is applied and answered, and
 });
 
 test('ICE servers the connection refuses once it exists fail the negotiation (the session then reconnects with them)', async () => {
-  resetFakes();
-  const log: string[] = [];
-  const events: PeerEvents = {
-    onStatus: (t) => log.push(`status ${t}`),
-    onTrack: () => {},
-    onDataChannel: () => {},
-    onStateChange: () => {},
-    onLost: (reason) => log.push(`lost ${reason}`),
-    onTakenOver: () => {},
-  };
-  const turn = Promise.resolve<RTCConfiguration>({ iceServers: [], bundlePolicy: 'max-compat' });
-  const p = new StreamPeer('video', 'ws://h/webrtc/signalling/', turn, () => 'HELLO 1', events, undefined, fakePeerDeps);
-  p.start();
-  const ws = FakeSocket.all[0];
+  const { ws, pc, log } = peer(undefined, Promise.resolve<RTCConfiguration>({ iceServers: [], bundlePolicy: 'max-compat' }));
   ws.accept();
   ws.serverSays(JSON.stringify({ sdp: { type: 'offer', sdp: OFFER } }));
   await until(() => log.some((l) => l.startsWith('lost')));
   assert.match(log.find((l) => l.startsWith('lost')) ?? '', /negotiation failed.*bundlePolicy/);
-  assert.equal(FakePc.all[0].localDescription, null, 'no answer is set');
+  assert.equal(pc.localDescription, null, 'no answer is set');
 });
