@@ -37,4 +37,5 @@ pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod ws_pipeline;
+pub mod x264;
 pub mod xcapture;

@@ -55,6 +55,7 @@ pub fn choose_encoder_accepting(
     gpu_id: u32,
     accept: impl Fn(Codec) -> bool,
 ) -> Result<ChosenEncoder, MediaError> {
+    super::x264::ensure_registered();
     let mut reasons = Vec::new();
     for spec in fallback_order(requested).into_iter().map(Encoder::spec) {
         if !accept(spec.codec()) {
@@ -263,6 +264,9 @@ pub(super) fn finish_video(
     // A keyframe request must meet a frame to turn into a keyframe, even on a static screen.
     if let Some(capture) = &capture {
         capture.follow_keyframe_requests(&encoder);
+        if let Some(own) = encoder.downcast_ref::<super::x264::SelkiesX264Enc>() {
+            own.follow_damage(capture.damage_log());
+        }
     } else {
         if let Some(display) = display {
             source.set_property("display-name", display);
@@ -417,8 +421,8 @@ impl VideoPipeline {
     }
 
     /// Send unchanged frames of the damage-driven capture as repeat pictures instead of
-    /// encoding them ([`super::repeat_frame`]); x264enc only, whose output is synchronous and
-    /// CAVLC. Call it after the other probes on the encoder's input (stage timings).
+    /// encoding them ([`super::repeat_frame`]); x264enc and selkiesx264enc only, whose output
+    /// is synchronous and CAVLC. Call it after the other probes on the encoder's input (stage timings).
     pub fn repeat_unchanged_frames(&self) {
         if self.capture.is_some() && self.chosen.spec.encoder == Encoder::X264enc {
             super::repeat_frame::install(&self.encoder);

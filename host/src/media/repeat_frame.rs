@@ -82,6 +82,7 @@ pub fn install(encoder: &gst::Element) -> Option<Arc<RepeatCounts>> {
     });
 
     let src = src.downgrade();
+    let enc = encoder.downgrade();
     let c = counts.clone();
     sink.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
         let Some(input) = info.buffer() else {
@@ -97,6 +98,11 @@ pub fn install(encoder: &gst::Element) -> Option<Arc<RepeatCounts>> {
                 .is_some_and(|n| n.checked_add(1) == Some(input.offset()));
             st.last_sequence = Some(input.offset());
             if !input.flags().contains(gst::BufferFlags::DROPPABLE) {
+                return gst::PadProbeReturn::Ok;
+            }
+            // An encoder that still has a coarse region to refine (selkiesx264enc after
+            // motion) encodes the unchanged frame: that is how a still screen gets sharp.
+            if enc.upgrade().is_some_and(|e| !settled(&e)) {
                 return gst::PadProbeReturn::Ok;
             }
             follows.then(|| repeat_buffer(&st, input)).flatten()
@@ -122,6 +128,12 @@ pub fn install(encoder: &gst::Element) -> Option<Arc<RepeatCounts>> {
         gst::PadProbeReturn::Handled
     });
     Some(counts)
+}
+
+/// Whether `encoder` has nothing left to refine: its `settled` property, true for encoders
+/// without one.
+fn settled(encoder: &gst::Element) -> bool {
+    encoder.find_property("settled").is_none() || encoder.property::<bool>("settled")
 }
 
 /// The encoded buffer standing in for `input`, if a repeat may be sent now.

@@ -41,6 +41,7 @@ use tracing::{debug, info, warn};
 use super::frame_pool::FramePool;
 use super::idle::FrameGate;
 use super::pipeline::MediaError;
+use super::x264::hints::{Damage, DamageLog, Rect};
 
 /// When a frame should next go out, given the last push, whether the screen changed since,
 /// and whether frames must flow at the frame rate regardless (pointer drawn).
@@ -167,10 +168,12 @@ impl VideoSource {
         });
         let (waker, wake) = wake_pair()
             .map_err(|e| MediaError::Capture(format!("cannot create the capture's waker: {e}")))?;
+        let damage_log = Arc::new(Mutex::new(DamageLog::default()));
         let handle = CaptureHandle {
             appsrc: appsrc.clone(),
             shared: shared.clone(),
             waker,
+            damage_log: damage_log.clone(),
         };
         let weak = appsrc.downgrade();
         let display = display.map(str::to_owned);
@@ -188,6 +191,9 @@ impl VideoSource {
                     gate: FrameGate::default(),
                     timing: PushTiming::default(),
                     sequence: 0,
+                    damage_log,
+                    pending: Damage::All,
+                    pointer_rows: None,
                 };
                 if let Err(e) = thread.run() {
                     warn!("screen capture stopped: {e}");
@@ -245,6 +251,7 @@ pub struct CaptureHandle {
     appsrc: gst::Element,
     shared: Arc<Shared>,
     waker: Waker,
+    damage_log: Arc<Mutex<DamageLog>>,
 }
 
 impl CaptureHandle {
@@ -276,6 +283,12 @@ impl CaptureHandle {
         *crate::sync::lock(&self.shared.hold_until) = Some(Instant::now() + limit);
     }
 
+    /// What changed in each pushed frame, by sequence number (the buffer offset), for an
+    /// encoder that skips the rest (`media/x264`).
+    pub fn damage_log(&self) -> Arc<Mutex<DamageLog>> {
+        self.damage_log.clone()
+    }
+
     /// Request a frame whenever a keyframe request travels upstream into `encoder`: on a static
     /// screen the encoder's next input would otherwise wait for the keep-alive (500 ms).
     pub fn follow_keyframe_requests(&self, encoder: &gst::Element) {
@@ -296,6 +309,13 @@ struct CaptureThread {
     /// Numbers each frame handed to the pipeline (the buffer's offset), so the encoder's
     /// repeat probe can tell when one was dropped on the way (`media/repeat_frame.rs`).
     sequence: u64,
+    /// The damage of each numbered frame, for the encoder's hints.
+    damage_log: Arc<Mutex<DamageLog>>,
+    /// Damage taken from the X server and not yet recorded under a frame's number (a take
+    /// whose frame could not be pushed goes out with the next one).
+    pending: Damage,
+    /// The rows the pointer was drawn over in the last frame numbered.
+    pointer_rows: Option<std::ops::Range<u16>>,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -461,8 +481,15 @@ impl CaptureThread {
     ) -> Result<Option<gst::Buffer>, String> {
         let height = self.capture.height();
         if changed {
-            let damage = self.capture.take_damage().map_err(|e| e.to_string())?;
+            let (rects, damage) = self.capture.take_damage().map_err(|e| e.to_string())?;
             pool.mark_changed(&row_set::align_even(&damage, height));
+            if let Damage::Rects(pending) = &mut self.pending {
+                pending.extend(
+                    rects
+                        .iter()
+                        .filter_map(|r| clip_rect(r, self.capture.width(), height)),
+                );
+            }
         }
         let Some(i) = pool.acquire_up_to(limit).map_err(|e| e.to_string())? else {
             return Ok(None);
@@ -474,11 +501,13 @@ impl CaptureThread {
             None
         };
         let mut drawn = RowSet::new();
+        let mut pointer_rows = None;
         if let Some(p) = &image {
             let top = p.y.clamp(0, i32::from(height)) as u16;
             let bottom = (p.y + i32::from(p.height)).clamp(0, i32::from(height)) as u16;
             drawn = row_set::align_even(std::slice::from_ref(&(top..bottom)), height);
             fetch.extend(&drawn);
+            pointer_rows = Some(top..bottom);
         }
         let width = self.capture.width();
         let conv = BandConverter::new(*pool.layout(), Matrix::for_height(height));
@@ -487,6 +516,24 @@ impl CaptureThread {
         };
         buf.set_pts(pts);
         buf.set_offset(self.sequence);
+        // This frame differs from the one numbered before it by the damage taken since, and
+        // by the pointer's rows in both (where it was drawn, and where it is drawn now).
+        let mut damage = std::mem::replace(&mut self.pending, Damage::Rects(Vec::new()));
+        if let Damage::Rects(rects) = &mut damage {
+            for rows in [self.pointer_rows.take(), pointer_rows.clone()]
+                .into_iter()
+                .flatten()
+            {
+                rects.push(Rect {
+                    x: 0,
+                    y: rows.start,
+                    width,
+                    height: rows.end - rows.start,
+                });
+            }
+        }
+        self.pointer_rows = pointer_rows;
+        crate::sync::lock(&self.damage_log).record(self.sequence, damage);
         self.sequence += 1;
         // Pooled buffers come back with the flags of their last push.
         if repeat {
@@ -513,6 +560,7 @@ impl CaptureThread {
 
     /// The screen changed size: a new segment and caps of the new size.
     fn reopen(&mut self) -> Result<(), String> {
+        self.pending = Damage::All;
         self.capture = ShmCapture::open(self.display.as_deref()).map_err(|e| e.to_string())?;
         if let Some(appsrc) = self.appsrc.upgrade() {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
@@ -531,6 +579,20 @@ impl CaptureThread {
         );
         Ok(())
     }
+}
+
+/// A damage rectangle clipped to the screen, in the encoder hints' terms; None when off-screen.
+fn clip_rect(r: &frame_rows::Rect, width: u16, height: u16) -> Option<Rect> {
+    let x0 = i32::from(r.x).clamp(0, i32::from(width));
+    let y0 = i32::from(r.y).clamp(0, i32::from(height));
+    let x1 = (i32::from(r.x) + i32::from(r.width)).clamp(0, i32::from(width));
+    let y1 = (i32::from(r.y) + i32::from(r.height)).clamp(0, i32::from(height));
+    (x1 > x0 && y1 > y0).then(|| Rect {
+        x: x0 as u16,
+        y: y0 as u16,
+        width: (x1 - x0) as u16,
+        height: (y1 - y0) as u16,
+    })
 }
 
 /// Draw `pointer` into `bgrx`, which holds the screen rows `rows` (full width).

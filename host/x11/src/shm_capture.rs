@@ -243,7 +243,7 @@ impl ShmCapture {
     /// Take the damage accumulated since the last call and fetch its rows into `frame`.
     /// Returns the number of rows copied (0: the damage was off-screen or already fetched).
     pub fn capture_damage(&mut self, frame: &mut [u8]) -> Result<usize, X11Error> {
-        let bands = self.take_damage()?;
+        let (_, bands) = self.take_damage()?;
         self.copy_into(frame, &bands)
     }
 
@@ -254,8 +254,9 @@ impl ShmCapture {
         Ok(())
     }
 
-    /// Take the damage accumulated since the last call, as the row bands worth fetching.
-    pub fn take_damage(&mut self) -> Result<Vec<std::ops::Range<u16>>, X11Error> {
+    /// Take the damage accumulated since the last call: the damaged rectangles, and the row
+    /// bands worth fetching for them.
+    pub fn take_damage(&mut self) -> Result<(Vec<Rect>, Vec<std::ops::Range<u16>>), X11Error> {
         // Moving the damage into `parts` also re-arms the NON_EMPTY report.
         self.conn
             .damage_subtract(self.damage, x11rb::NONE, self.parts)?;
@@ -270,7 +271,8 @@ impl ShmCapture {
                 height: r.height,
             })
             .collect();
-        Ok(frame_rows::row_bands(&rects, self.height, MERGE_GAP_ROWS))
+        let bands = frame_rows::row_bands(&rects, self.height, MERGE_GAP_ROWS);
+        Ok((rects, bands))
     }
 
     /// Fetch `bands` from the screen, a segment-full at a time (pieces of at most

@@ -312,7 +312,9 @@ pub static REGISTRY: [EncoderSpec; 15] = [
     ),
     hw(
         Encoder::X264enc,
-        &["x264enc"],
+        // The host's own element on libx264 first (host/src/media/x264), registered only
+        // where libx264 build 164 loads; GStreamer's x264enc otherwise.
+        &["selkiesx264enc", "x264enc"],
         "x264",
         Upload::System("NV12"),
         &[
@@ -487,7 +489,10 @@ mod tests {
             Encoder::Vah264enc.spec().element_candidates(2)[0],
             "varenderD130h264enc"
         );
-        assert_eq!(Encoder::X264enc.spec().element_candidates(3), ["x264enc"]);
+        assert_eq!(
+            Encoder::X264enc.spec().element_candidates(3),
+            ["selkiesx264enc", "x264enc"]
+        );
         assert_eq!(Encoder::Nvh264enc.spec().element_candidates(0).len(), 2);
     }
 
