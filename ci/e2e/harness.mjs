@@ -131,12 +131,14 @@ export class Env {
   /** A moving scene: the host encodes only frames that changed (idle gating), so frame-rate
    *  checks need something that moves every frame. `stop('motion')` ends it. */
   async startMotion() {
+    // BENCH_MOTION_SIZE (320x180): the benchmarks' larger scene is 1280x720.
+    const [w, h] = (process.env.BENCH_MOTION_SIZE || '320x180').split('x').map(Number);
     this.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=ball', 'is-live=true', '!',
-      'video/x-raw,width=320,height=180,framerate=30/1', '!', 'ximagesink', 'sync=false']);
+      `video/x-raw,width=${w},height=${h},framerate=30/1`, '!', 'ximagesink', 'sync=false']);
     const moved = await waitFor(async () => {
       try {
         const ids = (await this.x('xdotool', 'search', '--name', 'gst-launch')).trim().split('\n').filter(Boolean);
-        for (const id of ids) await this.x('xdotool', 'windowmove', id, '1500', '600');
+        for (const id of ids) await this.x('xdotool', 'windowmove', id, `${Math.min(1500, 1820 - w)}`, `${Math.min(600, 1020 - h)}`);
         return ids.length > 0;
       } catch {
         return false;

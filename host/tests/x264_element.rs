@@ -179,8 +179,10 @@ impl Harness {
     }
 
     fn finish(self) -> Vec<Encoded> {
-        self.src
+        let ret = self
+            .src
             .emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+        assert_eq!(ret, gst::FlowReturn::Ok);
         wait_eos(&self.pipeline);
         self.pipeline.set_state(gst::State::Null).unwrap();
         std::mem::take(&mut *self.out.lock().unwrap())
@@ -234,9 +236,11 @@ fn decode(units: &[Encoded]) -> Vec<Vec<u8>> {
         buf.get_mut()
             .unwrap()
             .set_pts(gst::ClockTime::from_mseconds(33 * i as u64));
-        src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&buf]);
+        let ret = src.emit_by_name::<gst::FlowReturn>("push-buffer", &[&buf]);
+        assert_eq!(ret, gst::FlowReturn::Ok);
     }
-    src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+    let ret = src.emit_by_name::<gst::FlowReturn>("end-of-stream", &[]);
+    assert_eq!(ret, gst::FlowReturn::Ok);
     wait_eos(&pipeline);
     pipeline.set_state(gst::State::Null).unwrap();
     std::mem::take(&mut *got.lock().unwrap())
