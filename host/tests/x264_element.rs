@@ -395,7 +395,36 @@ fn a_still_screen_after_motion_is_refined_until_settled() {
     let coarse = psnr(&decoded[coarse_at], &luma(&still));
     let refined = psnr(decoded.last().unwrap(), &luma(&still));
     assert!(
-        refined > coarse + 10.0 && refined > 32.0,
+        refined > coarse + 10.0 && refined > 38.0,
         "{coarse:.1} → {refined:.1} dB in {steps} refining frames"
     );
+}
+
+/// A window of noise (the desktop suite's `videotestsrc pattern=snow`): nothing predicts it, so
+/// only coarser QPs and, deep in debt, left-out frames hold it to the bitrate.
+#[test]
+fn a_noise_window_is_held_to_a_low_bitrate() {
+    let mut h = Harness::new(500);
+    let base = frame(None, 0);
+    let (yo, ys) = layout().planes[0];
+    let frames = 120u32;
+    for i in 0..frames {
+        let mut f = base.clone();
+        let n = noise(i);
+        for y in 0..120 {
+            f[yo + y * ys..yo + y * ys + 160].copy_from_slice(&n[y * 160..y * 160 + 160]);
+        }
+        let damage = Damage::Rects(vec![Rect {
+            x: 0,
+            y: 0,
+            width: 160,
+            height: 120,
+        }]);
+        h.push(f, damage, Duration::from_micros(16_667));
+    }
+    let units = h.finish();
+    let seconds = f64::from(frames) / 60.0;
+    let kbps = units.iter().map(|u| u.data.len()).sum::<usize>() as f64 * 8.0 / seconds / 1000.0;
+    assert!(kbps < 750.0, "{kbps:.0} kbit/s at a 500 kbit/s target");
+    assert!(units.len() > 40, "{} of {frames} frames coded", units.len());
 }

@@ -330,12 +330,18 @@ mod imp {
             // x264 also codes the macroblocks last coded coarser than this frame's QP, so count
             // those the QP for the change alone would refine (an overestimate when the final QP
             // comes out coarser, which only errs towards a smaller frame).
-            let change_only = changed.iter().filter(|c| **c).count();
-            let first_qp = s
-                .rate
-                .peek_qp(at, u32::try_from(change_only).unwrap_or(u32::MAX), idr);
-            let coded = s.mbqp.to_code(&changed, first_qp);
-            let qp = match s.rate.plan(at, coded, idr) {
+            // x264 also codes the macroblocks last coded coarser than the frame's QP: the
+            // rate control counts them for each QP it considers.
+            let by_qp = s.mbqp.to_code_by_qp(&changed);
+            let coded_at = |qp: u8| by_qp[usize::from(qp)];
+            let still = !changed.iter().any(|c| *c);
+            let plan = if still && !s.mbqp.settled(props.qp_goal) {
+                // Nothing changed but some region is still coarse: a refining frame.
+                Plan::Encode(s.rate.plan_refine_by(at, &coded_at))
+            } else {
+                s.rate.plan_by(at, idr, &coded_at)
+            };
+            let qp = match plan {
                 Plan::Encode(qp) => qp.max(props.qp_goal.min(rate::QP_MAX)),
                 Plan::Skip => {
                     // Its change goes out with the next frame: the damage log keeps it.
@@ -360,6 +366,7 @@ mod imp {
                 }
             };
             let elapsed = started.elapsed();
+            let coded = coded_at(qp);
             let keyframe = out.keyframe || idr;
             let mut outbuf = gst::Buffer::from_slice(out.data.to_vec());
             drop(map);
@@ -459,7 +466,7 @@ mod imp {
                     glib::ParamSpecUInt::builder("qp-min")
                         .nick("Best QP")
                         .blurb("The finest quantizer; a still screen converges to it")
-                        .minimum(u32::from(rate::QP_MIN.min(10)))
+                        .minimum(u32::from(rate::QP_MIN))
                         .maximum(u32::from(rate::QP_MAX))
                         .default_value(u32::from(d.qp_goal))
                         .mutable_playing()

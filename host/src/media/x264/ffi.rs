@@ -36,6 +36,8 @@ const CSP_NV12: c_int = 0x0004;
 const TYPE_IDR: c_int = 1;
 /// `X264_TYPE_AUTO`.
 const TYPE_AUTO: c_int = 0;
+/// The frame QPs the encoder is opened to accept (see [`options`]).
+pub const QP_RANGE: (u8, u8) = (20, 60);
 /// `X264_MBINFO_CONSTANT`: the macroblock is unchanged since the previous frame.
 pub const MBINFO_CONSTANT: u8 = 1;
 
@@ -234,7 +236,13 @@ pub fn options(s: &Settings) -> Vec<(&'static str, String)> {
         ("aud", "0".into()),
         ("annexb", "1".into()),
         ("repeat-headers", "1".into()),
-        ("qp", "26".into()),
+        // In constant-QP mode x264 accepts frame QPs only within the constant's I and B
+        // offsets (`ipratio`, `pbratio`, at most 10: ±20 QP). A constant of 40 opens the range
+        // the host's rate control uses, 20..=60 (above 51 x264 discards more coefficients:
+        // what keeps a window of noise near a low bitrate).
+        ("qp", "40".into()),
+        ("ipratio", "10".into()),
+        ("pbratio", "10".into()),
         ("log", "0".into()),
     ];
     for (name, value) in colour_options(s.colorimetry.as_deref()) {
@@ -375,7 +383,7 @@ impl Encoder {
         // SAFETY: initialised just above.
         let mut pic = unsafe { pic.assume_init() };
         pic.kind = if idr { TYPE_IDR } else { TYPE_AUTO };
-        pic.qpplus1 = c_int::from(qp.clamp(1, 51)) + 1;
+        pic.qpplus1 = c_int::from(qp.clamp(QP_RANGE.0, QP_RANGE.1)) + 1;
         pic.pts = pts;
         pic.img.csp = if l.format == FrameFormat::Nv12 {
             CSP_NV12

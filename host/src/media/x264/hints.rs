@@ -171,6 +171,26 @@ impl MbQp {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
+    /// [`Self::to_code`] for every QP at once (index: the QP), for the rate control's search.
+    pub fn to_code_by_qp(&self, changed: &[bool]) -> Vec<u32> {
+        let mut at = vec![0u32; 256];
+        let mut always = 0u32;
+        for (q, c) in self.qp.iter().zip(changed) {
+            if *c {
+                always += 1;
+            } else if *q > 0 {
+                // Coded again by every frame finer than `q`.
+                at[usize::from(*q - 1)] += 1;
+            }
+        }
+        let mut coarser = 0u32;
+        for n in at.iter_mut().rev() {
+            coarser += *n;
+            *n = always + coarser;
+        }
+        at
+    }
+
     /// The frame with these `changed` macroblocks was coded at `qp` (an IDR: all of them).
     pub fn coded(&mut self, changed: &[bool], qp: u8) {
         let any_change = changed.iter().any(|c| *c);
@@ -290,6 +310,11 @@ mod tests {
         assert!(!mb.settled(18));
         assert_eq!(mb.to_code(&none, 40), 0, "same QP: hints trusted");
         assert_eq!(mb.to_code(&none, 30), 4, "finer QP: coded again");
+        let part = [true, false, false, false];
+        let by_qp = mb.to_code_by_qp(&part);
+        for qp in [0u8, 30, 39, 40, 41, 200] {
+            assert_eq!(by_qp[usize::from(qp)], mb.to_code(&part, qp), "QP {qp}");
+        }
         // Refining frames get finer while the budget allows, then stop: settled there.
         mb.coded(&none, 30);
         assert_eq!(mb.worst(), 30);
