@@ -664,10 +664,14 @@ fn percentile(v: &mut [Duration]) -> (Duration, Duration) {
     (mid, v.last().copied().unwrap_or_default())
 }
 
-/// The running time of the pipeline clock now; None before the element has a clock.
+/// The running time of the pipeline clock now; None before the element has a clock and a base
+/// time. Going to PLAYING, a bin hands its elements the clock before their base time, so for a
+/// moment the clock is there and the base time still 0, and the "running time" would be the
+/// clock's absolute time (hours of uptime) followed by a real one of a few milliseconds.
 fn running_time(element: &gst::Element) -> Option<gst::ClockTime> {
     let now = element.clock()?.time();
-    now.checked_sub(element.base_time()?)
+    let base = element.base_time().filter(|b| !b.is_zero())?;
+    now.checked_sub(base)
 }
 
 #[cfg(test)]
