@@ -32,6 +32,9 @@ use super::hints::{Damage, DamageLog, Grid, MbQp};
 use super::rate::{self, Plan, RateControl};
 use crate::sync::lock;
 
+/// How much coarser than `qp-min` a frame carrying a change is coded at the finest.
+const MOTION_QP_OFFSET: u8 = 6;
+
 /// The factory name.
 pub const NAME: &str = "selkiesx264enc";
 
@@ -335,14 +338,23 @@ mod imp {
             let by_qp = s.mbqp.to_code_by_qp(&changed);
             let coded_at = |qp: u8| by_qp[usize::from(qp)];
             let still = !changed.iter().any(|c| *c);
-            let plan = if still && !s.mbqp.settled(props.qp_goal) {
+            let refining = still && !s.mbqp.settled(props.qp_goal);
+            let plan = if refining {
                 // Nothing changed but some region is still coarse: a refining frame.
                 Plan::Encode(s.rate.plan_refine_by(at, &coded_at))
             } else {
                 s.rate.plan_by(at, idr, &coded_at)
             };
+            // A change is coded no finer than MOTION_QP_OFFSET above the goal: the eye takes in
+            // less detail of what is moving, and the finest QPs cost the most encoder time. Once
+            // the screen is still, refining frames take it down to the goal.
+            let floor = if refining || idr {
+                props.qp_goal
+            } else {
+                props.qp_goal.saturating_add(MOTION_QP_OFFSET)
+            };
             let qp = match plan {
-                Plan::Encode(qp) => qp.max(props.qp_goal.min(rate::QP_MAX)),
+                Plan::Encode(qp) => qp.max(floor.min(rate::QP_MAX)),
                 Plan::Skip => {
                     // Its change goes out with the next frame: the damage log keeps it.
                     s.stats.skipped += 1;
