@@ -319,9 +319,9 @@ mod imp {
                 return Err(gst::FlowError::NotNegotiated);
             };
             let sequence = Some(buffer.offset()).filter(|o| *o != u64::MAX);
-            let keyint = (props.keyint > 0 && s.frames_since_idr + 1 >= props.keyint).then_some(());
+            let keyint_due = props.keyint > 0 && s.frames_since_idr + 1 >= props.keyint;
             let idr = s.last_sequence.is_none()
-                || keyint.is_some()
+                || keyint_due
                 || std::mem::take(&mut lock(&self.pending).keyframe);
             let changes = match (idr, sequence, s.last_sequence, &damage) {
                 (false, Some(seq), Some(last), Some(log)) => lock(log).since(last, seq),
@@ -330,15 +330,12 @@ mod imp {
             let hinted = changes.is_some();
             let changed = s.grid.changed(changes.as_ref().unwrap_or(&Damage::All));
             let at = Duration::from_nanos(buffer.pts().map_or(0, |t| t.nseconds()));
-            // x264 also codes the macroblocks last coded coarser than this frame's QP, so count
-            // those the QP for the change alone would refine (an overestimate when the final QP
-            // comes out coarser, which only errs towards a smaller frame).
             // x264 also codes the macroblocks last coded coarser than the frame's QP: the
             // rate control counts them for each QP it considers.
             let by_qp = s.mbqp.to_code_by_qp(&changed);
             let coded_at = |qp: u8| by_qp[usize::from(qp)];
             let still = !changed.iter().any(|c| *c);
-            let refining = still && !s.mbqp.settled(props.qp_goal);
+            let refining = !idr && still && !s.mbqp.settled(props.qp_goal);
             let plan = if refining {
                 // Nothing changed but some region is still coarse: a refining frame.
                 Plan::Encode(s.rate.plan_refine_by(at, &coded_at))
