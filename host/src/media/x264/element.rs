@@ -17,6 +17,7 @@
 //! configures both alike; the ones `x264enc` has and this element does not (presets, tuning,
 //! lookahead) are fixed here to the values the registry sets.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ use selkies_x11::yuv::{FrameFormat, FrameLayout};
 use tracing::{debug, warn};
 
 use super::ffi::{self, Encoder, Input, MBINFO_CONSTANT, Settings};
-use super::hints::{Damage, DamageLog, Grid, MbQp};
+use super::hints::{Damage, DamageLog, Grid, MbQp, mb_info};
 use super::rate::{self, Plan, RateControl};
 use crate::sync::lock;
 
@@ -162,17 +163,13 @@ mod imp {
     use super::*;
     use std::sync::OnceLock;
 
-    #[derive(Default)]
-    struct Pending {
-        keyframe: bool,
-    }
-
     pub struct X264Enc {
         sinkpad: gst::Pad,
         srcpad: gst::Pad,
         props: Mutex<Props>,
         stream: Mutex<Option<Stream>>,
-        pending: Mutex<Pending>,
+        /// A keyframe was requested and has not been made yet.
+        keyframe_wanted: AtomicBool,
         pub(super) damage: Mutex<Option<Arc<Mutex<DamageLog>>>>,
     }
 
@@ -217,7 +214,7 @@ mod imp {
                 srcpad,
                 props: Mutex::default(),
                 stream: Mutex::default(),
-                pending: Mutex::default(),
+                keyframe_wanted: AtomicBool::new(false),
                 damage: Mutex::default(),
             }
         }
@@ -232,7 +229,6 @@ mod imp {
                 fps_den: format.fps.1.unsigned_abs(),
                 threads: props.threads.max(1),
                 colorimetry: format.colorimetry.clone(),
-                keyint: None,
             };
             let encoder = Encoder::open(&settings).map_err(|e| e.to_string())?;
             let grid = Grid::of(format.layout.width, format.layout.height);
@@ -292,7 +288,7 @@ mod imp {
             match event.view() {
                 gst::EventView::Caps(c) => self.set_caps(c.caps()),
                 gst::EventView::CustomDownstream(_) if is_force_key_unit(&event) => {
-                    lock(&self.pending).keyframe = true;
+                    self.keyframe_wanted.store(true, Ordering::Relaxed);
                     true
                 }
                 _ => gst::Pad::event_default(pad, Some(&*self.obj()), event),
@@ -301,7 +297,7 @@ mod imp {
 
         fn src_event(&self, pad: &gst::Pad, event: gst::Event) -> bool {
             if is_force_key_unit(&event) {
-                lock(&self.pending).keyframe = true;
+                self.keyframe_wanted.store(true, Ordering::Relaxed);
                 return true;
             }
             gst::Pad::event_default(pad, Some(&*self.obj()), event)
@@ -322,7 +318,7 @@ mod imp {
             let keyint_due = props.keyint > 0 && s.frames_since_idr + 1 >= props.keyint;
             let idr = s.last_sequence.is_none()
                 || keyint_due
-                || std::mem::take(&mut lock(&self.pending).keyframe);
+                || self.keyframe_wanted.swap(false, Ordering::Relaxed);
             let changes = match (idr, sequence, s.last_sequence, &damage) {
                 (false, Some(seq), Some(last), Some(log)) => lock(log).since(last, seq),
                 _ => None,
@@ -358,7 +354,7 @@ mod imp {
                     return Ok(gst::FlowSuccess::Ok);
                 }
             };
-            let info = hinted.then(|| super::super::hints::mb_info(&changed, MBINFO_CONSTANT));
+            let info = hinted.then(|| mb_info(&changed, MBINFO_CONSTANT));
             let map = buffer.map_readable().map_err(|_| gst::FlowError::Error)?;
             let input = Input {
                 data: map.as_slice(),
@@ -500,11 +496,15 @@ mod imp {
                 "key-int-max" => props.keyint = if v >= i32::MAX as u32 { 0 } else { v },
                 "threads" => props.threads = v.max(1),
                 "qp-min" => props.qp_goal = u8::try_from(v).unwrap_or(rate::QP_MAX),
-                _ => {}
+                _ => return,
             }
             let p = *props;
             drop(props);
-            if let Some(s) = lock(&self.stream).as_mut() {
+            // The bucket follows the bitrate and its size at once; the rest applies per frame
+            // or when the encoder is next opened.
+            if matches!(pspec.name(), "bitrate" | "vbv-buf-capacity")
+                && let Some(s) = lock(&self.stream).as_mut()
+            {
                 s.rate.set_kbps(p.kbps);
                 s.rate.set_buffer_ms(p.buffer_ms);
             }
@@ -585,7 +585,7 @@ mod imp {
             let result = self.parent_change_state(transition)?;
             if transition == gst::StateChange::PausedToReady {
                 *lock(&self.stream) = None;
-                lock(&self.pending).keyframe = false;
+                self.keyframe_wanted.store(false, Ordering::Relaxed);
             }
             Ok(result)
         }

@@ -192,8 +192,6 @@ pub struct Settings {
     pub threads: u32,
     /// The caps' colorimetry ("bt709", "bt601"), written into the VUI.
     pub colorimetry: Option<String>,
-    /// A keyframe every this many frames; None: only when asked.
-    pub keyint: Option<u32>,
 }
 
 /// x264 options for a colorimetry the capture announces.
@@ -223,10 +221,8 @@ pub fn options(s: &Settings) -> Vec<(&'static str, String)> {
         ("fps", format!("{}/{}", s.fps_num.max(1), s.fps_den.max(1))),
         ("threads", s.threads.max(1).to_string()),
         ("sliced-threads", "1".into()),
-        (
-            "keyint",
-            s.keyint.map_or("infinite".into(), |k| k.to_string()),
-        ),
+        // Keyframes only when the element asks (requests, its own `key-int-max` count).
+        ("keyint", "infinite".into()),
         ("bframes", "0".into()),
         ("rc-lookahead", "0".into()),
         ("sync-lookahead", "0".into()),
@@ -268,7 +264,6 @@ pub struct Encoder {
     api: &'static Api,
     handle: *mut c_void,
     layout: FrameLayout,
-    mb_info_enabled: bool,
 }
 
 // SAFETY: an x264 encoder may be used from any thread, one call at a time (`&mut self`).
@@ -340,7 +335,6 @@ impl Encoder {
             api,
             handle,
             layout,
-            mb_info_enabled: true,
         })
     }
 
@@ -374,7 +368,7 @@ impl Encoder {
             });
         }
         let (mbw, mbh) = self.mb_grid();
-        let mb_info = mb_info.filter(|m| self.mb_info_enabled && m.len() == mbw * mbh && !idr);
+        let mb_info = mb_info.filter(|m| m.len() == mbw * mbh && !idr);
         let base = input.data.as_ptr().cast_mut();
         let planes = if l.format == FrameFormat::Nv12 { 2 } else { 3 };
         let mut pic = std::mem::MaybeUninit::<Picture>::zeroed();

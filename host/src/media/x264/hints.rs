@@ -160,7 +160,9 @@ impl MbQp {
     }
 
     /// Macroblocks x264 will analyse in a frame at `qp`: the changed ones, and those last
-    /// coded at a worse QP (their hint is not trusted).
+    /// coded at a worse QP (their hint is not trusted). The tests' plain statement of what
+    /// [`Self::to_code_by_qp`] computes for every QP at once.
+    #[cfg(test)]
     pub fn to_code(&self, changed: &[bool], qp: u8) -> u32 {
         let n = self
             .qp
@@ -171,7 +173,9 @@ impl MbQp {
         u32::try_from(n).unwrap_or(u32::MAX)
     }
 
-    /// [`Self::to_code`] for every QP at once (index: the QP), for the rate control's search.
+    /// Macroblocks x264 will analyse in a frame at each QP (index: the QP): the changed ones,
+    /// and those last coded at a worse QP (x264 does not trust their hint); for the rate
+    /// control's search.
     pub fn to_code_by_qp(&self, changed: &[bool]) -> Vec<u32> {
         let mut at = vec![0u32; 256];
         let mut always = 0u32;

@@ -141,20 +141,17 @@ impl RateControl {
         self.resize_bucket();
     }
 
-    /// New macroblock count of a frame (resolution change); the learned costs carry over.
-    pub fn set_total_mbs(&mut self, mbs: u32) {
-        self.total_mbs = mbs.max(1);
-    }
-
-    /// What to do with the next frame, at stream time `at` (monotonic, e.g. the frame's PTS),
-    /// with `coded_mbs` macroblocks to code (clamped to 1..=total_mbs; a keyframe codes them
-    /// all whatever is passed), `intra` for a keyframe.
+    /// [`Self::plan_by`] with the same coded macroblocks at every QP (the tests' simulated
+    /// encoder).
+    #[cfg(test)]
     pub fn plan(&mut self, at: Duration, coded_mbs: u32, intra: bool) -> Plan {
         self.plan_by(at, intra, &|_| coded_mbs)
     }
 
-    /// [`Self::plan`] for a frame whose coded macroblocks depend on its QP (`coded_at`): x264
-    /// also codes again, besides the changed ones, those last coded coarser than the frame.
+    /// What to do with the next frame, at stream time `at` (monotonic, e.g. the frame's PTS),
+    /// `intra` for a keyframe, with `coded_at(qp)` macroblocks to code at each QP (clamped to
+    /// 1..=total_mbs; a keyframe codes them all): x264 codes the changed ones, and again those
+    /// last coded coarser than the frame.
     pub fn plan_by(&mut self, at: Duration, intra: bool, coded_at: &dyn Fn(u8) -> u32) -> Plan {
         self.fullness = self.drained(at);
         self.last_at = Some(at);
@@ -182,14 +179,16 @@ impl RateControl {
         }
     }
 
-    /// A frame that only refines a still screen (no change, regions coded coarsely during
-    /// motion): it may use up to [`REFINE_SECONDS`] of the bitrate, more than the bucket holds,
-    /// since nothing waits behind it, and it is never skipped.
+    /// [`Self::plan_refine_by`] with the same coded macroblocks at every QP.
+    #[cfg(test)]
     pub fn plan_refine(&mut self, at: Duration, coded_mbs: u32) -> u8 {
         self.plan_refine_by(at, &|_| coded_mbs)
     }
 
-    /// [`Self::plan_refine`] with the coded macroblocks depending on the QP (`coded_at`).
+    /// A frame that only refines a still screen (no change, regions coded coarsely during
+    /// motion), with `coded_at(qp)` macroblocks to code at each QP: it may use up to
+    /// [`REFINE_SECONDS`] of the bitrate, more than the bucket holds, since nothing waits
+    /// behind it, and it is never skipped.
     pub fn plan_refine_by(&mut self, at: Duration, coded_at: &dyn Fn(u8) -> u32) -> u8 {
         self.fullness = self.drained(at);
         self.last_at = Some(at);
@@ -199,8 +198,9 @@ impl RateControl {
         self.fitting_qp(budget, REFINE, coded_at)
     }
 
-    /// The QP [`Self::plan`] would choose for such a frame now, before the damping of falling
-    /// QPs in motion, changing nothing.
+    /// The QP [`Self::plan_by`] would choose for such a frame now, before the damping of
+    /// falling QPs in motion, changing nothing.
+    #[cfg(test)]
     pub fn peek_qp(&self, at: Duration, coded_mbs: u32, intra: bool) -> u8 {
         self.fitting_qp(self.budget(self.drained(at)), usize::from(intra), &|_| {
             coded_mbs
@@ -595,7 +595,6 @@ mod tests {
                 rc.set_kbps(kbps[j % 4]);
                 rc.set_fps(fps[j % 6]);
                 rc.set_buffer_ms(ms[j % 3]);
-                rc.set_total_mbs(mbs[j % 4]);
                 assert!(rc.fullness_bits().is_finite() && rc.fullness_bits() >= 0.0);
                 assert!(rc.capacity_bits().is_finite() && rc.capacity_bits() > 0.0);
                 assert!(rc.models.iter().all(|m| m.log_bpm.is_finite()));
