@@ -104,6 +104,62 @@ fn a_painted_colour_reaches_the_pushed_frames() {
     );
 }
 
+/// Waits (up to 5 s) for a frame pushed as the `from`th or later that satisfies `test`.
+fn wait_for_frame(
+    seen: &Mutex<Vec<gst::Buffer>>,
+    from: usize,
+    test: impl Fn(&gst::BufferRef) -> bool,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if seen.lock().unwrap().iter().skip(from).any(|b| test(b)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+#[test]
+fn a_change_in_a_few_columns_is_fetched_without_disturbing_the_rest_of_its_rows() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    let source = VideoSource::choose(CaptureMode::Xshm, Some(&x.display)).expect("MIT-SHM");
+    let (pipeline, appsrc) = launch_into_fakesink(&source, "identity");
+    let (seen, _handle) = capture_into_sink(&pipeline, source, &appsrc, &x.display);
+    wait_first_frame(&seen);
+    paint(&x.display, "#ff8000");
+    let orange = [0x00, 0x80, 0xff];
+    assert!(wait_for_colour(&seen, orange));
+    // A 40×40 solid green window at (200, 20): its damage spans a few columns of rows that
+    // also hold orange to its left and right.
+    let mut logo = Command::new("xlogo")
+        .args(["-display", &x.display, "-geometry", "40x40+200+20"])
+        .args(["-bg", "#00ff00", "-fg", "#00ff00"])
+        .spawn()
+        .expect("xlogo (x11-apps)");
+    let green = [0x00, 0xff, 0x00];
+    let both = wait_for_frame(&seen, 0, |b| {
+        pixel(b, 320, 220, 40) == green
+            && pixel(b, 320, 20, 40) == orange
+            && pixel(b, 320, 300, 40) == orange
+            && pixel(b, 320, 160, 120) == orange
+    });
+    let _ = logo.kill();
+    let _ = logo.wait();
+    // Its area is the root's again once it is gone.
+    let from = seen.lock().unwrap().len();
+    let restored = wait_for_frame(&seen, from, |b| {
+        pixel(b, 320, 220, 40) == orange && pixel(b, 320, 20, 40) == orange
+    });
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    assert!(
+        both,
+        "the window's columns and the rest of its rows never showed together"
+    );
+    assert!(restored, "the window's area never showed the root again");
+}
+
 #[test]
 fn keyframe_requests_make_a_static_screen_push_frames() {
     gst::init().expect("gst init");

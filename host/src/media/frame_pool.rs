@@ -25,6 +25,8 @@ struct Slot {
     buf: gst::Buffer,
     /// Rows where this buffer differs from the screen as last fetched.
     stale: RowSet,
+    /// The columns those rows differ in, at most (one span covering every change).
+    cols: Range<u16>,
     /// When it was last brought up to date (None: never).
     written_at: Option<Instant>,
 }
@@ -96,9 +98,11 @@ impl FramePool {
         }
         let buf = gst::Buffer::with_size(self.layout.size)?;
         let height = u16::try_from(self.layout.height).unwrap_or(u16::MAX);
+        let width = u16::try_from(self.layout.width).unwrap_or(u16::MAX);
         self.slots.push(Slot {
             buf,
             stale: RowSet::all(height),
+            cols: 0..width,
             written_at: None,
         });
         Ok(Some(self.slots.len() - 1))
@@ -112,9 +116,18 @@ impl FramePool {
             .unwrap_or_default()
     }
 
-    /// The screen changed in `rows`: every buffer is stale there.
-    pub fn mark_changed(&mut self, rows: &RowSet) {
+    /// The columns of [`Self::stale`] rows that must be fetched.
+    pub fn stale_cols(&self, i: usize) -> Range<u16> {
+        self.slots.get(i).map_or(0..0, |s| s.cols.clone())
+    }
+
+    /// The screen changed in `rows`, within the columns `cols`: every buffer is stale there.
+    pub fn mark_changed(&mut self, rows: &RowSet, cols: Range<u16>) {
+        if rows.rows() == 0 || cols.is_empty() {
+            return;
+        }
         for slot in &mut self.slots {
+            slot.cols = hull(&slot.stale, &slot.cols, &cols);
             slot.stale.extend(rows);
         }
     }
@@ -124,10 +137,12 @@ impl FramePool {
         self.slots.get_mut(i)?.buf.get_mut()
     }
 
-    /// Buffer `i` was brought up to date, except `dirty` (rows drawn over, e.g. the pointer).
-    pub fn written(&mut self, i: usize, dirty: RowSet) {
+    /// Buffer `i` was brought up to date, except `dirty` rows within `dirty_cols` (drawn over,
+    /// e.g. the pointer).
+    pub fn written(&mut self, i: usize, dirty: RowSet, dirty_cols: Range<u16>) {
         if let Some(slot) = self.slots.get_mut(i) {
             slot.stale = dirty;
+            slot.cols = dirty_cols;
             slot.written_at = Some(Instant::now());
             self.last = Some(i);
         }
@@ -165,7 +180,18 @@ impl FramePool {
     }
 }
 
+/// The columns a buffer must fetch when `new` changes join its stale rows (`rows`, within
+/// `cols` while any are stale).
+fn hull(rows: &RowSet, cols: &Range<u16>, new: &Range<u16>) -> Range<u16> {
+    if rows.rows() == 0 || cols.is_empty() {
+        new.clone()
+    } else {
+        cols.start.min(new.start)..cols.end.max(new.end)
+    }
+}
+
 use gstreamer::glib;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 #[cfg(test)]
@@ -197,9 +223,9 @@ mod tests {
         let i = p.acquire().unwrap().unwrap();
         assert_eq!(p.stale(i).bands(), &[0..32]);
         assert_eq!(p.buffer_mut(i).unwrap().size(), 64 * 32 * 3 / 2);
-        p.written(i, RowSet::new());
+        p.written(i, RowSet::new(), 0..0);
         drop(p.share(i)); // pushed and released downstream
-        p.mark_changed(&set(&[4..8]));
+        p.mark_changed(&set(&[4..8]), 0..64);
         assert_eq!(p.acquire().unwrap(), Some(i));
         assert_eq!(p.stale(i).bands(), &[4..8]);
         assert_eq!(p.allocated(), 1);
@@ -209,10 +235,10 @@ mod tests {
     fn a_held_buffer_makes_the_next_frame_use_another_that_catches_up() {
         let mut p = pool();
         let a = p.acquire().unwrap().unwrap();
-        p.written(a, RowSet::new());
+        p.written(a, RowSet::new(), 0..0);
         let held_a = p.share(a).unwrap();
         assert!(p.buffer_mut(a).is_none(), "held downstream: not writable");
-        p.mark_changed(&set(&[2..4]));
+        p.mark_changed(&set(&[2..4]), 0..64);
         let b = p.acquire().unwrap().unwrap();
         assert_ne!(a, b);
         assert_eq!(
@@ -220,11 +246,11 @@ mod tests {
             &[0..32],
             "a new buffer is stale everywhere"
         );
-        p.written(b, RowSet::new());
+        p.written(b, RowSet::new(), 0..0);
         let held_b = p.share(b).unwrap();
         // a is released: it missed the change to rows 2..4 and the next one.
         drop(held_a);
-        p.mark_changed(&set(&[10..12]));
+        p.mark_changed(&set(&[10..12]), 0..64);
         let next = p.acquire().unwrap().unwrap();
         assert_eq!(next, a);
         assert_eq!(p.stale(a).bands(), &[2..4, 10..12]);
@@ -237,7 +263,7 @@ mod tests {
         let mut held = Vec::new();
         for _ in 0..3 {
             let i = p.acquire().unwrap().unwrap();
-            p.written(i, RowSet::new());
+            p.written(i, RowSet::new(), 0..0);
             held.push(p.share(i).unwrap());
         }
         assert_eq!(p.allocated(), 3);
@@ -262,10 +288,10 @@ mod tests {
     fn a_lower_limit_reuses_but_does_not_grow() {
         let mut p = pool();
         let a = p.acquire_up_to(2).unwrap().unwrap();
-        p.written(a, RowSet::new());
+        p.written(a, RowSet::new(), 0..0);
         let held_a = p.share(a).unwrap();
         let b = p.acquire_up_to(2).unwrap().unwrap();
-        p.written(b, RowSet::new());
+        p.written(b, RowSet::new(), 0..0);
         let held_b = p.share(b).unwrap();
         assert_eq!(p.acquire_up_to(2).unwrap(), None, "two held, limit two");
         assert_eq!(p.allocated(), 2);
@@ -284,7 +310,7 @@ mod tests {
         let mut held = Vec::new();
         for _ in 0..MAX_FRAMES {
             let i = p.acquire().unwrap().unwrap();
-            p.written(i, set(&[6..10]));
+            p.written(i, set(&[6..10]), 8..24);
             held.push(p.share(i).unwrap());
         }
         assert_eq!(
@@ -299,6 +325,26 @@ mod tests {
             &[6..10],
             "the pointer's rows are refetched"
         );
+        assert_eq!(p.stale_cols(i), 8..24, "in the pointer's columns");
         assert_eq!(p.allocated(), MAX_FRAMES);
+    }
+
+    #[test]
+    fn stale_columns_cover_every_change_a_buffer_missed() {
+        let mut p = pool();
+        let a = p.acquire().unwrap().unwrap();
+        assert_eq!(p.stale_cols(a), 0..64, "a new buffer fetches whole rows");
+        p.written(a, RowSet::new(), 0..0);
+        let held = p.share(a).unwrap();
+        p.mark_changed(&set(&[4..8]), 32..48);
+        let b = p.acquire().unwrap().unwrap();
+        p.written(b, RowSet::new(), 0..0);
+        drop(held);
+        p.mark_changed(&set(&[20..22]), 0..16);
+        p.mark_changed(&set(&[24..26]), 0..0); // nothing on screen
+        assert_eq!(p.stale(a).bands(), &[4..8, 20..22]);
+        assert_eq!(p.stale_cols(a), 0..48, "both changes' columns");
+        assert_eq!(p.stale(b).bands(), &[20..22]);
+        assert_eq!(p.stale_cols(b), 0..16, "only the change it missed");
     }
 }

@@ -480,36 +480,48 @@ impl CaptureThread {
         repeat: bool,
     ) -> Result<Option<gst::Buffer>, String> {
         let height = self.capture.height();
+        let width = self.capture.width();
         if changed {
             let (rects, damage) = self.capture.take_damage().map_err(|e| e.to_string())?;
-            pool.mark_changed(&row_set::align_even(&damage, height));
+            let clipped: Vec<Rect> = rects
+                .iter()
+                .filter_map(|r| clip_rect(r, width, height))
+                .collect();
+            let cols = column_span(clipped.iter().map(|r| r.x..r.x + r.width), width);
+            pool.mark_changed(&row_set::align_even(&damage, height), cols);
             if let Damage::Rects(pending) = &mut self.pending {
-                pending.extend(
-                    rects
-                        .iter()
-                        .filter_map(|r| clip_rect(r, self.capture.width(), height)),
-                );
+                pending.extend(clipped);
             }
         }
         let Some(i) = pool.acquire_up_to(limit).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
         let mut fetch = pool.stale(i);
+        let mut fetch_cols = pool.stale_cols(i);
         let image = if pointer {
             self.capture.pointer().ok()
         } else {
             None
         };
         let mut drawn = RowSet::new();
+        let mut drawn_cols = 0..0;
         let mut pointer_rows = None;
         if let Some(p) = &image {
             let top = p.y.clamp(0, i32::from(height)) as u16;
             let bottom = (p.y + i32::from(p.height)).clamp(0, i32::from(height)) as u16;
+            let left = p.x.clamp(0, i32::from(width)) as u16;
+            let right = (p.x + i32::from(p.width)).clamp(0, i32::from(width)) as u16;
             drawn = row_set::align_even(std::slice::from_ref(&(top..bottom)), height);
+            drawn_cols = column_span(std::iter::once(left..right), width);
+            if fetch.rows() == 0 {
+                fetch_cols = drawn_cols.clone();
+            } else if !drawn_cols.is_empty() {
+                fetch_cols =
+                    fetch_cols.start.min(drawn_cols.start)..fetch_cols.end.max(drawn_cols.end);
+            }
             fetch.extend(&drawn);
             pointer_rows = Some(top..bottom);
         }
-        let width = self.capture.width();
         let conv = BandConverter::new(*pool.layout(), Matrix::for_height(height));
         let Some(buf) = pool.buffer_mut(i) else {
             return Ok(None);
@@ -544,17 +556,18 @@ impl CaptureThread {
         {
             let mut map = buf.map_writable().map_err(|e| e.to_string())?;
             let frame = map.as_mut_slice();
+            let cols = fetch_cols.clone();
             self.capture
-                .fetch_rows(fetch.bands(), |rows, bgrx| {
+                .fetch_rows(fetch.bands(), fetch_cols, |rows, bgrx| {
                     if let Some(p) = &image {
-                        draw_pointer_rows(bgrx, width, &rows, p);
+                        draw_pointer_rows(bgrx, &cols, &rows, p);
                     }
-                    conv.convert(bgrx, rows, frame)
+                    conv.convert_cols(bgrx, rows, cols.clone(), frame)
                 })
                 .map_err(|e| e.to_string())?
                 .map_err(|e| e.to_string())?;
         }
-        pool.written(i, drawn);
+        pool.written(i, drawn, drawn_cols);
         Ok(pool.share(i))
     }
 
@@ -595,18 +608,36 @@ fn clip_rect(r: &frame_rows::Rect, width: u16, height: u16) -> Option<Rect> {
     })
 }
 
-/// Draw `pointer` into `bgrx`, which holds the screen rows `rows` (full width).
+/// Draw `pointer` into `bgrx`, which holds the screen rows `rows` within the columns `cols`.
 fn draw_pointer_rows(
     bgrx: &mut [u8],
-    width: u16,
+    cols: &std::ops::Range<u16>,
     rows: &std::ops::Range<u16>,
     pointer: &PointerImage,
 ) {
     let shifted = PointerImage {
+        x: pointer.x - i32::from(cols.start),
         y: pointer.y - i32::from(rows.start),
         ..pointer.clone()
     };
-    frame_rows::draw_pointer(bgrx, width, rows.end - rows.start, &shifted);
+    frame_rows::draw_pointer(bgrx, cols.end - cols.start, rows.end - rows.start, &shifted);
+}
+
+/// The one span of columns covering `spans` on a `width`-pixel screen, widened to 32-pixel
+/// steps (the converter's vector width; subsampled formats need even edges); empty when
+/// `spans` are.
+fn column_span(
+    spans: impl Iterator<Item = std::ops::Range<u16>>,
+    width: u16,
+) -> std::ops::Range<u16> {
+    let (start, end) = spans
+        .filter(|s| !s.is_empty())
+        .fold((u16::MAX, 0), |(a, b), s| (a.min(s.start), b.max(s.end)));
+    if start >= end {
+        return 0..0;
+    }
+    let end = (u32::from(end).div_ceil(32) * 32).min(u32::from(width)) as u16;
+    (start & !31)..end
 }
 
 /// Capture timings, logged at debug level every [`PushTiming::EVERY`]: how long a change
@@ -710,6 +741,15 @@ mod tests {
             next_push(Some(t), false, true, ms(33), ms(250)),
             Some(t + ms(33))
         );
+    }
+
+    #[test]
+    fn the_fetched_columns_cover_every_span_in_32_pixel_steps() {
+        assert_eq!(column_span([100..140, 300..301].into_iter(), 1920), 96..320);
+        assert_eq!(column_span(std::iter::once(0..1), 1920), 0..32);
+        assert_eq!(column_span(std::iter::once(1900..1919), 1919), 1888..1919);
+        assert_eq!(column_span(std::iter::once(5..5), 1920), 0..0);
+        assert_eq!(column_span(std::iter::empty(), 1920), 0..0);
     }
 
     #[test]

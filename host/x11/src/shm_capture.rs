@@ -275,26 +275,35 @@ impl ShmCapture {
         Ok((rects, bands))
     }
 
-    /// Fetch `bands` from the screen, a segment-full at a time (pieces of at most
-    /// [`Self::chunk_rows`] rows, even), and hand each piece to `sink` with its rows: the
-    /// BGRx pixels of exactly those rows, stride 4 × width, writable (the pointer may be drawn
-    /// into them) until the next fetch. Stops at the first error of `sink`.
+    /// Fetch the columns `cols` of `bands` from the screen, a segment-full at a time (pieces of
+    /// even row counts; a narrower span fits more rows than [`Self::chunk_rows`]), and hand each
+    /// piece to `sink` with its rows: the BGRx pixels of exactly those rows and columns, stride
+    /// 4 × `cols.len()`, writable (the pointer may be drawn into them) until the next fetch.
+    /// Stops at the first error of `sink`.
     pub fn fetch_rows<E>(
         &mut self,
         bands: &[std::ops::Range<u16>],
+        cols: std::ops::Range<u16>,
         mut sink: impl FnMut(std::ops::Range<u16>, &mut [u8]) -> Result<(), E>,
     ) -> Result<Result<(), E>, X11Error> {
-        let stride = usize::from(self.width) * 4;
+        let cols = cols.start.min(self.width)..cols.end.min(self.width);
+        let span = cols.end.saturating_sub(cols.start);
+        if span == 0 {
+            return Ok(Ok(()));
+        }
+        let stride = usize::from(span) * 4;
+        let segment = usize::from(self.width) * usize::from(self.chunk_rows) * 4;
+        let fit = (segment / stride).min(usize::from(u16::MAX)) as u16 & !1;
         for band in bands {
             let band = band.start.min(self.height)..band.end.min(self.height);
-            for piece in row_set::chunks(band, self.chunk_rows) {
+            for piece in row_set::chunks(band, fit.max(self.chunk_rows)) {
                 let rows = piece.end - piece.start;
                 self.conn
                     .shm_get_image(
                         self.root,
-                        0,
+                        cols.start as i16,
                         piece.start as i16,
-                        self.width,
+                        span,
                         rows,
                         !0,
                         ImageFormat::Z_PIXMAP.into(),
@@ -323,7 +332,7 @@ impl ShmCapture {
     ) -> Result<usize, X11Error> {
         let stride = usize::from(self.width) * 4;
         let mut rows = 0;
-        let copied = self.fetch_rows(bands, |piece, bytes| {
+        let copied = self.fetch_rows(bands, 0..self.width, |piece, bytes| {
             let start = usize::from(piece.start) * stride;
             match frame.get_mut(start..start + bytes.len()) {
                 Some(dst) => {

@@ -189,15 +189,35 @@ impl BandConverter {
         rows: Range<u16>,
         frame: &mut [u8],
     ) -> Result<(), ConvertError> {
-        let Some(planes) = band_planes(&self.layout, &rows, src.len(), frame) else {
+        let width = u16::try_from(self.layout.width).unwrap_or(u16::MAX);
+        self.convert_cols(src, rows, 0..width, frame)
+    }
+
+    /// [`Self::convert`] for the columns `cols` of the rows only: `src` holds those pixels,
+    /// stride 4 × `cols.len()`. Subsampled formats need an even `cols.start` and an even
+    /// `cols.end` unless it is the frame's width. Pixels outside the band are not touched.
+    pub fn convert_cols(
+        &self,
+        src: &[u8],
+        rows: Range<u16>,
+        cols: Range<u16>,
+        frame: &mut [u8],
+    ) -> Result<(), ConvertError> {
+        let Some(planes) = band_planes(&self.layout, &rows, &cols, src.len(), frame) else {
             return Err(self.misfit(&rows, frame.len()));
         };
         let l = &self.layout;
         let band_h = usize::from(rows.end - rows.start);
+        let span = usize::from(cols.end - cols.start);
         if l.format == FrameFormat::Bgrx {
-            let len = band_h * l.width * 4;
             let [y, _, _] = planes;
-            y[..len].copy_from_slice(&src[..len]);
+            for (dst, src) in y
+                .chunks_mut(l.planes[0].1)
+                .zip(src.chunks(span * 4))
+                .take(band_h)
+            {
+                dst[..span * 4].copy_from_slice(src);
+            }
             return Ok(());
         }
         let color_space = match self.matrix {
@@ -223,10 +243,10 @@ impl BandConverter {
         let mut bufs: Vec<&mut [u8]> = vec![y, u, v];
         bufs.truncate(num_planes as usize);
         dcp::convert_image(
-            l.width as u32,
+            span as u32,
             band_h as u32,
             &src_format,
-            Some(&[l.width * 4]),
+            Some(&[span * 4]),
             &[src],
             &dst_format,
             Some(&strides[..num_planes as usize]),
@@ -246,20 +266,25 @@ impl BandConverter {
     }
 }
 
-/// The parts of `frame`'s planes that `rows` cover (chroma: rows / 2), as disjoint slices
-/// running to each plane's end; None when the band does not fit.
+/// The parts of `frame`'s planes that `rows` × `cols` cover (chroma: halved), as disjoint
+/// slices from the band's first pixel to each plane's end; None when the band does not fit.
 fn band_planes<'a>(
     l: &FrameLayout,
     rows: &Range<u16>,
+    cols: &Range<u16>,
     src_len: usize,
     frame: &'a mut [u8],
 ) -> Option<[&'a mut [u8]; 3]> {
     let (start, end) = (usize::from(rows.start), usize::from(rows.end));
+    let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
     let subsampled = l.format != FrameFormat::Bgrx;
     if start >= end
         || end > l.height
+        || x0 >= x1
+        || x1 > l.width
         || (subsampled && (start % 2 == 1 || (end % 2 == 1 && end != l.height)))
-        || src_len < (end - start) * l.width * 4
+        || (subsampled && (x0 % 2 == 1 || (x1 % 2 == 1 && x1 != l.width)))
+        || src_len < (end - start) * (x1 - x0) * 4
         || frame.len() < l.size
     {
         return None;
@@ -267,12 +292,18 @@ fn band_planes<'a>(
     let frame = &mut frame[..l.size];
     let (y_all, rest) = frame.split_at_mut(l.planes[1].0);
     let (u_all, v_all) = rest.split_at_mut(l.planes[2].0 - l.planes[1].0);
-    let y = y_all.get_mut(start * l.planes[0].1..)?;
     if !subsampled {
+        let y = y_all.get_mut(start * l.planes[0].1 + x0 * 4..)?;
         return Some([y, &mut [], &mut []]);
     }
-    let u = u_all.get_mut(start / 2 * l.planes[1].1..)?;
-    let v = v_all.get_mut(start / 2 * l.planes[2].1..)?;
+    let y = y_all.get_mut(start * l.planes[0].1 + x0..)?;
+    // NV12 interleaves U and V: a pixel pair's chroma takes two bytes, as a luma pair does.
+    if l.format == FrameFormat::Nv12 {
+        let uv = u_all.get_mut(start / 2 * l.planes[1].1 + x0..)?;
+        return Some([y, uv, &mut []]);
+    }
+    let u = u_all.get_mut(start / 2 * l.planes[1].1 + x0 / 2..)?;
+    let v = v_all.get_mut(start / 2 * l.planes[2].1 + x0 / 2..)?;
     Some([y, u, v])
 }
 
@@ -327,7 +358,8 @@ pub mod scalar {
         frame: &mut [u8],
     ) -> Result<(), ConvertError> {
         let l = *conv.layout();
-        let Some([yp, up, vp]) = band_planes(&l, &rows, src.len(), frame) else {
+        let full = 0..u16::try_from(l.width).unwrap_or(u16::MAX);
+        let Some([yp, up, vp]) = band_planes(&l, &rows, &full, src.len(), frame) else {
             return Err(conv.misfit(&rows, frame.len()));
         };
         let band_h = usize::from(rows.end - rows.start);
@@ -536,6 +568,65 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_column_span_matches_the_whole_frame_conversion_and_touches_nothing_else() {
+        let (w, h) = (100u16, 12u16);
+        let src = noise(w, h, 7);
+        let stride = usize::from(w) * 4;
+        for format in [FrameFormat::Nv12, FrameFormat::I420, FrameFormat::Bgrx] {
+            for cols in [32u16..96, 0..18, 64..100, 2..4] {
+                let l = FrameLayout::new(format, w, h);
+                let conv = BandConverter::new(l, Matrix::Bt709);
+                let mut whole = vec![0u8; l.size];
+                conv.convert(&src, 0..h, &mut whole).unwrap();
+                // The span's pixels of rows 4..10, packed as the capture fetches them.
+                let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
+                let part: Vec<u8> = (4..10)
+                    .flat_map(|y| src[y * stride + x0 * 4..y * stride + x1 * 4].to_vec())
+                    .collect();
+                let mut spanned = vec![0x55u8; l.size];
+                conv.convert_cols(&part, 4..10, cols.clone(), &mut spanned)
+                    .unwrap();
+                for y in 0..usize::from(h) {
+                    for x in 0..usize::from(w) {
+                        let inside = (4..10).contains(&y) && (x0..x1).contains(&x);
+                        if format == FrameFormat::Bgrx {
+                            let at = y * stride + x * 4;
+                            let want = if inside { whole[at] } else { 0x55 };
+                            assert_eq!(spanned[at], want, "{cols:?} ({x},{y})");
+                            continue;
+                        }
+                        let got = yuv_at(&l, &spanned, x, y);
+                        if inside {
+                            assert_eq!(
+                                got,
+                                yuv_at(&l, &whole, x, y),
+                                "{format:?} {cols:?} ({x},{y})"
+                            );
+                        } else if !((4..10).contains(&y) && (x0 & !1..x1 + 1).contains(&x)) {
+                            assert_eq!(got, [0x55; 3], "{format:?} {cols:?} ({x},{y}) touched");
+                        }
+                    }
+                }
+            }
+        }
+        let conv = BandConverter::new(FrameLayout::new(FrameFormat::Nv12, 8, 4), Matrix::Bt709);
+        let mut frame = vec![0u8; 8 * 4 * 3 / 2];
+        let part = solid(4, 2, [1, 2, 3, 0]);
+        assert!(
+            conv.convert_cols(&part, 0..2, 1..5, &mut frame).is_err(),
+            "odd start"
+        );
+        assert!(
+            conv.convert_cols(&part, 0..2, 6..9, &mut frame).is_err(),
+            "past the width"
+        );
+        assert!(
+            conv.convert_cols(&part, 0..2, 4..4, &mut frame).is_err(),
+            "empty"
+        );
     }
 
     #[test]
