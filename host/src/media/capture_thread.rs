@@ -1,0 +1,480 @@
+//! The damage-driven capture's thread ([`CaptureThread`]): waits for DAMAGE (or a wake-up, a
+//! resize, the keep-alive), paces frames to `--framerate`, brings a pooled frame up to date by
+//! fetching the stale rows within their column span and converting them in place, numbers it,
+//! records its damage for the encoder's hints, and pushes it into the appsrc. The source's
+//! choice, start-up and run-time controls are in `xcapture.rs`; the module header there says
+//! how the capture behaves as a whole (docs/architecture.md, "Damage-driven capture").
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gstreamer as gst;
+use gstreamer::glib;
+use gstreamer::prelude::*;
+use selkies_x11::frame_rows::{self, PointerImage};
+use selkies_x11::row_set::{self, RowSet};
+use selkies_x11::shm_capture::{ShmCapture, WakeReceiver};
+use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
+use tracing::{debug, info, warn};
+
+use super::frame_pool::FramePool;
+use super::idle::FrameGate;
+use super::x264::hints::{Damage, DamageLog, Rect};
+use super::xcapture::{Shared, frame_caps, next_push};
+
+pub(super) struct CaptureThread {
+    capture: ShmCapture,
+    format: FrameFormat,
+    display: Option<String>,
+    appsrc: glib::WeakRef<gst::Element>,
+    shared: Arc<Shared>,
+    wake: WakeReceiver,
+    gate: FrameGate,
+    timing: PushTiming,
+    /// Numbers each frame handed to the pipeline (the buffer's offset), so the encoder's
+    /// repeat probe can tell when one was dropped on the way (`media/repeat_frame.rs`).
+    sequence: u64,
+    /// The damage of each numbered frame, for the encoder's hints.
+    damage_log: Arc<Mutex<DamageLog>>,
+    /// Damage taken from the X server and not yet recorded under a frame's number (a take
+    /// whose frame could not be pushed goes out with the next one).
+    pending: Damage,
+    /// The rows the pointer was drawn over in the last frame numbered.
+    pointer_rows: Option<std::ops::Range<u16>>,
+}
+
+/// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
+const RETRY: Duration = Duration::from_millis(10);
+
+/// Frames the pool may grow to for a push that only answers a keyframe request. When more are
+/// held downstream, a frame is already on its way to the encoder and becomes the keyframe; a
+/// new 1080p frame would cost 3 MiB for the rest of the session (a new session's request comes
+/// while its first two frames wait for webrtcbin's transport).
+const WANTED_FRAMES: usize = 2;
+
+/// Pool frames nobody wrote for this long are freed (`FramePool::trim_idle`).
+const POOL_IDLE: Duration = Duration::from_secs(2);
+
+impl CaptureThread {
+    /// A capture of `capture` into `appsrc`, in `format`, reopening `display` on a resize.
+    pub(super) fn new(
+        capture: ShmCapture,
+        format: FrameFormat,
+        display: Option<String>,
+        appsrc: glib::WeakRef<gst::Element>,
+        shared: Arc<Shared>,
+        wake: WakeReceiver,
+        damage_log: Arc<Mutex<DamageLog>>,
+    ) -> Self {
+        Self {
+            capture,
+            format,
+            display,
+            appsrc,
+            shared,
+            wake,
+            gate: FrameGate::default(),
+            timing: PushTiming::default(),
+            sequence: 0,
+            damage_log,
+            pending: Damage::All,
+            pointer_rows: None,
+        }
+    }
+
+    /// Capture until the session ends or the capture fails; then say it no longer runs.
+    pub(super) fn run_to_end(mut self) {
+        if let Err(e) = self.run() {
+            warn!("screen capture stopped: {e}");
+        }
+        self.shared.running.store(false, Ordering::Relaxed);
+    }
+
+    fn run(&mut self) -> Result<(), String> {
+        let mut pool = self.new_pool()?;
+        let mut last_push: Option<Instant> = None;
+        let mut changed = true;
+        let mut damage_seen: Option<Instant> = Some(Instant::now());
+        let mut played = false;
+        let mut recovered: Option<Instant> = None;
+        // A frame was requested (a keyframe is due): push one at the frame interval.
+        let mut wanted = false;
+        loop {
+            let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
+            let interval = Duration::from_secs(1) / fps;
+            let pointer = self.shared.pointer.load(Ordering::Relaxed);
+            let now = Instant::now();
+            // Held after the first push (`hold_until_wanted`): nothing is due before the hold
+            // ends, unless a wake releases it.
+            let hold = played.then(|| self.shared.held_until(now)).flatten();
+            let due = hold.or_else(|| {
+                next_push(
+                    last_push,
+                    changed || wanted,
+                    pointer,
+                    interval,
+                    self.gate.keepalive,
+                )
+            });
+            let wait = due.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
+            if !wait.is_zero() || !(changed || wanted) {
+                let seen = self
+                    .capture
+                    .wait_or_wake(wait, &self.wake)
+                    .map_err(|e| e.to_string())?;
+                if seen.woken {
+                    self.shared.release();
+                    wanted = true;
+                }
+                if seen.resized {
+                    self.reopen()?;
+                    pool = self.new_pool()?;
+                    changed = true;
+                    continue;
+                }
+                // A change seen while held waits for the peer, not for the capture.
+                if seen.damaged && damage_seen.is_none() && hold.is_none() {
+                    damage_seen = Some(Instant::now());
+                }
+                changed |= seen.damaged;
+                if !wait.is_zero() && Instant::now() < due.unwrap_or(now) {
+                    continue;
+                }
+            }
+            let Some(appsrc) = self.appsrc.upgrade() else {
+                return Ok(());
+            };
+            // Pacing counts from the start of a capture, so fetching and pushing a frame does
+            // not lower the frame rate below --framerate.
+            let started = Instant::now();
+            let Some(pts) = running_time(&appsrc) else {
+                if played && appsrc.current_state() == gst::State::Null {
+                    // The session ended but a handle keeps the element alive: stop capturing.
+                    return Ok(());
+                }
+                std::thread::sleep(RETRY);
+                continue;
+            };
+            // Only a keyframe request, no change and no keep-alive due: no new pool frame.
+            let only_wanted = wanted
+                && !changed
+                && !pointer
+                && last_push.is_some_and(|t| started < t + self.gate.keepalive);
+            let limit = if only_wanted {
+                WANTED_FRAMES
+            } else {
+                super::frame_pool::MAX_FRAMES
+            };
+            let trimmed = pool.trim_idle(started, POOL_IDLE);
+            if trimmed > 0 {
+                debug!(
+                    trimmed,
+                    pooled = pool.allocated(),
+                    "idle capture frames freed"
+                );
+            }
+            // Nothing changed since the last push and no pointer is drawn: this push only
+            // keeps the stream alive, and the encoder may send it as a repeat picture.
+            let repeat = played && !changed && !wanted && !pointer;
+            let frame = match self.update(&mut pool, changed, pointer, pts, limit, repeat) {
+                Ok(Some(frame)) => frame,
+                // A frame is held on its way to the encoder: it answers the request.
+                Ok(None) if only_wanted => {
+                    wanted = false;
+                    continue;
+                }
+                // Every pooled frame is still held downstream: try again shortly.
+                Ok(None) => {
+                    std::thread::sleep(RETRY / 4);
+                    continue;
+                }
+                Err(e) => {
+                    // A RandR resize can land between the damage report and the fetch, before
+                    // its ConfigureNotify is read: the fetch of the old size then fails
+                    // (BadMatch). Reopen at the new size once; fail only if that recurs at once.
+                    if recovered.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
+                        return Err(e);
+                    }
+                    debug!("capture fetch failed ({e}); reopening at the current screen size");
+                    recovered = Some(Instant::now());
+                    self.reopen()?;
+                    pool = self.new_pool()?;
+                    changed = true;
+                    continue;
+                }
+            };
+            let fetched = started.elapsed();
+            match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
+                gst::FlowReturn::Ok => {
+                    played = true;
+                    last_push = Some(started);
+                    changed = false;
+                    wanted = false;
+                    self.timing
+                        .record(damage_seen.take(), started, fetched, pool.allocated());
+                }
+                _ if played && appsrc.current_state() == gst::State::Null => return Ok(()),
+                _ => std::thread::sleep(RETRY),
+            }
+        }
+    }
+
+    fn new_pool(&self) -> Result<FramePool, String> {
+        let layout = FrameLayout::new(self.format, self.capture.width(), self.capture.height());
+        Ok(FramePool::new(layout))
+    }
+
+    /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
+    /// fetch the frame's stale rows (plus the pointer's, when drawn) and convert them into it.
+    /// Returns the frame to push, stamped `pts` (the pool keeps a reference) and marked
+    /// droppable when it only `repeat`s the last push (`media/repeat_frame.rs`), None when all
+    /// are held and `limit` frames exist.
+    fn update(
+        &mut self,
+        pool: &mut FramePool,
+        changed: bool,
+        pointer: bool,
+        pts: gst::ClockTime,
+        limit: usize,
+        repeat: bool,
+    ) -> Result<Option<gst::Buffer>, String> {
+        let height = self.capture.height();
+        let width = self.capture.width();
+        if changed {
+            let (rects, damage) = self.capture.take_damage().map_err(|e| e.to_string())?;
+            let clipped: Vec<Rect> = rects
+                .iter()
+                .filter_map(|r| clip_rect(r, width, height))
+                .collect();
+            let cols = column_span(clipped.iter().map(|r| r.x..r.x + r.width), width);
+            pool.mark_changed(&row_set::align_even(&damage, height), cols);
+            if let Damage::Rects(pending) = &mut self.pending {
+                pending.extend(clipped);
+            }
+        }
+        let Some(i) = pool.acquire_up_to(limit).map_err(|e| e.to_string())? else {
+            return Ok(None);
+        };
+        let mut fetch = pool.stale(i);
+        let mut fetch_cols = pool.stale_cols(i);
+        let image = if pointer {
+            self.capture.pointer().ok()
+        } else {
+            None
+        };
+        let mut drawn = RowSet::new();
+        let mut drawn_cols = 0..0;
+        let mut pointer_rows = None;
+        if let Some(p) = &image {
+            let top = p.y.clamp(0, i32::from(height)) as u16;
+            let bottom = (p.y + i32::from(p.height)).clamp(0, i32::from(height)) as u16;
+            let left = p.x.clamp(0, i32::from(width)) as u16;
+            let right = (p.x + i32::from(p.width)).clamp(0, i32::from(width)) as u16;
+            drawn = row_set::align_even(std::slice::from_ref(&(top..bottom)), height);
+            drawn_cols = column_span(std::iter::once(left..right), width);
+            if fetch.rows() == 0 {
+                fetch_cols = drawn_cols.clone();
+            } else if !drawn_cols.is_empty() {
+                fetch_cols =
+                    fetch_cols.start.min(drawn_cols.start)..fetch_cols.end.max(drawn_cols.end);
+            }
+            fetch.extend(&drawn);
+            pointer_rows = Some(top..bottom);
+        }
+        let conv = BandConverter::new(*pool.layout(), Matrix::for_height(height));
+        let Some(buf) = pool.buffer_mut(i) else {
+            return Ok(None);
+        };
+        buf.set_pts(pts);
+        buf.set_offset(self.sequence);
+        // This frame differs from the one numbered before it by the damage taken since, and
+        // by the pointer's rows in both (where it was drawn, and where it is drawn now).
+        let mut damage = std::mem::replace(&mut self.pending, Damage::Rects(Vec::new()));
+        if let Damage::Rects(rects) = &mut damage {
+            for rows in [self.pointer_rows.take(), pointer_rows.clone()]
+                .into_iter()
+                .flatten()
+            {
+                rects.push(Rect {
+                    x: 0,
+                    y: rows.start,
+                    width,
+                    height: rows.end - rows.start,
+                });
+            }
+        }
+        self.pointer_rows = pointer_rows;
+        crate::sync::lock(&self.damage_log).record(self.sequence, damage);
+        self.sequence += 1;
+        // Pooled buffers come back with the flags of their last push.
+        if repeat {
+            buf.set_flags(gst::BufferFlags::DROPPABLE);
+        } else {
+            buf.unset_flags(gst::BufferFlags::DROPPABLE);
+        }
+        {
+            let mut map = buf.map_writable().map_err(|e| e.to_string())?;
+            let frame = map.as_mut_slice();
+            let cols = fetch_cols.clone();
+            self.capture
+                .fetch_rows(fetch.bands(), fetch_cols, |rows, bgrx| {
+                    if let Some(p) = &image {
+                        draw_pointer_rows(bgrx, &cols, &rows, p);
+                    }
+                    conv.convert_cols(bgrx, rows, cols.clone(), frame)
+                })
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+        }
+        pool.written(i, drawn, drawn_cols);
+        Ok(pool.share(i))
+    }
+
+    /// The screen changed size: a new segment and caps of the new size.
+    fn reopen(&mut self) -> Result<(), String> {
+        self.pending = Damage::All;
+        self.capture = ShmCapture::open(self.display.as_deref()).map_err(|e| e.to_string())?;
+        if let Some(appsrc) = self.appsrc.upgrade() {
+            let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
+            let caps = frame_caps(
+                self.format,
+                self.capture.width(),
+                self.capture.height(),
+                fps,
+            );
+            super::props::set(&appsrc, "caps", &caps);
+        }
+        info!(
+            width = self.capture.width(),
+            height = self.capture.height(),
+            "capture follows the new screen size"
+        );
+        Ok(())
+    }
+}
+
+/// A damage rectangle clipped to the screen, in the encoder hints' terms; None when off-screen.
+fn clip_rect(r: &frame_rows::Rect, width: u16, height: u16) -> Option<Rect> {
+    let x0 = i32::from(r.x).clamp(0, i32::from(width));
+    let y0 = i32::from(r.y).clamp(0, i32::from(height));
+    let x1 = (i32::from(r.x) + i32::from(r.width)).clamp(0, i32::from(width));
+    let y1 = (i32::from(r.y) + i32::from(r.height)).clamp(0, i32::from(height));
+    (x1 > x0 && y1 > y0).then(|| Rect {
+        x: x0 as u16,
+        y: y0 as u16,
+        width: (x1 - x0) as u16,
+        height: (y1 - y0) as u16,
+    })
+}
+
+/// Draw `pointer` into `bgrx`, which holds the screen rows `rows` within the columns `cols`.
+fn draw_pointer_rows(
+    bgrx: &mut [u8],
+    cols: &std::ops::Range<u16>,
+    rows: &std::ops::Range<u16>,
+    pointer: &PointerImage,
+) {
+    let shifted = PointerImage {
+        x: pointer.x - i32::from(cols.start),
+        y: pointer.y - i32::from(rows.start),
+        ..pointer.clone()
+    };
+    frame_rows::draw_pointer(bgrx, cols.end - cols.start, rows.end - rows.start, &shifted);
+}
+
+/// The one span of columns covering `spans` on a `width`-pixel screen, widened to 32-pixel
+/// steps (the converter's vector width; subsampled formats need even edges); empty when
+/// `spans` are.
+fn column_span(
+    spans: impl Iterator<Item = std::ops::Range<u16>>,
+    width: u16,
+) -> std::ops::Range<u16> {
+    let (start, end) = spans
+        .filter(|s| !s.is_empty())
+        .fold((u16::MAX, 0), |(a, b), s| (a.min(s.start), b.max(s.end)));
+    if start >= end {
+        return 0..0;
+    }
+    let end = (u32::from(end).div_ceil(32) * 32).min(u32::from(width)) as u16;
+    (start & !31)..end
+}
+
+/// Capture timings, logged at debug level every [`PushTiming::EVERY`]: how long a change
+/// waited from its first DAMAGE report to the end of its push (the frame-interval wait of a
+/// burst included), and how long fetching, converting and pushing took.
+#[derive(Debug, Default)]
+struct PushTiming {
+    since: Option<Instant>,
+    damage_to_push: Vec<Duration>,
+    work: Vec<Duration>,
+    frames: u32,
+}
+
+impl PushTiming {
+    const EVERY: Duration = Duration::from_secs(10);
+
+    fn record(
+        &mut self,
+        damage: Option<Instant>,
+        started: Instant,
+        fetched: Duration,
+        pool: usize,
+    ) {
+        let now = Instant::now();
+        let since = *self.since.get_or_insert(now);
+        self.frames += 1;
+        if let Some(d) = damage {
+            self.damage_to_push.push(now.duration_since(d));
+        }
+        self.work.push(now.duration_since(started).max(fetched));
+        if now.duration_since(since) < Self::EVERY {
+            return;
+        }
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        let (d50, dmax) = percentile(&mut self.damage_to_push);
+        let (w50, wmax) = percentile(&mut self.work);
+        debug!(
+            frames = self.frames,
+            changes = self.damage_to_push.len(),
+            damage_to_push_p50_ms = format!("{:.2}", ms(d50)),
+            damage_to_push_max_ms = format!("{:.2}", ms(dmax)),
+            capture_push_p50_ms = format!("{:.2}", ms(w50)),
+            capture_push_max_ms = format!("{:.2}", ms(wmax)),
+            pooled_frames = pool,
+            "capture timing"
+        );
+        *self = Self::default();
+    }
+}
+
+/// (median, max) of `v`, zero when empty.
+fn percentile(v: &mut [Duration]) -> (Duration, Duration) {
+    v.sort_unstable();
+    let mid = v.get(v.len() / 2).copied().unwrap_or_default();
+    (mid, v.last().copied().unwrap_or_default())
+}
+
+/// The running time of the pipeline clock now; None before the element has a clock and a base
+/// time. Going to PLAYING, a bin hands its elements the clock before their base time, so for a
+/// moment the clock is there and the base time still 0, and the "running time" would be the
+/// clock's absolute time (hours of uptime) followed by a real one of a few milliseconds.
+fn running_time(element: &gst::Element) -> Option<gst::ClockTime> {
+    let now = element.clock()?.time();
+    let base = element.base_time().filter(|b| !b.is_zero())?;
+    now.checked_sub(base)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fetched_columns_cover_every_span_in_32_pixel_steps() {
+        assert_eq!(column_span([100..140, 300..301].into_iter(), 1920), 96..320);
+        assert_eq!(column_span(std::iter::once(0..1), 1920), 0..32);
+        assert_eq!(column_span(std::iter::once(1900..1919), 1919), 1888..1919);
+        assert_eq!(column_span(std::iter::once(5..5), 1920), 0..0);
+        assert_eq!(column_span(std::iter::empty(), 1920), 0..0);
+    }
+}
