@@ -240,19 +240,7 @@ fn paint(display: &str, colour: &str) {
 
 /// Waits (up to 5 s) for a pushed frame whose centre is `bgr`.
 fn wait_for_colour(seen: &Mutex<Vec<gst::Buffer>>, bgr: [u8; 3]) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        if seen
-            .lock()
-            .unwrap()
-            .iter()
-            .any(|b| pixel(b, 320, 160, 120) == bgr)
-        {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    false
+    wait_for_frame(seen, 0, |b| pixel(b, 320, 160, 120) == bgr)
 }
 
 #[test]

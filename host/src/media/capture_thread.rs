@@ -273,12 +273,7 @@ impl CaptureThread {
             let right = (p.x + i32::from(p.width)).clamp(0, i32::from(width)) as u16;
             drawn = row_set::align_even(std::slice::from_ref(&(top..bottom)), height);
             drawn_cols = column_span(std::iter::once(left..right), width);
-            if fetch.rows() == 0 {
-                fetch_cols = drawn_cols.clone();
-            } else if !drawn_cols.is_empty() {
-                fetch_cols =
-                    fetch_cols.start.min(drawn_cols.start)..fetch_cols.end.max(drawn_cols.end);
-            }
+            fetch_cols = super::frame_pool::hull(&fetch, &fetch_cols, &drawn_cols);
             fetch.extend(&drawn);
             pointer_rows = Some(top..bottom);
         }

@@ -1,7 +1,7 @@
 //! The damage-driven capture's frames: a few pooled buffers in the encoder's format, each
-//! knowing which of its rows are stale, so a frame is brought up to date by fetching and
-//! converting only those rows straight from the shared segment (no full-frame copy, no
-//! allocation per frame).
+//! knowing which of its rows are stale and the one span of columns they are stale in, so a
+//! frame is brought up to date by fetching and converting only that part straight from the
+//! shared segment (no full-frame copy, no allocation per frame).
 //!
 //! A buffer pushed downstream is shared (its reference count is above one) until the encoder
 //! has taken it; meanwhile the next capture writes into another buffer of the pool, whose stale
@@ -180,11 +180,13 @@ impl FramePool {
     }
 }
 
-/// The columns a buffer must fetch when `new` changes join its stale rows (`rows`, within
-/// `cols` while any are stale).
-fn hull(rows: &RowSet, cols: &Range<u16>, new: &Range<u16>) -> Range<u16> {
+/// The columns to fetch when changes in `new` join stale `rows` (within `cols` while any are
+/// stale): one span covering both.
+pub(super) fn hull(rows: &RowSet, cols: &Range<u16>, new: &Range<u16>) -> Range<u16> {
     if rows.rows() == 0 || cols.is_empty() {
         new.clone()
+    } else if new.is_empty() {
+        cols.clone()
     } else {
         cols.start.min(new.start)..cols.end.max(new.end)
     }
@@ -346,5 +348,8 @@ mod tests {
         assert_eq!(p.stale_cols(a), 0..48, "both changes' columns");
         assert_eq!(p.stale(b).bands(), &[20..22]);
         assert_eq!(p.stale_cols(b), 0..16, "only the change it missed");
+        // A span joining nothing stale is itself; nothing joining stale rows keeps their span.
+        assert_eq!(hull(&RowSet::new(), &(0..16), &(40..48)), 40..48);
+        assert_eq!(hull(&set(&[2..4]), &(0..16), &(5..5)), 0..16);
     }
 }
