@@ -4,7 +4,10 @@
  * per-macroblock "unchanged" hints (x264_picture_t.prop.mb_info, X264_MBINFO_CONSTANT, which
  * x264enc cannot pass) and with rate control (CBR: x264 keeps quarter-resolution copies of its
  * input for that) or a constant QP. Prints CPU ms per frame (encoder calls only), kbit/s and the
- * process's peak RSS. Built and run by ci/bench-x264; results in docs/benchmarks.md. */
+ * process's peak RSS. Built and run by ci/bench-x264; results in docs/benchmarks.md.
+ * Optional arguments: "flat" makes every frame a different flat colour over the whole screen
+ * (a desktop background changing: every macroblock coded), and then a slice-thread count; with
+ * them it prints wall-clock ms per frame instead, so that slice threads can be judged. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,9 +19,11 @@
 #define W 1920
 #define H 1080
 
+static clockid_t clock_id = CLOCK_THREAD_CPUTIME_ID;
+
 static double thread_cpu_ms(void) {
   struct timespec t;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  clock_gettime(clock_id, &t);
   return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
 }
 
@@ -27,11 +32,14 @@ static uint8_t background(int x, int y) { return (uint8_t)((x * 7 + y * 3) ^ (x 
 
 int main(int argc, char **argv) {
   if (argc < 6 || atoi(argv[4]) < 1 || atoi(argv[4]) > W || atoi(argv[5]) < 1 || atoi(argv[5]) > H) {
-    fprintf(stderr, "usage: %s cbr|cqp hints(0|1) frames box_w box_h\n", argv[0]);
+    fprintf(stderr, "usage: %s cbr|cqp hints(0|1) frames box_w box_h [flat [threads]]\n", argv[0]);
     return 2;
   }
   const int cqp = strcmp(argv[1], "cqp") == 0, hints = atoi(argv[2]), frames = atoi(argv[3]);
   const int bw = atoi(argv[4]), bh = atoi(argv[5]);
+  const int flat = argc > 6 && strcmp(argv[6], "flat") == 0;
+  const char *threads = argc > 7 ? argv[7] : "1";
+  if (flat) clock_id = CLOCK_MONOTONIC;
   x264_param_t p;
   x264_param_default_preset(&p, "ultrafast", "zerolatency");
   p.i_width = W;
@@ -42,7 +50,7 @@ int main(int argc, char **argv) {
   p.i_log_level = X264_LOG_WARNING;
   /* The host's x264enc properties (host/proto/src/encoder/registry.rs) as x264 options. */
   const char *opts[][2] = {
-      {"threads", "1"},      {"sliced-threads", "1"}, {"keyint", "infinite"}, {"bframes", "0"},
+      {"threads", threads},      {"sliced-threads", "1"}, {"keyint", "infinite"}, {"bframes", "0"},
       {"rc-lookahead", "0"}, {"sync-lookahead", "0"}, {"mbtree", "0"},        {"8x8dct", "0"},
       {"annexb", "1"},       {"repeat-headers", "1"},
   };
@@ -75,10 +83,15 @@ int main(int argc, char **argv) {
     const int ox = px, oy = py;
     px = (f * 7) % (W - bw + 1);
     py = (f * 3) % (H - bh + 1);
-    for (int r = oy; r < oy + bh; r++)
-      for (int c = ox; c < ox + bw; c++) y[r * ys + c] = background(c, r);
-    for (int r = py; r < py + bh; r++)
-      for (int c = px; c < px + bw; c++) y[r * ys + c] = (uint8_t)(40 + ((c - px + f) * (r - py)) % 200);
+    if (flat) {
+      memset(y, 60 + (f % 2) * 100, (size_t)ys * H);
+      memset(uv, 100 + (f % 2) * 50, (size_t)uvs * (H / 2));
+    } else {
+      for (int r = oy; r < oy + bh; r++)
+        for (int c = ox; c < ox + bw; c++) y[r * ys + c] = background(c, r);
+      for (int r = py; r < py + bh; r++)
+        for (int c = px; c < px + bw; c++) y[r * ys + c] = (uint8_t)(40 + ((c - px + f) * (r - py)) % 200);
+    }
     if (hints) {
       /* Unchanged: every macroblock outside the old and the new box (what damage would say). */
       memset(info, X264_MBINFO_CONSTANT, (size_t)mbw * mbh);

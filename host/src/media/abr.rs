@@ -9,7 +9,11 @@
 //! - drops apply at once (a late drop is a freeze), at most every [`DOWN_INTERVAL_MS`];
 //! - rises apply only after the estimate has stayed above the rate in force for
 //!   [`UP_HOLD_MS`], so an estimate wobbling around one value does not move the encoder (a dead
-//!   band of ±[`DEAD_BAND`] as well);
+//!   band of ±[`DEAD_BAND`] as well). Once a rise has been held, the climb that follows (GCC
+//!   raising its estimate ~8 % a second after congestion ends) is followed after only
+//!   [`CLIMB_HOLD_MS`] per step, for as long as rises keep coming within [`CLIMB_WINDOW_MS`]
+//!   of each other and no drop intervenes: a fresh hold at every step had the encoder lag
+//!   the estimate by a second a step, 11 s back to the ceiling after a 3 Mbit/s cap lifted;
 //! - when the host sends only a few frames a second (a static screen: the idle gate lets only
 //!   changes and keep-alives through), the estimate says nothing about the path, since GCC cannot
 //!   probe without traffic: drops are ignored and, after the hold, the configured bitrate is
@@ -17,7 +21,10 @@
 //!   from a simple moving one: x264 undershoots its target on simple content;
 //! - the frame rate goes down before quality does: while the bits per frame at the full rate
 //!   fall below [`Q_LOW`] of what the configured bitrate and frame rate give, the frame rate steps
-//!   down (full, ⅔, ½); it steps back up only once the higher rate would give [`Q_HIGH`].
+//!   down (full, ⅘, ⅔, ½); it steps back up only once the higher rate would give [`Q_HIGH`]. The
+//!   ⅘ step (24 fps of 30) is for the common case of a path a little narrower than the
+//!   configured bitrate: motion stays smooth, and a stream that must hold 20 fps is not sent
+//!   at exactly 20.
 
 /// Share of the estimate left to the encoder (the rest: retransmissions, FEC, RTCP, the data
 /// channel).
@@ -28,6 +35,10 @@ pub const DEAD_BAND: f64 = 0.08;
 pub const DOWN_INTERVAL_MS: u64 = 250;
 /// How long a higher estimate must last before the rate rises.
 pub const UP_HOLD_MS: u64 = 1000;
+/// The hold of each further step of a climb (see the module's rules).
+pub const CLIMB_HOLD_MS: u64 = 250;
+/// A rise this soon after the previous one continues its climb.
+pub const CLIMB_WINDOW_MS: u64 = 3000;
 /// Below this share of the configured bits per frame, the frame rate steps down.
 pub const Q_LOW: f64 = 0.5;
 /// A higher frame rate comes back once it would give this share of the configured bits per frame.
@@ -56,10 +67,16 @@ impl Limits {
         (self.max_kbps / 10).max(100).min(self.max_kbps.max(1))
     }
 
-    /// The frame rates the policy uses, highest first: full, two thirds, half (never below 1).
+    /// The frame rates the policy uses, highest first: full, four fifths, two thirds, half
+    /// (never below 1).
     pub fn fps_levels(&self) -> Vec<u32> {
         let full = self.max_fps.max(1);
-        let mut levels = vec![full, (full * 2 / 3).max(1), (full / 2).max(1)];
+        let mut levels = vec![
+            full,
+            (full * 4 / 5).max(1),
+            (full * 2 / 3).max(1),
+            (full / 2).max(1),
+        ];
         levels.dedup();
         levels
     }
@@ -79,6 +96,8 @@ pub struct Policy {
     last_down_ms: Option<u64>,
     /// Since when the estimate has asked for more than the rate in force.
     up_since_ms: Option<u64>,
+    /// When the last rise was made (cleared by a drop): a climb in progress.
+    last_up_ms: Option<u64>,
 }
 
 impl Policy {
@@ -92,6 +111,7 @@ impl Policy {
             },
             last_down_ms: None,
             up_since_ms: None,
+            last_up_ms: None,
         }
     }
 
@@ -139,6 +159,7 @@ impl Policy {
         let t = f64::from(target);
         let kbps = if t < cur * (1.0 - DEAD_BAND) && !static_screen {
             self.up_since_ms = None;
+            self.last_up_ms = None;
             let too_soon = self
                 .last_down_ms
                 .is_some_and(|d| now_ms.saturating_sub(d) < DOWN_INTERVAL_MS);
@@ -151,10 +172,15 @@ impl Policy {
             || (target == l.max_kbps && target > self.current.kbps)
         {
             let since = *self.up_since_ms.get_or_insert(now_ms);
-            if now_ms.saturating_sub(since) < UP_HOLD_MS {
+            let climbing = self
+                .last_up_ms
+                .is_some_and(|u| now_ms.saturating_sub(u) <= CLIMB_WINDOW_MS);
+            let hold = if climbing { CLIMB_HOLD_MS } else { UP_HOLD_MS };
+            if now_ms.saturating_sub(since) < hold {
                 return None;
             }
             self.up_since_ms = None;
+            self.last_up_ms = Some(now_ms);
             target
         } else {
             self.up_since_ms = None;
@@ -224,7 +250,7 @@ mod tests {
         };
         assert_eq!(tiny.min_kbps(), 50, "the floor never exceeds the ceiling");
         assert_eq!(tiny.fps_levels(), vec![1]);
-        assert_eq!(L.fps_levels(), vec![30, 20, 15]);
+        assert_eq!(L.fps_levels(), vec![30, 24, 20, 15]);
         assert_eq!(
             Policy::new(L).current(),
             Decision {
@@ -252,7 +278,7 @@ mod tests {
         assert_eq!(p.on_estimate(0, 3_000_000, Some(30.0)), d(2700, 30));
         // 100 ms later a further drop waits for the interval.
         assert_eq!(p.on_estimate(100, 2_000_000, Some(30.0)), None);
-        assert_eq!(p.on_estimate(300, 2_000_000, Some(30.0)), d(1800, 20));
+        assert_eq!(p.on_estimate(300, 2_000_000, Some(30.0)), d(1800, 24));
         // Within the dead band: nothing, either way.
         assert_eq!(p.on_estimate(2000, 2_100_000, Some(30.0)), None);
         assert_eq!(p.on_estimate(4000, 1_950_000, Some(30.0)), None);
@@ -261,22 +287,25 @@ mod tests {
     #[test]
     fn frame_rate_goes_down_before_quality_and_comes_back_with_hysteresis() {
         let mut p = Policy::new(L);
-        // 1800 kbit/s at 30 fps is 0.45 of the configured bits per frame: 20 fps gives 0.675.
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
-        // 1000 kbit/s: even 15 fps gives 0.5 → 15.
+        // 1800 kbit/s at 30 fps is 0.45 of the configured bits per frame: 24 fps gives 0.5625.
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 24));
+        // 1500 kbit/s: 24 fps would give 0.47, 20 fps 0.5625 → 20.
+        assert_eq!(p.on_estimate(300, 1_666_667, Some(30.0)), d(1500, 20));
+        // 1000 kbit/s: only 15 fps gives 0.5 → 15.
         assert_eq!(p.on_estimate(1000, 1_111_112, Some(30.0)), d(1000, 15));
-        // Rising to 1900 kbit/s: 30 fps would give 0.475, 20 fps 0.71 ≥ Q_HIGH → 20 after the hold.
+        // Rising to 1900 kbit/s: 30 fps would give 0.475, 24 fps 0.59, 20 fps 0.71 ≥ Q_HIGH → 20
+        // after the hold.
         assert_eq!(p.on_estimate(2000, 2_111_112, Some(30.0)), None);
         assert_eq!(p.on_estimate(3000, 2_111_112, Some(30.0)), d(1900, 20));
         // 2700: 30 fps would give 0.675 ≥ Q_HIGH → back to 30.
         assert_eq!(p.on_estimate(4000, 3_000_000, Some(30.0)), None);
         assert_eq!(p.on_estimate(5000, 3_000_000, Some(30.0)), d(2700, 30));
-        // Hysteresis: at 20 fps, 2300 kbit/s (30 fps would give 0.575 < Q_HIGH) stays at 20;
+        // Hysteresis: at 24 fps, 2300 kbit/s (30 fps would give 0.575 < Q_HIGH) stays at 24;
         // the same 2300 at 30 fps (0.575 ≥ Q_LOW) stays at 30.
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 24));
         assert_eq!(p.on_estimate(1000, 2_555_556, Some(30.0)), None);
-        assert_eq!(p.on_estimate(2000, 2_555_556, Some(30.0)), d(2300, 20));
+        assert_eq!(p.on_estimate(2000, 2_555_556, Some(30.0)), d(2300, 24));
         let mut p = Policy::new(L);
         assert_eq!(p.on_estimate(0, 2_555_556, Some(30.0)), d(2300, 30));
     }
@@ -284,7 +313,7 @@ mod tests {
     #[test]
     fn rises_wait_for_the_hold_and_reset_when_the_estimate_falls_back() {
         let mut p = Policy::new(L);
-        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 20));
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 24));
         assert_eq!(p.on_estimate(1000, 4_000_000, Some(30.0)), None);
         // The estimate falls back into the dead band: the hold restarts.
         assert_eq!(p.on_estimate(1500, 2_000_000, Some(30.0)), None);
@@ -294,6 +323,50 @@ mod tests {
         // Recovered to the ceiling once the estimate allows it.
         assert_eq!(p.on_estimate(3100, 5_000_000, Some(30.0)), None);
         assert_eq!(p.on_estimate(4100, 5_000_000, Some(30.0)), d(4000, 30));
+    }
+
+    /// GCC's estimate climbing 8 % a second after a cap lifts, sampled every 100 ms, from 2 Mbit/s
+    /// at `from_ms`: the time the encoder reaches the ceiling.
+    fn ceiling_reached_ms(p: &mut Policy, from_ms: u64) -> u64 {
+        for t in (from_ms..from_ms + 30_000).step_by(100) {
+            let secs = (t - from_ms) as f64 / 1000.0;
+            let estimate = 2_000_000.0 * 1.08f64.powf(secs);
+            let usable = (estimate * HEADROOM / 1000.0) as u32;
+            if let Some(dec) = p.on_estimate(t, estimate as u64, Some(30.0)) {
+                assert!(
+                    dec.kbps <= usable.max(L.min_kbps()),
+                    "{dec:?} above {usable}"
+                );
+            }
+            if p.current().kbps == L.max_kbps {
+                return t;
+            }
+        }
+        panic!("never back at the ceiling: {:?}", p.current());
+    }
+
+    #[test]
+    fn a_held_rise_is_followed_by_a_climb_that_tracks_the_estimate() {
+        let mut p = Policy::new(L);
+        assert_eq!(p.on_estimate(0, 2_000_000, Some(30.0)), d(1800, 24));
+        // The usable rate (0.9 × estimate) reaches 4000 kbit/s after ln(2.22)/ln(1.08) = 10.4 s.
+        let reached = ceiling_reached_ms(&mut p, 1000);
+        assert!(
+            (11_300..=11_900).contains(&reached),
+            "ceiling at {reached} ms, the estimate allowed it at 11370"
+        );
+        // A drop ends the climb: the next rise waits for the full hold again.
+        assert_eq!(p.on_estimate(20_000, 3_000_000, Some(30.0)), d(2700, 30));
+        assert_eq!(p.on_estimate(20_100, 3_600_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(20_500, 3_600_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(21_100, 3_600_000, Some(30.0)), d(3240, 30));
+        // The next rise, within the climb's window, after the short hold.
+        assert_eq!(p.on_estimate(21_200, 4_000_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(21_450, 4_000_000, Some(30.0)), d(3600, 30));
+        // Long after the last rise the climb is over: the full hold again.
+        assert_eq!(p.on_estimate(30_000, 4_400_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(30_500, 4_400_000, Some(30.0)), None);
+        assert_eq!(p.on_estimate(31_000, 4_400_000, Some(30.0)), d(3960, 30));
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl CaptureThread {
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
                 gst::FlowReturn::Ok => {
                     played = true;
-                    last_push = Some(started);
+                    last_push = Some(pacing_slot(due, started, interval));
                     changed = false;
                     wanted = false;
                     self.timing
@@ -395,6 +395,17 @@ fn column_span(
     (start & !31)..end
 }
 
+/// The time the next frame's pacing counts from, for a frame that was `due` and whose capture
+/// began at `started`: its slot when it was taken on time (within a quarter interval), so that
+/// wake-up latency does not add up and a steady scene is captured at exactly the frame rate;
+/// otherwise (the first change after a quiet spell, a late start) the capture's own start.
+fn pacing_slot(due: Option<Instant>, started: Instant, interval: Duration) -> Instant {
+    match due {
+        Some(d) if started >= d && started - d < interval / 4 => d,
+        _ => started,
+    }
+}
+
 /// Capture timings, logged at debug level every [`PushTiming::EVERY`]: how long a change
 /// waited from its first DAMAGE report to the end of its push (the frame-interval wait of a
 /// burst included), and how long fetching, converting and pushing took.
@@ -471,5 +482,28 @@ mod tests {
         assert_eq!(column_span(std::iter::once(1900..1919), 1919), 1888..1919);
         assert_eq!(column_span(std::iter::once(5..5), 1920), 0..0);
         assert_eq!(column_span(std::iter::empty(), 1920), 0..0);
+    }
+
+    #[test]
+    fn pacing_counts_from_the_slot_of_a_frame_taken_on_time() {
+        let interval = Duration::from_millis(40);
+        let due = Instant::now();
+        let late = |ms| due + Duration::from_micros(ms);
+        // Woken 0.3 ms after its slot: the next frame counts from the slot, not the wake-up.
+        assert_eq!(pacing_slot(Some(due), late(300), interval), due);
+        // Ten such frames take exactly ten intervals.
+        let mut slot = due;
+        for _ in 0..10 {
+            slot = pacing_slot(
+                Some(slot + interval),
+                slot + interval + Duration::from_micros(300),
+                interval,
+            );
+        }
+        assert_eq!(slot, due + interval * 10);
+        // A change after a quiet spell (its slot long past) counts from its own capture.
+        assert_eq!(pacing_slot(Some(due), late(15_000), interval), late(15_000));
+        // The first frame has no slot.
+        assert_eq!(pacing_slot(None, late(5), interval), late(5));
     }
 }

@@ -90,9 +90,14 @@ pub(crate) fn wait_readable_either(
         // A negative descriptor is ignored by poll.
         poll_fd(other.map_or(-1, |o| o.as_raw_fd())),
     ];
-    let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
-    // SAFETY: two valid pollfds for the duration of the call.
-    let n = unsafe { libc::poll(pfds.as_mut_ptr(), 2, ms) };
+    // ppoll, not poll: poll's whole milliseconds would end a sub-millisecond wait at once, and
+    // the capture's pacing would spin until its frame is due.
+    let ts = libc::timespec {
+        tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+    };
+    // SAFETY: two valid pollfds and one timespec for the duration of the call; no signal mask.
+    let n = unsafe { libc::ppoll(pfds.as_mut_ptr(), 2, &ts, std::ptr::null()) };
     match n {
         n if n < 0 => {
             let err = io::Error::last_os_error();
