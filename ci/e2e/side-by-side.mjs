@@ -11,7 +11,7 @@ import { loadavg } from 'node:os';
 import { Browser } from './browser.mjs';
 import { COLOURS, SX, SY } from './g2g.mjs';
 import { probeScript } from './g2g-probe.mjs';
-import { Env, sleep, waitFor } from './harness.mjs';
+import { Env, sleep } from './harness.mjs';
 import { CASES } from './peers.mjs';
 
 const PORT = Number(process.env.E2E_PORT ?? 18091);
@@ -77,18 +77,9 @@ function treeUsage(pid) {
 }
 
 async function startMotion(env) {
-  if (env.alive('motion')) return;
-  env.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=ball', 'is-live=true', '!',
-    'video/x-raw,width=320,height=180,framerate=30/1', '!', 'ximagesink', 'sync=false']);
-  await waitFor(async () => {
-    try {
-      const ids = (await env.x('xdotool', 'search', '--name', 'gst-launch')).trim().split('\n').filter(Boolean);
-      for (const id of ids) await env.x('xdotool', 'windowmove', id, '1500', '600');
-      return ids.length > 0;
-    } catch {
-      return false;
-    }
-  }, 10000, 100);
+  // The harness's scene: a bouncing ball of BENCH_MOTION_SIZE (320x180; the larger scene
+  // is 1280x720), moved into the screen's lower right.
+  if (!env.alive('motion')) await env.startMotion();
 }
 
 /** TRIALS colour changes: glass-to-glass and its split, wall-clock ms of this machine. */
