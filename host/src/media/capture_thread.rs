@@ -18,10 +18,13 @@ use selkies_x11::shm_capture::{ShmCapture, WakeReceiver};
 use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 use tracing::{debug, info, warn};
 
+use super::capture_plan::{
+    clip_rect, column_span, early_due, hull_of, is_fresh, next_push, pacing_slot,
+};
 use super::frame_pool::FramePool;
 use super::idle::FrameGate;
 use super::x264::hints::{Damage, DamageLog, Rect};
-use super::xcapture::{Shared, frame_caps, next_push};
+use super::xcapture::{Shared, frame_caps};
 
 pub(super) struct CaptureThread {
     capture: ShmCapture,
@@ -42,6 +45,9 @@ pub(super) struct CaptureThread {
     pending: Damage,
     /// The rows the pointer was drawn over in the last frame numbered.
     pointer_rows: Option<std::ops::Range<u16>>,
+    /// The bounding box of the damage the last frame took: a scene that keeps repainting it
+    /// waits for the next slot; a change outside it is captured early ([`early_due`]).
+    last_area: Option<Rect>,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -80,6 +86,7 @@ impl CaptureThread {
             damage_log,
             pending: Damage::All,
             pointer_rows: None,
+            last_area: None,
         }
     }
 
@@ -100,6 +107,8 @@ impl CaptureThread {
         let mut recovered: Option<Instant> = None;
         // A frame was requested (a keyframe is due): push one at the frame interval.
         let mut wanted = false;
+        // Damage was reported outside the last frame's: a new change, captured early.
+        let mut fresh = false;
         loop {
             let fps = self.shared.fps.load(Ordering::Relaxed).max(1);
             let interval = Duration::from_secs(1) / fps;
@@ -108,7 +117,7 @@ impl CaptureThread {
             // Held after the first push (`hold_until_wanted`): nothing is due before the hold
             // ends, unless a wake releases it.
             let hold = played.then(|| self.shared.held_until(now)).flatten();
-            let due = hold.or_else(|| {
+            let slot = hold.or_else(|| {
                 next_push(
                     last_push,
                     changed || wanted,
@@ -117,6 +126,11 @@ impl CaptureThread {
                     self.gate.keepalive,
                 )
             });
+            let due = if hold.is_none() && changed && fresh {
+                early_due(slot, interval)
+            } else {
+                slot
+            };
             let wait = due.map_or(Duration::ZERO, |d| d.saturating_duration_since(now));
             if !wait.is_zero() || !(changed || wanted) {
                 let seen = self
@@ -138,6 +152,12 @@ impl CaptureThread {
                     damage_seen = Some(Instant::now());
                 }
                 changed |= seen.damaged;
+                fresh |= is_fresh(
+                    seen.area,
+                    self.last_area,
+                    self.capture.width(),
+                    self.capture.height(),
+                );
                 if !wait.is_zero() && Instant::now() < due.unwrap_or(now) {
                     continue;
                 }
@@ -208,11 +228,18 @@ impl CaptureThread {
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
                 gst::FlowReturn::Ok => {
                     played = true;
-                    last_push = Some(pacing_slot(due, started, interval));
+                    last_push = Some(pacing_slot(slot, started, interval));
+                    let early = slot.is_some_and(|s| started < s);
                     changed = false;
                     wanted = false;
-                    self.timing
-                        .record(damage_seen.take(), started, fetched, pool.allocated());
+                    fresh = false;
+                    self.timing.record(
+                        damage_seen.take(),
+                        started,
+                        fetched,
+                        pool.allocated(),
+                        early,
+                    );
                 }
                 _ if played && appsrc.current_state() == gst::State::Null => return Ok(()),
                 _ => std::thread::sleep(RETRY),
@@ -247,6 +274,9 @@ impl CaptureThread {
                 .iter()
                 .filter_map(|r| clip_rect(r, width, height))
                 .collect();
+            if let Some(hull) = hull_of(&clipped) {
+                self.last_area = Some(hull);
+            }
             let cols = column_span(clipped.iter().map(|r| r.x..r.x + r.width), width);
             pool.mark_changed(&row_set::align_even(&damage, height), cols);
             if let Damage::Rects(pending) = &mut self.pending {
@@ -349,20 +379,6 @@ impl CaptureThread {
     }
 }
 
-/// A damage rectangle clipped to the screen, in the encoder hints' terms; None when off-screen.
-fn clip_rect(r: &frame_rows::Rect, width: u16, height: u16) -> Option<Rect> {
-    let x0 = i32::from(r.x).clamp(0, i32::from(width));
-    let y0 = i32::from(r.y).clamp(0, i32::from(height));
-    let x1 = (i32::from(r.x) + i32::from(r.width)).clamp(0, i32::from(width));
-    let y1 = (i32::from(r.y) + i32::from(r.height)).clamp(0, i32::from(height));
-    (x1 > x0 && y1 > y0).then(|| Rect {
-        x: x0 as u16,
-        y: y0 as u16,
-        width: (x1 - x0) as u16,
-        height: (y1 - y0) as u16,
-    })
-}
-
 /// Draw `pointer` into `bgrx`, which holds the screen rows `rows` within the columns `cols`.
 fn draw_pointer_rows(
     bgrx: &mut [u8],
@@ -378,34 +394,6 @@ fn draw_pointer_rows(
     frame_rows::draw_pointer(bgrx, cols.end - cols.start, rows.end - rows.start, &shifted);
 }
 
-/// The one span of columns covering `spans` on a `width`-pixel screen, widened to 32-pixel
-/// steps (the converter's vector width; subsampled formats need even edges); empty when
-/// `spans` are.
-fn column_span(
-    spans: impl Iterator<Item = std::ops::Range<u16>>,
-    width: u16,
-) -> std::ops::Range<u16> {
-    let (start, end) = spans
-        .filter(|s| !s.is_empty())
-        .fold((u16::MAX, 0), |(a, b), s| (a.min(s.start), b.max(s.end)));
-    if start >= end {
-        return 0..0;
-    }
-    let end = (u32::from(end).div_ceil(32) * 32).min(u32::from(width)) as u16;
-    (start & !31)..end
-}
-
-/// The time the next frame's pacing counts from, for a frame that was `due` and whose capture
-/// began at `started`: its slot when it was taken on time (within a quarter interval), so that
-/// wake-up latency does not add up and a steady scene is captured at exactly the frame rate;
-/// otherwise (the first change after a quiet spell, a late start) the capture's own start.
-fn pacing_slot(due: Option<Instant>, started: Instant, interval: Duration) -> Instant {
-    match due {
-        Some(d) if started >= d && started - d < interval / 4 => d,
-        _ => started,
-    }
-}
-
 /// Capture timings, logged at debug level every [`PushTiming::EVERY`]: how long a change
 /// waited from its first DAMAGE report to the end of its push (the frame-interval wait of a
 /// burst included), and how long fetching, converting and pushing took.
@@ -415,6 +403,8 @@ struct PushTiming {
     damage_to_push: Vec<Duration>,
     work: Vec<Duration>,
     frames: u32,
+    /// Frames captured ahead of their slot ([`early_due`]).
+    early: u32,
 }
 
 impl PushTiming {
@@ -426,10 +416,12 @@ impl PushTiming {
         started: Instant,
         fetched: Duration,
         pool: usize,
+        early: bool,
     ) {
         let now = Instant::now();
         let since = *self.since.get_or_insert(now);
         self.frames += 1;
+        self.early += u32::from(early);
         if let Some(d) = damage {
             self.damage_to_push.push(now.duration_since(d));
         }
@@ -442,6 +434,7 @@ impl PushTiming {
         let (w50, wmax) = percentile(&mut self.work);
         debug!(
             frames = self.frames,
+            early = self.early,
             changes = self.damage_to_push.len(),
             damage_to_push_p50_ms = format!("{:.2}", ms(d50)),
             damage_to_push_max_ms = format!("{:.2}", ms(dmax)),
@@ -469,41 +462,4 @@ fn running_time(element: &gst::Element) -> Option<gst::ClockTime> {
     let now = element.clock()?.time();
     let base = element.base_time().filter(|b| !b.is_zero())?;
     now.checked_sub(base)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_fetched_columns_cover_every_span_in_32_pixel_steps() {
-        assert_eq!(column_span([100..140, 300..301].into_iter(), 1920), 96..320);
-        assert_eq!(column_span(std::iter::once(0..1), 1920), 0..32);
-        assert_eq!(column_span(std::iter::once(1900..1919), 1919), 1888..1919);
-        assert_eq!(column_span(std::iter::once(5..5), 1920), 0..0);
-        assert_eq!(column_span(std::iter::empty(), 1920), 0..0);
-    }
-
-    #[test]
-    fn pacing_counts_from_the_slot_of_a_frame_taken_on_time() {
-        let interval = Duration::from_millis(40);
-        let due = Instant::now();
-        let late = |ms| due + Duration::from_micros(ms);
-        // Woken 0.3 ms after its slot: the next frame counts from the slot, not the wake-up.
-        assert_eq!(pacing_slot(Some(due), late(300), interval), due);
-        // Ten such frames take exactly ten intervals.
-        let mut slot = due;
-        for _ in 0..10 {
-            slot = pacing_slot(
-                Some(slot + interval),
-                slot + interval + Duration::from_micros(300),
-                interval,
-            );
-        }
-        assert_eq!(slot, due + interval * 10);
-        // A change after a quiet spell (its slot long past) counts from its own capture.
-        assert_eq!(pacing_slot(Some(due), late(15_000), interval), late(15_000));
-        // The first frame has no slot.
-        assert_eq!(pacing_slot(None, late(5), interval), late(5));
-    }
 }

@@ -19,6 +19,7 @@ pub mod abs_capture_time;
 pub mod audio_idle;
 pub mod audio_owner;
 pub mod audio_source;
+mod capture_plan;
 mod capture_thread;
 pub mod catalogue;
 pub mod congestion;

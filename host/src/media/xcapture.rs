@@ -1,10 +1,12 @@
 //! The video source: the host's damage-driven MIT-SHM capture ([`selkies_x11::shm_capture`])
 //! feeding an `appsrc` from a capture thread, or GStreamer's `ximagesrc` (`--capture`).
 //!
-//! The capture thread pushes a frame as soon as the X server reports damage, unless a frame
-//! went out less than one frame interval ago: then it waits for the interval to end and the
-//! damage that arrives meanwhile is fetched with it (a burst costs one frame, never more than
-//! `--framerate`). Only the damaged rows (widened to row pairs), within one span of columns
+//! The capture thread pushes a frame as soon as the X server reports damage, unless its
+//! frame-rate slot has not come yet: then it waits for the slot and the damage that arrives
+//! meanwhile is fetched with it (a burst costs one frame, at most one frame a slot). A change
+//! outside the area the last frame took is captured up to half an interval before its slot,
+//! taking the slot's place, so a new change behind a moving scene waits less
+//! (`capture_plan.rs`; docs/benchmarks.md, "Capture: a new change goes ahead"). Only the damaged rows (widened to row pairs), within one span of columns
 //! covering the damage, are fetched, a segment-full at a time, and converted straight from
 //! the shared segment into a pooled frame in the format the encoder takes (`frame_pool.rs`;
 //! NV12 for x264enc, I420 for the other software encoders, BGRx for the GPU uploads, which
@@ -39,23 +41,6 @@ use tracing::{info, warn};
 use super::capture_thread::CaptureThread;
 use super::pipeline::MediaError;
 use super::x264::hints::DamageLog;
-
-/// When a frame should next go out, given the last push, whether the screen changed since,
-/// and whether frames must flow at the frame rate regardless (pointer drawn).
-pub fn next_push(
-    last_push: Option<Instant>,
-    changed: bool,
-    pointer_drawn: bool,
-    interval: Duration,
-    keepalive: Duration,
-) -> Option<Instant> {
-    let last = last_push?;
-    Some(if changed || pointer_drawn {
-        last + interval
-    } else {
-        last + keepalive
-    })
-}
 
 /// The source chosen for one session.
 #[derive(Debug)]
@@ -281,40 +266,6 @@ impl CaptureHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    #[test]
-    fn first_frame_goes_out_at_once() {
-        assert_eq!(next_push(None, false, false, ms(33), ms(250)), None);
-    }
-
-    #[test]
-    fn damage_goes_out_one_interval_after_the_last_frame_at_the_earliest() {
-        let t = Instant::now();
-        assert_eq!(
-            next_push(Some(t), true, false, ms(33), ms(250)),
-            Some(t + ms(33))
-        );
-        // Long after the last frame, the due time has passed: the change goes out at once.
-        let due = next_push(Some(t), true, false, ms(33), ms(250)).expect("due");
-        assert!(due <= t + ms(500));
-    }
-
-    #[test]
-    fn a_static_screen_only_gets_keepalive_frames_unless_the_pointer_is_drawn() {
-        let t = Instant::now();
-        assert_eq!(
-            next_push(Some(t), false, false, ms(33), ms(250)),
-            Some(t + ms(250))
-        );
-        assert_eq!(
-            next_push(Some(t), false, true, ms(33), ms(250)),
-            Some(t + ms(33))
-        );
-    }
 
     #[test]
     fn the_ximagesrc_fragment_keeps_the_clock_ticked_capture() {

@@ -30,6 +30,10 @@ use crate::shm_segment::{ShmSegment, wait_readable_either};
 pub struct Waited {
     /// The screen changed; [`ShmCapture::capture_damage`] fetches the changes.
     pub damaged: bool,
+    /// The bounding box of all damage not yet taken, as the last report gave it. The server
+    /// reports again only when that box grows, so a scene repainting the same area over and
+    /// over is reported once per take, and a change elsewhere is reported when it happens.
+    pub area: Option<Rect>,
     /// The root window changed size; reopen the capture.
     pub resized: bool,
     /// A [`Waker`] asked for the wait to end.
@@ -149,7 +153,9 @@ impl ShmCapture {
         segment.remove_id();
 
         let damage = conn.generate_id()?;
-        conn.damage_create(damage, root, ReportLevel::NON_EMPTY)?;
+        // Bounding-box reports, not just "non-empty": the capture learns of a change outside
+        // what is already pending without taking the damage.
+        conn.damage_create(damage, root, ReportLevel::BOUNDING_BOX)?;
         let parts = conn.generate_id()?;
         conn.xfixes_create_region(parts, &[])?;
         conn.change_window_attributes(
@@ -223,7 +229,15 @@ impl ShmCapture {
         let mut seen = Waited::default();
         while let Some(event) = self.conn.poll_for_event()? {
             match event {
-                Event::DamageNotify(_) => seen.damaged = true,
+                Event::DamageNotify(d) => {
+                    seen.damaged = true;
+                    seen.area = Some(Rect {
+                        x: d.area.x,
+                        y: d.area.y,
+                        width: d.area.width,
+                        height: d.area.height,
+                    });
+                }
                 Event::ConfigureNotify(c) if c.window == self.root => {
                     seen.resized |= c.width != self.width || c.height != self.height;
                 }
@@ -257,7 +271,7 @@ impl ShmCapture {
     /// Take the damage accumulated since the last call: the damaged rectangles, and the row
     /// bands worth fetching for them.
     pub fn take_damage(&mut self) -> Result<(Vec<Rect>, Vec<std::ops::Range<u16>>), X11Error> {
-        // Moving the damage into `parts` also re-arms the NON_EMPTY report.
+        // Moving the damage into `parts` empties the bounding box: the next damage is reported.
         self.conn
             .damage_subtract(self.damage, x11rb::NONE, self.parts)?;
         let region = self.conn.xfixes_fetch_region(self.parts)?.reply()?;
