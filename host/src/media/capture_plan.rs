@@ -43,8 +43,9 @@ pub(super) fn pacing_slot(slot: Option<Instant>, started: Instant, interval: Dur
 /// When a new change may be captured ahead of `slot`: half an interval before it, so a change
 /// outside what a moving scene keeps repainting waits a quarter interval on average instead of
 /// half. Its capture takes the slot's place and the next one follows a whole interval after the
-/// slot: at most one frame per slot, so never above the frame rate over any two intervals,
-/// and never two frames closer than half an interval.
+/// slot: at most one frame per slot, so the rate stays at `--framerate` over any stretch of
+/// time (give or take the frame at its edge), and two frames are never closer than half an
+/// interval.
 pub(super) fn early_due(slot: Option<Instant>, interval: Duration) -> Option<Instant> {
     slot.map(|s| s.checked_sub(interval / 2).unwrap_or(s))
 }
