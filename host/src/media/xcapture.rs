@@ -6,7 +6,8 @@
 //! meanwhile is fetched with it (a burst costs one frame, at most one frame a slot). A change
 //! outside the area the last frame took is captured up to half an interval before its slot,
 //! taking the slot's place, so a new change behind a moving scene waits less
-//! (`capture_plan.rs`; docs/benchmarks.md, "Capture: a new change goes ahead"). Only the damaged rows (widened to row pairs), within one span of columns
+//! (`capture_plan.rs`; docs/benchmarks.md, "Capture: a new change goes ahead").
+//! Only the damaged rows (widened to row pairs), within one span of columns
 //! covering the damage, are fetched, a segment-full at a time, and converted straight from
 //! the shared segment into a pooled frame in the format the encoder takes (`frame_pool.rs`;
 //! NV12 for x264enc, I420 for the other software encoders, BGRx for the GPU uploads, which

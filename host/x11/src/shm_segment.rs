@@ -94,7 +94,8 @@ pub(crate) fn wait_readable_either(
     // the capture's pacing would spin until its frame is due.
     let ts = libc::timespec {
         tv_sec: libc::time_t::try_from(timeout.as_secs()).unwrap_or(libc::time_t::MAX),
-        tv_nsec: libc::c_long::from(timeout.subsec_nanos() as i32),
+        // Below 10^9: fits every c_long.
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
     };
     // SAFETY: two valid pollfds and one timespec for the duration of the call; no signal mask.
     let n = unsafe { libc::ppoll(pfds.as_mut_ptr(), 2, &ts, std::ptr::null()) };
