@@ -20,6 +20,7 @@ use crate::desktop;
 use crate::host::Host;
 use crate::log_limit::{Summariser, quote};
 use crate::media::pipeline::VideoPipeline;
+use crate::media::video_stages::StageReports;
 use crate::telemetry::{self, CpuSampler};
 use crate::uinput_mouse::UinputMouse;
 
@@ -37,6 +38,8 @@ pub struct Controller {
     uinput_mouse: Option<UinputMouse>,
     /// Warnings the client causes, rate-limited so it cannot control the log volume.
     complaints: Summariser,
+    /// Which of the host's stage windows this client asked for and got (`_stages`).
+    stage_reports: StageReports,
 }
 
 impl Controller {
@@ -62,6 +65,7 @@ impl Controller {
             stats_csv,
             uinput_mouse,
             complaints: Summariser::default(),
+            stage_reports: StageReports::default(),
         }
     }
 
@@ -80,7 +84,8 @@ impl Controller {
         )
     }
 
-    /// The periodic messages: `ping`, `system_stats`, and `gpu_stats` for NVIDIA encoders.
+    /// The periodic messages: `ping`, `system_stats`, `gpu_stats` for NVIDIA encoders, and the
+    /// host's newest stage window for a client that asked (`video_stages`).
     pub async fn tick(&mut self) -> Vec<String> {
         self.last_ping = Some(Instant::now());
         if let Some(summary) = self.complaints.flush(Instant::now()) {
@@ -96,6 +101,9 @@ impl Controller {
             }
             .to_json(),
         ];
+        if let Some(stages) = self.stage_reports.next(&self.video.stages) {
+            out.push(ServerMessage::VideoStages(stages).to_json());
+        }
         if self.video.chosen.spec.encoder.is_nvidia() {
             let gpu = self.host.settings.gpu_id;
             if let Ok(Some(g)) =
@@ -255,6 +263,7 @@ impl Controller {
                 Ok(None) => {}
                 Err(e) => self.complain(format!("clipboard from the browser dropped: {e}")),
             },
+            ClientMessage::StageReports(wanted) => self.stage_reports.set_wanted(wanted),
             ClientMessage::ClipboardImageOptIn => {
                 self.host.services.desktop.set_image_opt_in(true);
             }

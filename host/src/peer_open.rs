@@ -71,7 +71,12 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 playout_delay::install(&video.pipeline, playout_delay::PlayoutDelay::fixed(ms));
             }
             let stamps = abs_capture_time::install(&video.pipeline);
-            stage_timing::install(&video.pipeline, plan.metrics.clone(), stamps);
+            stage_timing::install(
+                &video.pipeline,
+                plan.metrics.clone(),
+                stamps,
+                video.stages.clone(),
+            );
             // After the stage timings' probe, which must still see the frames replaced here.
             video.repeat_unchanged_frames();
             // Last: it takes the next extmap id after the other header extensions.

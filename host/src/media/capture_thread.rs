@@ -233,13 +233,14 @@ impl CaptureThread {
                     changed = false;
                     wanted = false;
                     fresh = false;
-                    self.timing.record(
-                        damage_seen.take(),
-                        started,
-                        fetched,
-                        pool.allocated(),
-                        early,
-                    );
+                    let damage = damage_seen.take();
+                    if let Some(d) = damage {
+                        self.shared
+                            .stages
+                            .change_waited(started.saturating_duration_since(d));
+                    }
+                    self.timing
+                        .record(damage, started, fetched, pool.allocated(), early);
                 }
                 _ if played && appsrc.current_state() == gst::State::Null => return Ok(()),
                 _ => std::thread::sleep(RETRY),

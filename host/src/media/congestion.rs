@@ -172,6 +172,7 @@ struct Handles {
     fps_caps: gst::Element,
     encoder: gst::Element,
     chosen: super::pipeline::ChosenEncoder,
+    stages: Arc<super::video_stages::StageBoard>,
 }
 
 impl Handles {
@@ -185,6 +186,7 @@ impl Handles {
             fps_caps: v.fps_caps.clone(),
             encoder: v.encoder.clone(),
             chosen: v.chosen.clone(),
+            stages: v.stages.clone(),
         }
     }
 
@@ -199,6 +201,7 @@ impl Handles {
             fps_caps: self.fps_caps.clone(),
             encoder: self.encoder.clone(),
             chosen: self.chosen.clone(),
+            stages: self.stages.clone(),
         })
     }
 }

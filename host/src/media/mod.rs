@@ -38,6 +38,7 @@ pub mod repeat_frame;
 pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
+pub mod video_stages;
 pub mod ws_pipeline;
 pub mod x264;
 pub mod xcapture;

@@ -13,6 +13,7 @@ use super::audio_source;
 use super::catalogue::{self, Codec, CodecMedia, EncoderSpec, Upload};
 use super::props;
 use super::rates::RateParams;
+use super::video_stages::StageBoard;
 use super::xcapture::{CaptureHandle, VideoSource};
 use selkies_proto::config::CaptureMode;
 use selkies_proto::encoder::Encoder;
@@ -210,6 +211,8 @@ pub struct VideoPipeline {
     pub fps_caps: gst::Element,
     pub encoder: gst::Element,
     pub chosen: ChosenEncoder,
+    /// The host's measured stage times, for clients that ask (`video_stages`).
+    pub stages: Arc<StageBoard>,
 }
 
 pub(super) fn upload_chain(upload: Upload, gpu_id: u32, threads: u32) -> String {
@@ -295,11 +298,15 @@ pub(super) fn finish_video(
     Ok(VideoPipeline {
         webrtc: by_name(&pipeline, out)?,
         source,
-        capture,
         pointer_drawn,
         fps_caps: by_name(&pipeline, "fpscaps")?,
         encoder,
         chosen: chosen.clone(),
+        // The capture reports each change's wait to its own board; ximagesrc has none.
+        stages: capture
+            .as_ref()
+            .map_or_else(Arc::default, CaptureHandle::stages),
+        capture,
         pipeline,
     })
 }

@@ -12,7 +12,9 @@
 //! encoded → its last RTP packet handed to webrtcbin (payloading; the payloader pushes all of a
 //! frame's packets before it takes the next frame, so a frame is complete when the next one
 //! arrives). Each encoded frame's wall-clock capture time is also handed to the
-//! abs-capture-time header extension (`media/abs_capture_time.rs`) before it is packetised.
+//! abs-capture-time header extension (`media/abs_capture_time.rs`) before it is packetised,
+//! and every stage time to the pipeline's stage board (`media/video_stages.rs`), from which the
+//! clients that ask get the host's part of glass-to-glass as measured.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,6 +27,7 @@ use gstreamer::prelude::*;
 use selkies_telemetry::{Metrics, Stage};
 
 use super::abs_capture_time::CaptureStamps;
+use super::video_stages::StageBoard;
 
 /// Running mean and maximum of one stage over a reporting window.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -157,6 +160,7 @@ pub fn install(
     pipeline: &gst::Pipeline,
     metrics: Metrics,
     stamps: Option<CaptureStamps>,
+    board: Arc<StageBoard>,
 ) -> Option<Arc<AtomicU64>> {
     // The WebSocket transport's pipeline ends in its appsink instead of a payloader.
     let pay = pipeline
@@ -175,12 +179,14 @@ pub fn install(
     let stages = Arc::new(Mutex::new(Stages::default()));
     let s = stages.clone();
     let m = metrics.clone();
+    let b = board.clone();
     enc_sink.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
         let Some(buffer) = info.buffer() else {
             return gst::PadProbeReturn::Ok;
         };
         if let (Some(pts), Some(ms)) = (buffer.pts(), age_ms(pad, buffer)) {
             m.observe_stage(Stage::CaptureToEncoder, ms);
+            b.at_encoder(ms);
             let mut st = lock(&s);
             st.to_encoder.add(ms);
             st.pending.entered(pts.nseconds(), Instant::now(), ms);
@@ -215,8 +221,10 @@ pub fn install(
         let mut st = lock(&stages);
         if let Some(ms) = st.next_frame((pts.nseconds(), now)) {
             metrics.observe_stage(Stage::EncodedToSent, ms);
+            board.sent(ms);
         }
         let age = st.pending.left(pts.nseconds(), now);
+        board.encoded(age, now);
         if let Some(ms) = age {
             st.to_payloader.add(ms);
             metrics.observe_stage(Stage::CaptureToEncoded, ms);
@@ -295,7 +303,8 @@ mod tests {
         .downcast::<gst::Pipeline>()
         .expect("a pipeline");
         let metrics = Metrics::new();
-        install(&pipeline, metrics.clone(), None);
+        let board = Arc::new(StageBoard::default());
+        install(&pipeline, metrics.clone(), None, board.clone());
         pipeline.set_state(gst::State::Playing).expect("play");
         let bus = pipeline.bus().expect("bus");
         bus.timed_pop_filtered(gst::ClockTime::from_seconds(10), &[gst::MessageType::Eos])
@@ -326,6 +335,15 @@ mod tests {
         assert!(count("capture_to_encoder") >= 39.0, "{text}");
         assert!(count("capture_to_encoded") >= 39.0, "{text}");
         assert!(count("encoded_to_sent") >= 38.0, "{text}");
+        // The same times reached the board the clients' `video_stages` come from.
+        let (_, stages) = board.latest().expect("a 1 s window closed");
+        assert!(stages.frames > 0, "{stages:?}");
+        let encoded = stages.capture_to_encoded_ms.expect("capture → encoded");
+        assert!((0.0..5000.0).contains(&encoded), "{stages:?}");
+        assert!(stages.capture_to_encoder_ms.is_some(), "{stages:?}");
+        assert!(stages.encoded_to_sent_ms.is_some(), "{stages:?}");
+        // Only the capture thread knows when a change was reported; videotestsrc has none.
+        assert_eq!(stages.change_to_capture_ms, None);
     }
 
     #[test]

@@ -41,6 +41,7 @@ use tracing::{info, warn};
 
 use super::capture_thread::CaptureThread;
 use super::pipeline::MediaError;
+use super::video_stages::StageBoard;
 use super::x264::hints::DamageLog;
 
 /// The source chosen for one session.
@@ -148,6 +149,7 @@ impl VideoSource {
             pointer: AtomicBool::new(false),
             running: AtomicBool::new(true),
             hold_until: Mutex::new(None),
+            stages: Arc::new(StageBoard::default()),
         });
         let (waker, wake) = wake_pair()
             .map_err(|e| MediaError::Capture(format!("cannot create the capture's waker: {e}")))?;
@@ -195,6 +197,8 @@ pub(super) struct Shared {
     pub(super) running: AtomicBool,
     /// Push nothing more until then, or until a frame is wanted (`hold_until_wanted`).
     hold_until: Mutex<Option<Instant>>,
+    /// Where each change's wait for its capture goes (the client's `video_stages`).
+    pub(super) stages: Arc<StageBoard>,
 }
 
 impl Shared {
@@ -248,6 +252,11 @@ impl CaptureHandle {
     /// `limit` has passed. Damage seen meanwhile goes out with the wanted frame.
     pub fn hold_until_wanted(&self, limit: Duration) {
         *crate::sync::lock(&self.shared.hold_until) = Some(Instant::now() + limit);
+    }
+
+    /// The stage board the capture reports each change's wait to.
+    pub fn stages(&self) -> Arc<StageBoard> {
+        self.shared.stages.clone()
     }
 
     /// What changed in each pushed frame, by sequence number (the buffer offset), for an

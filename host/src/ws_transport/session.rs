@@ -157,8 +157,12 @@ pub async fn run(ctx: Context, socket: WebSocket, req: StreamRequest) {
     let video_codec = Codec::of_video(p.video.chosen.spec.codec());
     // capture → encoded, exported as for WebRTC (`selkies_host_latency_ms` on /metrics), and
     // each frame's real capture time for its header.
-    let encoded_age =
-        crate::media::stage_timing::install(&p.video.pipeline, host.services.metrics.clone(), None);
+    let encoded_age = crate::media::stage_timing::install(
+        &p.video.pipeline,
+        host.services.metrics.clone(),
+        None,
+        p.video.stages.clone(),
+    );
     // After the stage timings' probe: keep-alives of an unchanged screen as repeat pictures.
     p.video.repeat_unchanged_frames();
     frames::attach(

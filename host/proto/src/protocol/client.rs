@@ -101,6 +101,9 @@ pub enum ClientMessage {
     /// `cio`: this client takes `clipboard_image` messages (our extension, docs/protocol.md
     /// §13.3); the legacy client never sends it, so it never gets images.
     ClipboardImageOptIn,
+    /// `_stages,<0|1>`: send (or stop sending) this client `video_stages`, the host's measured
+    /// video stage times (our extension, docs/protocol.md §4.1).
+    StageReports(bool),
     /// `cwip,<index>,<count>,<b64>`: one slice of a PNG image for the host clipboard.
     ClipboardImagePart {
         index: u32,
@@ -245,6 +248,14 @@ pub fn parse_client_message(text: &str) -> Result<ClientMessage, ProtocolError> 
             a.arity(0)?;
             ClientMessage::ClipboardImageOptIn
         }
+        "_stages" => {
+            a.arity(1)?;
+            ClientMessage::StageReports(match a.get(0, "stage reports")? {
+                "0" => false,
+                "1" => true,
+                other => return Err(ProtocolError::bad("stage reports", other)),
+            })
+        }
         "cwip" => {
             a.arity(3)?;
             let index: u32 = a.num(0, "part index")?;
@@ -339,6 +350,7 @@ fn static_name(cmd: &str) -> &'static str {
         "pong" => "pong",
         "_f" => "_f",
         "_l" => "_l",
+        "_stages" => "_stages",
         _ => "command",
     }
 }

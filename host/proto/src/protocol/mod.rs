@@ -13,6 +13,8 @@ mod tests;
 pub use client::{ClientMessage, PointerEvent, Resolution, parse_client_message};
 pub use error::ProtocolError;
 pub use pyjson::{PyJson, float_repr};
-pub use server::{CLIPBOARD_MAX_B64, CursorMessage, ServerMessage, SystemAction, initial_burst};
+pub use server::{
+    CLIPBOARD_MAX_B64, CursorMessage, ServerMessage, SystemAction, VideoStages, initial_burst,
+};
 
 pub(crate) use client::parse_bool;

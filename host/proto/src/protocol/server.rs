@@ -126,6 +126,42 @@ pub enum ServerMessage {
     LatencyMeasurement {
         latency_ms: f64,
     },
+    /// The host's measured video stages over its last window, for a client that sent
+    /// `_stages,1` (our extension, docs/protocol.md §4.2).
+    VideoStages(VideoStages),
+}
+
+/// Mean times of the host's video stages over one window, in milliseconds; `None` (JSON
+/// `null`) where no frame of the window went through that stage.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct VideoStages {
+    /// First X DAMAGE report of a change → the start of its capture.
+    pub change_to_capture_ms: Option<f64>,
+    /// Capture start → the frame at the encoder's input.
+    pub capture_to_encoder_ms: Option<f64>,
+    /// Capture start → the encoded frame.
+    pub capture_to_encoded_ms: Option<f64>,
+    /// Encoded frame → its last RTP packet handed on.
+    pub encoded_to_sent_ms: Option<f64>,
+    /// Frames in the window.
+    pub frames: u32,
+}
+
+impl VideoStages {
+    fn to_py(self) -> PyJson {
+        // Tenths of a millisecond: finer is noise, and the message stays short.
+        let ms = |v: Option<f64>| {
+            v.filter(|v| v.is_finite())
+                .map_or(PyJson::Null, |v| PyJson::Float((v * 10.0).round() / 10.0))
+        };
+        PyJson::Object(vec![
+            ("change_to_capture_ms", ms(self.change_to_capture_ms)),
+            ("capture_to_encoder_ms", ms(self.capture_to_encoder_ms)),
+            ("capture_to_encoded_ms", ms(self.capture_to_encoded_ms)),
+            ("encoded_to_sent_ms", ms(self.encoded_to_sent_ms)),
+            ("frames", PyJson::Int(self.frames.into())),
+        ])
+    }
 }
 
 /// Python's `round(x, 3)` for the magnitudes used here (timestamps, milliseconds).
@@ -180,6 +216,7 @@ impl ServerMessage {
             ServerMessage::SystemStats { .. } => "system_stats",
             ServerMessage::Ping { .. } => "ping",
             ServerMessage::LatencyMeasurement { .. } => "latency_measurement",
+            ServerMessage::VideoStages(_) => "video_stages",
         }
     }
 
@@ -232,6 +269,7 @@ impl ServerMessage {
             ServerMessage::LatencyMeasurement { latency_ms } => {
                 obj(vec![("latency_ms", PyJson::Float(*latency_ms))])
             }
+            ServerMessage::VideoStages(s) => s.to_py(),
         }
     }
 

@@ -135,6 +135,8 @@ fn telemetry_commands() {
         ok("_stats_audio,[]"),
         ClientMessage::StatsAudio(serde_json::Value::Array(_))
     ));
+    assert_eq!(ok("_stages,1"), ClientMessage::StageReports(true));
+    assert_eq!(ok("_stages,0"), ClientMessage::StageReports(false));
 }
 
 #[test]
@@ -162,6 +164,18 @@ fn malformed_messages_are_descriptive_errors() {
         Err(MissingField("wheel magnitude"))
     );
     assert!(matches!(parse_client_message("p,2"), Err(BadField { .. })));
+    assert!(matches!(
+        parse_client_message("_stages,yes"),
+        Err(BadField { .. })
+    ));
+    assert_eq!(
+        parse_client_message("_stages"),
+        Err(MissingField("stage reports"))
+    );
+    assert!(matches!(
+        parse_client_message("_stages,1,1"),
+        Err(ExtraFields { .. })
+    ));
     assert!(matches!(parse_client_message("vb,0"), Err(BadField { .. })));
     assert!(matches!(
         parse_client_message("r,1920"),
@@ -290,6 +304,20 @@ fn every_server_message_serialises_like_python() {
         (
             ServerMessage::latency_from_rtt(0.0123456),
             r#"{"type": "latency_measurement", "data": {"latency_ms": 6.173}}"#,
+        ),
+        (
+            ServerMessage::VideoStages(VideoStages {
+                change_to_capture_ms: Some(0.84),
+                capture_to_encoder_ms: Some(1.6),
+                capture_to_encoded_ms: Some(6.25),
+                encoded_to_sent_ms: Some(f64::NAN),
+                frames: 30,
+            }),
+            r#"{"type": "video_stages", "data": {"change_to_capture_ms": 0.8, "capture_to_encoder_ms": 1.6, "capture_to_encoded_ms": 6.3, "encoded_to_sent_ms": null, "frames": 30}}"#,
+        ),
+        (
+            ServerMessage::VideoStages(VideoStages::default()),
+            r#"{"type": "video_stages", "data": {"change_to_capture_ms": null, "capture_to_encoder_ms": null, "capture_to_encoded_ms": null, "encoded_to_sent_ms": null, "frames": 0}}"#,
         ),
     ];
     for (msg, want) in cases {

@@ -2,7 +2,8 @@
 //! (`crate::protocol`), then passed, rewritten (a player's pad moves to its slot) or dropped;
 //! drops of input, clipboard, settings and gamepad messages are counted per category so the
 //! host can report them (`/metrics`). Telemetry a guest sends (`_f`, `_l`, `_stats_*`) is
-//! ignored without counting: it would overwrite the owner's figures.
+//! ignored without counting: it would overwrite the owner's figures; what only concerns the
+//! guest's own connection (`pong`, `_stages`) passes.
 
 use crate::gamepad::GamepadMessage;
 use crate::protocol::ClientMessage;
@@ -103,6 +104,7 @@ fn category(msg: &ClientMessage) -> Option<Category> {
         | M::Scale(_) => Category::Settings,
         M::Gamepad(_) => Category::Gamepad,
         M::Pong { .. }
+        | M::StageReports(_)
         | M::ClientFps(_)
         | M::ClientLatency(_)
         | M::StatsVideo(_)
@@ -136,7 +138,8 @@ fn with_pad_index(mut msg: GamepadMessage, slot: u8) -> GamepadMessage {
 pub fn filter(role: Role, msg: ClientMessage) -> Verdict {
     let Some(cat) = category(&msg) else {
         return match msg {
-            ClientMessage::Pong { .. } => Verdict::Pass(msg),
+            // Per connection: the guest's own ping and its own stage reports.
+            ClientMessage::Pong { .. } | ClientMessage::StageReports(_) => Verdict::Pass(msg),
             _ if role == Role::Owner => Verdict::Pass(msg),
             _ => Verdict::Ignore,
         };
@@ -205,6 +208,7 @@ mod tests {
         ("js,a,0,0,-1", ['P', 'D', 'D', 'R']),
         ("js,b,2,1,1", ['P', 'D', 'D', 'D']),
         ("pong,1700000000.5", ['P', 'P', 'P', 'P']),
+        ("_stages,1", ['P', 'P', 'P', 'P']),
         ("_f,60", ['P', 'I', 'I', 'I']),
         ("_l,12", ['P', 'I', 'I', 'I']),
     ];

@@ -1,0 +1,195 @@
+//! The host's measured video stage times as a client sees them (`video_stages`, docs/protocol.md
+//! §4.2): the capture thread adds how long each change waited for its capture, the stage-timing
+//! probes (`stage_timing.rs`) add capture → encoder input, capture → encoded and encoded → sent.
+//! Once a window of [`WINDOW`] is full, its means are published with a sequence number; each
+//! connection that asked (`_stages,1`) sends every new window once. Readers never reset what they
+//! read, so the peers of a shared session all see the same windows.
+//!
+//! Without it the client could only assume the host's part of glass-to-glass (half a frame for
+//! the capture wait, half a frame for the encode), which read twice the measured total.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use selkies_proto::protocol::VideoStages;
+
+use super::stage_timing::Window;
+use crate::sync::lock;
+
+/// How long a window of samples runs before its means are published.
+pub const WINDOW: Duration = Duration::from_secs(1);
+
+/// Where the stage samples of one video pipeline meet.
+#[derive(Debug, Default)]
+pub struct StageBoard {
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    change: Window,
+    to_encoder: Window,
+    encoded: Window,
+    sent: Window,
+    frames: u32,
+    since: Option<Instant>,
+    /// The newest complete window and its number (1, 2, …).
+    last: Option<(u64, VideoStages)>,
+}
+
+impl StageBoard {
+    /// A change's first DAMAGE report → the start of the capture that took it.
+    pub fn change_waited(&self, wait: Duration) {
+        lock(&self.inner).change.add(wait.as_secs_f64() * 1000.0);
+    }
+
+    /// Capture start → the frame at the encoder's input.
+    pub fn at_encoder(&self, ms: f64) {
+        lock(&self.inner).to_encoder.add(ms);
+    }
+
+    /// Encoded frame → its last packet handed on.
+    pub fn sent(&self, ms: f64) {
+        lock(&self.inner).sent.add(ms);
+    }
+
+    /// An encoded frame left the encoder at `now`, `ms` after its capture began (`None`: its
+    /// capture time is unknown). Closes the window when it has run its length.
+    pub fn encoded(&self, ms: Option<f64>, now: Instant) {
+        let mut s = lock(&self.inner);
+        if let Some(ms) = ms {
+            s.encoded.add(ms);
+        }
+        s.frames = s.frames.saturating_add(1);
+        let since = *s.since.get_or_insert(now);
+        if now.duration_since(since) < WINDOW {
+            return;
+        }
+        let mean = |w: &mut Window| w.take().map(|(mean, _max)| mean);
+        let stages = VideoStages {
+            change_to_capture_ms: mean(&mut s.change),
+            capture_to_encoder_ms: mean(&mut s.to_encoder),
+            capture_to_encoded_ms: mean(&mut s.encoded),
+            encoded_to_sent_ms: mean(&mut s.sent),
+            frames: s.frames,
+        };
+        let seq = s.last.map_or(1, |(n, _)| n + 1);
+        s.last = Some((seq, stages));
+        s.frames = 0;
+        s.since = Some(now);
+    }
+
+    /// The newest complete window and its number, if one has closed.
+    pub fn latest(&self) -> Option<(u64, VideoStages)> {
+        lock(&self.inner).last
+    }
+}
+
+/// What one connection has sent of a board: each window once, and only after the client asked.
+#[derive(Debug, Default)]
+pub struct StageReports {
+    wanted: bool,
+    sent: u64,
+}
+
+impl StageReports {
+    /// `_stages,<0|1>` from the client.
+    pub fn set_wanted(&mut self, wanted: bool) {
+        self.wanted = wanted;
+    }
+
+    /// The window to send now: a newer one than last sent, while the client wants them.
+    pub fn next(&mut self, board: &StageBoard) -> Option<VideoStages> {
+        if !self.wanted {
+            return None;
+        }
+        let (seq, stages) = board.latest()?;
+        if seq == self.sent {
+            return None;
+        }
+        self.sent = seq;
+        Some(stages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_window_publishes_the_means_of_what_it_saw() {
+        let board = StageBoard::default();
+        let t0 = Instant::now();
+        board.change_waited(ms(1));
+        board.change_waited(ms(3));
+        board.at_encoder(2.0);
+        board.sent(0.5);
+        board.encoded(Some(6.0), t0);
+        assert_eq!(board.latest(), None, "the window has not run its length");
+        board.encoded(Some(8.0), t0 + ms(500));
+        board.encoded(None, t0 + WINDOW);
+        let (seq, s) = board.latest().expect("a window closed");
+        assert_eq!(seq, 1);
+        assert_eq!(
+            s,
+            VideoStages {
+                change_to_capture_ms: Some(2.0),
+                capture_to_encoder_ms: Some(2.0),
+                capture_to_encoded_ms: Some(7.0),
+                encoded_to_sent_ms: Some(0.5),
+                frames: 3,
+            }
+        );
+    }
+
+    #[test]
+    fn a_stage_no_frame_went_through_is_unknown_not_zero() {
+        let board = StageBoard::default();
+        let t0 = Instant::now();
+        // Keep-alives of a still screen: no change waited, no capture time known.
+        board.encoded(None, t0);
+        board.encoded(None, t0 + WINDOW);
+        let (_, s) = board.latest().expect("a window closed");
+        assert_eq!(s.change_to_capture_ms, None);
+        assert_eq!(s.capture_to_encoded_ms, None);
+        assert_eq!(s.frames, 2);
+        // The next window starts empty: its samples are its own.
+        board.change_waited(ms(4));
+        board.encoded(Some(5.0), t0 + WINDOW + ms(10));
+        board.encoded(None, t0 + WINDOW * 2);
+        let (seq, s) = board.latest().expect("a second window");
+        assert_eq!(seq, 2);
+        assert_eq!(s.change_to_capture_ms, Some(4.0));
+        assert_eq!(s.capture_to_encoded_ms, Some(5.0));
+        assert_eq!(s.frames, 2);
+    }
+
+    #[test]
+    fn each_connection_sends_each_window_once_and_only_when_asked() {
+        let board = StageBoard::default();
+        let t0 = Instant::now();
+        board.encoded(Some(5.0), t0);
+        board.encoded(Some(5.0), t0 + WINDOW);
+        let mut a = StageReports::default();
+        let mut b = StageReports::default();
+        assert_eq!(a.next(&board), None, "not asked for");
+        a.set_wanted(true);
+        b.set_wanted(true);
+        assert!(a.next(&board).is_some());
+        assert_eq!(a.next(&board), None, "already sent");
+        // Another connection of the same session still gets the window.
+        assert!(b.next(&board).is_some());
+        board.encoded(Some(5.0), t0 + WINDOW * 2);
+        a.set_wanted(false);
+        assert_eq!(a.next(&board), None, "stopped");
+        a.set_wanted(true);
+        assert!(
+            a.next(&board).is_some(),
+            "the newest window after asking again"
+        );
+    }
+}
