@@ -129,6 +129,14 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       assert.match(overlay, /jitter buffer [\d.]+ ms\/frame/);
       const g2g = await browser.e2e(() => window.__e2e.glassToGlassMs);
       assert.ok(g2g > 0 && g2g < 1000, `glass-to-glass estimate ${g2g}`);
+      // The host's own stage times (`_stages,1` → `video_stages`, docs/protocol.md §4.2) replace
+      // the assumed host part of the figure.
+      const hosted = await waitFor(() => browser.e2e(() => {
+        const t = document.getElementById('stats-overlay')?.textContent ?? '';
+        return /capture→sent [\d.]+ ms \(host\)/.test(t) && /\nhost: change→capture/.test(t) ? t : null;
+      }), 6000, 250);
+      assert.ok(hosted, `overlay without the host's stages: ${await browser.e2e(() => document.getElementById('stats-overlay')?.textContent)}; host messages ${JSON.stringify(await browser.e2e(() => window.__e2e.hostMessages))}`);
+      assert.ok((await browser.sent()).includes('_stages,1'), 'the client asks for the host stages');
       await sleep(400); // the drawer's closing transition
       t.diagnostic(`glass-to-glass estimate ${g2g.toFixed(0)} ms; screenshot ${await shot('stats-overlay-1366x768')}`);
       // Telemetry uploads (legacy: every second while both connections are up).

@@ -25,7 +25,7 @@ import { SharingDrawer } from './sharing-drawer.ts';
 import { AppState } from './app-state.ts';
 import { SettingsStore, type NumberKey } from './settings.ts';
 import { appName } from './signalling.ts';
-import { statsLine } from './stats.ts';
+import { parseVideoStages, statsLine } from './stats.ts';
 import { isTouchDevice, OnScreenKeyboard, TouchInput } from './touch-input.ts';
 import { bindWebcamDrawer, webcam } from './webcam.ts';
 
@@ -381,6 +381,10 @@ export class App {
     this.gamepads.reset();
     this.clipboard.channelOpened();
     this.clipboardImages.channelOpened();
+    // A new host session: what the last one measured is not this one's, and it sends its
+    // stage times only when asked.
+    this.session.hostStages = null;
+    this.session.send(msg.videoStages(true));
     // Touch has no local cursor: the host draws its own into the video (legacy forces p,1).
     if (this.parts.isTouch()) this.session.send(msg.pointerVisible(true));
   }
@@ -431,6 +435,10 @@ export class App {
         break;
       case 'gpu_stats':
         this.gpu = parseGpuStats(m.data) ?? this.gpu;
+        break;
+      case 'video_stages':
+        // Stamped here: the estimate ignores stages that stopped coming (stats.ts).
+        this.session.hostStages = parseVideoStages(m.data, performance.now()) ?? this.session.hostStages;
         break;
       case 'latency_measurement': {
         const l = (m.data as { latency_ms?: unknown } | null)?.latency_ms;

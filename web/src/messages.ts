@@ -39,6 +39,14 @@ export function clientLatency(ms: number): string {
   return `_l,${ms}`;
 }
 
+/**
+ * `_stages,1` / `_stages,0` (our extension): start or stop the host's `video_stages`, its own
+ * stage times for the glass-to-glass figure. A legacy host drops it as an unknown command.
+ */
+export function videoStages(on: boolean): string {
+  return `_stages,${on ? 1 : 0}`;
+}
+
 /** `r,WxH` then `s,ratio`: size the remote desktop to the window (only acted on with resize on). */
 export function resize(width: number, height: number): string {
   return `r,${width}x${height}`;

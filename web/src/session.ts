@@ -17,11 +17,13 @@ import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, t
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
+  freshHostStages,
   glassToGlass,
   latencyMs,
   rates,
   snapshot,
   type GlassToGlass,
+  type HostStages,
   type InboundSnapshot,
   type PcSnapshot,
   type Rates,
@@ -41,6 +43,8 @@ export interface StatsSample {
   paths?: { video: SelectedPath | null; audio: SelectedPath | null };
   /** Per-frame stages measured over the interval (stages.ts), while they are sampled. */
   stages?: StageSummary | null;
+  /** The host's own stage means (`video_stages`), while fresh; absent from a legacy host. */
+  host?: HostStages | null;
 }
 
 export interface SessionUi {
@@ -175,6 +179,8 @@ export class Session {
   microphone: Microphone | null = null;
   /** 2 × the host's `latency_measurement`: the RTT estimate when ICE reports none. */
   serverLatencyMs: number | null = null;
+  /** The host's last `video_stages`, stamped with `performance.now()` on arrival. */
+  hostStages: HostStages | null = null;
 
   constructor(
     private readonly target: SessionTarget,
@@ -437,9 +443,17 @@ export class Session {
     const rtt = v.rtt !== null || a.rtt !== null ? Math.max(v.rtt ?? 0, a.rtt ?? 0) : null;
     const rttOrHost = rtt ?? (this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null);
     const lat = latencyMs(rttOrHost, r.jitterMs);
+    // Taken before the estimate, which splits this interval's capture → received into the
+    // host's part and the network's.
+    const stages = this.stageMeans.take(this.clockOffsetMs);
+    const now = performance.now();
     // The host's capture rate, not the decoded rate: idle gating sends few frames of a static
     // screen, and half a 250 ms gap is not what a change waits for.
-    const g2g = glassToGlass(this.captureFps ?? r.fps, rttOrHost, this.displayDelay.take(), r);
+    const g2g = glassToGlass(this.captureFps ?? r.fps, rttOrHost, this.displayDelay.take(), r, {
+      stages: this.hostStages,
+      now,
+      captureToReceivedMs: stages?.captureToReceivedMs ?? null,
+    });
     if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
     this.target.ui.stats({
       video: v,
@@ -450,7 +464,8 @@ export class Session {
       g2g,
       connectionState: `${vpc.connectionState} (webrtc)`,
       paths,
-      stages: this.stageMeans.take(this.clockOffsetMs),
+      stages,
+      host: freshHostStages(this.hostStages, now),
     });
     if (++this.tick % 5 === 0) {
       if (Number.isInteger(v.video.framesPerSecond)) this.send(msg.clientFps(v.video.framesPerSecond));

@@ -1,6 +1,9 @@
 //! Pure digestion of `RTCPeerConnection.getStats()` reports (docs/testing.md G13, docs/protocol.md §9.3):
 //! picks the inbound video/audio streams and the selected candidate pair out of a list of report
-//! objects, and turns two snapshots into rates (fps, kbit/s) and a latency estimate.
+//! objects, and turns two snapshots into rates (fps, kbit/s) and a latency estimate. Also the
+//! glass-to-glass figure, built from the host's own stage times (`video_stages`, parsed here
+//! without trusting it) where it sends them and from assumptions where it does not; each part
+//! says which it is.
 
 /** The fields the client uses; every counter is cumulative as in the W3C stats spec. */
 export interface InboundSnapshot {
@@ -130,30 +133,165 @@ export function latencyMs(rttSeconds: number | null, jitterMs: number): number {
   return Math.round((rttSeconds ?? 0) * 1000 + jitterMs);
 }
 
-export interface GlassToGlass {
-  /** Sum of the parts below, ms. */
-  totalMs: number;
-  /** Mean wait for the next capture tick: half a frame interval. */
-  captureMs: number;
-  /** Host encode and send, assumed half a frame interval (x264/vpx realtime presets keep up). */
-  encodeMs: number;
-  /** One-way network: half the selected pair's RTT. */
-  networkMs: number;
-  /** Last packet received → frame expected on screen (rVFC), or processing + one 60 Hz refresh. */
-  receiveToDisplayMs: number;
+/**
+ * The host's stage means over its last ~1 s (`video_stages`, our extension asked for with
+ * `_stages,1`), ms; null where no frame of that window had the stage (keep-alives only, or the
+ * ximagesrc capture, which sees no damage).
+ */
+export interface HostStages {
+  /** First X DAMAGE report of a change → start of that frame's capture (the pacing's wait). */
+  changeToCaptureMs: number | null;
+  /** Capture start → frame at the encoder's input (fetch, colour conversion, queue). */
+  captureToEncoderMs: number | null;
+  /** Capture start → encoded frame out of the encoder (includes the above). */
+  captureToEncodedMs: number | null;
+  /** Encoded frame → its last packet handed to webrtcbin or the WebSocket sender. */
+  encodedToSentMs: number | null;
+  /** Frames in the host's window. */
+  frames: number;
+  /** When the message arrived, in the clock of the `now` later compared with it (ms). */
+  receivedAt: number;
+}
+
+/** Host stages older than this describe a past the screen has left (or a host that stopped). */
+export const HOST_STAGES_STALE_MS = 5000;
+/** A mean above this is no stage of a live stream; the host's clock or a hostile peer made it. */
+const MAX_STAGE_MS = 10_000;
+
+/** A stage mean: a finite number in 0..MAX_STAGE_MS, anything else unknown. */
+const stageMs = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_STAGE_MS ? v : null);
+
+/**
+ * The `data` of a `video_stages` message, or null when it is not an object with a whole,
+ * non-negative frame count. A stage that is not a plausible ms value is unknown, as a null is:
+ * the other stages of the window still hold.
+ */
+export function parseVideoStages(data: unknown, receivedAt: number): HostStages | null {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return null;
+  const d = data as Record<string, unknown>;
+  const frames = d.frames;
+  if (typeof frames !== 'number' || !Number.isSafeInteger(frames) || frames < 0) return null;
+  return {
+    changeToCaptureMs: stageMs(d.change_to_capture_ms),
+    captureToEncoderMs: stageMs(d.capture_to_encoder_ms),
+    captureToEncodedMs: stageMs(d.capture_to_encoded_ms),
+    encodedToSentMs: stageMs(d.encoded_to_sent_ms),
+    frames,
+    receivedAt,
+  };
+}
+
+/** `h` unless it is older than `HOST_STAGES_STALE_MS` at `now`. */
+export function freshHostStages(h: HostStages | null | undefined, now: number): HostStages | null {
+  return h && now - h.receivedAt <= HOST_STAGES_STALE_MS ? h : null;
+}
+
+/** Host capture start → last packet sent, when both of its stages are known. */
+function hostSentMs(h: HostStages | null): number | null {
+  return h && h.captureToEncodedMs !== null && h.encodedToSentMs !== null ? h.captureToEncodedMs + h.encodedToSentMs : null;
 }
 
 /**
- * Glass-to-glass estimate from what the browser can measure. Only the host's encode time is an
- * assumption; `ci/bench-e2e` prints this estimate next to the pixel-measured value.
+ * Where the network part came from: capture → received measured here less the host's capture →
+ * sent (`stamps`); the same with the host's part left in because the host did not say it
+ * (`stampsWithHost`: `encodeMs` is then 0 and inside `networkMs`); half the round trip (`rtt`);
+ * nothing (`none`, 0 ms).
  */
-export function glassToGlass(fps: number, rttSeconds: number | null, receiveToDisplayMs: number | null, r: Rates): GlassToGlass {
+export type NetworkSource = 'stamps' | 'stampsWithHost' | 'rtt' | 'none';
+
+export interface GlassToGlass {
+  /** Sum of the parts below, ms. */
+  totalMs: number;
+  /** Change → capture start: the host's measure, else half a frame interval. */
+  captureMs: number;
+  /** Host capture start → sent: the host's measure, else half a frame interval. */
+  encodeMs: number;
+  /** Sent → last packet received (see `networkFrom`). */
+  networkMs: number;
+  /** Last packet received → frame expected on screen (rVFC), or processing + one 60 Hz refresh. */
+  receiveToDisplayMs: number;
+  /** Which parts were measured (by the host or here); the others hold an assumption. */
+  measured: { capture: boolean; encode: boolean; network: boolean; display: boolean };
+  networkFrom: NetworkSource;
+}
+
+/** What the estimate learns beyond the browser's own stats. */
+export interface HostSide {
+  /** The host's last `video_stages` (null: a legacy host, or none yet); ignored once stale. */
+  stages: HostStages | null;
+  /** Now, in the clock of `stages.receivedAt`. */
+  now: number;
+  /** Capture → last packet received, measured here from the frames' capture times, or null. */
+  captureToReceivedMs: number | null;
+}
+
+const NO_HOST: HostSide = { stages: null, now: 0, captureToReceivedMs: null };
+
+/** True when no part of `g` is an assumption. */
+export function allMeasured(g: GlassToGlass): boolean {
+  return g.measured.capture && g.measured.encode && g.measured.network && g.measured.display;
+}
+
+/**
+ * Glass-to-glass of the WebRTC transport. The host's stage means replace the half-frame
+ * assumptions for the capture wait and the host's encode + send when it sends them; with them,
+ * the network is the measured capture → received less the host's part (the clocks' offset, when
+ * wrongly estimated, can only push it below 0, hence the floor). Without them, the network is half
+ * the round trip. `ci/bench-e2e` prints this figure next to the pixel-measured value.
+ */
+export function glassToGlass(fps: number, rttSeconds: number | null, receiveToDisplayMs: number | null, r: Rates, side: HostSide = NO_HOST): GlassToGlass {
   const frame = fps > 0 ? 1000 / fps : 0;
-  const captureMs = frame / 2;
-  const encodeMs = frame / 2;
-  const networkMs = ((rttSeconds ?? 0) * 1000) / 2;
+  const host = freshHostStages(side.stages, side.now);
+  const change = host?.changeToCaptureMs ?? null;
+  const sent = hostSentMs(host);
+  const captureMs = change ?? frame / 2;
+  const encodeMs = sent ?? frame / 2;
+  let networkMs = 0;
+  let networkFrom: NetworkSource = 'none';
+  if (sent !== null && side.captureToReceivedMs !== null) {
+    networkMs = Math.max(0, side.captureToReceivedMs - sent);
+    networkFrom = 'stamps';
+  } else if (rttSeconds !== null) {
+    networkMs = (rttSeconds * 1000) / 2;
+    networkFrom = 'rtt';
+  }
   const rx = receiveToDisplayMs ?? r.processingMs + 1000 / 60;
-  return { totalMs: captureMs + encodeMs + networkMs + rx, captureMs, encodeMs, networkMs, receiveToDisplayMs: rx };
+  return {
+    totalMs: captureMs + encodeMs + networkMs + rx,
+    captureMs,
+    encodeMs,
+    networkMs,
+    receiveToDisplayMs: rx,
+    measured: { capture: change !== null, encode: sent !== null, network: networkFrom !== 'none', display: receiveToDisplayMs !== null },
+    networkFrom,
+  };
+}
+
+/**
+ * Glass-to-glass of the WebSocket transport, whose frames carry their capture time: capture →
+ * received and capture → decoded are measured here (same clock on one machine, else skewed by
+ * the clocks' offset). The host's capture → sent, when it says it, is split out of capture →
+ * received; the capture wait is the host's, else half a frame; the display adds half a 60 Hz
+ * refresh on average, an assumption.
+ */
+export function glassToGlassWs(fps: number, captureToDecodedMs: number, side: HostSide): GlassToGlass {
+  const frame = fps > 0 ? 1000 / fps : 0;
+  const host = freshHostStages(side.stages, side.now);
+  const change = host?.changeToCaptureMs ?? null;
+  const sent = hostSentMs(host);
+  const captureMs = change ?? frame / 2;
+  const toReceived = Math.min(side.captureToReceivedMs ?? captureToDecodedMs, captureToDecodedMs);
+  const encodeMs = sent === null ? 0 : Math.min(sent, toReceived);
+  const rx = captureToDecodedMs - toReceived + 1000 / 60 / 2;
+  return {
+    totalMs: captureMs + captureToDecodedMs + 1000 / 60 / 2,
+    captureMs,
+    encodeMs,
+    networkMs: toReceived - encodeMs,
+    receiveToDisplayMs: rx,
+    measured: { capture: change !== null, encode: true, network: true, display: false },
+    networkFrom: sent === null ? 'stampsWithHost' : 'stamps',
+  };
 }
 
 /** Running mean of rVFC "last packet received → expected display" delays, reset on read. */

@@ -10,6 +10,7 @@ import type { Microphone } from './mic.ts';
 import { milestone } from './milestones.ts';
 import { dropSocket, takeOr } from './prefetch.ts';
 import { Session, type SessionTarget, type SessionUi } from './session.ts';
+import type { HostStages } from './stats.ts';
 import { WsSession } from './ws-transport.ts';
 
 export type TransportMode = 'auto' | 'webrtc' | 'websocket';
@@ -48,6 +49,7 @@ export class TransportSwitch {
   private startedAt = 0;
   private captureFpsValue: number | null = null;
   private serverLatencyValue: number | null = null;
+  private hostStagesValue: HostStages | null = null;
   private microphoneValue: Microphone | null = null;
 
   constructor(private readonly target: SessionTarget) {}
@@ -80,6 +82,17 @@ export class TransportSwitch {
     this.serverLatencyValue = v;
     if (this.rtc) this.rtc.serverLatencyMs = v;
     if (this.ws) this.ws.serverLatencyMs = v;
+  }
+
+  /** The host's last `video_stages` (stats.ts), for the glass-to-glass figure. */
+  get hostStages(): HostStages | null {
+    return this.hostStagesValue;
+  }
+
+  set hostStages(v: HostStages | null) {
+    this.hostStagesValue = v;
+    if (this.rtc) this.rtc.hostStages = v;
+    if (this.ws) this.ws.hostStages = v;
   }
 
   /** The transport in use: `webrtc` or `websocket`. */
@@ -144,6 +157,7 @@ export class TransportSwitch {
     this.rtc = new Session({ ...this.target, ui });
     this.rtc.captureFps = this.captureFpsValue;
     this.rtc.serverLatencyMs = this.serverLatencyValue;
+    this.rtc.hostStages = this.hostStagesValue;
     this.rtc.microphone = this.microphoneValue;
     if (this.target.hooks) this.target.hooks.transport = 'webrtc';
     void this.rtc.start();
@@ -161,6 +175,7 @@ export class TransportSwitch {
     this.ws = new WsSession(this.target);
     this.ws.captureFps = this.captureFpsValue;
     this.ws.serverLatencyMs = this.serverLatencyValue;
+    this.ws.hostStages = this.hostStagesValue;
     if (this.target.hooks) {
       this.target.hooks.transport = 'websocket';
       if (why) this.target.hooks.fallbackMs = Math.round(performance.now() - this.startedAt);

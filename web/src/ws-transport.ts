@@ -9,7 +9,7 @@ import * as msg from './messages.ts';
 import { Retrier } from './reconnect.ts';
 import type { SessionTarget } from './session.ts';
 import { CLOSE_TAKEN_OVER, clientToken, signallingUrl } from './signalling.ts';
-import { glassToGlass, rates, type InboundSnapshot, type PcSnapshot } from './stats.ts';
+import { freshHostStages, glassToGlass, glassToGlassWs, rates, type HostStages, type InboundSnapshot, type PcSnapshot } from './stats.ts';
 import { WsAudio } from './ws-audio.ts';
 import { parseFrame } from './ws-frame.ts';
 import { WsVideo } from './ws-video.ts';
@@ -86,6 +86,8 @@ export class WsSession {
   private receivedCount = 0;
   captureFps: number | null = null;
   serverLatencyMs: number | null = null;
+  /** The host's last `video_stages`, stamped with `performance.now()` on arrival. */
+  hostStages: HostStages | null = null;
 
   constructor(private readonly target: SessionTarget) {
     this.retry = new Retrier(target.ui, target.hooks);
@@ -267,24 +269,23 @@ export class WsSession {
     const captureToDecode = v.takeDelay();
     if (this.target.hooks?.ws) this.target.hooks.ws.stages = { captureToReceivedMs: captureToReceived, captureToDecodedMs: captureToDecode };
     const rtt = this.serverLatencyMs !== null ? this.serverLatencyMs / 1000 : null;
-    // The frames carry their capture time, so capture → received (host encode, queue, network)
-    // and received → decoded are measured (same clock on one machine, else skewed by the clocks'
-    // offset) instead of the WebRTC estimate's parts; half a frame interval waits for the
-    // capture, half a 60 Hz refresh on average for the display.
+    // The frames carry their capture time, so most of the figure is measured here
+    // (stats.ts `glassToGlassWs`); before the first decoded frame, the WebRTC estimate's parts.
     const fps = this.captureFps ?? r.fps;
-    const g2g =
-      captureToDecode === null
-        ? glassToGlass(fps, rtt, null, r)
-        : {
-            captureMs: fps > 0 ? 500 / fps : 0,
-            encodeMs: 0,
-            networkMs: Math.min(captureToReceived ?? captureToDecode, captureToDecode),
-            receiveToDisplayMs: captureToDecode - Math.min(captureToReceived ?? captureToDecode, captureToDecode) + 1000 / 60 / 2,
-            totalMs: (fps > 0 ? 500 / fps : 0) + captureToDecode + 1000 / 60 / 2,
-          };
+    const side = { stages: this.hostStages, now: performance.now(), captureToReceivedMs: captureToReceived };
+    const g2g = captureToDecode === null ? glassToGlass(fps, rtt, null, r, side) : glassToGlassWs(fps, captureToDecode, side);
     if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
     const lat = captureToDecode ?? (rtt ?? 0) * 1000;
-    this.target.ui.stats({ video, audio, videoRates: r, audioRates: ar, latencyMs: lat, g2g, connectionState: 'connected (websocket)' });
+    this.target.ui.stats({
+      video,
+      audio,
+      videoRates: r,
+      audioRates: ar,
+      latencyMs: lat,
+      g2g,
+      connectionState: 'connected (websocket)',
+      host: freshHostStages(this.hostStages, side.now),
+    });
     if (++this.tick % 5 === 0) {
       this.send(msg.clientFps(Math.round(r.fps)));
       this.send(msg.clientLatency(Math.round(lat)));

@@ -5,6 +5,7 @@ import type { Drawer, DrawerEvents } from '../src/drawer.ts';
 import type { E2eHooks } from '../src/e2e.ts';
 import type { HostMessage } from '../src/messages.ts';
 import type { SessionUi } from '../src/session.ts';
+import type { HostStages } from '../src/stats.ts';
 import type { TransportSwitch } from '../src/transport.ts';
 import { FakeDocument, FakeVideo } from './fakes.ts';
 
@@ -58,6 +59,7 @@ class FakeTransport {
   restarts: string[] = [];
   captureFps: number | null = null;
   serverLatencyMs: number | null = null;
+  hostStages: HostStages | null = null;
   constructor(
     readonly ui: SessionUi,
     readonly host: (m: HostMessage) => void,
@@ -125,11 +127,11 @@ test('host settings reach the drawer; a saved preference is sent back once per c
   drawer.calls.length = 0;
   t.ui.channelOpen();
   t.host(system('framerate,60'));
-  assert.deepEqual(t.sent, ['cio', '_arg_fps,30'], 'the saved 30 fps wins over the host’s 60');
+  assert.deepEqual(t.sent, ['cio', '_stages,1', '_arg_fps,30'], 'the saved 30 fps wins over the host’s 60');
   assert.ok(drawer.calls.includes('framerate 30'));
   assert.equal(t.captureFps, 30);
   t.host(system('framerate,24'));
-  assert.equal(t.sent.length, 2, 'a later announcement is news, not a conflict');
+  assert.equal(t.sent.length, 3, 'a later announcement is news, not a conflict');
   assert.ok(drawer.calls.includes('framerate 24'));
 });
 
@@ -162,4 +164,24 @@ test('status lines, the connected state, the drawer and autoplay', () => {
   assert.equal(start.hidden, false);
   start.onclick?.();
   assert.equal(resumed, 1);
+});
+
+test('each data channel asks for the host stages; video_stages reach the session, stamped', () => {
+  const { t } = app();
+  t.ui.channelOpen();
+  assert.ok(t.sent.includes('_stages,1'), JSON.stringify(t.sent));
+  const before = performance.now();
+  t.host({ type: 'video_stages', data: { change_to_capture_ms: 0.8, capture_to_encoder_ms: null, capture_to_encoded_ms: 6.2, encoded_to_sent_ms: 0.5, frames: 30 } });
+  const h = t.hostStages;
+  assert.ok(h);
+  assert.deepEqual({ ...h, receivedAt: 0 }, { changeToCaptureMs: 0.8, captureToEncoderMs: null, captureToEncodedMs: 6.2, encodedToSentMs: 0.5, frames: 30, receivedAt: 0 });
+  assert.ok(h.receivedAt >= before && h.receivedAt <= performance.now());
+  // A malformed message keeps the last good one (it goes stale on its own).
+  t.host({ type: 'video_stages', data: 'nonsense' });
+  assert.equal(t.hostStages, h);
+  // A new channel is a new host session: the old stages are not its own, and it is asked again.
+  t.sent.length = 0;
+  t.ui.channelOpen();
+  assert.equal(t.hostStages, null);
+  assert.deepEqual(t.sent.filter((m) => m.startsWith('_stages')), ['_stages,1']);
 });

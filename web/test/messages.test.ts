@@ -15,6 +15,8 @@ test('browser → host messages use the legacy grammar', () => {
   assert.equal(m.scale(1.5), 's,1.5');
   assert.equal(m.clientFps(30), '_f,30');
   assert.equal(m.clientLatency(12), '_l,12');
+  assert.equal(m.videoStages(true), '_stages,1');
+  assert.equal(m.videoStages(false), '_stages,0');
 });
 
 test('button bits follow MouseEvent.button', () => {
