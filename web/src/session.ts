@@ -13,7 +13,7 @@ import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './
 import { canSendCamera, webcam } from './webcam.ts';
 import { FIRST_FRAME, milestone } from './milestones.ts';
 import { takeKept, takePrefetched } from './prefetch.ts';
-import { clockOffset, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
+import { ClockOffsetFilter, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
@@ -173,6 +173,9 @@ export class Session {
   private readonly stageMeans = new StageMeans();
   /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
   private clockOffsetMs: number | null = null;
+  /** Host clock − local clock from each connection's recent sender reports (stages.ts). */
+  private videoClock = new ClockOffsetFilter();
+  private audioClock = new ClockOffsetFilter();
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
   /** The microphone sent on the audio connection when the user turned it on. */
@@ -303,6 +306,9 @@ export class Session {
     this.video = this.audio = null;
     this.prevVideo = null;
     this.prevAudio = null;
+    // A reconnection may reach another host, with another clock.
+    this.videoClock = new ClockOffsetFilter();
+    this.audioClock = new ClockOffsetFilter();
     if (this.target.hooks) {
       this.target.hooks.stats = { video: null, audio: null };
       this.target.hooks.connectivity = { video: null, audio: null };
@@ -425,7 +431,7 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
-    this.clockOffsetMs = clockOffset(vReports, v.rtt) ?? clockOffset(aReports, a.rtt) ?? this.clockOffsetMs;
+    this.clockOffsetMs = this.videoClock.add(vReports, v.rtt) ?? this.audioClock.add(aReports, a.rtt) ?? this.clockOffsetMs;
     if (this.target.hooks) {
       this.target.hooks.stats = { video: v, audio: a };
       this.target.hooks.connectivity = paths;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clockOffset, frameStages, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
+import { ClockOffsetFilter, clockOffset, frameStages, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
 
 const origin = 1_700_000_000_000;
 // A frame received at origin + 1000 ms, decoded 2 ms later, expected on screen 16 ms after receipt,
@@ -67,4 +67,20 @@ test('means over an interval, labelled for the clock used, then reset', () => {
   assert.match(stagesLine(noCapture) ?? '', /no capture time/);
   assert.equal(stageRows(noCapture).length, 2);
   assert.equal(stagesLine(null), null);
+});
+
+test('the clock offset keeps the largest of recent sender reports, each counted once', () => {
+  const sr = (remote: number, local: number) => [{ type: 'inbound-rtp' }, { type: 'remote-outbound-rtp', remoteTimestamp: remote, timestamp: local }];
+  const f = new ClockOffsetFilter(3);
+  assert.equal(f.add([{ type: 'inbound-rtp' }]), null, 'no report yet');
+  assert.equal(f.add(sr(1000, 1000)), 0);
+  // A report that waited 61 ms on its way reads the host's clock 61 ms behind: not believed.
+  assert.equal(f.add(sr(2000, 2061)), 0);
+  // The same report seen again by the next stats poll is not a new reading.
+  assert.equal(f.add(sr(2000, 2061)), 0);
+  assert.equal(f.add(sr(3000, 3002)), 0);
+  // Three readings are kept: once the 0 ms one is out, the best of the rest holds.
+  assert.equal(f.add(sr(4000, 4001)), -1);
+  // Half the round trip is the report's own travel.
+  assert.equal(new ClockOffsetFilter().add(sr(1000, 1010), 0.02), 0);
 });
