@@ -154,6 +154,9 @@ describe('WebSocket transport on loopback', { timeout: 180000, skip: PROXY !== n
       assert.ok(dc, `host messages over the socket: ${JSON.stringify(await browser.e2e(() => window.__e2e.hostMessages))}`);
       const overlay = await browser.e2e(() => window.__e2e.stats.video?.video?.codec);
       assert.match(overlay ?? '', /WebSocket/, 'the stats name the transport');
+      // The host's stage times reach this transport's client too (`_stages,1` → `video_stages`).
+      const stages = await waitFor(() => browser.e2e(() => ((window.__e2e.hostMessages.video_stages ?? 0) > 0 && window.__e2e.sent.includes('_stages,1') ? window.__e2e.hostMessages.video_stages : null)), 6000, 250);
+      assert.ok(stages, `no video_stages over the socket: ${JSON.stringify(await browser.e2e(() => window.__e2e.hostMessages))}`);
     }));
 
   test('keyboard over the socket reaches the X server (xev)', () =>
