@@ -273,7 +273,7 @@ try {
   for (const u of usages) {
     const st = u.stages;
     const f = (k) => (st[k] ? `${st[k].median.toFixed(1)} ms (${st[k].n} frames)` : 'n/a');
-    console.log(`${u.label}: capture → encoder input ${f('capture_to_encoder')}, capture → encoded ${f('capture_to_encoded')}, encoded → sent ${f('encoded_to_sent')}`);
+    console.log(`${u.label}: change → capture ${f('change_to_capture')}, capture → encoder input ${f('capture_to_encoder')}, capture → encoded ${f('capture_to_encoded')}, encoded → sent ${f('encoded_to_sent')}`);
   }
   for (const r of lat) {
     const u = usages.find((x) => x.label === r.label);

@@ -174,6 +174,7 @@ pub fn install(
     else {
         return None;
     };
+    board.attach_metrics(metrics.clone());
     let last_age = Arc::new(AtomicU64::new(NO_AGE));
     let age_out = last_age.clone();
     let stages = Arc::new(Mutex::new(Stages::default()));

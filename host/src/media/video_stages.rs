@@ -8,10 +8,11 @@
 //! Without it the client could only assume the host's part of glass-to-glass (half a frame for
 //! the capture wait, half a frame for the encode), which read twice the measured total.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use selkies_proto::protocol::VideoStages;
+use selkies_telemetry::{Metrics, Stage};
 
 use super::stage_timing::Window;
 use crate::sync::lock;
@@ -20,9 +21,20 @@ use crate::sync::lock;
 pub const WINDOW: Duration = Duration::from_secs(1);
 
 /// Where the stage samples of one video pipeline meet.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct StageBoard {
     inner: Mutex<Inner>,
+    /// Where the capture's waits also go as a histogram (`/metrics`), once the stage-timing
+    /// probes are installed; the other stages are observed by the probes themselves.
+    metrics: OnceLock<Metrics>,
+}
+
+impl std::fmt::Debug for StageBoard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageBoard")
+            .field("latest", &self.latest())
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -38,9 +50,18 @@ struct Inner {
 }
 
 impl StageBoard {
+    /// Sends the capture's waits to `metrics` too (the first call wins).
+    pub fn attach_metrics(&self, metrics: Metrics) {
+        let _ = self.metrics.set(metrics);
+    }
+
     /// A change's first DAMAGE report → the start of the capture that took it.
     pub fn change_waited(&self, wait: Duration) {
-        lock(&self.inner).change.add(wait.as_secs_f64() * 1000.0);
+        let ms = wait.as_secs_f64() * 1000.0;
+        if let Some(m) = self.metrics.get() {
+            m.observe_stage(Stage::ChangeToCapture, ms);
+        }
+        lock(&self.inner).change.add(ms);
     }
 
     /// Capture start → the frame at the encoder's input.
@@ -166,6 +187,26 @@ mod tests {
         assert_eq!(s.change_to_capture_ms, Some(4.0));
         assert_eq!(s.capture_to_encoded_ms, Some(5.0));
         assert_eq!(s.frames, 2);
+    }
+
+    #[test]
+    fn the_capture_waits_reach_the_metrics_once_attached() {
+        let board = StageBoard::default();
+        board.change_waited(ms(3)); // before the probes: the window only
+        let metrics = Metrics::new();
+        board.attach_metrics(metrics.clone());
+        board.change_waited(ms(3));
+        let text = metrics.render();
+        assert!(
+            text.contains("selkies_video_stage_ms_count{stage=\"change_to_capture\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "selkies_video_stage_ms_bucket{stage=\"change_to_capture\",le=\"4.0\"} 1"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Host-side per-frame stage histograms of the video pipeline (`selkies_video_stage_ms`): every
-//! frame's capture → encoder input, capture → encoded and encoded → sent times, observed by the
+//! Host-side per-frame stage histograms of the video pipeline (`selkies_video_stage_ms`): each
+//! change's wait from its damage report to its capture, and every frame's capture → encoder
+//! input, capture → encoded and encoded → sent times, observed by the capture thread and the
 //! host's stage-timing probes and exported as one Prometheus histogram family labelled by stage
 //! (docs/metrics.md). The 1 s mean of capture → encoded stays in `selkies_host_latency_ms`.
 
@@ -14,6 +15,8 @@ pub const STAGE_BUCKETS_MS: [f64; 16] = [
 /// One stage of a video frame's way through the host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stage {
+    /// A change's first X DAMAGE report → the start of the capture that took it.
+    ChangeToCapture,
     /// Capture → the encoder's input (conversion, upload, the queue).
     CaptureToEncoder,
     /// Capture → the encoded frame at the payloader (plus the encode).
@@ -23,7 +26,8 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 3] = [
+    pub const ALL: [Stage; 4] = [
+        Stage::ChangeToCapture,
         Stage::CaptureToEncoder,
         Stage::CaptureToEncoded,
         Stage::EncodedToSent,
@@ -32,6 +36,7 @@ impl Stage {
     /// The `stage` label value.
     pub fn label(self) -> &'static str {
         match self {
+            Stage::ChangeToCapture => "change_to_capture",
             Stage::CaptureToEncoder => "capture_to_encoder",
             Stage::CaptureToEncoded => "capture_to_encoded",
             Stage::EncodedToSent => "encoded_to_sent",
@@ -39,17 +44,17 @@ impl Stage {
     }
 }
 
-/// The three histograms.
+/// One histogram per stage.
 #[derive(Clone, Debug)]
 pub struct StageHistograms {
-    hists: [Histogram; 3],
+    hists: [Histogram; 4],
 }
 
 impl StageHistograms {
     pub fn new(created: f64) -> Self {
         let h = || Histogram::new(&STAGE_BUCKETS_MS, created);
         Self {
-            hists: [h(), h(), h()],
+            hists: [h(), h(), h(), h()],
         }
     }
 
