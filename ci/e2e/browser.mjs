@@ -20,6 +20,9 @@ export const FLAGS = [
   '--disable-sync',
   '--allow-loopback-in-peer-connection',
   '--autoplay-policy=no-user-gesture-required',
+  // Extra flags for an experiment (space-separated), e.g. what the display refresh costs:
+  // CHROMIUM_EXTRA_ARGS="--disable-gpu-vsync --disable-frame-rate-limit" (docs/benchmarks.md).
+  ...(process.env.CHROMIUM_EXTRA_ARGS ?? '').split(/\s+/).filter(Boolean),
 ];
 
 /**
