@@ -82,7 +82,7 @@ try {
   const latency = async (label) => {
     await env.x('xsetroot', '-solid', '#808080');
     await sleep(500);
-    const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [], toCapture: [], captureToReceived: [], decode: [], decodedToDisplay: [], captureToDisplay: [] };
+    const r = { label, fromReturn: [], fromSpawn: [], toDisplay: [], toReceived: [], receivedToDisplay: [], estimates: [], estimateParts: { captureMs: [], encodeMs: [], networkMs: [], receiveToDisplayMs: [] }, toCapture: [], captureToReceived: [], decode: [], decodedToDisplay: [], captureToDisplay: [] };
     for (let i = 0; i < TRIALS; i++) {
       const { hit, spawnedAt: t0, returnedAt: t1 } = await colourTrial(env, browser, i);
       if (hit) {
@@ -106,6 +106,8 @@ try {
       }
       const est = await browser.e2e(() => window.__e2e.glassToGlassMs);
       if (typeof est === 'number') r.estimates.push(est);
+      const parts = await browser.e2e(() => window.__e2e.glassToGlassParts ?? null);
+      if (parts) for (const k of Object.keys(r.estimateParts)) r.estimateParts[k].push(parts[k]);
       await sleep(150 + Math.random() * 100);
     }
     return r;
@@ -258,6 +260,8 @@ try {
     row(`${r.label}: received → displayed`, r.receivedToDisplay, 'ms');
     row(`${r.label}: paint → expected display`, r.toDisplay, 'ms');
     row(`${r.label}: client estimate (overlay)`, r.estimates, 'ms');
+    const parts = { captureMs: 'change → capture', encodeMs: 'capture → sent', networkMs: 'network', receiveToDisplayMs: 'received → displayed' };
+    for (const [k, name] of Object.entries(parts)) if (r.estimateParts[k].length) row(`${r.label}: client estimate, ${name}`, r.estimateParts[k], 'ms');
     row(`${r.label}: paint → captured (abs-capture-time)`, r.toCapture, 'ms');
     row(`${r.label}: captured → last packet recv`, r.captureToReceived, 'ms');
     row(`${r.label}: received → decoded (rVFC)`, r.decode, 'ms');

@@ -36,6 +36,8 @@ export interface E2eHooks {
   sent: string[];
   /** The stats overlay's glass-to-glass estimate (ms), null before the first stats tick. */
   glassToGlassMs: number | null;
+  /** Its parts (stats.ts `GlassToGlass`), for the benchmark to print where a figure comes from. */
+  glassToGlassParts?: { captureMs: number; encodeMs: number; networkMs: number; receiveToDisplayMs: number };
   /** The last clipboard text received from the host (whole or reassembled). */
   clipboardText: string | null;
   /** The latest getStats digest of both peer connections. */

@@ -460,7 +460,10 @@ export class Session {
       now,
       captureToReceivedMs: stages?.captureToReceivedMs ?? null,
     });
-    if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
+    if (this.target.hooks) {
+      this.target.hooks.glassToGlassMs = g2g.totalMs;
+      this.target.hooks.glassToGlassParts = { captureMs: g2g.captureMs, encodeMs: g2g.encodeMs, networkMs: g2g.networkMs, receiveToDisplayMs: g2g.receiveToDisplayMs };
+    }
     this.target.ui.stats({
       video: v,
       audio: a,

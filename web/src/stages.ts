@@ -88,14 +88,16 @@ export function clockOffset(reports: Iterable<Record<string, unknown>>, rttSecon
 }
 
 /**
- * The clock offset over the last few sender reports: the largest reading. A report that waited
- * on its way (a busy host, a queue behind a burst of video) arrives late and makes the host's
- * clock look behind by the wait; none arrives early, so the largest recent reading is the nearest
- * to the truth. One late report once read −61 ms on a single machine, which turned capture →
- * received negative.
+ * The clock offset over the last few sender reports. Each report's (host time − arrival time) is
+ * the offset less the delay that report met on its way; a report that waited (a busy host, a
+ * queue behind a burst of video) makes the host's clock look behind by the wait, and none
+ * arrives early, so the largest of the recent ones is the nearest to the truth. The path's own
+ * delay is half the smallest recent round trip: a round trip read while the machine was busy is
+ * long, and one long reading must not move the offset. One late report once read −61 ms on a
+ * single machine, which turned capture → received negative.
  */
 export class ClockOffsetFilter {
-  private readonly readings: Array<{ remote: unknown; offset: number }> = [];
+  private readonly readings: Array<{ remote: unknown; hostMinusLocal: number; rttMs: number | null }> = [];
 
   constructor(private readonly keep = 8) {}
 
@@ -103,12 +105,16 @@ export class ClockOffsetFilter {
   add(reports: Iterable<Record<string, unknown>>, rttSeconds: number | null = null): number | null {
     let sr: Record<string, unknown> | null = null;
     for (const r of reports) if (r.type === 'remote-outbound-rtp') sr = r;
-    const offset = sr ? clockOffset([sr], rttSeconds) : null;
-    if (sr && offset !== null && this.readings.at(-1)?.remote !== sr.remoteTimestamp) {
-      this.readings.push({ remote: sr.remoteTimestamp, offset });
+    const hostMinusLocal = sr ? clockOffset([sr]) : null;
+    const last = this.readings.at(-1);
+    if (sr && hostMinusLocal !== null && last?.remote !== sr.remoteTimestamp) {
+      this.readings.push({ remote: sr.remoteTimestamp, hostMinusLocal, rttMs: rttSeconds === null ? null : rttSeconds * 1000 });
       if (this.readings.length > this.keep) this.readings.shift();
     }
-    return this.readings.length ? Math.max(...this.readings.map((r) => r.offset)) : null;
+    if (!this.readings.length) return null;
+    const rtts = this.readings.map((r) => r.rttMs).filter((v): v is number => v !== null && Number.isFinite(v) && v >= 0);
+    const path = rtts.length ? Math.min(...rtts) / 2 : 0;
+    return Math.max(...this.readings.map((r) => r.hostMinusLocal)) + path;
   }
 }
 

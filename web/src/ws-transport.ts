@@ -274,7 +274,10 @@ export class WsSession {
     const fps = this.captureFps ?? r.fps;
     const side = { stages: this.hostStages, now: performance.now(), captureToReceivedMs: captureToReceived };
     const g2g = captureToDecode === null ? glassToGlass(fps, rtt, null, r, side) : glassToGlassWs(fps, captureToDecode, side);
-    if (this.target.hooks) this.target.hooks.glassToGlassMs = g2g.totalMs;
+    if (this.target.hooks) {
+      this.target.hooks.glassToGlassMs = g2g.totalMs;
+      this.target.hooks.glassToGlassParts = { captureMs: g2g.captureMs, encodeMs: g2g.encodeMs, networkMs: g2g.networkMs, receiveToDisplayMs: g2g.receiveToDisplayMs };
+    }
     const lat = captureToDecode ?? (rtt ?? 0) * 1000;
     this.target.ui.stats({
       video,

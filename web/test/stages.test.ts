@@ -81,6 +81,14 @@ test('the clock offset keeps the largest of recent sender reports, each counted 
   assert.equal(f.add(sr(3000, 3002)), 0);
   // Three readings are kept: once the 0 ms one is out, the best of the rest holds.
   assert.equal(f.add(sr(4000, 4001)), -1);
+});
+
+test('the path delay added to the offset is half the smallest recent round trip', () => {
+  const sr = (remote: number, local: number) => [{ type: 'remote-outbound-rtp', remoteTimestamp: remote, timestamp: local }];
+  const f = new ClockOffsetFilter();
   // Half the round trip is the report's own travel.
-  assert.equal(new ClockOffsetFilter().add(sr(1000, 1010), 0.02), 0);
+  assert.equal(f.add(sr(1000, 1010), 0.02), 0);
+  // A round trip read on a busy machine (80 ms) does not move the offset by 40 ms.
+  assert.equal(f.add(sr(2000, 2010), 0.08), 0);
+  assert.equal(f.add(sr(3000, 3010), null), 0, 'a missing round trip keeps the known ones');
 });
