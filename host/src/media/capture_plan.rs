@@ -50,6 +50,64 @@ pub(super) fn early_due(slot: Option<Instant>, interval: Duration) -> Option<Ins
     slot.map(|s| s.checked_sub(interval / 2).unwrap_or(s))
 }
 
+/// Moves the frame grid to the phase at which a steadily repainting scene (a video, a game, an
+/// animation) reports its changes. The grid keeps its own phase, so a scene that repaints at the
+/// frame rate a little after each capture has every repaint wait most of an interval for the
+/// next slot: the moving benchmark scene waited 21–24 ms of its 33. When three frames in a row
+/// were taken at their slot with a change first seen at nearly the same time before it, the grid
+/// advances by that wait (less a millisecond of margin, at most half an interval, so two frames
+/// are never closer than half an interval, as with a new change taken early), and slots land
+/// just after the repaints. At most one advance a second: a scene painting faster than the frame
+/// rate cannot pull the capture above `--framerate` by more than one frame a second.
+#[derive(Debug, Default)]
+pub(super) struct PhaseFollow {
+    /// How long before their slots the last frames' changes were first seen, newest last.
+    waits: Vec<Duration>,
+    last_advance: Option<Instant>,
+}
+
+impl PhaseFollow {
+    /// Waits shorter than this are not worth a shorter interval.
+    const MIN_WAIT: Duration = Duration::from_millis(4);
+    /// How close three waits must be to call the phase steady.
+    const SPREAD: Duration = Duration::from_millis(3);
+    /// The advance stops this much short of the repaint, for its jitter.
+    const MARGIN: Duration = Duration::from_millis(1);
+    const COOL_DOWN: Duration = Duration::from_secs(1);
+
+    /// A frame went out at `now`. `waited` is how long before its slot the change it took was
+    /// first seen, for a frame taken at its slot; None for any other frame (a keep-alive, a new
+    /// change taken early, a late capture), which breaks the streak. Returns how far to move
+    /// the grid back, if it should move.
+    pub(super) fn frame(
+        &mut self,
+        waited: Option<Duration>,
+        interval: Duration,
+        now: Instant,
+    ) -> Option<Duration> {
+        let Some(w) = waited.filter(|w| *w >= Self::MIN_WAIT) else {
+            self.waits.clear();
+            return None;
+        };
+        self.waits.push(w);
+        if self.waits.len() > 3 {
+            self.waits.remove(0);
+        }
+        let (lo, hi) = (self.waits.iter().min()?, self.waits.iter().max()?);
+        let steady = self.waits.len() == 3 && *hi - *lo <= Self::SPREAD;
+        let cooled = self
+            .last_advance
+            .is_none_or(|t| now.duration_since(t) >= Self::COOL_DOWN);
+        if !steady || !cooled {
+            return None;
+        }
+        let advance = lo.saturating_sub(Self::MARGIN).min(interval / 2);
+        self.waits.clear();
+        self.last_advance = Some(now);
+        Some(advance)
+    }
+}
+
 /// Whether damage reported with the bounding box `area` reaches outside `last`, the box of the
 /// damage the last frame took (both clipped to the `width` × `height` screen): a new change
 /// rather than the next frame of a scene repainting the same area.
@@ -228,6 +286,51 @@ mod tests {
         // Clipped to the screen before the comparison.
         let full = Some(rect(0, 0, 1920, 1080));
         assert!(!is_fresh(reported(-10, -10, 4000, 4000), full, 1920, 1080));
+    }
+
+    #[test]
+    fn a_steady_repaint_phase_moves_the_grid_to_it() {
+        let t = Instant::now();
+        let interval = ms(33);
+        let mut f = PhaseFollow::default();
+        // The benchmark scene: each repaint first seen ~22 ms before its slot.
+        assert_eq!(f.frame(Some(ms(22)), interval, t), None);
+        assert_eq!(f.frame(Some(ms(21)), interval, t + ms(33)), None);
+        // Third in a row, within 3 ms: advance by the shortest wait less the margin, capped at
+        // half an interval.
+        assert_eq!(
+            f.frame(Some(ms(23)), interval, t + ms(66)),
+            Some(ms(33) / 2)
+        );
+        // The remaining wait (~5 ms) is steady too, but not before a second has passed.
+        for i in 3..33 {
+            assert_eq!(
+                f.frame(Some(ms(5)), interval, t + ms(33 * i)),
+                None,
+                "frame {i}"
+            );
+        }
+        assert_eq!(f.frame(Some(ms(5)), interval, t + ms(33 * 33)), Some(ms(4)));
+    }
+
+    #[test]
+    fn scattered_changes_and_short_waits_leave_the_grid_alone() {
+        let t = Instant::now();
+        let interval = ms(33);
+        let mut f = PhaseFollow::default();
+        // Typing: changes first seen at scattered times before their slots.
+        for (i, w) in [20, 5, 14, 28, 9, 17].iter().enumerate() {
+            assert_eq!(f.frame(Some(ms(*w)), interval, t + ms(33 * i as u64)), None);
+        }
+        // A scene already in phase waits less than the minimum.
+        for i in 0..10 {
+            assert_eq!(f.frame(Some(ms(2)), interval, t + ms(33 * i)), None);
+        }
+        // A keep-alive (or an early frame) in between breaks a streak.
+        assert_eq!(f.frame(Some(ms(20)), interval, t), None);
+        assert_eq!(f.frame(Some(ms(20)), interval, t + ms(33)), None);
+        assert_eq!(f.frame(None, interval, t + ms(66)), None);
+        assert_eq!(f.frame(Some(ms(20)), interval, t + ms(99)), None);
     }
 
     #[test]

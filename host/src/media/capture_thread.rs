@@ -19,7 +19,7 @@ use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
 use tracing::{debug, info, warn};
 
 use super::capture_plan::{
-    clip_rect, column_span, early_due, hull_of, is_fresh, next_push, pacing_slot,
+    PhaseFollow, clip_rect, column_span, early_due, hull_of, is_fresh, next_push, pacing_slot,
 };
 use super::frame_pool::FramePool;
 use super::idle::FrameGate;
@@ -48,6 +48,8 @@ pub(super) struct CaptureThread {
     /// The bounding box of the damage the last frame took: a scene that keeps repainting it
     /// waits for the next slot; a change outside it is captured early ([`early_due`]).
     last_area: Option<Rect>,
+    /// Moves the frame grid to a steadily repainting scene's phase ([`PhaseFollow`]).
+    phase: PhaseFollow,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -87,6 +89,7 @@ impl CaptureThread {
             pending: Damage::All,
             pointer_rows: None,
             last_area: None,
+            phase: PhaseFollow::default(),
         }
     }
 
@@ -228,12 +231,20 @@ impl CaptureThread {
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
                 gst::FlowReturn::Ok => {
                     played = true;
-                    last_push = Some(pacing_slot(slot, started, interval));
+                    let paced = pacing_slot(slot, started, interval);
                     let early = slot.is_some_and(|s| started < s);
                     changed = false;
                     wanted = false;
                     fresh = false;
                     let damage = damage_seen.take();
+                    // Taken at its slot (the grid kept), with a change seen before the slot.
+                    let waited = slot
+                        .filter(|s| *s == paced && !early)
+                        .zip(damage)
+                        .map(|(s, d)| s.saturating_duration_since(d));
+                    let advance = self.phase.frame(waited, interval, started);
+                    last_push =
+                        Some(advance.map_or(paced, |a| paced.checked_sub(a).unwrap_or(paced)));
                     if let Some(d) = damage {
                         self.shared
                             .stages
