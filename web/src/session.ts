@@ -13,7 +13,7 @@ import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './
 import { canSendCamera, webcam } from './webcam.ts';
 import { FIRST_FRAME, milestone } from './milestones.ts';
 import { takeKept, takePrefetched } from './prefetch.ts';
-import { ClockOffsetFilter, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
+import { ClockOffsetFilter, PingClock, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
@@ -176,6 +176,10 @@ export class Session {
   /** Host clock − local clock from each connection's recent sender reports (stages.ts). */
   private videoClock = new ClockOffsetFilter();
   private audioClock = new ClockOffsetFilter();
+  /** Host clock − local clock from the host's pings, preferred to the sender reports. */
+  private readonly pingClock = new PingClock();
+  /** Smallest round trip seen recently (ms), for the ping clock's path delay. */
+  private minRttMs: number | null = null;
   /** The host's capture frame rate (its `framerate` setting), when known. */
   captureFps: number | null = null;
   /** The microphone sent on the audio connection when the user turned it on. */
@@ -309,6 +313,8 @@ export class Session {
     // A reconnection may reach another host, with another clock.
     this.videoClock = new ClockOffsetFilter();
     this.audioClock = new ClockOffsetFilter();
+    this.pingClock.clear();
+    this.minRttMs = null;
     if (this.target.hooks) {
       this.target.hooks.stats = { video: null, audio: null };
       this.target.hooks.connectivity = { video: null, audio: null };
@@ -355,7 +361,10 @@ export class Session {
         return;
       }
       if (this.target.hooks) this.target.hooks.hostMessages[m.type] = (this.target.hooks.hostMessages[m.type] ?? 0) + 1;
-      if (m.type === 'ping') this.send(msg.pong(Date.now()));
+      if (m.type === 'ping') {
+        this.pingClock.ping(m.data, Date.now());
+        this.send(msg.pong(Date.now()));
+      }
       this.target.onHostMessage(m);
     };
   }
@@ -431,7 +440,10 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
-    this.clockOffsetMs = this.videoClock.add(vReports, v.rtt) ?? this.audioClock.add(aReports, a.rtt) ?? this.clockOffsetMs;
+    const rtcp = this.videoClock.add(vReports, v.rtt) ?? this.audioClock.add(aReports, a.rtt);
+    const rttMs = v.rtt !== null ? v.rtt * 1000 : null;
+    if (rttMs !== null && Number.isFinite(rttMs)) this.minRttMs = Math.min(this.minRttMs ?? rttMs, rttMs);
+    this.clockOffsetMs = this.pingClock.offset(this.minRttMs) ?? rtcp ?? this.clockOffsetMs;
     if (this.target.hooks) {
       this.target.hooks.stats = { video: v, audio: a };
       this.target.hooks.connectivity = paths;

@@ -118,6 +118,38 @@ export class ClockOffsetFilter {
   }
 }
 
+/**
+ * Host clock − local clock from the host's `ping` messages: each carries the host's wall time
+ * (`start_time`, epoch seconds to the millisecond), the clock its capture times are written in.
+ * A ping that waited on its way (or in a busy page) arrives late and reads the host behind, so the
+ * largest of the recent readings is kept, plus half the smallest recent round trip for the
+ * path. Preferred to the RTCP sender reports, whose NTP time is the media stack's own reckoning
+ * of the host clock: on a single machine one session read +22 ms from them.
+ */
+export class PingClock {
+  private readonly readings: number[] = [];
+
+  constructor(private readonly keep = 16) {}
+
+  /** A `ping` whose `start_time` (s) arrived at local epoch ms `arrivedAt`; ignored if malformed. */
+  ping(data: unknown, arrivedAt: number): void {
+    const t = (data as { start_time?: unknown } | null)?.start_time;
+    if (typeof t !== 'number' || !Number.isFinite(t) || t <= 0) return;
+    this.readings.push(t * 1000 - arrivedAt);
+    if (this.readings.length > this.keep) this.readings.shift();
+  }
+
+  /** The offset, or null before the first ping; `rttMs`: the smallest recent round trip. */
+  offset(rttMs: number | null): number | null {
+    if (!this.readings.length) return null;
+    return Math.max(...this.readings) + (rttMs !== null && Number.isFinite(rttMs) && rttMs > 0 ? rttMs / 2 : 0);
+  }
+
+  clear(): void {
+    this.readings.length = 0;
+  }
+}
+
 /** Means of the stages over one stats interval. */
 export interface StageSummary {
   frames: number;
@@ -127,7 +159,7 @@ export interface StageSummary {
   receivedToDecodedMs: number;
   decodedToDisplayedMs: number;
   captureToDisplayedMs: number | null;
-  /** How host time was brought into this clock: 'same clock' (assumed) or 'RTCP offset ±N ms'. */
+  /** How host time was brought into this clock: 'same clock' (assumed) or 'host clock offset ±N ms' (pings, else RTCP sender reports). */
   clock: string;
 }
 
@@ -168,7 +200,7 @@ export class StageMeans {
             receivedToDecodedMs: this.r2d / this.n,
             decodedToDisplayedMs: this.d2s / this.n,
             captureToDisplayedMs: this.nc > 0 ? this.c2r / this.nc + (this.r2d + this.d2s) / this.n : null,
-            clock: clockOffsetMs === null ? 'same clock assumed' : `RTCP clock offset ${offsetText(clockOffsetMs)}`,
+            clock: clockOffsetMs === null ? 'same clock assumed' : `host clock offset ${offsetText(clockOffsetMs)}`,
           };
     this.n = this.nc = 0;
     this.c2r = this.r2d = this.d2s = 0;

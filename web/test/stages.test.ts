@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClockOffsetFilter, clockOffset, frameStages, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
+import { ClockOffsetFilter, clockOffset, frameStages, PingClock, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
 
 const origin = 1_700_000_000_000;
 // A frame received at origin + 1000 ms, decoded 2 ms later, expected on screen 16 ms after receipt,
@@ -58,12 +58,12 @@ test('means over an interval, labelled for the clock used, then reset', () => {
   assert.equal(s.clock, 'same clock assumed');
   assert.equal(m.take(3), null);
   m.add(frameStages(meta, origin, null, null));
-  assert.equal(m.take(-0.2)?.clock, 'RTCP clock offset 0 ms');
+  assert.equal(m.take(-0.2)?.clock, 'host clock offset 0 ms');
   assert.match(stagesLine(s) ?? '', /^measured: capture→displayed 46 ms = capture→received 30 ms \(host \+ network\)/);
   assert.equal(stageRows(s)[0]?.[0], 'Capture → displayed (measured)');
   m.add(frameStages(meta, origin, null, null));
   const noCapture = m.take(-2);
-  assert.equal(noCapture?.clock, 'RTCP clock offset -2 ms');
+  assert.equal(noCapture?.clock, 'host clock offset -2 ms');
   assert.match(stagesLine(noCapture) ?? '', /no capture time/);
   assert.equal(stageRows(noCapture).length, 2);
   assert.equal(stagesLine(null), null);
@@ -91,4 +91,22 @@ test('the path delay added to the offset is half the smallest recent round trip'
   // A round trip read on a busy machine (80 ms) does not move the offset by 40 ms.
   assert.equal(f.add(sr(2000, 2010), 0.08), 0);
   assert.equal(f.add(sr(3000, 3010), null), 0, 'a missing round trip keeps the known ones');
+});
+
+test("the host's pings give its wall clock: the least-delayed reading plus half the round trip", () => {
+  const c = new PingClock(3);
+  assert.equal(c.offset(null), null, 'no ping yet');
+  c.ping({ start_time: 1000.0 }, 1_000_004); // arrived 4 ms after it left: reads -4
+  c.ping({ start_time: 1001.0 }, 1_001_001); // the least delayed
+  c.ping({ start_time: 1002.0 }, 1_002_030); // waited in a busy page
+  assert.equal(c.offset(null), -1);
+  assert.equal(c.offset(2), 0, 'half of a 2 ms round trip is the path');
+  // Malformed pings are ignored.
+  for (const bad of [null, {}, { start_time: 'x' }, { start_time: NaN }, { start_time: -5 }]) c.ping(bad, 5);
+  assert.equal(c.offset(null), -1);
+  // Only the last three readings count.
+  for (const t of [2000, 2001, 2002]) c.ping({ start_time: t }, t * 1000 + 10);
+  assert.equal(c.offset(null), -10);
+  c.clear();
+  assert.equal(c.offset(null), null);
 });
