@@ -215,7 +215,9 @@ impl CaptureThread {
                 Err(e) => {
                     // A RandR resize can land between the damage report and the fetch, before
                     // its ConfigureNotify is read: the fetch of the old size then fails
-                    // (BadMatch). Reopen at the new size once; fail only if that recurs at once.
+                    // (BadMatch). Reopen at the new size once; fail only if that recurs at once,
+                    // before a frame went out at the new size: two resizes 0.7 s apart (a
+                    // browser window dragged) each raced a fetch and stopped the capture.
                     if recovered.is_some_and(|t| t.elapsed() < Duration::from_secs(1)) {
                         return Err(e);
                     }
@@ -231,6 +233,7 @@ impl CaptureThread {
             match appsrc.emit_by_name::<gst::FlowReturn>("push-buffer", &[&frame]) {
                 gst::FlowReturn::Ok => {
                     played = true;
+                    recovered = None;
                     let paced = pacing_slot(slot, started, interval);
                     let early = slot.is_some_and(|s| started < s);
                     changed = false;
