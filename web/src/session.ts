@@ -13,7 +13,7 @@ import { browserPeerDeps, StreamPeer, zeroJitterBuffer, type PeerDeps } from './
 import { canSendCamera, webcam } from './webcam.ts';
 import { FIRST_FRAME, milestone } from './milestones.ts';
 import { takeKept, takePrefetched } from './prefetch.ts';
-import { ClockOffsetFilter, PingClock, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
+import { PingClock, frameStages, StageMeans, stageSampling, type SourceTime, type StageSummary } from './stages.ts';
 import { AUDIO_PEER_ID, clientToken, decodableVideoCodecs, helloMessage, signallingUrl, VIDEO_PEER_ID, type LocationLike } from './signalling.ts';
 import {
   DisplayDelay,
@@ -171,12 +171,9 @@ export class Session {
   private noVideoTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly displayDelay = new DisplayDelay();
   private readonly stageMeans = new StageMeans();
-  /** Host clock − local clock from RTCP sender reports (stages.ts), when known. */
+  /** Host clock − local clock (stages.ts), when known. */
   private clockOffsetMs: number | null = null;
-  /** Host clock − local clock from each connection's recent sender reports (stages.ts). */
-  private videoClock = new ClockOffsetFilter();
-  private audioClock = new ClockOffsetFilter();
-  /** Host clock − local clock from the host's pings, preferred to the sender reports. */
+  /** Host clock − local clock from the host's pings. */
   private readonly pingClock = new PingClock();
   /** Smallest round trip seen recently (ms), for the ping clock's path delay. */
   private minRttMs: number | null = null;
@@ -311,8 +308,6 @@ export class Session {
     this.prevVideo = null;
     this.prevAudio = null;
     // A reconnection may reach another host, with another clock.
-    this.videoClock = new ClockOffsetFilter();
-    this.audioClock = new ClockOffsetFilter();
     this.pingClock.clear();
     this.minRttMs = null;
     if (this.target.hooks) {
@@ -440,10 +435,9 @@ export class Session {
     const v = snapshot(vReports);
     const a = snapshot(aReports);
     const paths = { video: selectedPath(vReports), audio: selectedPath(aReports) };
-    const rtcp = this.videoClock.add(vReports, v.rtt) ?? this.audioClock.add(aReports, a.rtt);
     const rttMs = v.rtt !== null ? v.rtt * 1000 : null;
     if (rttMs !== null && Number.isFinite(rttMs)) this.minRttMs = Math.min(this.minRttMs ?? rttMs, rttMs);
-    this.clockOffsetMs = this.pingClock.offset(this.minRttMs) ?? rtcp ?? this.clockOffsetMs;
+    this.clockOffsetMs = this.pingClock.offset(this.minRttMs);
     if (this.target.hooks) {
       this.target.hooks.stats = { video: v, audio: a };
       this.target.hooks.connectivity = paths;

@@ -7,10 +7,9 @@
 //! stats reports; the overlay and drawer text for it is here too (docs/benchmarks.md,
 //! "Per-stage timings").
 //!
-//! Host and browser clocks: the capture time is in the host's clock. On one machine the clocks
-//! are the same; otherwise the offset is estimated from the last RTCP sender report
-//! (`remote-outbound-rtp`: the host's NTP time in the report minus the local time it arrived, plus
-//! half the round trip for the report's own travel) and the figures say which was used.
+//! Host and browser clocks: the capture time is in the host's clock. The offset between the
+//! clocks comes from the host's `ping` messages, which carry its wall time ([`PingClock`]);
+//! before the first one the clocks are assumed the same, and the figures say which was used.
 
 /** Milliseconds from the NTP epoch (1900) to the Unix epoch. */
 export const NTP_UNIX_OFFSET_MS = 2_208_988_800_000;
@@ -72,59 +71,13 @@ export function frameStages(meta: FrameMeta, timeOrigin: number, src: SourceTime
 }
 
 /**
- * Host clock − local clock in ms from the RTCP sender reports in a stats report list
- * (`remote-outbound-rtp`), or null when none has arrived. The report left the host half a round
- * trip (`rttSeconds`, when known) before it arrived; without that, the one-way delay would be
- * counted in the offset and so taken out of capture → received.
- */
-export function clockOffset(reports: Iterable<Record<string, unknown>>, rttSeconds: number | null = null): number | null {
-  for (const r of reports) {
-    if (r.type !== 'remote-outbound-rtp') continue;
-    const remote = r.remoteTimestamp;
-    const local = r.timestamp;
-    if (typeof remote === 'number' && typeof local === 'number' && remote > 0 && local > 0) return remote - local + ((rttSeconds ?? 0) * 1000) / 2;
-  }
-  return null;
-}
-
-/**
- * The clock offset over the last few sender reports. Each report's (host time − arrival time) is
- * the offset less the delay that report met on its way; a report that waited (a busy host, a
- * queue behind a burst of video) makes the host's clock look behind by the wait, and none
- * arrives early, so the largest of the recent ones is the nearest to the truth. The path's own
- * delay is half the smallest recent round trip: a round trip read while the machine was busy is
- * long, and one long reading must not move the offset. One late report once read −61 ms on a
- * single machine, which turned capture → received negative.
- */
-export class ClockOffsetFilter {
-  private readonly readings: Array<{ remote: unknown; hostMinusLocal: number; rttMs: number | null }> = [];
-
-  constructor(private readonly keep = 8) {}
-
-  /** Adds the report in `reports` (once per report) and returns the filtered offset, or null. */
-  add(reports: Iterable<Record<string, unknown>>, rttSeconds: number | null = null): number | null {
-    let sr: Record<string, unknown> | null = null;
-    for (const r of reports) if (r.type === 'remote-outbound-rtp') sr = r;
-    const hostMinusLocal = sr ? clockOffset([sr]) : null;
-    const last = this.readings.at(-1);
-    if (sr && hostMinusLocal !== null && last?.remote !== sr.remoteTimestamp) {
-      this.readings.push({ remote: sr.remoteTimestamp, hostMinusLocal, rttMs: rttSeconds === null ? null : rttSeconds * 1000 });
-      if (this.readings.length > this.keep) this.readings.shift();
-    }
-    if (!this.readings.length) return null;
-    const rtts = this.readings.map((r) => r.rttMs).filter((v): v is number => v !== null && Number.isFinite(v) && v >= 0);
-    const path = rtts.length ? Math.min(...rtts) / 2 : 0;
-    return Math.max(...this.readings.map((r) => r.hostMinusLocal)) + path;
-  }
-}
-
-/**
  * Host clock − local clock from the host's `ping` messages: each carries the host's wall time
  * (`start_time`, epoch seconds to the millisecond), the clock its capture times are written in.
  * A ping that waited on its way (or in a busy page) arrives late and reads the host behind, so the
  * largest of the recent readings is kept, plus half the smallest recent round trip for the
- * path. Preferred to the RTCP sender reports, whose NTP time is the media stack's own reckoning
- * of the host clock: on a single machine one session read +22 ms from them.
+ * path. Not the RTCP sender reports: their NTP time is the media stack's own reckoning of the
+ * host clock, and on a single machine, taken one report at a time, they read −61 ms in one
+ * session and +22 ms in another.
  */
 export class PingClock {
   private readonly readings: number[] = [];
@@ -159,7 +112,7 @@ export interface StageSummary {
   receivedToDecodedMs: number;
   decodedToDisplayedMs: number;
   captureToDisplayedMs: number | null;
-  /** How host time was brought into this clock: 'same clock' (assumed) or 'host clock offset ±N ms' (pings, else RTCP sender reports). */
+  /** How host time was brought into this clock: 'same clock assumed' or 'host clock offset ±N ms' (from the pings). */
   clock: string;
 }
 

@@ -186,9 +186,17 @@ export function freshHostStages(h: HostStages | null | undefined, now: number): 
   return h && now - h.receivedAt <= HOST_STAGES_STALE_MS ? h : null;
 }
 
-/** Host capture start → last packet sent, when both of its stages are known. */
-function hostSentMs(h: HostStages | null): number | null {
-  return h && h.captureToEncodedMs !== null && h.encodedToSentMs !== null ? h.captureToEncodedMs + h.encodedToSentMs : null;
+/**
+ * What both transports' figures take from the host: its change → capture (null: unknown) and
+ * capture → sent (null unless both of its stages are known) while fresh, and the capture wait
+ * to use, the host's or half a frame at `fps`.
+ */
+function hostPart(fps: number, side: HostSide): { change: number | null; sent: number | null; captureMs: number; frameMs: number } {
+  const frameMs = fps > 0 ? 1000 / fps : 0;
+  const h = freshHostStages(side.stages, side.now);
+  const change = h?.changeToCaptureMs ?? null;
+  const sent = h && h.captureToEncodedMs !== null && h.encodedToSentMs !== null ? h.captureToEncodedMs + h.encodedToSentMs : null;
+  return { change, sent, captureMs: change ?? frameMs / 2, frameMs };
 }
 
 /**
@@ -240,12 +248,8 @@ export function allMeasured(g: GlassToGlass): boolean {
  * the round trip. `ci/bench-e2e` prints this figure next to the pixel-measured value.
  */
 export function glassToGlass(fps: number, rttSeconds: number | null, receiveToDisplayMs: number | null, r: Rates, side: HostSide = NO_HOST): GlassToGlass {
-  const frame = fps > 0 ? 1000 / fps : 0;
-  const host = freshHostStages(side.stages, side.now);
-  const change = host?.changeToCaptureMs ?? null;
-  const sent = hostSentMs(host);
-  const captureMs = change ?? frame / 2;
-  const encodeMs = sent ?? frame / 2;
+  const { change, sent, captureMs, frameMs } = hostPart(fps, side);
+  const encodeMs = sent ?? frameMs / 2;
   let networkMs = 0;
   let networkFrom: NetworkSource = 'none';
   if (sent !== null && side.captureToReceivedMs !== null) {
@@ -275,11 +279,7 @@ export function glassToGlass(fps: number, rttSeconds: number | null, receiveToDi
  * refresh on average, an assumption.
  */
 export function glassToGlassWs(fps: number, captureToDecodedMs: number, side: HostSide): GlassToGlass {
-  const frame = fps > 0 ? 1000 / fps : 0;
-  const host = freshHostStages(side.stages, side.now);
-  const change = host?.changeToCaptureMs ?? null;
-  const sent = hostSentMs(host);
-  const captureMs = change ?? frame / 2;
+  const { change, sent, captureMs } = hostPart(fps, side);
   const toReceived = Math.min(side.captureToReceivedMs ?? captureToDecodedMs, captureToDecodedMs);
   const encodeMs = sent === null ? 0 : Math.min(sent, toReceived);
   const rx = captureToDecodedMs - toReceived + 1000 / 60 / 2;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClockOffsetFilter, clockOffset, frameStages, PingClock, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
+import { frameStages, PingClock, NTP_UNIX_OFFSET_MS, StageMeans, stageRows, stagesLine } from '../src/stages.ts';
 
 const origin = 1_700_000_000_000;
 // A frame received at origin + 1000 ms, decoded 2 ms later, expected on screen 16 ms after receipt,
@@ -36,13 +36,6 @@ test('another frame\'s capture time or none leaves the browser stages only', () 
   assert.equal(frameStages({ ...meta, expectedDisplayTime: 900 }, origin, src, null), null, 'displayed before receipt');
 });
 
-test('clock offset from the RTCP sender report stats', () => {
-  assert.equal(clockOffset([{ type: 'inbound-rtp' }]), null);
-  assert.equal(clockOffset([{ type: 'remote-outbound-rtp', remoteTimestamp: 1500, timestamp: 1000 }]), 500);
-  // The report travelled half of a 20 ms round trip: arrival − 10 ms is when it left.
-  assert.equal(clockOffset([{ type: 'remote-outbound-rtp', remoteTimestamp: 1500, timestamp: 1000 }], 0.02), 510);
-});
-
 test('means over an interval, labelled for the clock used, then reset', () => {
   const m = new StageMeans();
   assert.equal(m.take(null), null);
@@ -67,30 +60,6 @@ test('means over an interval, labelled for the clock used, then reset', () => {
   assert.match(stagesLine(noCapture) ?? '', /no capture time/);
   assert.equal(stageRows(noCapture).length, 2);
   assert.equal(stagesLine(null), null);
-});
-
-test('the clock offset keeps the largest of recent sender reports, each counted once', () => {
-  const sr = (remote: number, local: number) => [{ type: 'inbound-rtp' }, { type: 'remote-outbound-rtp', remoteTimestamp: remote, timestamp: local }];
-  const f = new ClockOffsetFilter(3);
-  assert.equal(f.add([{ type: 'inbound-rtp' }]), null, 'no report yet');
-  assert.equal(f.add(sr(1000, 1000)), 0);
-  // A report that waited 61 ms on its way reads the host's clock 61 ms behind: not believed.
-  assert.equal(f.add(sr(2000, 2061)), 0);
-  // The same report seen again by the next stats poll is not a new reading.
-  assert.equal(f.add(sr(2000, 2061)), 0);
-  assert.equal(f.add(sr(3000, 3002)), 0);
-  // Three readings are kept: once the 0 ms one is out, the best of the rest holds.
-  assert.equal(f.add(sr(4000, 4001)), -1);
-});
-
-test('the path delay added to the offset is half the smallest recent round trip', () => {
-  const sr = (remote: number, local: number) => [{ type: 'remote-outbound-rtp', remoteTimestamp: remote, timestamp: local }];
-  const f = new ClockOffsetFilter();
-  // Half the round trip is the report's own travel.
-  assert.equal(f.add(sr(1000, 1010), 0.02), 0);
-  // A round trip read on a busy machine (80 ms) does not move the offset by 40 ms.
-  assert.equal(f.add(sr(2000, 2010), 0.08), 0);
-  assert.equal(f.add(sr(3000, 3010), null), 0, 'a missing round trip keeps the known ones');
 });
 
 test("the host's pings give its wall clock: the least-delayed reading plus half the round trip", () => {

@@ -6,8 +6,8 @@
 //! matched to its input by order and PTS offset ([`Pending`]), and its age is the age it had at
 //! the encoder's input plus the time the encoder held it.
 //!
-//! Each second the means go to the log (debug) and capture → encoded to the metrics, where it
-//! replaces the assumed host latency of the glass-to-glass estimate (`selkies_host_latency_ms`).
+//! Each second (a window of the stage board, below) the means go to the log (debug) and
+//! capture → encoded to the metrics (`selkies_host_latency_ms`).
 //! Every frame's times also go to the `selkies_video_stage_ms` histograms, with a third stage:
 //! encoded → its last RTP packet handed to webrtcbin (payloading; the payloader pushes all of a
 //! frame's packets before it takes the next frame, so a frame is complete when the next one
@@ -28,33 +28,6 @@ use selkies_telemetry::{Metrics, Stage};
 
 use super::abs_capture_time::CaptureStamps;
 use super::video_stages::StageBoard;
-
-/// Running mean and maximum of one stage over a reporting window.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Window {
-    sum_ms: f64,
-    max_ms: f64,
-    n: u32,
-}
-
-impl Window {
-    pub fn add(&mut self, ms: f64) {
-        // A buffer older than 10 s is a clock jump or a paused pipeline, not a stage time.
-        if !(0.0..10_000.0).contains(&ms) {
-            return;
-        }
-        self.sum_ms += ms;
-        self.max_ms = self.max_ms.max(ms);
-        self.n += 1;
-    }
-
-    /// (mean, max) since the last call, or None without samples; starts a new window.
-    pub fn take(&mut self) -> Option<(f64, f64)> {
-        let out = (self.n > 0).then(|| (self.sum_ms / f64::from(self.n), self.max_ms));
-        *self = Self::default();
-        out
-    }
-}
 
 /// Frames inside the encoder: (input PTS, when it entered, its age then in ms), oldest first.
 #[derive(Debug, Default)]
@@ -99,9 +72,6 @@ impl Pending {
 #[derive(Default)]
 struct Stages {
     pending: Pending,
-    to_encoder: Window,
-    to_payloader: Window,
-    since: Option<Instant>,
     /// The frame being packetised: (PTS, when it reached the payloader, its last packet's
     /// hand-over to webrtcbin so far).
     sending: Option<(u64, Instant, Option<Instant>)>,
@@ -132,8 +102,6 @@ impl Stages {
         }
     }
 }
-
-const REPORT_EVERY: Duration = Duration::from_secs(1);
 
 /// Age of `buffer` in ms at `pad`: the running time now minus its PTS.
 fn age_ms(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<f64> {
@@ -188,9 +156,7 @@ pub fn install(
         if let (Some(pts), Some(ms)) = (buffer.pts(), age_ms(pad, buffer)) {
             m.observe_stage(Stage::CaptureToEncoder, ms);
             b.at_encoder(ms);
-            let mut st = lock(&s);
-            st.to_encoder.add(ms);
-            st.pending.entered(pts.nseconds(), Instant::now(), ms);
+            lock(&s).pending.entered(pts.nseconds(), Instant::now(), ms);
         }
         gst::PadProbeReturn::Ok
     });
@@ -225,9 +191,7 @@ pub fn install(
             board.sent(ms);
         }
         let age = st.pending.left(pts.nseconds(), now);
-        board.encoded(age, now);
         if let Some(ms) = age {
-            st.to_payloader.add(ms);
             metrics.observe_stage(Stage::CaptureToEncoded, ms);
             if let (Some(stamps), Some(captured)) = (
                 &stamps,
@@ -242,19 +206,16 @@ pub fn install(
             age.map_or(NO_AGE, |ms| (ms * 1000.0) as u64),
             Ordering::Relaxed,
         );
-        let since = *st.since.get_or_insert(now);
-        if now.duration_since(since) >= REPORT_EVERY {
-            st.since = Some(now);
-            let enc = st.to_encoder.take();
-            if let Some((mean, max)) = st.to_payloader.take() {
-                metrics.set_host_latency_ms(mean);
-                tracing::debug!(
-                    capture_to_encoder_ms = enc.map(|e| e.0),
-                    capture_to_encoded_ms = mean,
-                    capture_to_encoded_max_ms = max,
-                    "video stage timings"
-                );
-            }
+        // Each closed window of the board also sets the host-latency gauge.
+        if let Some(w) = board.encoded(age, now)
+            && let Some(mean) = w.capture_to_encoded_ms
+        {
+            metrics.set_host_latency_ms(mean);
+            tracing::debug!(
+                capture_to_encoder_ms = w.capture_to_encoder_ms,
+                capture_to_encoded_ms = mean,
+                "video stage timings"
+            );
         }
         gst::PadProbeReturn::Ok
     });
@@ -264,18 +225,6 @@ pub fn install(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn window_means_and_resets() {
-        let mut w = Window::default();
-        assert_eq!(w.take(), None);
-        w.add(10.0);
-        w.add(30.0);
-        w.add(-5.0); // before capture: a clock glitch
-        w.add(20_000.0); // a paused pipeline
-        assert_eq!(w.take(), Some((20.0, 30.0)));
-        assert_eq!(w.take(), None);
-    }
 
     #[test]
     fn outputs_match_inputs_across_a_pts_offset_and_drops() {

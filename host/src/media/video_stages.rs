@@ -14,11 +14,35 @@ use std::time::{Duration, Instant};
 use selkies_proto::protocol::VideoStages;
 use selkies_telemetry::{Metrics, Stage};
 
-use super::stage_timing::Window;
 use crate::sync::lock;
 
 /// How long a window of samples runs before its means are published.
 pub const WINDOW: Duration = Duration::from_secs(1);
+
+/// Running mean of one stage over a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Window {
+    sum_ms: f64,
+    n: u32,
+}
+
+impl Window {
+    fn add(&mut self, ms: f64) {
+        // A buffer older than 10 s is a clock jump or a paused pipeline, not a stage time.
+        if !(0.0..10_000.0).contains(&ms) {
+            return;
+        }
+        self.sum_ms += ms;
+        self.n += 1;
+    }
+
+    /// The mean since the last call, or None without samples; starts a new window.
+    fn take(&mut self) -> Option<f64> {
+        let out = (self.n > 0).then(|| self.sum_ms / f64::from(self.n));
+        *self = Self::default();
+        out
+    }
+}
 
 /// Where the stage samples of one video pipeline meet.
 #[derive(Default)]
@@ -75,8 +99,8 @@ impl StageBoard {
     }
 
     /// An encoded frame left the encoder at `now`, `ms` after its capture began (`None`: its
-    /// capture time is unknown). Closes the window when it has run its length.
-    pub fn encoded(&self, ms: Option<f64>, now: Instant) {
+    /// capture time is unknown). Closes the window when it has run its length, and returns it.
+    pub fn encoded(&self, ms: Option<f64>, now: Instant) -> Option<VideoStages> {
         let mut s = lock(&self.inner);
         if let Some(ms) = ms {
             s.encoded.add(ms);
@@ -84,20 +108,20 @@ impl StageBoard {
         s.frames = s.frames.saturating_add(1);
         let since = *s.since.get_or_insert(now);
         if now.duration_since(since) < WINDOW {
-            return;
+            return None;
         }
-        let mean = |w: &mut Window| w.take().map(|(mean, _max)| mean);
         let stages = VideoStages {
-            change_to_capture_ms: mean(&mut s.change),
-            capture_to_encoder_ms: mean(&mut s.to_encoder),
-            capture_to_encoded_ms: mean(&mut s.encoded),
-            encoded_to_sent_ms: mean(&mut s.sent),
+            change_to_capture_ms: s.change.take(),
+            capture_to_encoder_ms: s.to_encoder.take(),
+            capture_to_encoded_ms: s.encoded.take(),
+            encoded_to_sent_ms: s.sent.take(),
             frames: s.frames,
         };
         let seq = s.last.map_or(1, |(n, _)| n + 1);
         s.last = Some((seq, stages));
         s.frames = 0;
         s.since = Some(now);
+        Some(stages)
     }
 
     /// The newest complete window and its number, if one has closed.
@@ -142,6 +166,18 @@ mod tests {
     }
 
     #[test]
+    fn window_means_and_resets() {
+        let mut w = Window::default();
+        assert_eq!(w.take(), None);
+        w.add(10.0);
+        w.add(30.0);
+        w.add(-5.0); // before capture: a clock glitch
+        w.add(20_000.0); // a paused pipeline
+        assert_eq!(w.take(), Some(20.0));
+        assert_eq!(w.take(), None);
+    }
+
+    #[test]
     fn a_window_publishes_the_means_of_what_it_saw() {
         let board = StageBoard::default();
         let t0 = Instant::now();
@@ -149,12 +185,17 @@ mod tests {
         board.change_waited(ms(3));
         board.at_encoder(2.0);
         board.sent(0.5);
-        board.encoded(Some(6.0), t0);
+        assert_eq!(board.encoded(Some(6.0), t0), None);
         assert_eq!(board.latest(), None, "the window has not run its length");
-        board.encoded(Some(8.0), t0 + ms(500));
-        board.encoded(None, t0 + WINDOW);
+        assert_eq!(board.encoded(Some(8.0), t0 + ms(500)), None);
+        let closed = board.encoded(None, t0 + WINDOW);
         let (seq, s) = board.latest().expect("a window closed");
         assert_eq!(seq, 1);
+        assert_eq!(
+            closed,
+            Some(s),
+            "the closing frame gets the window it closed"
+        );
         assert_eq!(
             s,
             VideoStages {
