@@ -4,7 +4,8 @@
 //! for software encoders the source pushes NV12/I420 converted from the damaged rows itself; a
 //! keyframe request travelling upstream into the encoder makes a static screen push a frame, and
 //! releases a capture held until its peer connects; keep-alive pushes of an unchanged screen are
-//! marked as repeats for the encoder's stand-in (`media/repeat_frame.rs`).
+//! marked as repeats for the encoder's stand-in (`media/repeat_frame.rs`), and so are repaints
+//! that change no pixel, while a repaint that changes a few tells the encoder those blocks only.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -250,8 +251,8 @@ fn only_keep_alive_pushes_of_an_unchanged_screen_are_marked_as_repeats() {
     let (pipeline, seen, _handle) = capture_following_requests(&x.display);
     wait_first_frame(&seen);
     let droppable = |b: &gst::Buffer| b.flags().contains(gst::BufferFlags::DROPPABLE);
-    // The first frame, and a second after the first damage report (DAMAGE reports the whole
-    // screen once at the start): both go to the encoder.
+    // The first frame goes to the encoder. (DAMAGE reports the whole screen once at the
+    // start; the frame that brings is a repeat when it finds no pixel changed.)
     std::thread::sleep(Duration::from_millis(300));
     let start: Vec<bool> = seen.lock().unwrap().iter().map(droppable).collect();
     // Then ~2 keep-alives of the unchanged screen (one per 500 ms).
@@ -287,10 +288,7 @@ fn only_keep_alive_pushes_of_an_unchanged_screen_are_marked_as_repeats() {
         "frame numbers {offsets:?}"
     );
 
-    assert!(
-        !start.is_empty() && !start.iter().any(|&d| d),
-        "start: {start:?}"
-    );
+    assert!(!start.is_empty() && !start[0], "start: {start:?}");
     assert!(
         quiet.len() >= 2 && quiet.iter().all(|&d| d),
         "keep-alives of the unchanged screen are repeats: {quiet:?}"
@@ -422,4 +420,111 @@ fn software_encoders_get_their_own_format_converted_from_the_damaged_rows() {
             .status()
             .expect("xsetroot");
     }
+}
+
+/// An XBM bitmap `w`×`h` with the bits of `set` (a rectangle x0..x1 × y0..y1) on.
+fn xbm(w: usize, h: usize, set: Option<(usize, usize, usize, usize)>) -> String {
+    let row_bytes = w.div_ceil(8);
+    let mut bytes = Vec::new();
+    for y in 0..h {
+        for bx in 0..row_bytes {
+            let mut b = 0u8;
+            for bit in 0..8 {
+                let x = bx * 8 + bit;
+                if set
+                    .is_some_and(|(x0, x1, y0, y1)| (x0..x1).contains(&x) && (y0..y1).contains(&y))
+                {
+                    b |= 1 << bit;
+                }
+            }
+            bytes.push(format!("0x{b:02x}"));
+        }
+    }
+    format!(
+        "#define t_width {w}\n#define t_height {h}\nstatic unsigned char t_bits[] = {{\n{}}};\n",
+        bytes.join(",")
+    )
+}
+
+/// Sets the root window's background to the bitmap `file` (blue on black): the whole screen is
+/// repainted, and damaged, whatever the bitmap holds.
+fn paint_bitmap(display: &str, file: &std::path::Path) {
+    let status = Command::new("xsetroot")
+        .args([
+            "-display", display, "-fg", "#0000ff", "-bg", "#000000", "-bitmap",
+        ])
+        .arg(file)
+        .status()
+        .expect("xsetroot (x11-xserver-utils)");
+    assert!(status.success());
+}
+
+#[test]
+fn a_repaint_is_judged_by_its_pixels_not_its_damage() {
+    use selkies_host::media::x264::hints::{Damage, Grid};
+    gst::init().expect("gst init");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (blank, square) = (dir.path().join("blank.xbm"), dir.path().join("square.xbm"));
+    std::fs::write(&blank, xbm(320, 240, None)).unwrap();
+    // 100..120 × 70..90: the blocks (6, 4), (7, 4), (6, 5), (7, 5).
+    std::fs::write(&square, xbm(320, 240, Some((100, 120, 70, 90)))).unwrap();
+    let x = common::Xvfb::sized(320, 240);
+    let (pipeline, seen, handle) = capture_following_requests(&x.display);
+    wait_first_frame(&seen);
+    paint(&x.display, "#00ff00");
+    assert!(
+        wait_for_colour(&seen, [0x00, 0xff, 0x00]),
+        "green never came"
+    );
+    paint_bitmap(&x.display, &blank);
+    assert!(wait_for_colour(&seen, [0, 0, 0]), "black never came");
+    std::thread::sleep(Duration::from_millis(100));
+
+    // The same bitmap again, ten times: every repaint damages the whole screen and changes
+    // no pixel, so each frame it brings is a repeat.
+    let before = seen.lock().unwrap().len();
+    for _ in 0..10 {
+        paint_bitmap(&x.display, &blank);
+        std::thread::sleep(Duration::from_millis(60));
+    }
+    let repaints: Vec<bool> = seen.lock().unwrap()[before..]
+        .iter()
+        .map(|b| b.flags().contains(gst::BufferFlags::DROPPABLE))
+        .collect();
+
+    // Then a bitmap with a small square: the whole screen is damaged again, and the frames
+    // it brings say that only the square's blocks changed.
+    let after = seen.lock().unwrap().last().map(|b| b.offset()).unwrap();
+    paint_bitmap(&x.display, &square);
+    assert!(
+        wait_for_frame(&seen, 0, |b| pixel(b, 320, 110, 80) == [0xff, 0, 0]),
+        "the square never came"
+    );
+    let upto = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|b| pixel(b, 320, 110, 80) == [0xff, 0, 0])
+        .map(|b| b.offset())
+        .unwrap();
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    let damage = handle.damage_log().lock().unwrap().since(after, upto);
+
+    // Keep-alives alone would bring two or three frames in these 600 ms.
+    assert!(
+        repaints.len() >= 6 && repaints.iter().all(|&d| d),
+        "identical repaints are repeats: {repaints:?}"
+    );
+    let Some(damage @ Damage::Rects(_)) = damage else {
+        panic!("the frames' changes are known: {damage:?}");
+    };
+    let grid = Grid::of(320, 240);
+    let changed: Vec<(usize, usize)> = grid
+        .changed(&damage)
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| **c)
+        .map(|(i, _)| (i % grid.columns, i / grid.columns))
+        .collect();
+    assert_eq!(changed, [(6, 4), (7, 4), (6, 5), (7, 5)]);
 }

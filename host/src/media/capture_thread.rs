@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
+use selkies_x11::block_diff::{BlockMap, DiffConverter};
 use selkies_x11::frame_rows::{self, PointerImage};
 use selkies_x11::row_set::{self, RowSet};
 use selkies_x11::shm_capture::{ShmCapture, WakeReceiver};
-use selkies_x11::yuv::{BandConverter, FrameFormat, FrameLayout, Matrix};
+use selkies_x11::yuv::{FrameFormat, FrameLayout, Matrix};
 use tracing::{debug, info, warn};
 
 use super::capture_plan::{
@@ -50,6 +51,20 @@ pub(super) struct CaptureThread {
     last_area: Option<Rect>,
     /// Moves the frame grid to a steadily repainting scene's phase ([`PhaseFollow`]).
     phase: PhaseFollow,
+    /// Converts fetched rows through a scratch buffer and finds the blocks that really
+    /// changed (`selkies_x11::block_diff`), for the current frame size.
+    diff: Option<(DiffConverter, BlockMap)>,
+}
+
+/// Whether a push may go to the encoder as a repeat picture (`media/repeat_frame.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Repeat {
+    /// Nothing changed: a keep-alive.
+    Yes,
+    /// Only when the fetched rows hold the same pixels as the last push.
+    IfUnchanged,
+    /// Never (the first push, a keyframe request's).
+    No,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -90,6 +105,7 @@ impl CaptureThread {
             pointer_rows: None,
             last_area: None,
             phase: PhaseFollow::default(),
+            diff: None,
         }
     }
 
@@ -198,8 +214,15 @@ impl CaptureThread {
                 );
             }
             // Nothing changed since the last push and no pointer is drawn: this push only
-            // keeps the stream alive, and the encoder may send it as a repeat picture.
-            let repeat = played && !changed && !wanted && !pointer;
+            // keeps the stream alive, and the encoder may send it as a repeat picture. A push
+            // that answers a keyframe request goes to the encoder whatever it holds.
+            let repeat = if !played || wanted {
+                Repeat::No
+            } else if !changed && !pointer {
+                Repeat::Yes
+            } else {
+                Repeat::IfUnchanged
+            };
             let frame = match self.update(&mut pool, changed, pointer, pts, limit, repeat) {
                 Ok(Some(frame)) => frame,
                 // A frame is held on its way to the encoder: it answers the request.
@@ -279,7 +302,7 @@ impl CaptureThread {
         pointer: bool,
         pts: gst::ClockTime,
         limit: usize,
-        repeat: bool,
+        repeat: Repeat,
     ) -> Result<Option<gst::Buffer>, String> {
         let height = self.capture.height();
         let width = self.capture.width();
@@ -322,17 +345,77 @@ impl CaptureThread {
             fetch.extend(&drawn);
             pointer_rows = Some(top..bottom);
         }
-        let conv = BandConverter::new(*pool.layout(), Matrix::for_height(height));
+        // The buffer written last is the frame numbered last: comparing the fetched rows with
+        // it says exactly which blocks differ. Written again itself, it holds that frame outside
+        // its stale rows and is compared in place; otherwise it is only read (downstream may
+        // still hold it) while an older buffer is written.
+        let in_place = pool.is_last(i);
+        let reference = if in_place { None } else { pool.last_buffer() };
+        let known = !matches!(self.pending, Damage::All) && (in_place || reference.is_some());
+        let layout = *pool.layout();
+        let (mut conv, mut blocks) = match self.diff.take() {
+            Some((c, b)) if *c.layout() == layout => (c, b),
+            _ => (
+                DiffConverter::new(layout, Matrix::for_height(height)),
+                BlockMap::new(width, height),
+            ),
+        };
+        blocks.clear();
         let Some(buf) = pool.buffer_mut(i) else {
+            self.diff = Some((conv, blocks));
             return Ok(None);
         };
         buf.set_pts(pts);
         buf.set_offset(self.sequence);
-        // This frame differs from the one numbered before it by the damage taken since, and
-        // by the pointer's rows in both (where it was drawn, and where it is drawn now).
+        let fetched = {
+            let reference = match &reference {
+                Some(b) => Some(b.map_readable().map_err(|e| e.to_string())?),
+                None => None,
+            };
+            let mut map = buf.map_writable().map_err(|e| e.to_string())?;
+            let frame = map.as_mut_slice();
+            let cols = fetch_cols.clone();
+            self.capture
+                .fetch_rows(fetch.bands(), fetch_cols, |rows, bgrx| {
+                    if let Some(p) = &image {
+                        draw_pointer_rows(bgrx, &cols, &rows, p);
+                    }
+                    let old = reference.as_ref().map(|r| r.as_slice());
+                    conv.convert_cols(bgrx, rows, cols.clone(), frame, old, &mut blocks)
+                })
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+        };
+        if let Err(e) = fetched {
+            // Nothing is known about this frame's contents any more.
+            self.pending = Damage::All;
+            return Err(e);
+        }
+        // This frame differs from the one numbered before it by the blocks found changed (and,
+        // compared with another buffer, by the pointer's rows in both frames, which that one
+        // may not have fetched), or, when nothing is known, by the damage taken since.
         let mut damage = std::mem::replace(&mut self.pending, Damage::Rects(Vec::new()));
-        if let Damage::Rects(rects) = &mut damage {
-            for rows in [self.pointer_rows.take(), pointer_rows.clone()]
+        let unchanged = known
+            && !blocks.any()
+            && (in_place || (pointer_rows.is_none() && self.pointer_rows.is_none()));
+        if known {
+            damage = Damage::Rects(
+                blocks
+                    .runs()
+                    .iter()
+                    .map(|r| Rect {
+                        x: r.x,
+                        y: r.y,
+                        width: r.width,
+                        height: r.height,
+                    })
+                    .collect(),
+            );
+        }
+        if let Damage::Rects(rects) = &mut damage
+            && !in_place
+        {
+            for rows in [self.pointer_rows.clone(), pointer_rows.clone()]
                 .into_iter()
                 .flatten()
             {
@@ -344,28 +427,16 @@ impl CaptureThread {
                 });
             }
         }
+        self.diff = Some((conv, blocks));
         self.pointer_rows = pointer_rows;
         crate::sync::lock(&self.damage_log).record(self.sequence, damage);
         self.sequence += 1;
-        // Pooled buffers come back with the flags of their last push.
-        if repeat {
+        // Pooled buffers come back with the flags of their last push. A frame whose repaint
+        // changed no pixel is a repeat too (a player or a terminal drawing the same again).
+        if repeat == Repeat::Yes || (repeat == Repeat::IfUnchanged && unchanged) {
             buf.set_flags(gst::BufferFlags::DROPPABLE);
         } else {
             buf.unset_flags(gst::BufferFlags::DROPPABLE);
-        }
-        {
-            let mut map = buf.map_writable().map_err(|e| e.to_string())?;
-            let frame = map.as_mut_slice();
-            let cols = fetch_cols.clone();
-            self.capture
-                .fetch_rows(fetch.bands(), fetch_cols, |rows, bgrx| {
-                    if let Some(p) = &image {
-                        draw_pointer_rows(bgrx, &cols, &rows, p);
-                    }
-                    conv.convert_cols(bgrx, rows, cols.clone(), frame)
-                })
-                .map_err(|e| e.to_string())?
-                .map_err(|e| e.to_string())?;
         }
         pool.written(i, drawn, drawn_cols);
         Ok(pool.share(i))

@@ -108,6 +108,18 @@ impl FramePool {
         Ok(Some(self.slots.len() - 1))
     }
 
+    /// Whether buffer `i` is the one written last: it holds the last frame pushed, except
+    /// where it is stale.
+    pub fn is_last(&self, i: usize) -> bool {
+        self.last == Some(i)
+    }
+
+    /// A reference to the buffer written last, the last frame pushed (downstream may still
+    /// hold it: read it only).
+    pub fn last_buffer(&self) -> Option<gst::Buffer> {
+        self.last.and_then(|i| self.share(i))
+    }
+
     /// The rows of buffer `i` that must be fetched before it shows the screen.
     pub fn stale(&self, i: usize) -> RowSet {
         self.slots

@@ -12,6 +12,7 @@
 #![deny(unsafe_code)] // allowed only in shm_segment, the MIT-SHM memory
 #![warn(missing_docs)]
 
+pub mod block_diff;
 pub mod clipboard;
 mod conn;
 pub mod cursor;

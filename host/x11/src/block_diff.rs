@@ -1,0 +1,480 @@
+//! Which 16×16 blocks (the encoder's macroblocks) of a frame really changed when a damaged band
+//! was fetched again. Pure; used by the host's capture thread.
+//!
+//! X damage says where a client drew, not whether the pixels differ: a video player or a game
+//! puts its whole window every frame, a browser repaints whole tiles, a terminal redraws lines
+//! that read the same. An encoder told that a whole 1280×720 window changed analyses its 3,600
+//! macroblocks although only a ball moved in it. So a band is converted into a scratch buffer
+//! first and compared with the frame it updates, a pixel row at a time: an equal row is not
+//! copied at all, and a different one marks the blocks its differing pieces fall in. Once every
+//! block a row crosses is marked, the rest of that block row is copied without comparing, so a
+//! full-screen change costs one comparison per block row, not one per pixel row.
+//! The comparison is in the encoder's format, so a change the conversion cannot see (a
+//! colour that rounds to the same YUV) is no change for the encoder either
+//! (docs/architecture.md, "Damage-driven capture").
+
+use std::ops::Range;
+
+use crate::yuv::{BandConverter, ConvertError, FrameFormat, FrameLayout, Matrix};
+
+/// Pixels on a side of one block (an H.264 macroblock).
+pub const BLOCK: usize = 16;
+
+/// One flag per 16×16 block of a frame: changed since the frame was last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockMap {
+    width: usize,
+    height: usize,
+    columns: usize,
+    changed: Vec<bool>,
+}
+
+/// A changed run of blocks in pixels, clipped to the frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockRun {
+    /// Left edge (a multiple of [`BLOCK`]).
+    pub x: u16,
+    /// Top edge (a multiple of [`BLOCK`]).
+    pub y: u16,
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels (at most [`BLOCK`]).
+    pub height: u16,
+}
+
+impl BlockMap {
+    /// No block changed, for a `width`×`height` frame.
+    pub fn new(width: u16, height: u16) -> Self {
+        let (width, height) = (usize::from(width), usize::from(height));
+        let columns = width.div_ceil(BLOCK);
+        Self {
+            width,
+            height,
+            columns,
+            changed: vec![false; columns * height.div_ceil(BLOCK)],
+        }
+    }
+
+    /// Forget every mark.
+    pub fn clear(&mut self) {
+        self.changed.fill(false);
+    }
+
+    /// Whether any block changed.
+    pub fn any(&self) -> bool {
+        self.changed.contains(&true)
+    }
+
+    /// Blocks marked changed.
+    pub fn count(&self) -> usize {
+        self.changed.iter().filter(|c| **c).count()
+    }
+
+    /// Whether block (`column`, `row`) changed.
+    pub fn is_changed(&self, column: usize, row: usize) -> bool {
+        column < self.columns && self.changed.get(row * self.columns + column) == Some(&true)
+    }
+
+    /// The changed blocks as horizontal runs, one block row at a time, top to bottom.
+    pub fn runs(&self) -> Vec<BlockRun> {
+        let mut out = Vec::new();
+        for (row, flags) in self.changed.chunks(self.columns.max(1)).enumerate() {
+            let mut c = 0;
+            while c < flags.len() {
+                if !flags[c] {
+                    c += 1;
+                    continue;
+                }
+                let start = c;
+                while c < flags.len() && flags[c] {
+                    c += 1;
+                }
+                let (x, y) = (start * BLOCK, row * BLOCK);
+                out.push(BlockRun {
+                    x: clamp16(x),
+                    y: clamp16(y),
+                    width: clamp16((c * BLOCK).min(self.width) - x),
+                    height: clamp16((y + BLOCK).min(self.height) - y),
+                });
+            }
+        }
+        out
+    }
+
+    fn row_mut(&mut self, row: usize) -> &mut [bool] {
+        let start = (row * self.columns).min(self.changed.len());
+        let end = (start + self.columns).min(self.changed.len());
+        &mut self.changed[start..end]
+    }
+}
+
+fn clamp16(n: usize) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// One plane of a band: its rows and bytes in the plane, and how many of each make a block.
+struct PlaneSpan {
+    plane: usize,
+    rows: Range<usize>,
+    bytes: Range<usize>,
+    block_rows: usize,
+    block_bytes: usize,
+}
+
+/// The planes `rows` × `cols` covers in a frame of `format` (chroma rows and bytes halved
+/// where the format subsamples them; the last row or column of an odd frame rounds up).
+fn plane_spans(format: FrameFormat, rows: &Range<u16>, cols: &Range<u16>) -> Vec<PlaneSpan> {
+    let (r0, r1) = (usize::from(rows.start), usize::from(rows.end));
+    let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
+    let chroma_rows = r0 / 2..r1.div_ceil(2);
+    match format {
+        FrameFormat::Bgrx => vec![PlaneSpan {
+            plane: 0,
+            rows: r0..r1,
+            bytes: x0 * 4..x1 * 4,
+            block_rows: BLOCK,
+            block_bytes: BLOCK * 4,
+        }],
+        FrameFormat::Nv12 => vec![
+            PlaneSpan {
+                plane: 0,
+                rows: r0..r1,
+                bytes: x0..x1,
+                block_rows: BLOCK,
+                block_bytes: BLOCK,
+            },
+            PlaneSpan {
+                plane: 1,
+                rows: chroma_rows,
+                bytes: x0..x1.div_ceil(2) * 2,
+                block_rows: BLOCK / 2,
+                block_bytes: BLOCK,
+            },
+        ],
+        FrameFormat::I420 => {
+            let chroma = |plane| PlaneSpan {
+                plane,
+                rows: chroma_rows.clone(),
+                bytes: x0 / 2..x1.div_ceil(2),
+                block_rows: BLOCK / 2,
+                block_bytes: BLOCK / 2,
+            };
+            vec![
+                PlaneSpan {
+                    plane: 0,
+                    rows: r0..r1,
+                    bytes: x0..x1,
+                    block_rows: BLOCK,
+                    block_bytes: BLOCK,
+                },
+                chroma(1),
+                chroma(2),
+            ]
+        }
+    }
+}
+
+/// Converts BGRx bands like [`BandConverter`], but through a scratch buffer, writing only the
+/// rows that differ from the frame and marking the blocks they differ in.
+#[derive(Debug)]
+pub struct DiffConverter {
+    layout: FrameLayout,
+    matrix: Matrix,
+    scratch: Vec<u8>,
+}
+
+impl DiffConverter {
+    /// A converter into `layout` frames with `matrix` (ignored for BGRx).
+    pub fn new(layout: FrameLayout, matrix: Matrix) -> Self {
+        Self {
+            layout,
+            matrix,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// The frame layout.
+    pub fn layout(&self) -> &FrameLayout {
+        &self.layout
+    }
+
+    /// Convert `rows` × `cols` of BGRx pixels (`src`, stride 4 × `cols.len()`) into `frame`,
+    /// as [`BandConverter::convert_cols`] does, and mark in `map` the blocks where the result
+    /// differs from `reference` (a frame of the same layout), or from what `frame` held when
+    /// there is none. Pixels outside the band are not touched.
+    pub fn convert_cols(
+        &mut self,
+        src: &[u8],
+        rows: Range<u16>,
+        cols: Range<u16>,
+        frame: &mut [u8],
+        reference: Option<&[u8]>,
+        map: &mut BlockMap,
+    ) -> Result<(), ConvertError> {
+        let l = self.layout;
+        let frame_len = frame.len();
+        let misfit = || ConvertError::Misfit {
+            start: rows.start,
+            end: rows.end,
+            width: l.width,
+            height: l.height,
+            len: frame_len,
+        };
+        if rows.start >= rows.end
+            || cols.start >= cols.end
+            || usize::from(rows.end) > l.height
+            || usize::from(cols.end) > l.width
+            || frame.len() < l.size
+            || reference.is_some_and(|r| r.len() < l.size)
+            || map.width != l.width
+            || map.height != l.height
+        {
+            return Err(misfit());
+        }
+        // 4:2:0 needs even band edges, except at the frame's own odd edge.
+        let odd = l.format != FrameFormat::Bgrx
+            && (rows.start % 2 == 1
+                || (rows.end % 2 == 1 && usize::from(rows.end) != l.height)
+                || cols.start % 2 == 1
+                || (cols.end % 2 == 1 && usize::from(cols.end) != l.width));
+        if odd {
+            return Err(misfit());
+        }
+        let (span, band_h) = (cols.end - cols.start, rows.end - rows.start);
+        let piece = FrameLayout::new(l.format, span, band_h);
+        if self.scratch.len() < piece.size {
+            self.scratch.resize(piece.size, 0);
+        }
+        BandConverter::new(piece, self.matrix).convert(
+            src,
+            0..band_h,
+            &mut self.scratch[..piece.size],
+        )?;
+        for p in plane_spans(l.format, &rows, &cols) {
+            let (f_off, f_stride) = l.planes[p.plane];
+            let (s_off, s_stride) = piece.planes[p.plane];
+            let len = p.bytes.end - p.bytes.start;
+            let first_block = p.bytes.start / p.block_bytes;
+            let last_block = (p.bytes.end - 1) / p.block_bytes;
+            for (i, r) in p.rows.clone().enumerate() {
+                let f_start = f_off + r * f_stride + p.bytes.start;
+                let s_start = s_off + i * s_stride;
+                let (Some(dst), Some(new)) = (
+                    frame.get_mut(f_start..f_start + len),
+                    self.scratch.get(s_start..s_start + len),
+                ) else {
+                    return Err(misfit());
+                };
+                let flags = map.row_mut(r / p.block_rows);
+                let Some(flags) = flags.get_mut(first_block..=last_block) else {
+                    return Err(misfit());
+                };
+                let old: &[u8] = match reference {
+                    Some(frame) => &frame[f_start..f_start + len],
+                    None => &*dst,
+                };
+                if !flags.iter().all(|c| *c) && old != new {
+                    for (k, flag) in flags.iter_mut().enumerate() {
+                        if *flag {
+                            continue;
+                        }
+                        let block = first_block + k;
+                        let a = (block * p.block_bytes).max(p.bytes.start) - p.bytes.start;
+                        let b = ((block + 1) * p.block_bytes).min(p.bytes.end) - p.bytes.start;
+                        *flag = old[a..b] != new[a..b];
+                    }
+                } else if reference.is_none() && old == new {
+                    // Already there: a row the frame holds need not be written again.
+                    continue;
+                }
+                dst.copy_from_slice(new);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn solid(w: u16, h: u16, bgrx: [u8; 4]) -> Vec<u8> {
+        bgrx.repeat(usize::from(w) * usize::from(h))
+    }
+
+    /// Paint a `side`×`side` square of `bgrx` at (`x`, `y`) into a BGRx screen `w` wide.
+    fn square(screen: &mut [u8], w: u16, x: usize, y: usize, side: usize, bgrx: [u8; 4]) {
+        for row in y..y + side {
+            for col in x..x + side {
+                let at = (row * usize::from(w) + col) * 4;
+                screen[at..at + 4].copy_from_slice(&bgrx);
+            }
+        }
+    }
+
+    fn rows_of(screen: &[u8], w: u16, rows: Range<u16>, cols: Range<u16>) -> Vec<u8> {
+        let mut out = Vec::new();
+        for r in rows {
+            let start = (usize::from(r) * usize::from(w) + usize::from(cols.start)) * 4;
+            out.extend_from_slice(&screen[start..start + usize::from(cols.end - cols.start) * 4]);
+        }
+        out
+    }
+
+    const FORMATS: [FrameFormat; 3] = [FrameFormat::Nv12, FrameFormat::I420, FrameFormat::Bgrx];
+
+    #[test]
+    fn a_repainted_window_marks_only_the_blocks_that_differ() {
+        let (w, h) = (96u16, 64u16);
+        for format in FORMATS {
+            let layout = FrameLayout::new(format, w, h);
+            let matrix = Matrix::for_height(h);
+            let mut screen = solid(w, h, [40, 80, 120, 0]);
+            let mut frame = vec![0u8; layout.size];
+            let whole = BandConverter::new(layout, matrix);
+            whole.convert(&screen, 0..h, &mut frame).unwrap();
+            // A "ball" inside block (2, 1) and across blocks (4..=5, 2..=3).
+            square(&mut screen, w, 36, 20, 6, [255, 255, 255, 0]);
+            square(&mut screen, w, 70, 30, 8, [0, 0, 255, 0]);
+            // The client repaints its whole window (rows 8..56, columns 16..90).
+            let (rows, cols) = (8..56, 16..90);
+            let mut diff = DiffConverter::new(layout, matrix);
+            let mut map = BlockMap::new(w, h);
+            let src = rows_of(&screen, w, rows.clone(), cols.clone());
+            diff.convert_cols(&src, rows, cols, &mut frame, None, &mut map)
+                .unwrap();
+            let marked: Vec<(usize, usize)> = (0..4)
+                .flat_map(|r| (0..6).map(move |c| (c, r)))
+                .filter(|&(c, r)| map.is_changed(c, r))
+                .collect();
+            assert_eq!(marked, [(2, 1), (4, 1), (4, 2)], "{format:?}");
+            // And the frame now equals a whole conversion of the new screen.
+            let mut expected = vec![0u8; layout.size];
+            whole.convert(&screen, 0..h, &mut expected).unwrap();
+            assert_eq!(frame, expected, "{format:?}");
+        }
+    }
+
+    #[test]
+    fn an_identical_repaint_changes_nothing_and_touches_nothing_outside() {
+        let (w, h) = (64u16, 48u16);
+        for format in FORMATS {
+            let layout = FrameLayout::new(format, w, h);
+            let matrix = Matrix::for_height(h);
+            let screen = solid(w, h, [1, 2, 3, 0]);
+            let mut frame = vec![7u8; layout.size];
+            BandConverter::new(layout, matrix)
+                .convert(&screen, 0..h, &mut frame)
+                .unwrap();
+            let before = frame.clone();
+            let mut map = BlockMap::new(w, h);
+            let mut diff = DiffConverter::new(layout, matrix);
+            let src = rows_of(&screen, w, 2..30, 4..60);
+            diff.convert_cols(&src, 2..30, 4..60, &mut frame, None, &mut map)
+                .unwrap();
+            assert!(!map.any(), "{format:?}");
+            assert_eq!(frame, before);
+        }
+    }
+
+    #[test]
+    fn a_full_change_marks_every_block_and_equals_the_whole_conversion() {
+        // Odd width and height: the last block column and row are partial.
+        let (w, h) = (50u16, 35u16);
+        for format in FORMATS {
+            let layout = FrameLayout::new(format, w, h);
+            let matrix = Matrix::for_height(h);
+            let mut frame = vec![0u8; layout.size];
+            let old = solid(w, h, [0, 0, 0, 0]);
+            BandConverter::new(layout, matrix)
+                .convert(&old, 0..h, &mut frame)
+                .unwrap();
+            let new: Vec<u8> = (0..usize::from(w) * usize::from(h) * 4)
+                .map(|i| (i * 37 % 251) as u8)
+                .collect();
+            let mut map = BlockMap::new(w, h);
+            let mut diff = DiffConverter::new(layout, matrix);
+            diff.convert_cols(&new, 0..h, 0..w, &mut frame, None, &mut map)
+                .unwrap();
+            assert_eq!(map.count(), 4 * 3, "{format:?}");
+            let mut expected = vec![0u8; layout.size];
+            BandConverter::new(layout, matrix)
+                .convert(&new, 0..h, &mut expected)
+                .unwrap();
+            assert_eq!(frame, expected, "{format:?}");
+            let runs = map.runs();
+            assert_eq!(runs.len(), 3);
+            assert_eq!(
+                runs[2],
+                BlockRun {
+                    x: 0,
+                    y: 32,
+                    width: 50,
+                    height: 3
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn against_a_reference_every_row_is_written_and_changes_are_judged_by_the_reference() {
+        // The frame being written is older than the last pushed one (downstream still held
+        // that): its rows are written whatever they held, and the blocks are those where the
+        // new pixels differ from the last pushed frame.
+        let (w, h) = (64u16, 32u16);
+        let layout = FrameLayout::new(FrameFormat::Nv12, w, h);
+        let matrix = Matrix::for_height(h);
+        let whole = BandConverter::new(layout, matrix);
+        let mut screen = solid(w, h, [90, 90, 90, 0]);
+        let mut last = vec![0u8; layout.size];
+        whole.convert(&screen, 0..h, &mut last).unwrap();
+        let mut older = vec![3u8; layout.size];
+        square(&mut screen, w, 40, 20, 4, [0, 255, 0, 0]);
+        let mut map = BlockMap::new(w, h);
+        let mut diff = DiffConverter::new(layout, matrix);
+        let src = rows_of(&screen, w, 0..h, 0..w);
+        diff.convert_cols(&src, 0..h, 0..w, &mut older, Some(&last), &mut map)
+            .unwrap();
+        assert_eq!(map.runs().len(), 1);
+        assert!(map.is_changed(2, 1));
+        let mut expected = vec![0u8; layout.size];
+        whole.convert(&screen, 0..h, &mut expected).unwrap();
+        assert_eq!(older, expected);
+    }
+
+    #[test]
+    fn runs_join_neighbouring_blocks_of_a_row() {
+        let mut map = BlockMap::new(64, 32);
+        for (c, r) in [(0, 0), (1, 0), (3, 0), (2, 1)] {
+            map.row_mut(r)[c] = true;
+        }
+        let runs: Vec<(u16, u16, u16, u16)> = map
+            .runs()
+            .iter()
+            .map(|r| (r.x, r.y, r.width, r.height))
+            .collect();
+        assert_eq!(runs, [(0, 0, 32, 16), (48, 0, 16, 16), (32, 16, 16, 16)]);
+        map.clear();
+        assert!(map.runs().is_empty());
+    }
+
+    #[test]
+    fn bands_that_do_not_fit_are_refused() {
+        let layout = FrameLayout::new(FrameFormat::Nv12, 32, 32);
+        let mut diff = DiffConverter::new(layout, Matrix::Bt601);
+        let mut frame = vec![0u8; layout.size];
+        let mut map = BlockMap::new(32, 32);
+        let src = vec![0u8; 32 * 32 * 4];
+        for (rows, cols) in [(1..4, 0..32), (0..40, 0..32), (0..2, 3..8), (4..4, 0..32)] {
+            assert!(
+                diff.convert_cols(&src, rows, cols, &mut frame, None, &mut map)
+                    .is_err()
+            );
+        }
+        let mut wrong = BlockMap::new(16, 32);
+        assert!(
+            diff.convert_cols(&src, 0..2, 0..32, &mut frame, None, &mut wrong)
+                .is_err()
+        );
+    }
+}
