@@ -132,8 +132,10 @@ export class Env {
    *  checks need something that moves every frame. `stop('motion')` ends it. */
   async startMotion() {
     // BENCH_MOTION_SIZE (320x180): the benchmarks' larger scene is 1280x720.
+    // BENCH_MOTION_PATTERN (ball): a videotestsrc pattern; solid-color repaints the same pixels.
     const [w, h] = (process.env.BENCH_MOTION_SIZE || '320x180').split('x').map(Number);
-    this.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', 'pattern=ball', 'is-live=true', '!',
+    const pattern = process.env.BENCH_MOTION_PATTERN || 'ball';
+    this.spawn('motion', 'gst-launch-1.0', ['-q', 'videotestsrc', `pattern=${pattern}`, 'is-live=true', '!',
       `video/x-raw,width=${w},height=${h},framerate=30/1`, '!', 'ximagesink', 'sync=false']);
     const moved = await waitFor(async () => {
       try {

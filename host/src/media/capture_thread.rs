@@ -61,10 +61,23 @@ pub(super) struct CaptureThread {
 enum Repeat {
     /// Nothing changed: a keep-alive.
     Yes,
-    /// Only when the fetched rows hold the same pixels as the last push.
+    /// Only when the fetched rows hold the same pixels as the last push (the keep-alive is
+    /// due).
     IfUnchanged,
+    /// When the fetched rows hold the same pixels as the last push, push nothing.
+    SkipIfUnchanged,
     /// Never (the first push, a keyframe request's).
     No,
+}
+
+/// What [`CaptureThread::update`] made of a pooled frame.
+enum Update {
+    /// The frame to push.
+    Push(gst::Buffer),
+    /// It holds the same pixels as the last push: nothing to push.
+    Unchanged,
+    /// Every pooled frame is held downstream.
+    Held,
 }
 
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
@@ -119,7 +132,11 @@ impl CaptureThread {
 
     fn run(&mut self) -> Result<(), String> {
         let mut pool = self.new_pool()?;
+        // The slot of the last frame captured: the grid the next one is paced from.
         let mut last_push: Option<Instant> = None;
+        // The slot of the last frame pushed (a capture that found nothing new pushes nothing):
+        // the keep-alive counts from it.
+        let mut last_sent: Option<Instant> = None;
         let mut changed = true;
         let mut damage_seen: Option<Instant> = Some(Instant::now());
         let mut played = false;
@@ -138,7 +155,11 @@ impl CaptureThread {
             let hold = played.then(|| self.shared.held_until(now)).flatten();
             let slot = hold.or_else(|| {
                 next_push(
-                    last_push,
+                    if changed || wanted || pointer {
+                        last_push
+                    } else {
+                        last_sent
+                    },
                     changed || wanted,
                     pointer,
                     interval,
@@ -215,23 +236,33 @@ impl CaptureThread {
             }
             // Nothing changed since the last push and no pointer is drawn: this push only
             // keeps the stream alive, and the encoder may send it as a repeat picture. A push
-            // that answers a keyframe request goes to the encoder whatever it holds.
+            // that answers a keyframe request goes to the encoder whatever it holds. A repaint
+            // that changed no pixel is not pushed at all until the keep-alive is due.
             let repeat = if !played || wanted {
                 Repeat::No
             } else if !changed && !pointer {
                 Repeat::Yes
+            } else if last_sent.is_some_and(|t| started < t + self.gate.keepalive) {
+                Repeat::SkipIfUnchanged
             } else {
                 Repeat::IfUnchanged
             };
             let frame = match self.update(&mut pool, changed, pointer, pts, limit, repeat) {
-                Ok(Some(frame)) => frame,
+                Ok(Update::Push(frame)) => frame,
+                Ok(Update::Unchanged) => {
+                    last_push = Some(pacing_slot(slot, started, interval));
+                    changed = false;
+                    fresh = false;
+                    damage_seen = None;
+                    continue;
+                }
                 // A frame is held on its way to the encoder: it answers the request.
-                Ok(None) if only_wanted => {
+                Ok(Update::Held) if only_wanted => {
                     wanted = false;
                     continue;
                 }
                 // Every pooled frame is still held downstream: try again shortly.
-                Ok(None) => {
+                Ok(Update::Held) => {
                     std::thread::sleep(RETRY / 4);
                     continue;
                 }
@@ -271,6 +302,7 @@ impl CaptureThread {
                     let advance = self.phase.frame(waited, interval, started);
                     last_push =
                         Some(advance.map_or(paced, |a| paced.checked_sub(a).unwrap_or(paced)));
+                    last_sent = last_push;
                     if let Some(d) = damage {
                         self.shared
                             .stages
@@ -293,8 +325,9 @@ impl CaptureThread {
     /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
     /// fetch the frame's stale rows (plus the pointer's, when drawn) and convert them into it.
     /// Returns the frame to push, stamped `pts` (the pool keeps a reference) and marked
-    /// droppable when it only `repeat`s the last push (`media/repeat_frame.rs`), None when all
-    /// are held and `limit` frames exist.
+    /// droppable when it only `repeat`s the last push (`media/repeat_frame.rs`); nothing to
+    /// push when it holds the same pixels as the last push and `repeat` says to skip those;
+    /// held when all are held and `limit` frames exist.
     fn update(
         &mut self,
         pool: &mut FramePool,
@@ -303,7 +336,7 @@ impl CaptureThread {
         pts: gst::ClockTime,
         limit: usize,
         repeat: Repeat,
-    ) -> Result<Option<gst::Buffer>, String> {
+    ) -> Result<Update, String> {
         let height = self.capture.height();
         let width = self.capture.width();
         if changed {
@@ -322,7 +355,7 @@ impl CaptureThread {
             }
         }
         let Some(i) = pool.acquire_up_to(limit).map_err(|e| e.to_string())? else {
-            return Ok(None);
+            return Ok(Update::Held);
         };
         let mut fetch = pool.stale(i);
         let mut fetch_cols = pool.stale_cols(i);
@@ -363,7 +396,7 @@ impl CaptureThread {
         blocks.clear();
         let Some(buf) = pool.buffer_mut(i) else {
             self.diff = Some((conv, blocks));
-            return Ok(None);
+            return Ok(Update::Held);
         };
         buf.set_pts(pts);
         buf.set_offset(self.sequence);
@@ -429,6 +462,11 @@ impl CaptureThread {
         }
         self.diff = Some((conv, blocks));
         self.pointer_rows = pointer_rows;
+        if unchanged && repeat == Repeat::SkipIfUnchanged {
+            // Not numbered: the encoder sees no gap, and the next frame's change is the same.
+            pool.written(i, drawn, drawn_cols);
+            return Ok(Update::Unchanged);
+        }
         crate::sync::lock(&self.damage_log).record(self.sequence, damage);
         self.sequence += 1;
         // Pooled buffers come back with the flags of their last push. A frame whose repaint
@@ -439,7 +477,7 @@ impl CaptureThread {
             buf.unset_flags(gst::BufferFlags::DROPPABLE);
         }
         pool.written(i, drawn, drawn_cols);
-        Ok(pool.share(i))
+        Ok(pool.share(i).map_or(Update::Held, Update::Push))
     }
 
     /// The screen changed size: a new segment and caps of the new size.
