@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use gstreamer as gst;
 use gstreamer::glib;
 use gstreamer::prelude::*;
-use selkies_x11::block_diff::{BlockMap, DiffConverter};
+use selkies_x11::block_diff::{BlockMap, DiffConverter, Reference};
 use selkies_x11::frame_rows::{self, PointerImage};
 use selkies_x11::row_set::{self, RowSet};
 use selkies_x11::shm_capture::{ShmCapture, WakeReceiver};
@@ -401,10 +401,16 @@ impl CaptureThread {
         buf.set_pts(pts);
         buf.set_offset(self.sequence);
         let fetched = {
-            let reference = match &reference {
+            let last = match &reference {
                 Some(b) => Some(b.map_readable().map_err(|e| e.to_string())?),
                 None => None,
             };
+            let against = match &last {
+                _ if in_place => Reference::InPlace,
+                Some(m) => Reference::Other(m.as_slice()),
+                None => Reference::Unknown,
+            };
+            conv.begin_frame(&against);
             let mut map = buf.map_writable().map_err(|e| e.to_string())?;
             let frame = map.as_mut_slice();
             let cols = fetch_cols.clone();
@@ -413,8 +419,7 @@ impl CaptureThread {
                     if let Some(p) = &image {
                         draw_pointer_rows(bgrx, &cols, &rows, p);
                     }
-                    let old = reference.as_ref().map(|r| r.as_slice());
-                    conv.convert_cols(bgrx, rows, cols.clone(), frame, old, &mut blocks)
+                    conv.convert_cols(bgrx, rows, cols.clone(), frame, against, &mut blocks)
                 })
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))

@@ -15,6 +15,7 @@
 
 use std::ops::Range;
 
+use crate::row_hash::{self, RowHashes};
 use crate::yuv::{BandConverter, ConvertError, FrameFormat, FrameLayout, Matrix};
 
 /// Pixels on a side of one block (an H.264 macroblock).
@@ -174,6 +175,19 @@ fn plane_spans(format: FrameFormat, rows: &Range<u16>, cols: &Range<u16>) -> Vec
     }
 }
 
+/// What a band is compared with: the frame pushed last, wherever it is.
+#[derive(Debug, Clone, Copy)]
+pub enum Reference<'a> {
+    /// The frame being written holds it (outside the rows fetched anew, and in them until they
+    /// are written): rows are compared in place, and row pairs whose pixels hash as they did
+    /// when last converted into it are skipped ([`crate::row_hash`]).
+    InPlace,
+    /// Another buffer holds it, read only: every row of the band is written.
+    Other(&'a [u8]),
+    /// Nothing is known: every row is written, and the marks say nothing.
+    Unknown,
+}
+
 /// Converts BGRx bands like [`BandConverter`], but through a scratch buffer, writing only the
 /// rows that differ from the frame and marking the blocks they differ in.
 #[derive(Debug)]
@@ -181,15 +195,53 @@ pub struct DiffConverter {
     layout: FrameLayout,
     matrix: Matrix,
     scratch: Vec<u8>,
+    hashes: RowHashes,
+    /// Whether this frame's rows are hashed (see [`Self::begin_frame`]).
+    hashing: bool,
+    /// Whether a hashed pair of this frame matched.
+    matched: bool,
+    /// Hashed frames in a row in which no pair matched.
+    misses: u32,
+    /// Frames begun, for the periodic probe.
+    frames: u32,
 }
+
+/// Hashed frames without a single unchanged pair after which hashing pauses: content that
+/// changes everywhere (a game, a video in full screen) would pay for hashes it never uses.
+const MISSES_BEFORE_PAUSE: u32 = 2;
+/// While paused, two frames in every this many are hashed to notice when rows stay alike again.
+const PROBE_EVERY: u32 = 8;
 
 impl DiffConverter {
     /// A converter into `layout` frames with `matrix` (ignored for BGRx).
     pub fn new(layout: FrameLayout, matrix: Matrix) -> Self {
+        let height = u16::try_from(layout.height).unwrap_or(u16::MAX);
         Self {
             layout,
             matrix,
             scratch: Vec::new(),
+            hashes: RowHashes::new(height),
+            // The first frame begun starts hashing without counting a miss.
+            hashing: false,
+            matched: false,
+            misses: 0,
+            frames: 0,
+        }
+    }
+
+    /// A new frame is about to be written against `reference`: the row hashes describe the
+    /// frame only while the same buffer is written in place. Hashing pauses after
+    /// [`MISSES_BEFORE_PAUSE`] frames in which no pair matched, except for two probing frames
+    /// in every [`PROBE_EVERY`] (a pair can only match in the second of two hashed frames).
+    pub fn begin_frame(&mut self, reference: &Reference<'_>) {
+        if self.hashing {
+            self.misses = if self.matched { 0 } else { self.misses + 1 };
+        }
+        self.frames = self.frames.wrapping_add(1);
+        self.hashing = self.misses < MISSES_BEFORE_PAUSE || self.frames % PROBE_EVERY < 2;
+        self.matched = false;
+        if !self.hashing || !matches!(reference, Reference::InPlace) {
+            self.hashes.forget();
         }
     }
 
@@ -200,9 +252,66 @@ impl DiffConverter {
 
     /// Convert `rows` × `cols` of BGRx pixels (`src`, stride 4 × `cols.len()`) into `frame`,
     /// as [`BandConverter::convert_cols`] does, and mark in `map` the blocks where the result
-    /// differs from `reference` (a frame of the same layout), or from what `frame` held when
-    /// there is none. Pixels outside the band are not touched.
+    /// differs from the `reference`. Pixels outside the band are not touched.
     pub fn convert_cols(
+        &mut self,
+        src: &[u8],
+        rows: Range<u16>,
+        cols: Range<u16>,
+        frame: &mut [u8],
+        reference: Reference<'_>,
+        map: &mut BlockMap,
+    ) -> Result<(), ConvertError> {
+        let result = match reference {
+            Reference::InPlace if self.hashing && rows.start.is_multiple_of(2) => {
+                let same = self.hashes.check(src, rows.clone(), cols.clone());
+                self.matched |= same.contains(&true);
+                let stride = usize::from(cols.end.saturating_sub(cols.start)) * 4;
+                let mut result = Ok(());
+                for run in row_hash::changed_runs(&same, rows.start, rows.end) {
+                    let a = usize::from(run.start - rows.start) * stride;
+                    let b = usize::from(run.end - rows.start) * stride;
+                    result = match src.get(a..b) {
+                        Some(part) => self.convert_band(part, run, cols.clone(), frame, None, map),
+                        None => Err(self.misfit(&rows, frame.len())),
+                    };
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result
+            }
+            Reference::InPlace | Reference::Unknown => {
+                if self.hashing {
+                    self.hashes.check(src, rows.clone(), cols.clone());
+                }
+                self.convert_band(src, rows, cols, frame, None, map)
+            }
+            Reference::Other(old) => {
+                if self.hashing {
+                    self.hashes.check(src, rows.clone(), cols.clone());
+                }
+                self.convert_band(src, rows, cols, frame, Some(old), map)
+            }
+        };
+        if result.is_err() {
+            self.hashes.forget();
+        }
+        result
+    }
+
+    fn misfit(&self, rows: &Range<u16>, len: usize) -> ConvertError {
+        ConvertError::Misfit {
+            start: rows.start,
+            end: rows.end,
+            width: self.layout.width,
+            height: self.layout.height,
+            len,
+        }
+    }
+
+    /// [`Self::convert_cols`] without the row hashes: compared with `reference`, or in place.
+    fn convert_band(
         &mut self,
         src: &[u8],
         rows: Range<u16>,
@@ -341,7 +450,7 @@ mod tests {
             let mut diff = DiffConverter::new(layout, matrix);
             let mut map = BlockMap::new(w, h);
             let src = rows_of(&screen, w, rows.clone(), cols.clone());
-            diff.convert_cols(&src, rows, cols, &mut frame, None, &mut map)
+            diff.convert_cols(&src, rows, cols, &mut frame, Reference::InPlace, &mut map)
                 .unwrap();
             let marked: Vec<(usize, usize)> = (0..4)
                 .flat_map(|r| (0..6).map(move |c| (c, r)))
@@ -370,7 +479,7 @@ mod tests {
             let mut map = BlockMap::new(w, h);
             let mut diff = DiffConverter::new(layout, matrix);
             let src = rows_of(&screen, w, 2..30, 4..60);
-            diff.convert_cols(&src, 2..30, 4..60, &mut frame, None, &mut map)
+            diff.convert_cols(&src, 2..30, 4..60, &mut frame, Reference::InPlace, &mut map)
                 .unwrap();
             assert!(!map.any(), "{format:?}");
             assert_eq!(frame, before);
@@ -394,7 +503,7 @@ mod tests {
                 .collect();
             let mut map = BlockMap::new(w, h);
             let mut diff = DiffConverter::new(layout, matrix);
-            diff.convert_cols(&new, 0..h, 0..w, &mut frame, None, &mut map)
+            diff.convert_cols(&new, 0..h, 0..w, &mut frame, Reference::InPlace, &mut map)
                 .unwrap();
             assert_eq!(map.count(), 4 * 3, "{format:?}");
             let mut expected = vec![0u8; layout.size];
@@ -433,13 +542,85 @@ mod tests {
         let mut map = BlockMap::new(w, h);
         let mut diff = DiffConverter::new(layout, matrix);
         let src = rows_of(&screen, w, 0..h, 0..w);
-        diff.convert_cols(&src, 0..h, 0..w, &mut older, Some(&last), &mut map)
-            .unwrap();
+        diff.convert_cols(
+            &src,
+            0..h,
+            0..w,
+            &mut older,
+            Reference::Other(&last),
+            &mut map,
+        )
+        .unwrap();
         assert_eq!(map.runs().len(), 1);
         assert!(map.is_changed(2, 1));
         let mut expected = vec![0u8; layout.size];
         whole.convert(&screen, 0..h, &mut expected).unwrap();
         assert_eq!(older, expected);
+    }
+
+    #[test]
+    fn in_place_a_band_fetched_again_unchanged_is_not_converted_again() {
+        let (w, h) = (32u16, 32u16);
+        let layout = FrameLayout::new(FrameFormat::Nv12, w, h);
+        let matrix = Matrix::for_height(h);
+        let mut screen = solid(w, h, [10, 20, 30, 0]);
+        let mut frame = vec![0u8; layout.size];
+        let mut map = BlockMap::new(w, h);
+        let mut diff = DiffConverter::new(layout, matrix);
+        diff.begin_frame(&Reference::InPlace);
+        let src = rows_of(&screen, w, 0..h, 0..w);
+        diff.convert_cols(&src, 0..h, 0..w, &mut frame, Reference::InPlace, &mut map)
+            .unwrap();
+        // A luma byte altered behind the converter's back shows which rows it converts again.
+        frame[5 * 32 + 3] ^= 0xff;
+        frame[20 * 32 + 3] ^= 0xff;
+        square(&mut screen, w, 0, 20, 2, [200, 0, 0, 0]);
+        let src = rows_of(&screen, w, 0..h, 0..w);
+        map.clear();
+        diff.convert_cols(&src, 0..h, 0..w, &mut frame, Reference::InPlace, &mut map)
+            .unwrap();
+        let converted = BandConverter::new(layout, matrix);
+        let mut expected = vec![0u8; layout.size];
+        converted.convert(&screen, 0..h, &mut expected).unwrap();
+        // Row 5's pair hashed alike and was skipped; row 20's changed and was converted.
+        assert_ne!(frame[5 * 32 + 3], expected[5 * 32 + 3]);
+        assert_eq!(frame[20 * 32..21 * 32], expected[20 * 32..21 * 32]);
+        assert_eq!(map.runs().len(), 1);
+        assert!(map.is_changed(0, 1));
+        // Written against another buffer, the hashes are forgotten: every row is written.
+        diff.begin_frame(&Reference::Unknown);
+        map.clear();
+        diff.convert_cols(&src, 0..h, 0..w, &mut frame, Reference::Unknown, &mut map)
+            .unwrap();
+        assert_eq!(frame, expected);
+    }
+
+    #[test]
+    fn hashing_pauses_while_nothing_stays_alike_and_probes_now_and_then() {
+        let (w, h) = (16u16, 4u16);
+        let layout = FrameLayout::new(FrameFormat::Nv12, w, h);
+        let mut diff = DiffConverter::new(layout, Matrix::for_height(h));
+        let mut frame = vec![0u8; layout.size];
+        let mut map = BlockMap::new(w, h);
+        let mut hashed = Vec::new();
+        for n in 0..12u8 {
+            diff.begin_frame(&Reference::InPlace);
+            hashed.push(diff.hashing);
+            // Every frame differs everywhere, until the screen stays alike from frame 7 on.
+            let screen = solid(w, h, [n.min(7), 0, 0, 0]);
+            diff.convert_cols(
+                &screen,
+                0..h,
+                0..w,
+                &mut frame,
+                Reference::InPlace,
+                &mut map,
+            )
+            .unwrap();
+        }
+        // Two misses pause it; frames 7 and 8 probe, the second matches, and hashing goes on.
+        let on: Vec<usize> = (0..12).filter(|&i| hashed[i]).collect();
+        assert_eq!(on, [0, 1, 7, 8, 9, 10, 11]);
     }
 
     #[test]
@@ -467,14 +648,21 @@ mod tests {
         let src = vec![0u8; 32 * 32 * 4];
         for (rows, cols) in [(1..4, 0..32), (0..40, 0..32), (0..2, 3..8), (4..4, 0..32)] {
             assert!(
-                diff.convert_cols(&src, rows, cols, &mut frame, None, &mut map)
+                diff.convert_cols(&src, rows, cols, &mut frame, Reference::Unknown, &mut map)
                     .is_err()
             );
         }
         let mut wrong = BlockMap::new(16, 32);
         assert!(
-            diff.convert_cols(&src, 0..2, 0..32, &mut frame, None, &mut wrong)
-                .is_err()
+            diff.convert_cols(
+                &src,
+                0..2,
+                0..32,
+                &mut frame,
+                Reference::InPlace,
+                &mut wrong
+            )
+            .is_err()
         );
     }
 }

@@ -28,6 +28,7 @@ pub mod keysym;
 pub mod mouse;
 pub mod planner;
 pub mod resize;
+pub mod row_hash;
 pub mod row_set;
 pub mod shm_capture;
 mod shm_segment;
