@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod block_diff;
+pub mod block_map;
 pub mod clipboard;
 mod conn;
 pub mod cursor;
