@@ -5,7 +5,9 @@
 //! keyframe request travelling upstream into the encoder makes a static screen push a frame, and
 //! releases a capture held until its peer connects; keep-alive pushes of an unchanged screen are
 //! marked as repeats for the encoder's stand-in (`media/repeat_frame.rs`); repaints that change
-//! no pixel push nothing, and a repaint that changes a few tells the encoder those blocks only.
+//! no pixel push nothing, and a repaint that changes a few tells the encoder those blocks only;
+//! a pointer drawn into the frames follows the pointer and leaves nothing behind. The sink keeps
+//! no buffer, so the capture writes its last frame again in place, as behind a real encoder.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure report
 
@@ -56,7 +58,7 @@ fn capture_into_sink(
 /// `source ! chain ! fakesink name=sink`, parsed; returns the pipeline and the capture appsrc.
 fn launch_into_fakesink(source: &VideoSource, chain: &str) -> (gst::Pipeline, gst::Element) {
     let desc = format!(
-        "{} ! {chain} ! fakesink name=sink sync=false",
+        "{} ! {chain} ! fakesink name=sink sync=false enable-last-sample=false",
         source.launch_fragment(30)
     );
     let pipeline = gst::parse::launch(&desc)
@@ -528,4 +530,52 @@ fn a_repaint_is_judged_by_its_pixels_not_its_damage() {
         .map(|(i, _)| (i % grid.columns, i / grid.columns))
         .collect();
     assert_eq!(changed, [(6, 4), (7, 4), (6, 5), (7, 5)]);
+}
+
+/// Whether any pixel of the `side`×`side` box at (`x`, `y`) of a 320-wide BGRx frame is not
+/// `bgr`.
+fn box_differs(b: &gst::BufferRef, x: usize, y: usize, side: usize, bgr: [u8; 3]) -> bool {
+    (y..y + side).any(|row| (x..x + side).any(|col| pixel(b, 320, col, row) != bgr))
+}
+
+#[test]
+fn a_drawn_pointer_follows_the_pointer_and_leaves_nothing_behind() {
+    gst::init().expect("gst init");
+    let x = common::Xvfb::sized(320, 240);
+    let (pipeline, seen, handle) = capture_following_requests(&x.display);
+    wait_first_frame(&seen);
+    paint(&x.display, "#00ff00");
+    assert!(
+        wait_for_colour(&seen, [0x00, 0xff, 0x00]),
+        "green never came"
+    );
+    let green = [0x00, 0xff, 0x00];
+    let pointer_to = |px: u32, py: u32| {
+        let status = Command::new("xdotool")
+            .args(["mousemove", &px.to_string(), &py.to_string()])
+            .env("DISPLAY", &x.display)
+            .status()
+            .expect("xdotool");
+        assert!(status.success());
+    };
+    pointer_to(80, 60);
+    handle.set_pointer_drawn(true);
+    let from = seen.lock().unwrap().len();
+    // The pointer image (Xvfb's default X-shaped cursor) is drawn around its hot spot.
+    assert!(
+        wait_for_frame(&seen, from, |b| box_differs(b, 72, 52, 16, green)),
+        "the pointer was never drawn at (80, 60)"
+    );
+    pointer_to(240, 180);
+    let moved = seen.lock().unwrap().len();
+    let found = wait_for_frame(&seen, moved, |b| {
+        box_differs(b, 232, 172, 16, green) && !box_differs(b, 64, 44, 32, green)
+    });
+    // A few frames later (the capture keeps fetching the pointer's rows, now hashed alike),
+    // the picture is still right.
+    std::thread::sleep(Duration::from_millis(300));
+    let last = seen.lock().unwrap().last().cloned().unwrap();
+    pipeline.set_state(gst::State::Null).expect("stopped");
+    assert!(found, "the pointer did not move to (240, 180) cleanly");
+    assert!(box_differs(&last, 232, 172, 16, green) && !box_differs(&last, 64, 44, 32, green));
 }
