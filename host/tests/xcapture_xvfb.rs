@@ -234,8 +234,14 @@ fn wait_first_frame(seen: &Mutex<Vec<gst::Buffer>>) {
 
 /// Paints the root window of `display` a solid colour.
 fn paint(display: &str, colour: &str) {
+    xsetroot(display, &["-solid", colour]);
+}
+
+/// Runs `xsetroot -display display args…`, which must succeed.
+fn xsetroot(display: &str, args: &[&str]) {
     let status = Command::new("xsetroot")
-        .args(["-display", display, "-solid", colour])
+        .args(["-display", display])
+        .args(args)
         .status()
         .expect("xsetroot (x11-xserver-utils)");
     assert!(status.success());
@@ -451,14 +457,23 @@ fn xbm(w: usize, h: usize, set: Option<(usize, usize, usize, usize)>) -> String 
 /// Sets the root window's background to the bitmap `file` (blue on black): the whole screen is
 /// repainted, and damaged, whatever the bitmap holds.
 fn paint_bitmap(display: &str, file: &std::path::Path) {
-    let status = Command::new("xsetroot")
-        .args([
-            "-display", display, "-fg", "#0000ff", "-bg", "#000000", "-bitmap",
-        ])
-        .arg(file)
-        .status()
-        .expect("xsetroot (x11-xserver-utils)");
-    assert!(status.success());
+    let file = file.to_str().expect("a UTF-8 temporary path");
+    xsetroot(
+        display,
+        &["-fg", "#0000ff", "-bg", "#000000", "-bitmap", file],
+    );
+}
+
+/// The capture of `display` with the screen painted green, once a green frame was pushed.
+fn capture_on_green(display: &str) -> (gst::Pipeline, Arc<Mutex<Vec<gst::Buffer>>>, CaptureHandle) {
+    let (pipeline, seen, handle) = capture_following_requests(display);
+    wait_first_frame(&seen);
+    paint(display, "#00ff00");
+    assert!(
+        wait_for_colour(&seen, [0x00, 0xff, 0x00]),
+        "green never came"
+    );
+    (pipeline, seen, handle)
 }
 
 #[test]
@@ -471,13 +486,7 @@ fn a_repaint_is_judged_by_its_pixels_not_its_damage() {
     // 100..120 × 70..90: the blocks (6, 4), (7, 4), (6, 5), (7, 5).
     std::fs::write(&square, xbm(320, 240, Some((100, 120, 70, 90)))).unwrap();
     let x = common::Xvfb::sized(320, 240);
-    let (pipeline, seen, handle) = capture_following_requests(&x.display);
-    wait_first_frame(&seen);
-    paint(&x.display, "#00ff00");
-    assert!(
-        wait_for_colour(&seen, [0x00, 0xff, 0x00]),
-        "green never came"
-    );
+    let (pipeline, seen, handle) = capture_on_green(&x.display);
     paint_bitmap(&x.display, &blank);
     assert!(wait_for_colour(&seen, [0, 0, 0]), "black never came");
     std::thread::sleep(Duration::from_millis(100));
@@ -542,13 +551,7 @@ fn box_differs(b: &gst::BufferRef, x: usize, y: usize, side: usize, bgr: [u8; 3]
 fn a_drawn_pointer_follows_the_pointer_and_leaves_nothing_behind() {
     gst::init().expect("gst init");
     let x = common::Xvfb::sized(320, 240);
-    let (pipeline, seen, handle) = capture_following_requests(&x.display);
-    wait_first_frame(&seen);
-    paint(&x.display, "#00ff00");
-    assert!(
-        wait_for_colour(&seen, [0x00, 0xff, 0x00]),
-        "green never came"
-    );
+    let (pipeline, seen, handle) = capture_on_green(&x.display);
     let green = [0x00, 0xff, 0x00];
     let pointer_to = |px: u32, py: u32| {
         let status = Command::new("xdotool")

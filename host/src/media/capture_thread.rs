@@ -52,8 +52,10 @@ pub(super) struct CaptureThread {
     /// Moves the frame grid to a steadily repainting scene's phase ([`PhaseFollow`]).
     phase: PhaseFollow,
     /// Converts fetched rows through a scratch buffer and finds the blocks that really
-    /// changed (`selkies_x11::block_diff`), for the current frame size.
-    diff: Option<(DiffConverter, BlockMap)>,
+    /// changed (`selkies_x11::block_diff`), for the pool's frame size (made with the pool).
+    diff: DiffConverter,
+    /// The blocks found changed in the frame being written.
+    blocks: BlockMap,
 }
 
 /// Whether a push may go to the encoder as a repeat picture (`media/repeat_frame.rs`).
@@ -80,6 +82,16 @@ enum Update {
     Held,
 }
 
+/// The comparison state for frames of `format` at `capture`'s screen size.
+fn diff_state(format: FrameFormat, capture: &ShmCapture) -> (DiffConverter, BlockMap) {
+    let (width, height) = (capture.width(), capture.height());
+    let layout = FrameLayout::new(format, width, height);
+    (
+        DiffConverter::new(layout, Matrix::for_height(height)),
+        BlockMap::new(width, height),
+    )
+}
+
 /// How long to wait before retrying a push the pipeline refused (not playing yet, flushing).
 const RETRY: Duration = Duration::from_millis(10);
 
@@ -103,6 +115,7 @@ impl CaptureThread {
         wake: WakeReceiver,
         damage_log: Arc<Mutex<DamageLog>>,
     ) -> Self {
+        let (diff, blocks) = diff_state(format, &capture);
         Self {
             capture,
             format,
@@ -118,7 +131,8 @@ impl CaptureThread {
             pointer_rows: None,
             last_area: None,
             phase: PhaseFollow::default(),
-            diff: None,
+            diff,
+            blocks,
         }
     }
 
@@ -317,9 +331,12 @@ impl CaptureThread {
         }
     }
 
-    fn new_pool(&self) -> Result<FramePool, String> {
-        let layout = FrameLayout::new(self.format, self.capture.width(), self.capture.height());
-        Ok(FramePool::new(layout))
+    /// A pool of the screen's size, and the comparison state of that size.
+    fn new_pool(&mut self) -> Result<FramePool, String> {
+        let (diff, blocks) = diff_state(self.format, &self.capture);
+        self.diff = diff;
+        self.blocks = blocks;
+        Ok(FramePool::new(*self.diff.layout()))
     }
 
     /// Bring a free pooled frame up to date with the screen: take the damage (when `changed`),
@@ -385,17 +402,8 @@ impl CaptureThread {
         let in_place = pool.is_last(i);
         let reference = if in_place { None } else { pool.last_buffer() };
         let known = !matches!(self.pending, Damage::All) && (in_place || reference.is_some());
-        let layout = *pool.layout();
-        let (mut conv, mut blocks) = match self.diff.take() {
-            Some((c, b)) if *c.layout() == layout => (c, b),
-            _ => (
-                DiffConverter::new(layout, Matrix::for_height(height)),
-                BlockMap::new(width, height),
-            ),
-        };
-        blocks.clear();
+        self.blocks.clear();
         let Some(buf) = pool.buffer_mut(i) else {
-            self.diff = Some((conv, blocks));
             return Ok(Update::Held);
         };
         buf.set_pts(pts);
@@ -410,16 +418,17 @@ impl CaptureThread {
                 Some(m) => Reference::Other(m.as_slice()),
                 None => Reference::Unknown,
             };
-            conv.begin_frame(&against);
+            self.diff.begin_frame(&against);
             let mut map = buf.map_writable().map_err(|e| e.to_string())?;
             let frame = map.as_mut_slice();
             let cols = fetch_cols.clone();
+            let (diff, blocks) = (&mut self.diff, &mut self.blocks);
             self.capture
                 .fetch_rows(fetch.bands(), fetch_cols, |rows, bgrx| {
                     if let Some(p) = &image {
                         draw_pointer_rows(bgrx, &cols, &rows, p);
                     }
-                    conv.convert_cols(bgrx, rows, cols.clone(), frame, against, &mut blocks)
+                    diff.convert_cols(bgrx, rows, cols.clone(), frame, against, blocks)
                 })
                 .map_err(|e| e.to_string())
                 .and_then(|r| r.map_err(|e| e.to_string()))
@@ -434,21 +443,10 @@ impl CaptureThread {
         // may not have fetched), or, when nothing is known, by the damage taken since.
         let mut damage = std::mem::replace(&mut self.pending, Damage::Rects(Vec::new()));
         let unchanged = known
-            && !blocks.any()
+            && !self.blocks.any()
             && (in_place || (pointer_rows.is_none() && self.pointer_rows.is_none()));
         if known {
-            damage = Damage::Rects(
-                blocks
-                    .runs()
-                    .iter()
-                    .map(|r| Rect {
-                        x: r.x,
-                        y: r.y,
-                        width: r.width,
-                        height: r.height,
-                    })
-                    .collect(),
-            );
+            damage = Damage::Rects(self.blocks.runs().into_iter().map(Rect::from).collect());
         }
         if let Damage::Rects(rects) = &mut damage
             && !in_place
@@ -465,7 +463,6 @@ impl CaptureThread {
                 });
             }
         }
-        self.diff = Some((conv, blocks));
         self.pointer_rows = pointer_rows;
         if unchanged && repeat == Repeat::SkipIfUnchanged {
             // Not numbered: the encoder sees no gap, and the next frame's change is the same.

@@ -17,7 +17,7 @@ use std::ops::Range;
 
 pub use crate::block_map::{BLOCK, BlockMap, BlockRun};
 use crate::row_hash::{self, RowHashes};
-use crate::yuv::{BandConverter, ConvertError, FrameFormat, FrameLayout, Matrix};
+use crate::yuv::{BandConverter, ConvertError, FrameFormat, FrameLayout, Matrix, band_fits};
 
 /// One plane of a band: its rows and bytes in the plane, and how many of each make a block.
 struct PlaneSpan {
@@ -33,49 +33,31 @@ struct PlaneSpan {
 fn plane_spans(format: FrameFormat, rows: &Range<u16>, cols: &Range<u16>) -> Vec<PlaneSpan> {
     let (r0, r1) = (usize::from(rows.start), usize::from(rows.end));
     let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
-    let chroma_rows = r0 / 2..r1.div_ceil(2);
+    let px = if format == FrameFormat::Bgrx { 4 } else { 1 };
+    let luma = PlaneSpan {
+        plane: 0,
+        rows: r0..r1,
+        bytes: x0 * px..x1 * px,
+        block_rows: BLOCK,
+        block_bytes: BLOCK * px,
+    };
+    let chroma = |plane, bytes, block_bytes| PlaneSpan {
+        plane,
+        rows: r0 / 2..r1.div_ceil(2),
+        bytes,
+        block_rows: BLOCK / 2,
+        block_bytes,
+    };
     match format {
-        FrameFormat::Bgrx => vec![PlaneSpan {
-            plane: 0,
-            rows: r0..r1,
-            bytes: x0 * 4..x1 * 4,
-            block_rows: BLOCK,
-            block_bytes: BLOCK * 4,
-        }],
-        FrameFormat::Nv12 => vec![
-            PlaneSpan {
-                plane: 0,
-                rows: r0..r1,
-                bytes: x0..x1,
-                block_rows: BLOCK,
-                block_bytes: BLOCK,
-            },
-            PlaneSpan {
-                plane: 1,
-                rows: chroma_rows,
-                bytes: x0..x1.div_ceil(2) * 2,
-                block_rows: BLOCK / 2,
-                block_bytes: BLOCK,
-            },
-        ],
+        FrameFormat::Bgrx => vec![luma],
+        // NV12 interleaves U and V: a pixel pair's chroma takes two bytes, as its luma does.
+        FrameFormat::Nv12 => vec![luma, chroma(1, x0..x1.div_ceil(2) * 2, BLOCK)],
         FrameFormat::I420 => {
-            let chroma = |plane| PlaneSpan {
-                plane,
-                rows: chroma_rows.clone(),
-                bytes: x0 / 2..x1.div_ceil(2),
-                block_rows: BLOCK / 2,
-                block_bytes: BLOCK / 2,
-            };
+            let half = x0 / 2..x1.div_ceil(2);
             vec![
-                PlaneSpan {
-                    plane: 0,
-                    rows: r0..r1,
-                    bytes: x0..x1,
-                    block_rows: BLOCK,
-                    block_bytes: BLOCK,
-                },
-                chroma(1),
-                chroma(2),
+                luma,
+                chroma(1, half.clone(), BLOCK / 2),
+                chroma(2, half, BLOCK / 2),
             ]
         }
     }
@@ -179,7 +161,7 @@ impl DiffConverter {
                     let b = usize::from(run.end - rows.start) * stride;
                     result = match src.get(a..b) {
                         Some(part) => self.convert_band(part, run, cols.clone(), frame, None, map),
-                        None => Err(self.misfit(&rows, frame.len())),
+                        None => Err(ConvertError::misfit(&self.layout, &rows, frame.len())),
                     };
                     if result.is_err() {
                         break;
@@ -206,16 +188,6 @@ impl DiffConverter {
         result
     }
 
-    fn misfit(&self, rows: &Range<u16>, len: usize) -> ConvertError {
-        ConvertError::Misfit {
-            start: rows.start,
-            end: rows.end,
-            width: self.layout.width,
-            height: self.layout.height,
-            len,
-        }
-    }
-
     /// [`Self::convert_cols`] without the row hashes: compared with `reference`, or in place.
     fn convert_band(
         &mut self,
@@ -228,31 +200,12 @@ impl DiffConverter {
     ) -> Result<(), ConvertError> {
         let l = self.layout;
         let frame_len = frame.len();
-        let misfit = || ConvertError::Misfit {
-            start: rows.start,
-            end: rows.end,
-            width: l.width,
-            height: l.height,
-            len: frame_len,
-        };
-        if rows.start >= rows.end
-            || cols.start >= cols.end
-            || usize::from(rows.end) > l.height
-            || usize::from(cols.end) > l.width
-            || frame.len() < l.size
+        let misfit = || ConvertError::misfit(&l, &rows, frame_len);
+        if !band_fits(&l, &rows, &cols, src.len(), frame_len)
             || reference.is_some_and(|r| r.len() < l.size)
             || map.width != l.width
             || map.height != l.height
         {
-            return Err(misfit());
-        }
-        // 4:2:0 needs even band edges, except at the frame's own odd edge.
-        let odd = l.format != FrameFormat::Bgrx
-            && (rows.start % 2 == 1
-                || (rows.end % 2 == 1 && usize::from(rows.end) != l.height)
-                || cols.start % 2 == 1
-                || (cols.end % 2 == 1 && usize::from(cols.end) != l.width));
-        if odd {
             return Err(misfit());
         }
         let (span, band_h) = (cols.end - cols.start, rows.end - rows.start);

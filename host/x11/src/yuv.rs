@@ -256,14 +256,44 @@ impl BandConverter {
     }
 
     fn misfit(&self, rows: &Range<u16>, len: usize) -> ConvertError {
-        ConvertError::Misfit {
+        ConvertError::misfit(&self.layout, rows, len)
+    }
+}
+
+impl ConvertError {
+    /// `rows` do not fit a frame of `layout` held in `len` bytes.
+    pub(crate) fn misfit(layout: &FrameLayout, rows: &Range<u16>, len: usize) -> Self {
+        Self::Misfit {
             start: rows.start,
             end: rows.end,
-            width: self.layout.width,
-            height: self.layout.height,
+            width: layout.width,
+            height: layout.height,
             len,
         }
     }
+}
+
+/// Whether `rows` × `cols` of `src_len` bytes of BGRx fit a frame of `l` held in `frame_len`
+/// bytes: inside it, not empty, and for 4:2:0 on even rows and columns except at the frame's
+/// own odd edge.
+pub(crate) fn band_fits(
+    l: &FrameLayout,
+    rows: &Range<u16>,
+    cols: &Range<u16>,
+    src_len: usize,
+    frame_len: usize,
+) -> bool {
+    let (start, end) = (usize::from(rows.start), usize::from(rows.end));
+    let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
+    let subsampled = l.format != FrameFormat::Bgrx;
+    !(start >= end
+        || end > l.height
+        || x0 >= x1
+        || x1 > l.width
+        || (subsampled && (start % 2 == 1 || (end % 2 == 1 && end != l.height)))
+        || (subsampled && (x0 % 2 == 1 || (x1 % 2 == 1 && x1 != l.width)))
+        || src_len < (end - start) * (x1 - x0) * 4
+        || frame_len < l.size)
 }
 
 /// The parts of `frame`'s planes that `rows` × `cols` cover (chroma: halved), as disjoint
@@ -275,20 +305,11 @@ fn band_planes<'a>(
     src_len: usize,
     frame: &'a mut [u8],
 ) -> Option<[&'a mut [u8]; 3]> {
-    let (start, end) = (usize::from(rows.start), usize::from(rows.end));
-    let (x0, x1) = (usize::from(cols.start), usize::from(cols.end));
-    let subsampled = l.format != FrameFormat::Bgrx;
-    if start >= end
-        || end > l.height
-        || x0 >= x1
-        || x1 > l.width
-        || (subsampled && (start % 2 == 1 || (end % 2 == 1 && end != l.height)))
-        || (subsampled && (x0 % 2 == 1 || (x1 % 2 == 1 && x1 != l.width)))
-        || src_len < (end - start) * (x1 - x0) * 4
-        || frame.len() < l.size
-    {
+    if !band_fits(l, rows, cols, src_len, frame.len()) {
         return None;
     }
+    let (start, x0) = (usize::from(rows.start), usize::from(cols.start));
+    let subsampled = l.format != FrameFormat::Bgrx;
     let frame = &mut frame[..l.size];
     let (y_all, rest) = frame.split_at_mut(l.planes[1].0);
     let (u_all, v_all) = rest.split_at_mut(l.planes[2].0 - l.planes[1].0);

@@ -25,6 +25,17 @@ pub struct Rect {
     pub height: u16,
 }
 
+impl From<selkies_x11::block_map::BlockRun> for Rect {
+    fn from(r: selkies_x11::block_map::BlockRun) -> Self {
+        Self {
+            x: r.x,
+            y: r.y,
+            width: r.width,
+            height: r.height,
+        }
+    }
+}
+
 /// How one frame differs from the frame pushed before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Damage {
