@@ -220,6 +220,11 @@ describe('selkies desktop integration and the full web client', { timeout: 30000
       t.diagnostic(`${samples.length} samples; fps ${fps?.value}`);
       assert.ok(fps && fps.value > 0);
       assert.ok(samples.some((s) => Object.values(s.labels).includes('x264enc')), 'a sample labelled with the encoder');
+      // Every host stage of a streamed frame, down to its last packet reaching the socket
+      // through webrtcbin (change → capture needs a change the capture waited for, so it may be 0).
+      const counts = Object.fromEntries(samples.filter((s) => s.name === 'selkies_video_stage_ms_count').map((s) => [s.labels.stage, s.value]));
+      t.diagnostic(`stage counts ${JSON.stringify(counts)}`);
+      for (const stage of ['capture_to_encoder', 'capture_to_encoded', 'encoded_to_sent', 'sent_to_wire']) assert.ok(counts[stage] > 0, `no ${stage} samples`);
     }));
 
   test('live settings survive a host restart through --json_config (fresh browser profile)', (t) =>

@@ -77,6 +77,7 @@ fn open_blocking(plan: StartPlan) -> Result<Opened, PeerError> {
                 stamps,
                 video.stages.clone(),
             );
+            crate::media::wire_timing::install(&video.pipeline, plan.metrics.clone());
             // After the stage timings' probe, which must still see the frames replaced here.
             video.repeat_unchanged_frames();
             // Last: it takes the next extmap id after the other header extensions.

@@ -6,7 +6,8 @@
 //! ([`playout_delay`]) and the capture-time one ([`abs_capture_time`]), their ids ([`extmap`]),
 //! the keyframe at connection ([`first_frame`]), repeat pictures for an unchanged screen
 //! ([`repeat_frame`]), the offer text sent to the browser ([`offer`])
-//! and the host's per-frame stage timings ([`stage_timing`]) and the screen capture
+//! and the host's per-frame stage timings ([`stage_timing`], webrtcbin's send path:
+//! [`wire_timing`]) and the screen capture
 //! ([`xcapture`], its pooled frames [`frame_pool`]); the WebSocket transport's pipelines
 //! ([`ws_pipeline`]); which transport's `opusenc` the host's audio-bitrate changes reach
 //! ([`audio_owner`]); the audio silence gate ([`silence_gate`]) and the capture pause while
@@ -39,6 +40,7 @@ pub mod silence_gate;
 pub use selkies_proto::encoder::rates;
 pub mod stage_timing;
 pub mod video_stages;
+pub mod wire_timing;
 pub mod ws_pipeline;
 pub mod x264;
 pub mod xcapture;

@@ -1,15 +1,18 @@
 //! Host-side per-frame stage histograms of the video pipeline (`selkies_video_stage_ms`): each
 //! change's wait from its damage report to its capture, and every frame's capture → encoder
-//! input, capture → encoded and encoded → sent times, observed by the capture thread and the
-//! host's stage-timing probes and exported as one Prometheus histogram family labelled by stage
+//! input, capture → encoded and encoded → sent times, and each frame's last packet from webrtcbin's
+//! input to its socket, observed by the capture thread and the host's stage-timing probes and
+//! exported as one Prometheus histogram family labelled by stage
 //! (docs/metrics.md). The 1 s mean of capture → encoded stays in `selkies_host_latency_ms`.
 
 use crate::exposition::{Exposition, Histogram, MetricType, format_value};
 
 /// Upper bounds in ms: fine where a good frame lands (a few ms per stage), coarse up to the
 /// seconds a starved host can take.
-pub const STAGE_BUCKETS_MS: [f64; 16] = [
-    1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 25.0, 33.0, 50.0, 75.0, 100.0, 250.0, 500.0, 1000.0,
+/// The two below 1 ms are for webrtcbin's own send path, which takes ~0.1 ms.
+pub const STAGE_BUCKETS_MS: [f64; 18] = [
+    0.25, 0.5, 1.0, 2.0, 4.0, 6.0, 8.0, 12.0, 16.0, 20.0, 25.0, 33.0, 50.0, 75.0, 100.0, 250.0,
+    500.0, 1000.0,
 ];
 
 /// One stage of a video frame's way through the host.
@@ -23,14 +26,18 @@ pub enum Stage {
     CaptureToEncoded,
     /// Encoded frame at the payloader → its last RTP packet handed to webrtcbin.
     EncodedToSent,
+    /// That last packet handed to webrtcbin → the same packet handed to the socket (`nicesink`):
+    /// webrtcbin's RTP session, SRTP and ICE.
+    SentToWire,
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [
+    pub const ALL: [Stage; 5] = [
         Stage::ChangeToCapture,
         Stage::CaptureToEncoder,
         Stage::CaptureToEncoded,
         Stage::EncodedToSent,
+        Stage::SentToWire,
     ];
 
     /// The `stage` label value.
@@ -40,6 +47,7 @@ impl Stage {
             Stage::CaptureToEncoder => "capture_to_encoder",
             Stage::CaptureToEncoded => "capture_to_encoded",
             Stage::EncodedToSent => "encoded_to_sent",
+            Stage::SentToWire => "sent_to_wire",
         }
     }
 }
@@ -47,14 +55,14 @@ impl Stage {
 /// One histogram per stage.
 #[derive(Clone, Debug)]
 pub struct StageHistograms {
-    hists: [Histogram; 4],
+    hists: [Histogram; Stage::ALL.len()],
 }
 
 impl StageHistograms {
     pub fn new(created: f64) -> Self {
         let h = || Histogram::new(&STAGE_BUCKETS_MS, created);
         Self {
-            hists: [h(), h(), h(), h()],
+            hists: Stage::ALL.map(|_| h()),
         }
     }
 
