@@ -17,6 +17,7 @@ const RELOADS = Number(process.env.SOAK_RELOADS ?? 200);
 const WARMUP = Number(process.env.SOAK_WARMUP ?? 20);
 /** How long the page stays on about:blank before an idle sample (the host ends the session). */
 const IDLE_MS = Number(process.env.SOAK_IDLE_MS ?? 2500);
+const SETTLE_MS = Number(process.env.SOAK_SETTLE_MS ?? 20000);
 const RSS_TARGET_MB = 5;
 
 /** RSS (MB; anonymous = heap and stacks, file = mapped libraries), open fds and threads of `pid`. */
@@ -120,7 +121,13 @@ try {
       await sleep(IDLE_MS);
       const u = { reload: i, ...usage(pid) };
       if (i % 10 === 0) idle.push(u);
-      if (i === WARMUP) idle.warm = u;
+      if (i === WARMUP) {
+        idle.warm = u;
+        // fds and threads are judged on settled samples: pools (Tokio's blocking threads, GLib's
+        // resolver threads with their contexts' eventfds) keep idle workers for 10–15 s.
+        await sleep(SETTLE_MS);
+        idle.settledWarm = usage(pid);
+      }
       const s = [...frameMs.slice(-10)].sort((a, b) => a - b);
       console.log(
         `reload ${String(i).padStart(4)}: live RSS ${live.rssMb.toFixed(1)} MB, fds ${live.fds}, threads ${live.threads} | ` +
@@ -134,10 +141,15 @@ try {
   const growth = { rssMb: end.rssMb - warm.rssMb, fds: end.fds - warm.fds, threads: end.threads - warm.threads };
   const perHundred = slope(after.map((u) => ({ x: u.reload, y: u.rssMb }))) * 100;
   const sorted = [...frameMs].sort((a, b) => a - b);
-  // Tokio's blocking-pool threads (also named tokio-rt-worker) exit after 10 s idle: what is
-  // left after 12 s is what the host really keeps.
-  await sleep(12000);
-  console.log(`idle 12 s after the last sample: ${JSON.stringify(usage(pid))}; threads: ${threadNames(pid)}; fds: ${fdKinds(pid)}`);
+  // Tokio's blocking-pool threads (also named tokio-rt-worker) exit after 10 s idle and GLib's
+  // pool threads after 15 s: what is left then is what the host really keeps.
+  await sleep(SETTLE_MS);
+  const settled = usage(pid);
+  console.log(`idle ${SETTLE_MS / 1000} s after the last sample: ${JSON.stringify(settled)}; threads: ${threadNames(pid)}; fds: ${fdKinds(pid)}`);
+  const settledWarm = idle.settledWarm ?? settled;
+  console.log(`settled (${SETTLE_MS / 1000} s idle) after reload ${warm.reload} → after the last: fds ${settledWarm.fds} → ${settled.fds}, threads ${settledWarm.threads} → ${settled.threads}`);
+  growth.fds = settled.fds - settledWarm.fds;
+  growth.threads = settled.threads - settledWarm.threads;
   console.log(
     `summary (${CLIENT} client): ${RELOADS - failed}/${RELOADS} reloads reached a decoded frame; ` +
       `reload → frame median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms; ` +
@@ -148,7 +160,7 @@ try {
       `fds ${warm.fds} → ${end.fds}, threads ${warm.threads} → ${end.threads}`,
   );
   const over = growth.rssMb >= RSS_TARGET_MB || growth.fds > 0 || growth.threads > 0;
-  if (over) console.log(`over target: RSS growth < ${RSS_TARGET_MB} MB, fd and thread growth 0`);
+  if (over) console.log(`over target: RSS growth < ${RSS_TARGET_MB} MB, fd and thread growth 0 (settled samples)`);
   process.exitCode = failed > 0 ? 1 : over ? 2 : 0;
 } catch (e) {
   console.error(e);
