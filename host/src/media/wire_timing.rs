@@ -81,13 +81,20 @@ impl Handed {
     }
 }
 
-/// The RTP identities of a probe's buffer or buffer list.
-fn ids(info: &gst::PadProbeInfo) -> Vec<RtpId> {
-    let id = |b: &gst::BufferRef| b.map_readable().ok().and_then(|m| rtp_id(m.as_slice()));
+/// Calls `f` with each frame's last packet (marker bit set) in a probe's buffer or buffer list;
+/// the probes run on every packet, so nothing is collected or locked for the others.
+fn each_frame_end(info: &gst::PadProbeInfo, mut f: impl FnMut(RtpId)) {
+    let mut visit = |b: &gst::BufferRef| {
+        if let Some(id) = b.map_readable().ok().and_then(|m| rtp_id(m.as_slice()))
+            && id.marker
+        {
+            f(id);
+        }
+    };
     match &info.data {
-        Some(gst::PadProbeData::Buffer(b)) => id(b).into_iter().collect(),
-        Some(gst::PadProbeData::BufferList(l)) => l.iter().filter_map(id).collect(),
-        _ => Vec::new(),
+        Some(gst::PadProbeData::Buffer(b)) => visit(b),
+        Some(gst::PadProbeData::BufferList(l)) => l.iter().for_each(visit),
+        _ => {}
     }
 }
 
@@ -107,13 +114,7 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
     let h = handed.clone();
     src.add_probe(DATA, move |_, info| {
         let now = Instant::now();
-        let ids = ids(info);
-        if !ids.is_empty() {
-            let mut h = lock(&h);
-            for id in ids {
-                h.handed(id, now);
-            }
-        }
+        each_frame_end(info, |id| lock(&h).handed(id, now));
         gst::PadProbeReturn::Ok
     });
     // webrtcbin makes its transports (and their nicesinks) when a description is set, after
@@ -129,11 +130,11 @@ pub fn install(pipeline: &gst::Pipeline, metrics: Metrics) {
         let metrics = metrics.clone();
         sink.add_probe(DATA, move |_, info| {
             let now = Instant::now();
-            for id in ids(info).into_iter().filter(|i| i.marker) {
+            each_frame_end(info, |id| {
                 if let Some(ms) = lock(&handed).on_wire(id, now) {
                     metrics.observe_stage(Stage::SentToWire, ms);
                 }
-            }
+            });
             gst::PadProbeReturn::Ok
         });
     });
